@@ -1,0 +1,78 @@
+//! Client configuration.
+
+use crate::error::{Error, Result};
+use crate::transport::Transport;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Decides whether to follow one more redirect: called with the number of
+/// requests already made; an error stops the chain and is returned to the caller.
+pub type CheckRedirect = Arc<dyn Fn(usize) -> Result<()> + Send + Sync>;
+
+/// The default redirect policy: follow up to 10 redirects, then fail with
+/// [`Error::TooManyRedirects`] (Go's `DefaultCheckRedirect`).
+pub fn default_check_redirect(via: usize) -> Result<()> {
+    if via > 10 { Err(Error::TooManyRedirects) } else { Ok(()) }
+}
+
+/// Which member requests go to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EndpointSelectionMode {
+    /// Pin one endpoint chosen at random from the shuffled list (the default).
+    #[default]
+    Random,
+    /// Pin the leader's client URL after each [`crate::Client::sync`]; use with
+    /// [`crate::Client::auto_sync`] so the pin follows leader changes.
+    PrioritizeLeader,
+}
+
+/// How to reach a cluster. `Default` gives Go's defaults with no endpoints.
+#[derive(Clone, Default)]
+pub struct Config {
+    /// Client URLs (scheme, host and port; a path is kept as a prefix), e.g.
+    /// `http://127.0.0.1:2379`. At least one is required.
+    pub endpoints: Vec<String>,
+    /// Sends each HTTP request. `None` uses [`crate::transport::default_transport`]
+    /// (reqwest in real builds, hyper over simulated TCP in sim builds).
+    pub transport: Option<Arc<dyn Transport>>,
+    /// Redirect policy. `None` uses [`default_check_redirect`] (10 redirects).
+    pub check_redirect: Option<CheckRedirect>,
+    /// User name for HTTP Basic auth. `None` (or empty) sends no credentials.
+    pub username: Option<String>,
+    /// Password for HTTP Basic auth (used only with a username).
+    pub password: Option<String>,
+    /// Bounds the wait for response headers of one request to one endpoint
+    /// (connect, redirects and header wait; not the body). When it passes, the
+    /// client moves on to the next endpoint. Watches ignore it. `None`: no bound.
+    pub header_timeout_per_request: Option<Duration>,
+    /// How the pinned endpoint is chosen.
+    pub selection_mode: EndpointSelectionMode,
+    /// Bounds a whole call (every attempt, failover and body read included); when
+    /// it passes the call fails with [`Error::Timeout`] (or
+    /// [`Error::OutcomeUnknown`] for an at-most-once write already sent). Watches
+    /// ignore it. `None`: no bound (drop the future to abandon a call).
+    pub request_timeout: Option<Duration>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("endpoints", &self.endpoints)
+            .field("transport", &self.transport.as_ref().map(|_| "<custom>"))
+            .field("check_redirect", &self.check_redirect.as_ref().map(|_| "<custom>"))
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("header_timeout_per_request", &self.header_timeout_per_request)
+            .field("selection_mode", &self.selection_mode)
+            .field("request_timeout", &self.request_timeout)
+            .finish()
+    }
+}
+
+impl Config {
+    /// A config for `endpoints` with every other field at its default.
+    pub fn new<S: Into<String>>(endpoints: impl IntoIterator<Item = S>) -> Self {
+        Config { endpoints: endpoints.into_iter().map(Into::into).collect(), ..Default::default() }
+    }
+}

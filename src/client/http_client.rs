@@ -1,0 +1,421 @@
+//! The cluster client: endpoint pinning and rotation, failover, at-most-once
+//! delivery, redirects, the header timeout, the overall request timeout and close.
+
+use super::config::{CheckRedirect, Config, EndpointSelectionMode, default_check_redirect};
+use super::request::{Delivery, Request, Response};
+use super::url_path::{parse_endpoint, request_url};
+use super::{Client, Version};
+use crate::error::{ClusterError, Error, Result};
+use crate::transport::{Transport, TransportRequest, default_transport, log_curl_command};
+use async_trait::async_trait;
+use base64::Engine;
+use http::{HeaderValue, StatusCode, header};
+use rand::seq::SliceRandom;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// One configured endpoint: its parsed URL and the text it was given as.
+#[derive(Clone, Debug)]
+pub(crate) struct Endpoint {
+    pub(crate) url: url::Url,
+    pub(crate) text: String,
+}
+
+#[derive(Debug)]
+struct EndpointState {
+    endpoints: Arc<Vec<Endpoint>>,
+    pinned: usize,
+    /// Bumped whenever the list changes, so a call that snapshotted an older list
+    /// does not move the pin of the new one.
+    generation: u64,
+}
+
+struct Inner {
+    transport: Arc<dyn Transport>,
+    check_redirect: CheckRedirect,
+    credentials: Option<HeaderValue>,
+    header_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
+    selection_mode: EndpointSelectionMode,
+    state: Mutex<EndpointState>,
+    closed: watch::Sender<bool>,
+}
+
+/// The HTTP [`Client`]: Go's `httpClusterClient`, plus at-most-once writes, an
+/// overall request timeout and [`HttpClient::close`]. Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient").field("endpoints", &self.endpoints()).finish_non_exhaustive()
+    }
+}
+
+/// Why one attempt on one endpoint failed, and whether it may have been applied.
+struct AttemptError {
+    error: Error,
+    may_have_been_sent: bool,
+}
+
+impl AttemptError {
+    fn not_sent(error: Error) -> Self {
+        AttemptError { error, may_have_been_sent: false }
+    }
+}
+
+impl HttpClient {
+    /// Builds a client; fails on an empty or invalid endpoint list.
+    pub fn new(cfg: Config) -> Result<Self> {
+        let credentials = match cfg.username.as_deref() {
+            Some(user) if !user.is_empty() => {
+                let raw = format!("{user}:{}", cfg.password.as_deref().unwrap_or(""));
+                let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
+                let value = HeaderValue::from_str(&format!("Basic {encoded}"))
+                    .map_err(|e| Error::InvalidArgument(format!("credentials: {e}")))?;
+                Some(value)
+            }
+            _ => None,
+        };
+        let client = HttpClient {
+            inner: Arc::new(Inner {
+                transport: cfg.transport.unwrap_or_else(default_transport),
+                check_redirect: cfg.check_redirect.unwrap_or_else(|| Arc::new(default_check_redirect)),
+                credentials,
+                header_timeout: cfg.header_timeout_per_request.filter(|d| !d.is_zero()),
+                request_timeout: cfg.request_timeout.filter(|d| !d.is_zero()),
+                selection_mode: cfg.selection_mode,
+                state: Mutex::new(EndpointState { endpoints: Arc::new(Vec::new()), pinned: 0, generation: 0 }),
+                closed: watch::Sender::new(false),
+            }),
+        };
+        client.set_endpoints(&cfg.endpoints)?;
+        Ok(client)
+    }
+
+    /// Closes the client: calls in flight fail with [`Error::Cancelled`] (or
+    /// [`Error::OutcomeUnknown`] for an at-most-once write already sent), and so
+    /// do later ones; `auto_sync` returns.
+    pub fn close(&self) {
+        self.inner.closed.send_replace(true);
+    }
+
+    /// Whether [`HttpClient::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        *self.inner.closed.borrow()
+    }
+
+    /// The endpoint requests go to first.
+    pub fn pinned_endpoint(&self) -> Option<String> {
+        let st = self.state();
+        st.endpoints.get(st.pinned).map(|e| e.text.clone())
+    }
+
+    fn state(&self) -> MutexGuard<'_, EndpointState> {
+        // The lock guards plain data and no code panics while holding it.
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn install(&self, endpoints: Vec<Endpoint>, pinned: usize) {
+        let mut st = self.state();
+        st.endpoints = Arc::new(endpoints);
+        st.pinned = pinned;
+        st.generation += 1;
+    }
+
+    fn set_pin(&self, generation: u64, pinned: usize) {
+        let mut st = self.state();
+        if st.generation == generation {
+            st.pinned = pinned;
+        }
+    }
+
+    /// Runs `req` against the client's endpoints, bounded by close and the request timeout.
+    async fn send_bounded(&self, req: Request, endpoints: Option<(Arc<Vec<Endpoint>>, usize)>) -> Result<Response> {
+        if self.is_closed() {
+            return Err(Error::Cancelled);
+        }
+        // The endpoint of an at-most-once attempt whose request may be on the wire.
+        let in_flight: Mutex<Option<String>> = Mutex::new(None);
+        let mut closed = self.inner.closed.subscribe();
+        let deadline = if req.long_poll { None } else { self.inner.request_timeout };
+        let abandon = |why: Error| -> Error {
+            let sent = in_flight.lock().unwrap_or_else(|p| p.into_inner()).take();
+            match sent {
+                Some(endpoint) if req.delivery == Delivery::AtMostOnce => {
+                    Error::OutcomeUnknown { endpoint, cause: Box::new(why) }
+                }
+                _ => why,
+            }
+        };
+        let work = self.send_to_endpoints(&req, endpoints, &in_flight);
+        tokio::select! {
+            biased;
+            r = work => r,
+            _ = closed.wait_for(|c| *c) => Err(abandon(Error::Cancelled)),
+            _ = sleep_for(deadline) => Err(abandon(Error::Timeout)),
+        }
+    }
+
+    /// Go's `httpClusterClient.Do`: pinned endpoint first, then the others in turn.
+    async fn send_to_endpoints(
+        &self,
+        req: &Request,
+        explicit: Option<(Arc<Vec<Endpoint>>, usize)>,
+        in_flight: &Mutex<Option<String>>,
+    ) -> Result<Response> {
+        let (endpoints, pinned, generation) = match explicit {
+            Some((eps, pinned)) => (eps, pinned, None),
+            None => {
+                let st = self.state();
+                (st.endpoints.clone(), st.pinned, Some(st.generation))
+            }
+        };
+        let n = endpoints.len();
+        if n == 0 {
+            return Err(Error::NoEndpoints);
+        }
+        let move_pin = |k: usize| {
+            if let Some(g) = generation {
+                self.set_pin(g, k);
+            }
+        };
+        let mut errors = Vec::new();
+        for i in pinned..pinned + n {
+            let k = i % n;
+            let ep = &endpoints[k];
+            let failure = match self.attempt(ep, req, in_flight).await {
+                Ok(resp) if resp.status.is_server_error() => {
+                    let error = if resp.status == StatusCode::INTERNAL_SERVER_ERROR
+                        || resp.status == StatusCode::SERVICE_UNAVAILABLE
+                    {
+                        Error::NoLeader { endpoint: ep.text.clone() }
+                    } else {
+                        Error::ServerError {
+                            endpoint: ep.text.clone(),
+                            status: resp.status.as_u16(),
+                            status_text: resp.status.canonical_reason().unwrap_or("").to_string(),
+                        }
+                    };
+                    // The server saw the request: a write may have been proposed.
+                    AttemptError { error, may_have_been_sent: true }
+                }
+                Ok(resp) => {
+                    if k != pinned {
+                        move_pin(k);
+                    }
+                    return Ok(resp);
+                }
+                Err(e) => e,
+            };
+            tracing::debug!(endpoint = %ep.text, error = %failure.error, "request to endpoint failed");
+            if req.delivery == Delivery::AtMostOnce && failure.may_have_been_sent {
+                move_pin((k + 1) % n);
+                return Err(Error::OutcomeUnknown { endpoint: ep.text.clone(), cause: Box::new(failure.error) });
+            }
+            errors.push(failure.error);
+        }
+        Err(Error::Cluster(ClusterError { errors }))
+    }
+
+    /// One endpoint: follow redirects under the header timeout, then read the body.
+    async fn attempt(
+        &self,
+        ep: &Endpoint,
+        req: &Request,
+        in_flight: &Mutex<Option<String>>,
+    ) -> std::result::Result<Response, AttemptError> {
+        let url = request_url(&ep.url, &req.path, &req.query);
+        let headers_phase = self.follow_redirects(ep, url, req, in_flight);
+        let resp = match self.inner.header_timeout.filter(|_| !req.long_poll) {
+            Some(limit) => match tokio::time::timeout(limit, headers_phase).await {
+                Ok(r) => r?,
+                Err(_) => {
+                    return Err(AttemptError {
+                        error: Error::HeaderTimeout { endpoint: ep.text.clone() },
+                        may_have_been_sent: in_flight_set(in_flight),
+                    });
+                }
+            },
+            None => headers_phase.await?,
+        };
+        let status = resp.status;
+        let headers = resp.headers;
+        let body = resp
+            .body
+            .collect()
+            .await
+            .map_err(|e| AttemptError { error: Error::Transport(e), may_have_been_sent: true })?;
+        Ok(Response { status, headers, body, endpoint: ep.text.clone() })
+    }
+
+    /// Go's `redirectFollowingHTTPClient`: any 3xx with a Location is followed,
+    /// the policy is asked before each follow, at most 100 requests in all.
+    async fn follow_redirects(
+        &self,
+        ep: &Endpoint,
+        mut url: url::Url,
+        req: &Request,
+        in_flight: &Mutex<Option<String>>,
+    ) -> std::result::Result<crate::transport::TransportResponse, AttemptError> {
+        for i in 0..100 {
+            if i > 0 {
+                (self.inner.check_redirect)(i).map_err(AttemptError::not_sent)?;
+            }
+            let treq = self.transport_request(url.clone(), req);
+            log_curl_command(&treq);
+            if req.delivery == Delivery::AtMostOnce {
+                *in_flight.lock().unwrap_or_else(|p| p.into_inner()) = Some(ep.text.clone());
+            }
+            let resp = match self.inner.transport.send(treq).await {
+                Ok(resp) => resp,
+                Err(e) => {
+                    let may_have_been_sent = e.may_have_been_sent();
+                    if !may_have_been_sent {
+                        in_flight.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    }
+                    return Err(AttemptError { error: Error::Transport(e), may_have_been_sent });
+                }
+            };
+            if !resp.status.is_redirection() {
+                return Ok(resp);
+            }
+            // A redirect means the server did not act on the request.
+            in_flight.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let location = resp
+                .headers
+                .get(header::LOCATION)
+                .ok_or_else(|| AttemptError::not_sent(Error::Redirect("location header not set".into())))?;
+            let text = String::from_utf8_lossy(location.as_bytes()).into_owned();
+            url = url.join(&text).map_err(|_| {
+                AttemptError::not_sent(Error::Redirect(format!("location header not valid URL: {text}")))
+            })?;
+        }
+        Err(AttemptError::not_sent(Error::Redirect("client: too many redirect checks".into())))
+    }
+
+    fn transport_request(&self, url: url::Url, req: &Request) -> TransportRequest {
+        let mut headers = http::HeaderMap::new();
+        if let Some(ct) = req.content_type {
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+        }
+        if let Some(cred) = &self.inner.credentials {
+            headers.insert(header::AUTHORIZATION, cred.clone());
+        }
+        TransportRequest { method: req.method.clone(), url, headers, body: req.body.clone() }
+    }
+
+    /// Go's `Sync`: list members, collect every client URL, then re-pin.
+    async fn sync_members(&self) -> Result<()> {
+        let resp = self.send(Request::new(http::Method::GET, "/v2/members")).await?;
+        if resp.status != StatusCode::OK {
+            return Err(Error::UnexpectedStatus(resp.status.as_u16()));
+        }
+        let list: crate::wire::MemberList = serde_json::from_slice(&resp.body).map_err(|_| Error::InvalidJson)?;
+        let urls: Vec<String> = list.members.into_iter().flat_map(|m| m.client_urls).collect();
+        if urls.is_empty() {
+            return Err(Error::NoEndpoints);
+        }
+        let endpoints = urls
+            .iter()
+            .map(|u| parse_endpoint(u).map(|url| Endpoint { url, text: u.clone() }))
+            .collect::<Result<Vec<_>>>()?;
+        match self.inner.selection_mode {
+            EndpointSelectionMode::Random => {
+                let mut new_sorted = urls.clone();
+                new_sorted.sort();
+                let mut current = self.endpoints();
+                current.sort();
+                if new_sorted == current {
+                    return Ok(());
+                }
+                let mut endpoints = endpoints;
+                endpoints.shuffle(&mut rand::rng());
+                self.install(endpoints, 0);
+            }
+            EndpointSelectionMode::PrioritizeLeader => {
+                let snapshot = Arc::new(endpoints);
+                let leader_req = Request::new(http::Method::GET, "/v2/members/leader");
+                let resp = self
+                    .send_bounded(leader_req, Some((snapshot.clone(), 0)))
+                    .await
+                    .map_err(|_| Error::NoLeaderEndpoint)?;
+                if resp.status != StatusCode::OK {
+                    return Err(Error::NoLeaderEndpoint);
+                }
+                let leader: crate::wire::Member =
+                    serde_json::from_slice(&resp.body).map_err(|_| Error::NoLeaderEndpoint)?;
+                let first = leader.client_urls.first().ok_or(Error::NoLeaderEndpoint)?;
+                let pinned = snapshot.iter().position(|e| &e.text == first).unwrap_or(0);
+                self.install(snapshot.as_ref().clone(), pinned);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn in_flight_set(in_flight: &Mutex<Option<String>>) -> bool {
+    in_flight.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+}
+
+async fn sleep_for(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[async_trait]
+impl Client for HttpClient {
+    async fn send(&self, req: Request) -> Result<Response> {
+        self.send_bounded(req, None).await
+    }
+
+    async fn sync(&self) -> Result<()> {
+        self.sync_members().await
+    }
+
+    async fn auto_sync(&self, interval: Duration) -> Result<()> {
+        let mut closed = self.inner.closed.subscribe();
+        loop {
+            self.sync().await?;
+            tokio::select! {
+                biased;
+                _ = closed.wait_for(|c| *c) => return Err(Error::Cancelled),
+                _ = tokio::time::sleep(interval) => {}
+            }
+        }
+    }
+
+    fn endpoints(&self) -> Vec<String> {
+        self.state().endpoints.iter().map(|e| e.text.clone()).collect()
+    }
+
+    fn set_endpoints(&self, endpoints: &[String]) -> Result<()> {
+        if endpoints.is_empty() {
+            return Err(Error::NoEndpoints);
+        }
+        let mut parsed = endpoints
+            .iter()
+            .map(|e| parse_endpoint(e).map(|url| Endpoint { url, text: e.clone() }))
+            .collect::<Result<Vec<_>>>()?;
+        parsed.shuffle(&mut rand::rng());
+        self.install(parsed, 0);
+        Ok(())
+    }
+
+    async fn get_version(&self) -> Result<Version> {
+        let resp = self.send(Request::new(http::Method::GET, "/version")).await?;
+        if resp.status == StatusCode::OK {
+            if resp.body.is_empty() {
+                return Err(Error::EmptyBody);
+            }
+            return serde_json::from_slice(&resp.body).map_err(|_| Error::InvalidJson);
+        }
+        let body: crate::wire::ErrorBody = serde_json::from_slice(&resp.body).map_err(|_| Error::InvalidJson)?;
+        Err(Error::Api(body.into()))
+    }
+}
