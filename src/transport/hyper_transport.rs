@@ -198,9 +198,6 @@ impl Future for RuntimeSleep {
 
 impl hyper::rt::Sleep for RuntimeSleep {}
 
-// SAFETY-free justification: the sleep is only ever polled through `Pin<&mut>`,
-// never shared; hyper requires `Sync` on the trait object.
-unsafe impl Sync for RuntimeSleep {}
 
 impl hyper::rt::Timer for RuntimeTimer {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
