@@ -1,4 +1,16 @@
 //! The keys API (`/v2/keys`): Go's `KeysAPI`, with typed options.
+//!
+//! [`KeysAPI`] is the interface; [`HttpKeysAPI`] (built with [`new_keys_api`] or
+//! [`new_keys_api_with_prefix`]) implements it over a [`crate::Client`].
+
+mod http;
+mod request;
+mod response;
+#[cfg(test)]
+mod tests;
+mod watcher;
+
+pub use http::{DEFAULT_KEYS_PREFIX, HttpKeysAPI, new_keys_api, new_keys_api_with_prefix};
 
 use crate::error::Result;
 use crate::wire::{Action, Node};
@@ -23,7 +35,12 @@ pub trait KeysAPI: Send + Sync {
     async fn create(&self, key: &str, value: &str) -> Result<Response>;
 
     /// Creates a key named by the next index inside `dir` (a queue). At-most-once.
-    async fn create_in_order(&self, dir: &str, value: &str, opts: CreateInOrderOptions) -> Result<Response>;
+    async fn create_in_order(
+        &self,
+        dir: &str,
+        value: &str,
+        opts: CreateInOrderOptions,
+    ) -> Result<Response>;
 
     /// Replaces the value of a key that must exist (`set` with [`PrevExist::Exist`]).
     async fn update(&self, key: &str, value: &str) -> Result<Response>;
