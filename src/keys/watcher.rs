@@ -200,7 +200,8 @@ mod tests {
 
     #[tokio::test]
     async fn bad_responses_are_returned_not_retried() {
-        let cases: [(Reply, fn(&Error) -> bool); 3] = [
+        type Check = fn(&Error) -> bool;
+        let cases: [(Reply, Check); 3] = [
             (Reply::json(200, "{\"action\":"), |e| {
                 matches!(e, Error::InvalidJson)
             }),
