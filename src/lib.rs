@@ -12,4 +12,4 @@ pub use auth::{AuthAPI, AuthRoleAPI, AuthUserAPI, PermissionType};
 pub use client::{Client, Config, EndpointSelectionMode, HttpClient};
 pub use error::{ApiError, ClusterError, Error, Result};
 pub use keys::{KeysAPI, Watcher};
-pub use members::MembersAPI;
+pub use members::{HttpMembersAPI, MembersAPI, new_members_api};
