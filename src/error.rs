@@ -205,7 +205,7 @@ impl fmt::Display for ClusterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("client: etcd cluster is unavailable or misconfigured")?;
         for (i, e) in self.errors.iter().enumerate() {
-            write!(f, "; error #{i}: {e}\n")?;
+            writeln!(f, "; error #{i}: {e}")?;
         }
         Ok(())
     }

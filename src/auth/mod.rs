@@ -1,5 +1,14 @@
 //! The auth API (`/v2/auth`): Go's `AuthAPI`, `AuthUserAPI` and `AuthRoleAPI`.
 
+mod enable;
+mod response;
+mod role;
+mod user;
+
+pub use enable::{HttpAuthAPI, new_auth_api};
+pub use role::{HttpAuthRoleAPI, new_auth_role_api};
+pub use user::{HttpAuthUserAPI, new_auth_user_api};
+
 use crate::error::Result;
 pub use crate::wire::{Permissions, Role, RwPermission, User};
 use async_trait::async_trait;
@@ -53,9 +62,22 @@ pub trait AuthRoleAPI: Send + Sync {
     /// A role and its permissions.
     async fn get_role(&self, role: &str) -> Result<Role>;
     /// Grants key patterns (`/foo` exact, `/foo*` prefix) to a role; returns the updated role.
-    async fn grant_role_kv(&self, role: &str, prefixes: &[String], perm: PermissionType) -> Result<Role>;
+    async fn grant_role_kv(
+        &self,
+        role: &str,
+        prefixes: &[String],
+        perm: PermissionType,
+    ) -> Result<Role>;
     /// Revokes key patterns from a role; returns the updated role.
-    async fn revoke_role_kv(&self, role: &str, prefixes: &[String], perm: PermissionType) -> Result<Role>;
+    async fn revoke_role_kv(
+        &self,
+        role: &str,
+        prefixes: &[String],
+        perm: PermissionType,
+    ) -> Result<Role>;
     /// The role names.
     async fn list_roles(&self) -> Result<Vec<String>>;
 }
+
+#[cfg(test)]
+mod tests;
