@@ -68,8 +68,11 @@ pub mod members;
 pub mod transport;
 pub mod wire;
 
-pub use auth::{AuthAPI, AuthRoleAPI, AuthUserAPI, PermissionType};
+pub use auth::{
+    AuthAPI, AuthRoleAPI, AuthUserAPI, HttpAuthAPI, HttpAuthRoleAPI, HttpAuthUserAPI,
+    PermissionType, new_auth_api, new_auth_role_api, new_auth_user_api,
+};
 pub use client::{Client, Config, EndpointSelectionMode, HttpClient};
 pub use error::{ApiError, ClusterError, Error, Result};
 pub use keys::{HttpKeysAPI, KeysAPI, Watcher, new_keys_api, new_keys_api_with_prefix};
-pub use members::MembersAPI;
+pub use members::{HttpMembersAPI, MembersAPI, new_members_api};
