@@ -1,0 +1,3 @@
+//! Scenario tests of the v2 store, after etcd's v2store test suites.
+
+mod helpers;
