@@ -1,3 +1,5 @@
 //! Scenario tests of the v2 store, after etcd's v2store test suites.
 
 mod helpers;
+mod ops;
+mod ttl;
