@@ -3,3 +3,4 @@
 mod helpers;
 mod ops;
 mod ttl;
+mod watch;
