@@ -4,3 +4,6 @@ mod helpers;
 mod ops;
 mod ttl;
 mod watch;
+mod wire;
+mod snapshot;
+mod stats;
