@@ -57,7 +57,10 @@ mod tests {
     fn keys_match_etcd() {
         let id = 0xf4a4_5700_8d14_41f2;
         assert_eq!(member_key(id), "/0/members/f4a457008d1441f2");
-        assert_eq!(raft_attributes_key(id), "/0/members/f4a457008d1441f2/raftAttributes");
+        assert_eq!(
+            raft_attributes_key(id),
+            "/0/members/f4a457008d1441f2/raftAttributes"
+        );
         assert_eq!(attributes_key(id), "/0/members/f4a457008d1441f2/attributes");
         assert_eq!(removed_member_key(0xabc), "/0/removed_members/abc");
     }

@@ -21,7 +21,11 @@ pub struct StoreError {
 impl StoreError {
     /// A new error.
     pub fn new(code: ErrorCode, cause: impl Into<String>, index: u64) -> Self {
-        StoreError { code, cause: cause.into(), index }
+        StoreError {
+            code,
+            cause: cause.into(),
+            index,
+        }
     }
 
     /// etcd's fixed message for the code.
@@ -65,7 +69,10 @@ mod tests {
     #[test]
     fn trimmed_root_cause_disappears_from_the_body() {
         let e = StoreError::new(ErrorCode::NOT_FILE, "/1", 35).trim_cause_prefix("/1");
-        assert_eq!(to_go_json_line(&e.to_body()), b"{\"errorCode\":102,\"message\":\"Not a file\",\"index\":35}\n".to_vec());
+        assert_eq!(
+            to_go_json_line(&e.to_body()),
+            b"{\"errorCode\":102,\"message\":\"Not a file\",\"index\":35}\n".to_vec()
+        );
         let e = StoreError::new(ErrorCode::ROOT_R_ONLY, "/", 33).trim_cause_prefix("/1");
         let body: ErrorBody = e.into();
         assert_eq!(body.cause, "/");

@@ -43,7 +43,12 @@ impl Default for EventHistory {
 impl EventHistory {
     /// An empty history keeping `capacity` events.
     pub(crate) fn with_capacity(capacity: usize) -> Self {
-        EventHistory { entries: VecDeque::with_capacity(capacity), capacity: capacity.max(1), start_index: 0, last_index: 0 }
+        EventHistory {
+            entries: VecDeque::with_capacity(capacity),
+            capacity: capacity.max(1),
+            start_index: 0,
+            last_index: 0,
+        }
     }
 
     /// The index of the oldest event kept (0 while empty).
@@ -84,11 +89,18 @@ impl EventHistory {
         if since < self.start_index {
             return Err(StoreError::new(
                 ErrorCode::EVENT_INDEX_CLEARED,
-                format!("the requested history has been cleared [{}/{}]", self.start_index, since),
+                format!(
+                    "the requested history has been cleared [{}/{}]",
+                    self.start_index, since
+                ),
                 0,
             ));
         }
-        let dir_prefix = if key.ends_with('/') { key.to_string() } else { format!("{key}/") };
+        let dir_prefix = if key.ends_with('/') {
+            key.to_string()
+        } else {
+            format!("{key}/")
+        };
         Ok(self
             .entries
             .iter()
@@ -119,7 +131,9 @@ fn history_match(e: &Event, key: &str, recursive: bool, dir_prefix: &str) -> boo
         return true;
     }
     matches!(e.action, Action::Delete | Action::Expire)
-        && e.prev_node.as_ref().is_some_and(|p| p.dir && key.starts_with(p.key.as_str()))
+        && e.prev_node
+            .as_ref()
+            .is_some_and(|p| p.dir && key.starts_with(p.key.as_str()))
 }
 
 #[cfg(test)]
@@ -130,13 +144,21 @@ mod tests {
     fn ev(action: Action, key: &str, index: u64) -> Event {
         Event {
             action,
-            node: Some(Node { key: key.into(), modified_index: index, created_index: index, ..Default::default() }),
+            node: Some(Node {
+                key: key.into(),
+                modified_index: index,
+                created_index: index,
+                ..Default::default()
+            }),
             prev_node: None,
         }
     }
 
     fn first(h: &EventHistory, key: &str, recursive: bool, since: u64) -> Option<u64> {
-        h.scan(key, recursive, since).unwrap().next().map(event_index)
+        h.scan(key, recursive, since)
+            .unwrap()
+            .next()
+            .map(event_index)
     }
 
     #[test]
@@ -165,8 +187,16 @@ mod tests {
         assert_eq!(first(&h, "/foo", true, 4), Some(4));
         assert_eq!(first(&h, "/foo/foo/foo", false, 1), Some(5));
         assert_eq!(first(&h, "/foo/foo/foo", false, 6), None, "future index");
-        assert_eq!(first(&h, "/", true, 1), Some(1), "the root matches everything");
-        assert_eq!(first(&h, "/fo", true, 1), None, "recursive needs a path boundary");
+        assert_eq!(
+            first(&h, "/", true, 1),
+            Some(1),
+            "the root matches everything"
+        );
+        assert_eq!(
+            first(&h, "/fo", true, 1),
+            None,
+            "recursive needs a path boundary"
+        );
     }
 
     #[test]
@@ -182,15 +212,30 @@ mod tests {
     fn dir_delete_matches_by_string_prefix() {
         let mut h = EventHistory::default();
         let mut del = ev(Action::Delete, "/d1", 1);
-        del.prev_node = Some(Node { key: "/d1".into(), dir: true, ..Default::default() });
+        del.prev_node = Some(Node {
+            key: "/d1".into(),
+            dir: true,
+            ..Default::default()
+        });
         h.add(del, false);
         assert_eq!(first(&h, "/d1/c", false, 1), Some(1));
-        assert_eq!(first(&h, "/d10", false, 1), Some(1), "etcd's raw prefix quirk");
+        assert_eq!(
+            first(&h, "/d10", false, 1),
+            Some(1),
+            "etcd's raw prefix quirk"
+        );
         assert_eq!(first(&h, "/d", false, 1), None);
         let mut file_del = ev(Action::Delete, "/f", 2);
-        file_del.prev_node = Some(Node { key: "/f".into(), ..Default::default() });
+        file_del.prev_node = Some(Node {
+            key: "/f".into(),
+            ..Default::default()
+        });
         h.add(file_del, false);
-        assert_eq!(first(&h, "/f/x", false, 2), None, "only directory deletes match descendants");
+        assert_eq!(
+            first(&h, "/f/x", false, 2),
+            None,
+            "only directory deletes match descendants"
+        );
     }
 
     #[test]

@@ -49,8 +49,19 @@ pub(crate) enum Comparison {
 
 impl TreeNode {
     /// A new file.
-    pub(crate) fn new_file(path: String, value: String, index: u64, expire_time: Option<SystemTime>) -> Self {
-        TreeNode { path, created_index: index, modified_index: index, expire_time, kind: NodeKind::File(value) }
+    pub(crate) fn new_file(
+        path: String,
+        value: String,
+        index: u64,
+        expire_time: Option<SystemTime>,
+    ) -> Self {
+        TreeNode {
+            path,
+            created_index: index,
+            modified_index: index,
+            expire_time,
+            kind: NodeKind::File(value),
+        }
     }
 
     /// A new, empty directory.
@@ -118,7 +129,9 @@ impl TreeNode {
             NodeKind::Dir(children) => {
                 node.dir = true;
                 if recursive {
-                    node.nodes = visible_children(children).map(|c| c.repr(true, now)).collect();
+                    node.nodes = visible_children(children)
+                        .map(|c| c.repr(true, now))
+                        .collect();
                 }
             }
         }
@@ -131,7 +144,9 @@ impl TreeNode {
     pub(crate) fn load(&self, recursive: bool, now: SystemTime) -> Node {
         let mut node = self.repr(false, now);
         if let NodeKind::Dir(children) = &self.kind {
-            node.nodes = visible_children(children).map(|c| c.repr(recursive, now)).collect();
+            node.nodes = visible_children(children)
+                .map(|c| c.repr(recursive, now))
+                .collect();
         }
         node
     }
@@ -149,7 +164,12 @@ impl TreeNode {
     }
 
     /// The cause of error 101 for a failed comparison.
-    pub(crate) fn compare_fail_cause(&self, which: Comparison, prev_value: &str, prev_index: u64) -> String {
+    pub(crate) fn compare_fail_cause(
+        &self,
+        which: Comparison,
+        prev_value: &str,
+        prev_index: u64,
+    ) -> String {
         match which {
             Comparison::IndexMismatch => format!("[{} != {}]", prev_index, self.modified_index),
             Comparison::ValueMismatch => format!("[{} != {}]", prev_value, self.value()),
@@ -190,7 +210,10 @@ impl TreeNode {
 
 /// The children a listing shows: all but the hidden ones, in key order.
 fn visible_children(children: &BTreeMap<String, TreeNode>) -> impl Iterator<Item = &TreeNode> {
-    children.iter().filter(|(name, _)| !is_hidden_name(name)).map(|(_, c)| c)
+    children
+        .iter()
+        .filter(|(name, _)| !is_hidden_name(name))
+        .map(|(_, c)| c)
 }
 
 #[cfg(test)]
@@ -201,11 +224,23 @@ mod tests {
     fn sample() -> TreeNode {
         let mut d = TreeNode::new_dir("/d".into(), 2, None);
         let mut sub = TreeNode::new_dir("/d/sub".into(), 3, None);
-        sub.children_mut().unwrap().insert("x".into(), TreeNode::new_file("/d/sub/x".into(), "1".into(), 4, None));
+        sub.children_mut().unwrap().insert(
+            "x".into(),
+            TreeNode::new_file("/d/sub/x".into(), "1".into(), 4, None),
+        );
         let c = d.children_mut().unwrap();
-        c.insert("b".into(), TreeNode::new_file("/d/b".into(), "vb".into(), 5, None));
-        c.insert("a".into(), TreeNode::new_file("/d/a".into(), "va".into(), 6, None));
-        c.insert("_h".into(), TreeNode::new_file("/d/_h".into(), "hidden".into(), 7, None));
+        c.insert(
+            "b".into(),
+            TreeNode::new_file("/d/b".into(), "vb".into(), 5, None),
+        );
+        c.insert(
+            "a".into(),
+            TreeNode::new_file("/d/a".into(), "va".into(), 6, None),
+        );
+        c.insert(
+            "_h".into(),
+            TreeNode::new_file("/d/_h".into(), "hidden".into(), 7, None),
+        );
         c.insert("sub".into(), sub);
         d
     }
@@ -220,7 +255,10 @@ mod tests {
         assert!(flat.nodes[2].dir && flat.nodes[2].nodes.is_empty());
         let deep = d.load(true, now);
         assert_eq!(deep.nodes[2].nodes[0].key, "/d/sub/x");
-        assert!(d.repr(false, now).nodes.is_empty(), "repr(false) is shallow");
+        assert!(
+            d.repr(false, now).nodes.is_empty(),
+            "repr(false) is shallow"
+        );
     }
 
     #[test]

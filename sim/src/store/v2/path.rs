@@ -48,13 +48,21 @@ pub fn clean_path(p: &str) -> String {
 /// answers unclean URLs with a 301 before they reach the store).
 pub fn keys_path(user_key: &str) -> String {
     let cleaned = clean_path(user_key);
-    if cleaned == "/" { KEYS_NAMESPACE.to_string() } else { format!("{KEYS_NAMESPACE}{cleaned}") }
+    if cleaned == "/" {
+        KEYS_NAMESPACE.to_string()
+    } else {
+        format!("{KEYS_NAMESPACE}{cleaned}")
+    }
 }
 
 /// Joins a clean parent path and a child name (Go's `path.Join(parent, name)` for a
 /// single, clean element).
 pub(crate) fn join(parent: &str, name: &str) -> String {
-    if parent == "/" { format!("/{name}") } else { format!("{parent}/{name}") }
+    if parent == "/" {
+        format!("/{name}")
+    } else {
+        format!("{parent}/{name}")
+    }
 }
 
 /// Splits a clean path into (parent directory path, last element). The root splits
@@ -194,10 +202,16 @@ mod tests {
             node: Some(Node {
                 key: "/1".into(),
                 dir: true,
-                nodes: vec![Node { key: "/1/a".into(), ..Default::default() }],
+                nodes: vec![Node {
+                    key: "/1/a".into(),
+                    ..Default::default()
+                }],
                 ..Default::default()
             }),
-            prev_node: Some(Node { key: "/1/b".into(), ..Default::default() }),
+            prev_node: Some(Node {
+                key: "/1/b".into(),
+                ..Default::default()
+            }),
         };
         let ev = trim_event_prefix(ev, KEYS_NAMESPACE);
         let node = ev.node.unwrap();

@@ -39,7 +39,10 @@ struct Timestamp {
 impl From<SystemTime> for Timestamp {
     fn from(t: SystemTime) -> Self {
         match t.duration_since(UNIX_EPOCH) {
-            Ok(d) => Timestamp { secs: d.as_secs() as i64, nanos: d.subsec_nanos() },
+            Ok(d) => Timestamp {
+                secs: d.as_secs() as i64,
+                nanos: d.subsec_nanos(),
+            },
             Err(e) => {
                 let d = e.duration();
                 let (mut secs, mut nanos) = (-(d.as_secs() as i64), d.subsec_nanos());
@@ -106,9 +109,14 @@ fn flatten(node: &TreeNode, out: &mut Vec<FlatNode>) {
 
 fn unflatten(nodes: Vec<FlatNode>) -> Result<(TreeNode, TtlIndex), SnapshotError> {
     let mut iter = nodes.into_iter();
-    let root = iter.next().ok_or_else(|| SnapshotError::Invalid("no root node".into()))?;
+    let root = iter
+        .next()
+        .ok_or_else(|| SnapshotError::Invalid("no root node".into()))?;
     if root.path != "/" || root.value.is_some() {
-        return Err(SnapshotError::Invalid(format!("bad root node {:?}", root.path)));
+        return Err(SnapshotError::Invalid(format!(
+            "bad root node {:?}",
+            root.path
+        )));
     }
     let mut tree = TreeNode::new_dir("/".into(), root.created_index, None);
     tree.modified_index = root.modified_index;
@@ -129,10 +137,13 @@ fn unflatten(nodes: Vec<FlatNode>) -> Result<(TreeNode, TtlIndex), SnapshotError
             cur = cur
                 .children_mut()
                 .and_then(|c| c.get_mut(part))
-                .ok_or_else(|| SnapshotError::Invalid(format!("{:?} comes before its parent", flat.path)))?;
+                .ok_or_else(|| {
+                    SnapshotError::Invalid(format!("{:?} comes before its parent", flat.path))
+                })?;
         }
-        let children =
-            cur.children_mut().ok_or_else(|| SnapshotError::Invalid(format!("parent of {:?} is a file", flat.path)))?;
+        let children = cur.children_mut().ok_or_else(|| {
+            SnapshotError::Invalid(format!("parent of {:?} is a file", flat.path))
+        })?;
         if let Some(t) = expire_time {
             ttl.insert(t, &flat.path);
         }
@@ -151,7 +162,10 @@ impl Store {
             current_index: self.index,
             nodes,
             history: self.history.entries().cloned().collect(),
-            stats: StoreStats { watchers: 0, ..self.stats },
+            stats: StoreStats {
+                watchers: 0,
+                ..self.stats
+            },
         };
         // Plain data with string keys: encoding into memory cannot fail.
         serde_json::to_vec(&data).unwrap_or_default()
@@ -162,14 +176,20 @@ impl Store {
     pub fn recover(&mut self, data: &[u8]) -> Result<(), SnapshotError> {
         let data: SnapshotData = serde_json::from_slice(data)?;
         if data.version != STORE_VERSION {
-            return Err(SnapshotError::Invalid(format!("unknown store version {}", data.version)));
+            return Err(SnapshotError::Invalid(format!(
+                "unknown store version {}",
+                data.version
+            )));
         }
         let (root, ttl) = unflatten(data.nodes)?;
         self.root = root;
         self.ttl = ttl;
         self.index = data.current_index;
         self.history = EventHistory::from_entries(data.history);
-        self.stats = StoreStats { watchers: 0, ..data.stats };
+        self.stats = StoreStats {
+            watchers: 0,
+            ..data.stats
+        };
         Ok(())
     }
 }

@@ -77,7 +77,11 @@ mod tests {
 
     #[test]
     fn json_field_order_matches_etcd() {
-        let s = StoreStats { gets_success: 1, watchers: 2, ..Default::default() };
+        let s = StoreStats {
+            gets_success: 1,
+            watchers: 2,
+            ..Default::default()
+        };
         assert_eq!(
             String::from_utf8(s.to_json()).unwrap(),
             "{\"getsSuccess\":1,\"getsFail\":0,\"setsSuccess\":0,\"setsFail\":0,\"deleteSuccess\":0,\

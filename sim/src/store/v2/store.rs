@@ -34,12 +34,18 @@ impl TtlOptions {
 
     /// A write that expires at `at`.
     pub fn expires_at(at: SystemTime) -> Self {
-        TtlOptions { expire_time: Some(at), refresh: false }
+        TtlOptions {
+            expire_time: Some(at),
+            refresh: false,
+        }
     }
 
     /// A refresh that moves the expiration to `at`.
     pub fn refresh_to(at: SystemTime) -> Self {
-        TtlOptions { expire_time: Some(at), refresh: true }
+        TtlOptions {
+            expire_time: Some(at),
+            refresh: true,
+        }
     }
 }
 
@@ -129,7 +135,10 @@ impl Store {
 
     /// The statistics, with `watchers` set to the watchers registered now.
     pub fn stats(&self) -> StoreStats {
-        StoreStats { watchers: self.hub.count() as u64, ..self.stats }
+        StoreStats {
+            watchers: self.hub.count() as u64,
+            ..self.stats
+        }
     }
 
     /// Registered watchers.
@@ -185,7 +194,11 @@ impl Store {
     /// the TTL index. Returns the removed paths in callback order (children first).
     fn detach(&mut self, path: &str) -> Vec<String> {
         let (parent, name) = split(path);
-        let Some(node) = self.lookup_mut(parent).and_then(|p| p.children_mut()).and_then(|c| c.remove(name)) else {
+        let Some(node) = self
+            .lookup_mut(parent)
+            .and_then(|p| p.children_mut())
+            .and_then(|c| c.remove(name))
+        else {
             return Vec::new();
         };
         let mut expirations = Vec::new();
@@ -208,7 +221,9 @@ impl Store {
 
     /// Moves a node's expiration (etcd's `UpdateTTL`), keeping the TTL index in step.
     fn set_expiration(&mut self, path: &str, expire_time: Option<SystemTime>) {
-        let Some(node) = self.lookup_mut(path) else { return };
+        let Some(node) = self.lookup_mut(path) else {
+            return;
+        };
         let old = std::mem::replace(&mut node.expire_time, expire_time);
         if let Some(t) = old {
             self.ttl.remove(t, path);
@@ -223,14 +238,26 @@ impl Store {
     /// Get: the node at `path`; a directory lists its non-hidden children, with their
     /// subtrees when `recursive`. Listings are always sorted by key. `now` is used
     /// for the `ttl` shown. Fails with 100 or 104.
-    pub fn get(&mut self, path: &str, recursive: bool, now: SystemTime) -> Result<Reply, StoreError> {
+    pub fn get(
+        &mut self,
+        path: &str,
+        recursive: bool,
+        now: SystemTime,
+    ) -> Result<Reply, StoreError> {
         let path = clean_path(path);
         match self.lookup(&path) {
             Ok(n) => {
                 let mut node = n.load(recursive, now);
                 node.key = path;
                 self.stats.gets_success += 1;
-                Ok(Reply { event: Event { action: Action::Get, node: Some(node), prev_node: None }, etcd_index: self.index })
+                Ok(Reply {
+                    event: Event {
+                        action: Action::Get,
+                        node: Some(node),
+                        prev_node: None,
+                    },
+                    etcd_index: self.index,
+                })
             }
             Err(e) => {
                 self.stats.gets_fail += 1;
@@ -284,12 +311,24 @@ impl Store {
             (true, Some(v)) => v,
             _ => value.to_string(),
         };
-        let mut event = self.internal_create(path, dir, value, false, true, opts.expire_time, Action::Set, now)?;
+        let mut event = self.internal_create(
+            path,
+            dir,
+            value,
+            false,
+            true,
+            opts.expire_time,
+            Action::Set,
+            now,
+        )?;
         if prev.is_some() {
             event.prev_node = prev;
         }
         self.record(&event, opts.refresh);
-        Ok(Reply { event, etcd_index: self.index })
+        Ok(Reply {
+            event,
+            etcd_index: self.index,
+        })
     }
 
     /// Create: make a new node at `path`, or with `unique` a new child of `path` named
@@ -305,12 +344,24 @@ impl Store {
         expire_time: Option<SystemTime>,
         now: SystemTime,
     ) -> Result<Reply, StoreError> {
-        let result = self.internal_create(path, dir, value.to_string(), unique, false, expire_time, Action::Create, now);
+        let result = self.internal_create(
+            path,
+            dir,
+            value.to_string(),
+            unique,
+            false,
+            expire_time,
+            Action::Create,
+            now,
+        );
         match result {
             Ok(event) => {
                 self.stats.create_success += 1;
                 self.record(&event, false);
-                Ok(Reply { event, etcd_index: self.index })
+                Ok(Reply {
+                    event,
+                    etcd_index: self.index,
+                })
             }
             Err(e) => {
                 self.stats.create_fail += 1;
@@ -333,7 +384,11 @@ impl Store {
         now: SystemTime,
     ) -> Result<Event, StoreError> {
         let next = self.index + 1;
-        let path = if unique { clean_path(&format!("{path}/{next:020}")) } else { clean_path(path) };
+        let path = if unique {
+            clean_path(&format!("{path}/{next:020}"))
+        } else {
+            clean_path(path)
+        };
         if self.readonly.contains(&path) {
             return Err(self.error(ErrorCode::ROOT_R_ONLY, "/"));
         }
@@ -345,7 +400,10 @@ impl Store {
             return Err(e);
         }
         let mut prev_node = None;
-        let existing = self.lookup_mut(dir_path).and_then(|d| d.children_mut()).and_then(|c| c.get(name));
+        let existing = self
+            .lookup_mut(dir_path)
+            .and_then(|d| d.children_mut())
+            .and_then(|c| c.get(name));
         if let Some(existing) = existing {
             if !replace {
                 return Err(self.error(ErrorCode::NODE_EXIST, path));
@@ -356,7 +414,12 @@ impl Store {
             prev_node = Some(existing.repr(false, now));
             self.detach(&path);
         }
-        let mut node = Node { key: path.clone(), modified_index: next, created_index: next, ..Default::default() };
+        let mut node = Node {
+            key: path.clone(),
+            modified_index: next,
+            created_index: next,
+            ..Default::default()
+        };
         let new = if dir {
             node.dir = true;
             TreeNode::new_dir(path.clone(), next, expire_time)
@@ -373,7 +436,11 @@ impl Store {
             children.insert(name.to_string(), new);
         }
         self.index = next;
-        Ok(Event { action, node: Some(node), prev_node })
+        Ok(Event {
+            action,
+            node: Some(node),
+            prev_node,
+        })
     }
 
     /// etcd's walk with `checkDir`: makes sure every element of the clean directory
@@ -391,7 +458,11 @@ impl Store {
                 .entry(name.to_string())
                 .or_insert_with(|| TreeNode::new_dir(join(&parent_path, name), new_index, None));
             if !child.is_dir() {
-                return Err(StoreError::new(ErrorCode::NOT_DIR, child.path.clone(), index));
+                return Err(StoreError::new(
+                    ErrorCode::NOT_DIR,
+                    child.path.clone(),
+                    index,
+                ));
             }
             cur = child;
         }
@@ -403,7 +474,13 @@ impl Store {
     /// permanent. A directory's stored modifiedIndex does not change although the
     /// event shows the new index. Fails with 107, 100/104, or 102 (directory with a
     /// value).
-    pub fn update(&mut self, path: &str, value: &str, opts: TtlOptions, now: SystemTime) -> Result<Reply, StoreError> {
+    pub fn update(
+        &mut self,
+        path: &str,
+        value: &str,
+        opts: TtlOptions,
+        now: SystemTime,
+    ) -> Result<Reply, StoreError> {
         let path = clean_path(path);
         if self.readonly.contains(&path) {
             // etcd returns this error without counting it as a failure.
@@ -422,9 +499,18 @@ impl Store {
             self.stats.update_success += 1;
             return Err(self.error(ErrorCode::NOT_FILE, path));
         }
-        let value = if opts.refresh { n.value().to_string() } else { value.to_string() };
+        let value = if opts.refresh {
+            n.value().to_string()
+        } else {
+            value.to_string()
+        };
         let prev_node = n.repr(false, now);
-        let mut node = Node { key: path.clone(), modified_index: next, created_index: n.created_index, ..Default::default() };
+        let mut node = Node {
+            key: path.clone(),
+            modified_index: next,
+            created_index: n.created_index,
+            ..Default::default()
+        };
         if let Some(target) = self.lookup_mut(&path) {
             match &mut target.kind {
                 NodeKind::File(v) => {
@@ -437,15 +523,24 @@ impl Store {
         }
         self.set_expiration(&path, opts.expire_time);
         (node.expiration, node.ttl) = self.ttl_of(&path, now);
-        let event = Event { action: Action::Update, node: Some(node), prev_node: Some(prev_node) };
+        let event = Event {
+            action: Action::Update,
+            node: Some(node),
+            prev_node: Some(prev_node),
+        };
         self.index = next;
         self.record(&event, opts.refresh);
         self.stats.update_success += 1;
-        Ok(Reply { event, etcd_index: self.index })
+        Ok(Reply {
+            event,
+            etcd_index: self.index,
+        })
     }
 
     fn ttl_of(&self, path: &str, now: SystemTime) -> (Option<SystemTime>, i64) {
-        self.lookup(path).map(|n| n.expiration_and_ttl(now)).unwrap_or((None, 0))
+        self.lookup(path)
+            .map(|n| n.expiration_and_ttl(now))
+            .unwrap_or((None, 0))
     }
 
     /// CompareAndSwap: write `value` if the file's value equals `prev_value` (`""` =
@@ -485,7 +580,11 @@ impl Store {
             self.stats.compare_and_swap_success += 1;
             return Err(self.error(ErrorCode::TEST_FAILED, cause));
         }
-        let value = if opts.refresh { n.value().to_string() } else { value.to_string() };
+        let value = if opts.refresh {
+            n.value().to_string()
+        } else {
+            value.to_string()
+        };
         let prev_node = n.repr(false, now);
         let created_index = n.created_index;
         self.index += 1;
@@ -505,16 +604,29 @@ impl Store {
             created_index,
             ..Default::default()
         };
-        let event = Event { action: Action::CompareAndSwap, node: Some(node), prev_node: Some(prev_node) };
+        let event = Event {
+            action: Action::CompareAndSwap,
+            node: Some(node),
+            prev_node: Some(prev_node),
+        };
         self.record(&event, opts.refresh);
         self.stats.compare_and_swap_success += 1;
-        Ok(Reply { event, etcd_index: self.index })
+        Ok(Reply {
+            event,
+            etcd_index: self.index,
+        })
     }
 
     /// Delete: remove a file, or a directory when `dir` (empty) or `recursive` (any;
     /// recursive implies dir). Watchers on every removed node are woken. Fails with
     /// 107, 100/104, 102 (directory without dir) or 108 (non-empty, not recursive).
-    pub fn delete(&mut self, path: &str, dir: bool, recursive: bool, now: SystemTime) -> Result<Reply, StoreError> {
+    pub fn delete(
+        &mut self,
+        path: &str,
+        dir: bool,
+        recursive: bool,
+        now: SystemTime,
+    ) -> Result<Reply, StoreError> {
         let path = clean_path(path);
         if self.readonly.contains(&path) {
             // etcd returns this error without counting it as a failure.
@@ -543,14 +655,27 @@ impl Store {
             }
         }
         let next = self.index + 1;
-        let node = Node { key: path.clone(), dir: n.is_dir(), modified_index: next, created_index: n.created_index, ..Default::default() };
-        let event = Event { action: Action::Delete, node: Some(node), prev_node: Some(n.repr(false, now)) };
+        let node = Node {
+            key: path.clone(),
+            dir: n.is_dir(),
+            modified_index: next,
+            created_index: n.created_index,
+            ..Default::default()
+        };
+        let event = Event {
+            action: Action::Delete,
+            node: Some(node),
+            prev_node: Some(n.repr(false, now)),
+        };
         let removed = self.detach(&path);
         self.hub.notify_removed(&event, &removed);
         self.index = next;
         self.record(&event, false);
         self.stats.delete_success += 1;
-        Ok(Reply { event, etcd_index: self.index })
+        Ok(Reply {
+            event,
+            etcd_index: self.index,
+        })
     }
 
     /// CompareAndDelete: remove a file if it matches as for compareAndSwap. No
@@ -584,14 +709,26 @@ impl Store {
             return Err(self.error(ErrorCode::TEST_FAILED, cause));
         }
         let index = self.index + 1;
-        let node = Node { key: path.clone(), modified_index: index, created_index: n.created_index, ..Default::default() };
-        let event = Event { action: Action::CompareAndDelete, node: Some(node), prev_node: Some(n.repr(false, now)) };
+        let node = Node {
+            key: path.clone(),
+            modified_index: index,
+            created_index: n.created_index,
+            ..Default::default()
+        };
+        let event = Event {
+            action: Action::CompareAndDelete,
+            node: Some(node),
+            prev_node: Some(n.repr(false, now)),
+        };
         self.index = index;
         let removed = self.detach(&path);
         self.hub.notify_removed(&event, &removed);
         self.record(&event, false);
         self.stats.compare_and_delete_success += 1;
-        Ok(Reply { event, etcd_index: self.index })
+        Ok(Reply {
+            event,
+            etcd_index: self.index,
+        })
     }
 
     /// Expiry sweep (the SYNC a leader proposes): removes every node whose expiration
@@ -611,8 +748,18 @@ impl Store {
                 continue;
             };
             let index = self.index + 1;
-            let node = Node { key: path.clone(), dir: n.is_dir(), modified_index: index, created_index: n.created_index, ..Default::default() };
-            let event = Event { action: Action::Expire, node: Some(node), prev_node: Some(n.repr(false, cutoff)) };
+            let node = Node {
+                key: path.clone(),
+                dir: n.is_dir(),
+                modified_index: index,
+                created_index: n.created_index,
+                ..Default::default()
+            };
+            let event = Event {
+                action: Action::Expire,
+                node: Some(node),
+                prev_node: Some(n.repr(false, cutoff)),
+            };
             self.index = index;
             let removed = self.detach(&path);
             self.hub.notify_removed(&event, &removed);
@@ -633,9 +780,19 @@ impl Store {
     /// registered (non-stream). A stream gets every matching event from the history,
     /// then stays registered for live events. Otherwise the watcher is registered and
     /// gets its first matching event (non-stream) or every one (stream).
-    pub fn watch(&self, key: &str, recursive: bool, stream: bool, since_index: u64) -> Result<Watcher, StoreError> {
+    pub fn watch(
+        &self,
+        key: &str,
+        recursive: bool,
+        stream: bool,
+        since_index: u64,
+    ) -> Result<Watcher, StoreError> {
         let key = clean_path(key);
-        let since = if since_index == 0 { self.index + 1 } else { since_index };
+        let since = if since_index == 0 {
+            self.index + 1
+        } else {
+            since_index
+        };
         let mut hits = self.history.scan(&key, recursive, since).map_err(|mut e| {
             e.index = self.index;
             e
@@ -657,7 +814,9 @@ impl Store {
                 last_sent = super::event_history::event_index(event);
             }
         }
-        let registration = self.hub.register(&key, recursive, stream, since, last_sent, tx);
+        let registration = self
+            .hub
+            .register(&key, recursive, stream, since, last_sent, tx);
         Ok(Watcher::new(rx, self.index, Some(registration)))
     }
 }

@@ -70,8 +70,16 @@ mod tests {
         assert_eq!(ttl_seconds(at(1004, 200_000_000), now), 5);
         assert_eq!(ttl_seconds(at(1000, 1), now), 1);
         assert_eq!(ttl_seconds(at(1000, 0), now), 0);
-        assert_eq!(ttl_seconds(at(999, 700_000_000), now), 0, "-0.3 s rounds up to 0");
-        assert_eq!(ttl_seconds(at(998, 500_000_000), now), -1, "-1.5 s rounds up to -1");
+        assert_eq!(
+            ttl_seconds(at(999, 700_000_000), now),
+            0,
+            "-0.3 s rounds up to 0"
+        );
+        assert_eq!(
+            ttl_seconds(at(998, 500_000_000), now),
+            -1,
+            "-1.5 s rounds up to -1"
+        );
         assert_eq!(ttl_seconds(at(998, 0), now), -2);
     }
 
@@ -91,6 +99,9 @@ mod tests {
 
     #[test]
     fn min_expire_time_is_2000() {
-        assert_eq!(etcd_sdk::wire::time::format_rfc3339_nano(min_expire_time()), "2000-01-01T00:00:00Z");
+        assert_eq!(
+            etcd_sdk::wire::time::format_rfc3339_nano(min_expire_time()),
+            "2000-01-01T00:00:00Z"
+        );
     }
 }

@@ -52,7 +52,9 @@ impl Registry {
     /// etcd's `notifyWatchers`: offers `event` to the watchers registered exactly at
     /// `path`. `deleted` marks the callback for a node removed by a delete or expiry.
     fn notify_at(&mut self, event: &Event, key: &str, path: &str, deleted: bool) {
-        let Some(list) = self.by_path.get_mut(path) else { return };
+        let Some(list) = self.by_path.get_mut(path) else {
+            return;
+        };
         let index = event_index(event);
         let original = key == path;
         if !original && is_hidden_below(path, key) {
@@ -98,7 +100,9 @@ pub(crate) struct WatcherHub {
 
 impl fmt::Debug for WatcherHub {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WatcherHub").field("watchers", &self.count()).finish()
+        f.debug_struct("WatcherHub")
+            .field("watchers", &self.count())
+            .finish()
     }
 }
 
@@ -127,18 +131,30 @@ impl WatcherHub {
         let mut reg = lock(&self.registry);
         let id = reg.next_id;
         reg.next_id += 1;
-        reg.by_path
-            .entry(path.to_string())
-            .or_default()
-            .insert(id, Entry { recursive, stream, since, last_sent, tx });
+        reg.by_path.entry(path.to_string()).or_default().insert(
+            id,
+            Entry {
+                recursive,
+                stream,
+                since,
+                last_sent,
+                tx,
+            },
+        );
         reg.count += 1;
-        Registration { registry: Arc::downgrade(&self.registry), path: path.to_string(), id }
+        Registration {
+            registry: Arc::downgrade(&self.registry),
+            path: path.to_string(),
+            id,
+        }
     }
 
     /// Delete callbacks: offers `event` (a delete, compareAndDelete or expire) to the
     /// watchers registered exactly at each removed path, children first.
     pub(crate) fn notify_removed(&self, event: &Event, removed_paths: &[String]) {
-        let Some(key) = event.node.as_ref().map(|n| n.key.as_str()) else { return };
+        let Some(key) = event.node.as_ref().map(|n| n.key.as_str()) else {
+            return;
+        };
         let mut reg = lock(&self.registry);
         if reg.count == 0 {
             return;
@@ -151,7 +167,9 @@ impl WatcherHub {
     /// etcd's `notify`: offers `event` to the watchers at every prefix of its key,
     /// root first.
     pub(crate) fn notify(&self, event: &Event) {
-        let Some(key) = event.node.as_ref().map(|n| n.key.as_str()) else { return };
+        let Some(key) = event.node.as_ref().map(|n| n.key.as_str()) else {
+            return;
+        };
         let mut reg = lock(&self.registry);
         if reg.count == 0 {
             return;
@@ -192,8 +210,16 @@ pub struct Watcher {
 }
 
 impl Watcher {
-    pub(crate) fn new(rx: mpsc::Receiver<Event>, start_index: u64, registration: Option<Registration>) -> Self {
-        Watcher { rx, start_index, registration }
+    pub(crate) fn new(
+        rx: mpsc::Receiver<Event>,
+        start_index: u64,
+        registration: Option<Registration>,
+    ) -> Self {
+        Watcher {
+            rx,
+            start_index,
+            registration,
+        }
     }
 
     /// The store index when the watch was created (the `X-Etcd-Index` of a watch

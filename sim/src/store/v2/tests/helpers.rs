@@ -33,22 +33,31 @@ pub(super) fn prev(r: &Reply) -> &Node {
 /// Asserts an error's code, cause and index.
 pub(super) fn assert_err(r: Result<Reply, StoreError>, code: ErrorCode, cause: &str, index: u64) {
     let e = r.expect_err("expected an error");
-    assert_eq!((e.code, e.cause.as_str(), e.index), (code, cause, index), "{e}");
+    assert_eq!(
+        (e.code, e.cause.as_str(), e.index),
+        (code, cause, index),
+        "{e}"
+    );
 }
 
 /// A permanent file write with `set`.
 pub(super) fn set(s: &mut Store, path: &str, value: &str) -> Reply {
-    s.set(path, false, value, TtlOptions::permanent(), t0()).unwrap()
+    s.set(path, false, value, TtlOptions::permanent(), t0())
+        .unwrap()
 }
 
 /// A directory created with `set`.
 pub(super) fn mkdir(s: &mut Store, path: &str) -> Reply {
-    s.set(path, true, "", TtlOptions::permanent(), t0()).unwrap()
+    s.set(path, true, "", TtlOptions::permanent(), t0())
+        .unwrap()
 }
 
 /// The value at a path (panics if missing or a directory).
 pub(super) fn value(s: &mut Store, path: &str) -> String {
-    node(&s.get(path, false, t0()).unwrap()).value.clone().unwrap()
+    node(&s.get(path, false, t0()).unwrap())
+        .value
+        .clone()
+        .unwrap()
 }
 
 /// Every event waiting in a watcher, and whether its channel is closed.

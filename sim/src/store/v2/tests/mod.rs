@@ -2,8 +2,8 @@
 
 mod helpers;
 mod ops;
+mod snapshot;
+mod stats;
 mod ttl;
 mod watch;
 mod wire;
-mod snapshot;
-mod stats;

@@ -9,14 +9,38 @@ use etcd_sdk::wire::{Action, Event};
 fn workload(s: &mut Store) {
     set(s, "/0/members/a/raftAttributes", "{}");
     set(s, "/1/foo", "bar");
-    s.set("/1/ttl", false, "t", TtlOptions::expires_at(at_ms(2000)), t0()).unwrap();
-    s.set("/1/dir", true, "", TtlOptions::expires_at(at_ms(4000)), t0()).unwrap();
+    s.set(
+        "/1/ttl",
+        false,
+        "t",
+        TtlOptions::expires_at(at_ms(2000)),
+        t0(),
+    )
+    .unwrap();
+    s.set(
+        "/1/dir",
+        true,
+        "",
+        TtlOptions::expires_at(at_ms(4000)),
+        t0(),
+    )
+    .unwrap();
     set(s, "/1/dir/child", "c");
     set(s, "/1/_hidden/x", "h");
-    s.create("/1/queue", false, "job", true, None, t0()).unwrap();
-    s.update("/1/foo", "baz", TtlOptions::permanent(), t0()).unwrap();
-    s.compare_and_swap("/1/foo", "baz", 0, "qux", TtlOptions::permanent(), t0()).unwrap();
-    s.set("/1/ttl", false, "", TtlOptions::refresh_to(at_ms(3000)), t0()).unwrap();
+    s.create("/1/queue", false, "job", true, None, t0())
+        .unwrap();
+    s.update("/1/foo", "baz", TtlOptions::permanent(), t0())
+        .unwrap();
+    s.compare_and_swap("/1/foo", "baz", 0, "qux", TtlOptions::permanent(), t0())
+        .unwrap();
+    s.set(
+        "/1/ttl",
+        false,
+        "",
+        TtlOptions::refresh_to(at_ms(3000)),
+        t0(),
+    )
+    .unwrap();
     s.create("/2", true, "", false, None, t0()).unwrap();
     set(s, "/2/enabled", "false");
     set(s, "/1/gone", "x");
@@ -78,12 +102,23 @@ fn recovery_keeps_watchers_and_rejects_garbage() {
     s.recover(&donor.save()).unwrap();
     assert_eq!(s.watcher_count(), 1);
     set(&mut s, "/1/foo", "new");
-    assert_eq!(summary(&drain(&mut w).0), [(Action::Set, "/1/foo".to_string(), donor.index() + 1)]);
+    assert_eq!(
+        summary(&drain(&mut w).0),
+        [(Action::Set, "/1/foo".to_string(), donor.index() + 1)]
+    );
 
     let before = s.save();
-    assert!(matches!(s.recover(b"not json"), Err(SnapshotError::Decode(_))));
-    let bad = String::from_utf8(before.clone()).unwrap().replace("\"path\":\"/\"", "\"path\":\"/x\"");
-    assert!(matches!(s.recover(bad.as_bytes()), Err(SnapshotError::Invalid(_))));
+    assert!(matches!(
+        s.recover(b"not json"),
+        Err(SnapshotError::Decode(_))
+    ));
+    let bad = String::from_utf8(before.clone())
+        .unwrap()
+        .replace("\"path\":\"/\"", "\"path\":\"/x\"");
+    assert!(matches!(
+        s.recover(bad.as_bytes()),
+        Err(SnapshotError::Invalid(_))
+    ));
     assert_eq!(s.save(), before, "a failed recovery changes nothing");
 }
 

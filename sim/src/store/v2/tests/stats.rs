@@ -3,7 +3,10 @@
 use super::helpers::*;
 use crate::store::v2::{StoreStats, TtlOptions};
 
-const P: TtlOptions = TtlOptions { expire_time: None, refresh: false };
+const P: TtlOptions = TtlOptions {
+    expire_time: None,
+    refresh: false,
+};
 
 #[test]
 fn counters_follow_etcd_including_its_accidents() {
@@ -32,7 +35,8 @@ fn counters_follow_etcd_including_its_accidents() {
     let _ = s.compare_and_delete("/dir", "w", 0, t0()); // 102, counted as a success
     let _ = s.compare_and_delete("/foo", "nope", 0, t0()); // 101, counted as a success
     let _ = s.compare_and_delete("/foo", "w", 0, t0());
-    s.set("/t", false, "x", TtlOptions::expires_at(at_ms(1)), t0()).unwrap();
+    s.set("/t", false, "x", TtlOptions::expires_at(at_ms(1)), t0())
+        .unwrap();
     s.delete_expired(at_ms(1));
     let _w = s.watch("/x", false, false, 0).unwrap();
     assert_eq!(
