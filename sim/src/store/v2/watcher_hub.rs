@@ -79,7 +79,11 @@ impl Registry {
                 }
                 // A full buffer drops the watcher, which closes its channel; a closed
                 // receiver means nobody is listening any more.
-                Err(TrySendError::Full(_)) | Err(TrySendError::Closed(_)) => removed.push(*id),
+                Err(TrySendError::Full(_)) => {
+                    tracing::debug!(path, index, "v2 watcher dropped: its event buffer is full");
+                    removed.push(*id);
+                }
+                Err(TrySendError::Closed(_)) => removed.push(*id),
             }
         }
         for id in removed {

@@ -420,3 +420,34 @@ fn dropping_the_store_closes_watchers() {
     let (events, closed) = drain(&mut w);
     assert_eq!((events.len(), closed), (1, true));
 }
+
+#[test]
+fn recv_works_without_a_runtime_and_handles_are_send() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Store>();
+    assert_send_sync::<crate::store::v2::Watcher>();
+
+    let mut s = plain();
+    let mut w = s.watch("/k", false, false, 0).unwrap();
+    let mut cx = Context::from_waker(Waker::noop());
+    {
+        let mut fut = std::pin::pin!(w.recv());
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+    }
+    set(&mut s, "/k", "v");
+    {
+        let mut fut = std::pin::pin!(w.recv());
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(Some(e)) => assert_eq!(e.action, Action::Set),
+            other => panic!("expected the event, got {other:?}"),
+        }
+    }
+    let mut fut = std::pin::pin!(w.recv());
+    assert_eq!(
+        fut.as_mut().poll(&mut cx),
+        Poll::Ready(None),
+        "closed after the one event"
+    );
+}
