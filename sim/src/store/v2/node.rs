@@ -1,0 +1,291 @@
+//! The in-memory tree: files and directories, and how they are shown on the wire.
+
+use super::path::is_hidden_name;
+use super::ttl::ttl_seconds;
+use etcd_sdk::wire::Node;
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+/// One node of the tree (etcd's `node`).
+///
+/// Children are kept in a `BTreeMap`, so every listing comes out sorted by key
+/// whether or not the client asked for `sorted=true` (etcd's unsorted order is Go's
+/// random map order; sorted is one of the orders it can produce).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TreeNode {
+    /// The full internal path, e.g. `/1/foo`.
+    pub(crate) path: String,
+    /// The index of the write that created this node object.
+    pub(crate) created_index: u64,
+    /// The index of the last write to this node (directories keep their creation index).
+    pub(crate) modified_index: u64,
+    /// When the node expires; `None` means permanent.
+    pub(crate) expire_time: Option<SystemTime>,
+    /// File value or directory children.
+    pub(crate) kind: NodeKind,
+}
+
+/// What a node holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum NodeKind {
+    /// A file and its value.
+    File(String),
+    /// A directory and its children by name.
+    Dir(BTreeMap<String, TreeNode>),
+}
+
+/// The outcome of a prevValue / prevIndex comparison (etcd's `Compare`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Comparison {
+    /// Both conditions hold (absent conditions hold trivially).
+    Match,
+    /// Only the index differs.
+    IndexMismatch,
+    /// Only the value differs.
+    ValueMismatch,
+    /// Both differ.
+    BothMismatch,
+}
+
+impl TreeNode {
+    /// A new file.
+    pub(crate) fn new_file(
+        path: String,
+        value: String,
+        index: u64,
+        expire_time: Option<SystemTime>,
+    ) -> Self {
+        TreeNode {
+            path,
+            created_index: index,
+            modified_index: index,
+            expire_time,
+            kind: NodeKind::File(value),
+        }
+    }
+
+    /// A new, empty directory.
+    pub(crate) fn new_dir(path: String, index: u64, expire_time: Option<SystemTime>) -> Self {
+        TreeNode {
+            path,
+            created_index: index,
+            modified_index: index,
+            expire_time,
+            kind: NodeKind::Dir(BTreeMap::new()),
+        }
+    }
+
+    /// Whether this is a directory.
+    pub(crate) fn is_dir(&self) -> bool {
+        matches!(self.kind, NodeKind::Dir(_))
+    }
+
+    /// The value of a file, or `""` for a directory (etcd's `node.Value`).
+    pub(crate) fn value(&self) -> &str {
+        match &self.kind {
+            NodeKind::File(v) => v,
+            NodeKind::Dir(_) => "",
+        }
+    }
+
+    /// The children of a directory.
+    pub(crate) fn children(&self) -> Option<&BTreeMap<String, TreeNode>> {
+        match &self.kind {
+            NodeKind::Dir(c) => Some(c),
+            NodeKind::File(_) => None,
+        }
+    }
+
+    /// The children of a directory, mutably.
+    pub(crate) fn children_mut(&mut self) -> Option<&mut BTreeMap<String, TreeNode>> {
+        match &mut self.kind {
+            NodeKind::Dir(c) => Some(c),
+            NodeKind::File(_) => None,
+        }
+    }
+
+    /// The expiration and the whole seconds left (rounded up), or `(None, 0)`.
+    pub(crate) fn expiration_and_ttl(&self, now: SystemTime) -> (Option<SystemTime>, i64) {
+        match self.expire_time {
+            Some(t) => (Some(t), ttl_seconds(t, now)),
+            None => (None, 0),
+        }
+    }
+
+    /// The node as etcd's `Repr`: a file with its value, or a directory with its
+    /// non-hidden children only when `recursive` (then at every level).
+    pub(crate) fn repr(&self, recursive: bool, now: SystemTime) -> Node {
+        let (expiration, ttl) = self.expiration_and_ttl(now);
+        let mut node = Node {
+            key: self.path.clone(),
+            expiration,
+            ttl,
+            modified_index: self.modified_index,
+            created_index: self.created_index,
+            ..Default::default()
+        };
+        match &self.kind {
+            NodeKind::File(v) => node.value = Some(v.clone()),
+            NodeKind::Dir(children) => {
+                node.dir = true;
+                if recursive {
+                    node.nodes = visible_children(children)
+                        .map(|c| c.repr(true, now))
+                        .collect();
+                }
+            }
+        }
+        node
+    }
+
+    /// The node as a `get` shows it (etcd's `loadInternalNode`): like [`repr`](Self::repr),
+    /// except that a directory always lists its non-hidden children (which show their
+    /// own children only when `recursive`).
+    pub(crate) fn load(&self, recursive: bool, now: SystemTime) -> Node {
+        let mut node = self.repr(false, now);
+        if let NodeKind::Dir(children) = &self.kind {
+            node.nodes = visible_children(children)
+                .map(|c| c.repr(recursive, now))
+                .collect();
+        }
+        node
+    }
+
+    /// Compares with a prevValue (`""` = no condition) and a prevIndex (0 = no condition).
+    pub(crate) fn compare(&self, prev_value: &str, prev_index: u64) -> Comparison {
+        let index_ok = prev_index == 0 || self.modified_index == prev_index;
+        let value_ok = prev_value.is_empty() || self.value() == prev_value;
+        match (value_ok, index_ok) {
+            (true, true) => Comparison::Match,
+            (false, true) => Comparison::ValueMismatch,
+            (true, false) => Comparison::IndexMismatch,
+            (false, false) => Comparison::BothMismatch,
+        }
+    }
+
+    /// The cause of error 101 for a failed comparison.
+    pub(crate) fn compare_fail_cause(
+        &self,
+        which: Comparison,
+        prev_value: &str,
+        prev_index: u64,
+    ) -> String {
+        match which {
+            Comparison::IndexMismatch => format!("[{} != {}]", prev_index, self.modified_index),
+            Comparison::ValueMismatch => format!("[{} != {}]", prev_value, self.value()),
+            Comparison::Match | Comparison::BothMismatch => format!(
+                "[{} != {}] [{} != {}]",
+                prev_value,
+                self.value(),
+                prev_index,
+                self.modified_index
+            ),
+        }
+    }
+
+    /// Paths of this subtree in the order etcd's recursive `Remove` reports them to
+    /// its callback: each child's subtree first (children in key order), then the
+    /// node itself.
+    pub(crate) fn removal_order(&self, out: &mut Vec<String>) {
+        if let NodeKind::Dir(children) = &self.kind {
+            for child in children.values() {
+                child.removal_order(out);
+            }
+        }
+        out.push(self.path.clone());
+    }
+
+    /// Every (expiration, path) in this subtree.
+    pub(crate) fn expirations(&self, out: &mut Vec<(SystemTime, String)>) {
+        if let Some(t) = self.expire_time {
+            out.push((t, self.path.clone()));
+        }
+        if let NodeKind::Dir(children) = &self.kind {
+            for child in children.values() {
+                child.expirations(out);
+            }
+        }
+    }
+}
+
+/// The children a listing shows: all but the hidden ones, in key order.
+fn visible_children(children: &BTreeMap<String, TreeNode>) -> impl Iterator<Item = &TreeNode> {
+    children
+        .iter()
+        .filter(|(name, _)| !is_hidden_name(name))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn sample() -> TreeNode {
+        let mut d = TreeNode::new_dir("/d".into(), 2, None);
+        let mut sub = TreeNode::new_dir("/d/sub".into(), 3, None);
+        sub.children_mut().unwrap().insert(
+            "x".into(),
+            TreeNode::new_file("/d/sub/x".into(), "1".into(), 4, None),
+        );
+        let c = d.children_mut().unwrap();
+        c.insert(
+            "b".into(),
+            TreeNode::new_file("/d/b".into(), "vb".into(), 5, None),
+        );
+        c.insert(
+            "a".into(),
+            TreeNode::new_file("/d/a".into(), "va".into(), 6, None),
+        );
+        c.insert(
+            "_h".into(),
+            TreeNode::new_file("/d/_h".into(), "hidden".into(), 7, None),
+        );
+        c.insert("sub".into(), sub);
+        d
+    }
+
+    #[test]
+    fn load_lists_one_level_unless_recursive() {
+        let d = sample();
+        let now = UNIX_EPOCH;
+        let flat = d.load(false, now);
+        let keys: Vec<_> = flat.nodes.iter().map(|n| n.key.as_str()).collect();
+        assert_eq!(keys, ["/d/a", "/d/b", "/d/sub"], "sorted, hidden left out");
+        assert!(flat.nodes[2].dir && flat.nodes[2].nodes.is_empty());
+        let deep = d.load(true, now);
+        assert_eq!(deep.nodes[2].nodes[0].key, "/d/sub/x");
+        assert!(
+            d.repr(false, now).nodes.is_empty(),
+            "repr(false) is shallow"
+        );
+    }
+
+    #[test]
+    fn removal_order_is_children_first() {
+        let mut out = Vec::new();
+        sample().removal_order(&mut out);
+        assert_eq!(out, ["/d/_h", "/d/a", "/d/b", "/d/sub/x", "/d/sub", "/d"]);
+    }
+
+    #[test]
+    fn compare_and_causes() {
+        let f = TreeNode::new_file("/f".into(), "bar".into(), 9, None);
+        assert_eq!(f.compare("", 0), Comparison::Match);
+        assert_eq!(f.compare("bar", 9), Comparison::Match);
+        let w = f.compare("two", 0);
+        assert_eq!(f.compare_fail_cause(w, "two", 0), "[two != bar]");
+        let w = f.compare("", 1);
+        assert_eq!(f.compare_fail_cause(w, "", 1), "[1 != 9]");
+        let w = f.compare("zz", 1);
+        assert_eq!(f.compare_fail_cause(w, "zz", 1), "[zz != bar] [1 != 9]");
+    }
+
+    #[test]
+    fn ttl_shown_rounded_up() {
+        let exp = UNIX_EPOCH + Duration::from_secs(100);
+        let f = TreeNode::new_file("/f".into(), "v".into(), 1, Some(exp));
+        let n = f.repr(false, UNIX_EPOCH + Duration::from_millis(95_500));
+        assert_eq!((n.expiration, n.ttl), (Some(exp), 5));
+    }
+}
