@@ -7,4 +7,5 @@
 //! the simulated cluster come next.
 
 pub mod api;
+pub mod server;
 pub mod store;

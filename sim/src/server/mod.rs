@@ -1,0 +1,3 @@
+//! The server: what members replicate and how they apply it.
+
+pub mod v2_command;
