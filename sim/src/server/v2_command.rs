@@ -186,18 +186,10 @@ fn ttl(expire: Option<SystemTime>, refresh: bool) -> TtlOptions {
     }
 }
 
-/// The outcome of applying a proposal: a reply for writes and quorum reads, or
-/// the expire events of a sync.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Applied {
-    /// A write or quorum read.
-    Reply(Result<Reply, StoreError>),
-    /// A sync: how many nodes expired.
-    Expired(usize),
-}
-
-/// Applies `p` to `store`, as every member does for each committed entry.
-pub fn apply(store: &mut Store, p: &V2Proposal) -> Applied {
+/// Applies `p` to `store`, as every member does for each committed entry. A
+/// write or quorum read gives its reply; a sync gives `None` (its expire events
+/// reach watchers through the store).
+pub fn apply(store: &mut Store, p: &V2Proposal) -> Option<Result<Reply, StoreError>> {
     let now = p.now;
     let reply = match &p.command {
         V2Command::Set {
@@ -246,9 +238,12 @@ pub fn apply(store: &mut Store, p: &V2Proposal) -> Applied {
             prev_index,
         } => store.compare_and_delete(path, prev_value, *prev_index, now),
         V2Command::QuorumGet { path, recursive } => store.get(path, *recursive, now),
-        V2Command::Sync { time } => return Applied::Expired(store.delete_expired(*time).len()),
+        V2Command::Sync { time } => {
+            store.delete_expired(*time);
+            return None;
+        }
     };
-    Applied::Reply(reply)
+    Some(reply)
 }
 
 #[cfg(test)]
@@ -389,7 +384,7 @@ mod tests {
                 now,
             },
         ) {
-            Applied::Reply(Ok(r)) => {
+            Some(Ok(r)) => {
                 assert_eq!(r.event.action, Action::Get);
                 assert_eq!(r.event.node.unwrap().value.as_deref(), Some("y"));
             }
