@@ -68,7 +68,9 @@ pub enum Error {
     #[error("client: response body is empty")]
     EmptyBody,
     /// A response body was not the JSON that was expected.
-    #[error("client: response is invalid json. The endpoint is probably not valid etcd cluster endpoint")]
+    #[error(
+        "client: response is invalid json. The endpoint is probably not valid etcd cluster endpoint"
+    )]
     InvalidJson,
     /// A response was malformed in some other way (bad header, bad Location, …).
     #[error("client: invalid response: {0}")]
@@ -124,13 +126,15 @@ impl Error {
 
     /// Whether this is API error 100 (key not found), like Go's `IsKeyNotFound`.
     pub fn is_key_not_found(&self) -> bool {
-        self.api().is_some_and(|e| e.code == ErrorCode::KEY_NOT_FOUND)
+        self.api()
+            .is_some_and(|e| e.code == ErrorCode::KEY_NOT_FOUND)
     }
 
     /// Whether this is API error 401 (the watch index fell off the history). The
     /// caller should `get` the key and watch again from the response's index.
     pub fn is_event_index_cleared(&self) -> bool {
-        self.api().is_some_and(|e| e.code == ErrorCode::EVENT_INDEX_CLEARED)
+        self.api()
+            .is_some_and(|e| e.code == ErrorCode::EVENT_INDEX_CLEARED)
     }
 
     /// Whether an auth call failed because the user does not exist (Go's
@@ -148,10 +152,15 @@ impl Error {
         // Go's regexp `auth: User .* does not exist.` (unanchored): the final `.`
         // needs one more character after "exist", so the server's DELETE text
         // "auth: User x does not exist" (nothing after it) does not match.
-        let Error::Auth { message } = self else { return false };
-        let Some(start) = message.find(prefix) else { return false };
+        let Error::Auth { message } = self else {
+            return false;
+        };
+        let Some(start) = message.find(prefix) else {
+            return false;
+        };
         let rest = &message[start + prefix.len()..];
-        rest.match_indices(" does not exist").any(|(i, m)| rest.len() > i + m.len())
+        rest.match_indices(" does not exist")
+            .any(|(i, m)| rest.len() > i + m.len())
     }
 
     /// Whether the operation may have been applied although it failed: true only
@@ -177,13 +186,22 @@ pub struct ApiError {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Go: "%v: %v (%v) [%v]", which etcdctl prints as `Error:  105: Key already exists (/a) [1078]`.
-        write!(f, "{}: {} ({}) [{}]", self.code, self.message, self.cause, self.index)
+        write!(
+            f,
+            "{}: {} ({}) [{}]",
+            self.code, self.message, self.cause, self.index
+        )
     }
 }
 
 impl From<crate::wire::ErrorBody> for ApiError {
     fn from(b: crate::wire::ErrorBody) -> Self {
-        ApiError { code: b.error_code, message: b.message, cause: b.cause, index: b.index }
+        ApiError {
+            code: b.error_code,
+            message: b.message,
+            cause: b.cause,
+            index: b.index,
+        }
     }
 }
 
@@ -197,7 +215,11 @@ pub struct ClusterError {
 impl ClusterError {
     /// One line per error, `error #i: <e>` (Go's `ClusterError.Detail`).
     pub fn detail(&self) -> String {
-        self.errors.iter().enumerate().map(|(i, e)| format!("error #{i}: {e}\n")).collect()
+        self.errors
+            .iter()
+            .enumerate()
+            .map(|(i, e)| format!("error #{i}: {e}\n"))
+            .collect()
     }
 }
 
@@ -205,7 +227,7 @@ impl fmt::Display for ClusterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("client: etcd cluster is unavailable or misconfigured")?;
         for (i, e) in self.errors.iter().enumerate() {
-            write!(f, "; error #{i}: {e}\n")?;
+            writeln!(f, "; error #{i}: {e}")?;
         }
         Ok(())
     }
@@ -219,8 +241,12 @@ mod tests {
     fn cluster_error_prints_like_go() {
         let e = ClusterError {
             errors: vec![
-                Error::NoLeader { endpoint: "http://a:1".into() },
-                Error::HeaderTimeout { endpoint: "http://b:2".into() },
+                Error::NoLeader {
+                    endpoint: "http://a:1".into(),
+                },
+                Error::HeaderTimeout {
+                    endpoint: "http://b:2".into(),
+                },
             ],
         };
         assert_eq!(
@@ -235,7 +261,12 @@ mod tests {
 
     #[test]
     fn api_error_prints_like_go() {
-        let e = ApiError { code: ErrorCode::NODE_EXIST, message: "Key already exists".into(), cause: "/ctl/a".into(), index: 1078 };
+        let e = ApiError {
+            code: ErrorCode::NODE_EXIST,
+            message: "Key already exists".into(),
+            cause: "/ctl/a".into(),
+            index: 1078,
+        };
         assert_eq!(e.to_string(), "105: Key already exists (/ctl/a) [1078]");
         assert!(!Error::Api(e).is_key_not_found());
     }
@@ -244,7 +275,10 @@ mod tests {
     fn user_and_role_not_found_follow_gos_regexp() {
         let auth = |m: &str| Error::Auth { message: m.into() };
         assert!(auth("auth: User bob does not exist.").is_user_not_found());
-        assert!(!auth("auth: User bob does not exist").is_user_not_found(), "the DELETE text has nothing after 'exist'");
+        assert!(
+            !auth("auth: User bob does not exist").is_user_not_found(),
+            "the DELETE text has nothing after 'exist'"
+        );
         assert!(auth("auth: Role r does not exist.").is_role_not_found());
         assert!(!auth("auth: Role r does not exist.").is_user_not_found());
         assert!(!Error::Timeout.is_user_not_found());

@@ -53,9 +53,19 @@ pub trait AuthRoleAPI: Send + Sync {
     /// A role and its permissions.
     async fn get_role(&self, role: &str) -> Result<Role>;
     /// Grants key patterns (`/foo` exact, `/foo*` prefix) to a role; returns the updated role.
-    async fn grant_role_kv(&self, role: &str, prefixes: &[String], perm: PermissionType) -> Result<Role>;
+    async fn grant_role_kv(
+        &self,
+        role: &str,
+        prefixes: &[String],
+        perm: PermissionType,
+    ) -> Result<Role>;
     /// Revokes key patterns from a role; returns the updated role.
-    async fn revoke_role_kv(&self, role: &str, prefixes: &[String], perm: PermissionType) -> Result<Role>;
+    async fn revoke_role_kv(
+        &self,
+        role: &str,
+        prefixes: &[String],
+        perm: PermissionType,
+    ) -> Result<Role>;
     /// The role names.
     async fn list_roles(&self) -> Result<Vec<String>>;
 }

@@ -13,7 +13,11 @@ pub type CheckRedirect = Arc<dyn Fn(usize) -> Result<()> + Send + Sync>;
 /// The default redirect policy: follow up to 10 redirects, then fail with
 /// [`Error::TooManyRedirects`] (Go's `DefaultCheckRedirect`).
 pub fn default_check_redirect(via: usize) -> Result<()> {
-    if via > 10 { Err(Error::TooManyRedirects) } else { Ok(()) }
+    if via > 10 {
+        Err(Error::TooManyRedirects)
+    } else {
+        Ok(())
+    }
 }
 
 /// Which member requests go to.
@@ -60,10 +64,16 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("endpoints", &self.endpoints)
             .field("transport", &self.transport.as_ref().map(|_| "<custom>"))
-            .field("check_redirect", &self.check_redirect.as_ref().map(|_| "<custom>"))
+            .field(
+                "check_redirect",
+                &self.check_redirect.as_ref().map(|_| "<custom>"),
+            )
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .field("header_timeout_per_request", &self.header_timeout_per_request)
+            .field(
+                "header_timeout_per_request",
+                &self.header_timeout_per_request,
+            )
             .field("selection_mode", &self.selection_mode)
             .field("request_timeout", &self.request_timeout)
             .finish()
@@ -73,6 +83,9 @@ impl fmt::Debug for Config {
 impl Config {
     /// A config for `endpoints` with every other field at its default.
     pub fn new<S: Into<String>>(endpoints: impl IntoIterator<Item = S>) -> Self {
-        Config { endpoints: endpoints.into_iter().map(Into::into).collect(), ..Default::default() }
+        Config {
+            endpoints: endpoints.into_iter().map(Into::into).collect(),
+            ..Default::default()
+        }
     }
 }

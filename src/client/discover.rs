@@ -38,7 +38,9 @@ pub struct SrvDiscoverer<R: SrvResolver = SystemResolver> {
 impl SrvDiscoverer<SystemResolver> {
     /// A discoverer using the system's DNS configuration (`/etc/resolv.conf`).
     pub fn new() -> Result<Self> {
-        Ok(SrvDiscoverer { resolver: SystemResolver::new()? })
+        Ok(SrvDiscoverer {
+            resolver: SystemResolver::new()?,
+        })
     }
 }
 
@@ -50,8 +52,16 @@ impl<R: SrvResolver> SrvDiscoverer<R> {
 }
 
 fn srv_service(service_name: &str, https: bool) -> String {
-    let base = if https { "etcd-client-ssl" } else { "etcd-client" };
-    if service_name.is_empty() { base.to_string() } else { format!("{base}-{service_name}") }
+    let base = if https {
+        "etcd-client-ssl"
+    } else {
+        "etcd-client"
+    };
+    if service_name.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}-{service_name}")
+    }
 }
 
 #[async_trait]
@@ -64,7 +74,11 @@ impl<R: SrvResolver> Discoverer for SrvDiscoverer<R> {
             match self.resolver.lookup_srv(&name).await {
                 Ok(records) => {
                     for r in records {
-                        let host = if r.target.contains(':') { format!("[{}]", r.target) } else { r.target };
+                        let host = if r.target.contains(':') {
+                            format!("[{}]", r.target)
+                        } else {
+                            r.target
+                        };
                         urls.push(format!("{scheme}://{host}:{}", r.port));
                     }
                 }
@@ -72,7 +86,10 @@ impl<R: SrvResolver> Discoverer for SrvDiscoverer<R> {
             }
         }
         if errors.len() == 2 {
-            return Err(Error::Discovery(format!("dns lookup errors: {} and {}", errors[0], errors[1])));
+            return Err(Error::Discovery(format!(
+                "dns lookup errors: {} and {}",
+                errors[0], errors[1]
+            )));
         }
         Ok(urls)
     }
@@ -88,15 +105,27 @@ impl SystemResolver {
     pub fn new() -> Result<Self> {
         let builder = hickory_resolver::TokioResolver::builder_tokio()
             .map_err(|e| Error::Discovery(format!("reading the system DNS configuration: {e}")))?;
-        Ok(SystemResolver { resolver: builder.build() })
+        Ok(SystemResolver {
+            resolver: builder.build(),
+        })
     }
 }
 
 #[async_trait]
 impl SrvResolver for SystemResolver {
     async fn lookup_srv(&self, name: &str) -> std::result::Result<Vec<SrvRecord>, String> {
-        let lookup = self.resolver.srv_lookup(name).await.map_err(|e| format!("lookup {name}: {e}"))?;
-        Ok(lookup.iter().map(|srv| SrvRecord { target: srv.target().to_utf8(), port: srv.port() }).collect())
+        let lookup = self
+            .resolver
+            .srv_lookup(name)
+            .await
+            .map_err(|e| format!("lookup {name}: {e}"))?;
+        Ok(lookup
+            .iter()
+            .map(|srv| SrvRecord {
+                target: srv.target().to_utf8(),
+                port: srv.port(),
+            })
+            .collect())
     }
 }
 
@@ -110,38 +139,64 @@ mod tests {
     #[async_trait]
     impl SrvResolver for FakeResolver {
         async fn lookup_srv(&self, name: &str) -> std::result::Result<Vec<SrvRecord>, String> {
-            self.0.get(name).cloned().ok_or_else(|| format!("lookup {name}: no such host"))
+            self.0
+                .get(name)
+                .cloned()
+                .ok_or_else(|| format!("lookup {name}: no such host"))
         }
     }
 
     fn rec(t: &str, p: u16) -> SrvRecord {
-        SrvRecord { target: t.into(), port: p }
+        SrvRecord {
+            target: t.into(),
+            port: p,
+        }
     }
 
     #[tokio::test]
     async fn https_first_then_http_with_trailing_dots() {
         let mut m = BTreeMap::new();
-        m.insert("_etcd-client-ssl._tcp.example.com".to_string(), vec![rec("a.example.com.", 2379)]);
-        m.insert("_etcd-client._tcp.example.com".to_string(), vec![rec("b.example.com.", 2380), rec("c.example.com.", 2381)]);
+        m.insert(
+            "_etcd-client-ssl._tcp.example.com".to_string(),
+            vec![rec("a.example.com.", 2379)],
+        );
+        m.insert(
+            "_etcd-client._tcp.example.com".to_string(),
+            vec![rec("b.example.com.", 2380), rec("c.example.com.", 2381)],
+        );
         let d = SrvDiscoverer::with_resolver(FakeResolver(m));
         assert_eq!(
             d.discover("example.com", "").await.unwrap(),
-            vec!["https://a.example.com.:2379", "http://b.example.com.:2380", "http://c.example.com.:2381"]
+            vec![
+                "https://a.example.com.:2379",
+                "http://b.example.com.:2380",
+                "http://c.example.com.:2381"
+            ]
         );
     }
 
     #[tokio::test]
     async fn service_name_suffix_and_one_failure_is_fine() {
         let mut m = BTreeMap::new();
-        m.insert("_etcd-client-prod._tcp.example.com".to_string(), vec![rec("b.example.com.", 2379)]);
+        m.insert(
+            "_etcd-client-prod._tcp.example.com".to_string(),
+            vec![rec("b.example.com.", 2379)],
+        );
         let d = SrvDiscoverer::with_resolver(FakeResolver(m));
-        assert_eq!(d.discover("example.com", "prod").await.unwrap(), vec!["http://b.example.com.:2379"]);
+        assert_eq!(
+            d.discover("example.com", "prod").await.unwrap(),
+            vec!["http://b.example.com.:2379"]
+        );
     }
 
     #[tokio::test]
     async fn both_failing_is_an_error() {
         let d = SrvDiscoverer::with_resolver(FakeResolver(BTreeMap::new()));
         let err = d.discover("example.com", "").await.unwrap_err();
-        assert!(err.to_string().contains("dns lookup errors: lookup _etcd-client-ssl._tcp.example.com"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("dns lookup errors: lookup _etcd-client-ssl._tcp.example.com"),
+            "{err}"
+        );
     }
 }

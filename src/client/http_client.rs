@@ -51,7 +51,9 @@ pub struct HttpClient {
 
 impl std::fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpClient").field("endpoints", &self.endpoints()).finish_non_exhaustive()
+        f.debug_struct("HttpClient")
+            .field("endpoints", &self.endpoints())
+            .finish_non_exhaustive()
     }
 }
 
@@ -63,7 +65,10 @@ struct AttemptError {
 
 impl AttemptError {
     fn not_sent(error: Error) -> Self {
-        AttemptError { error, may_have_been_sent: false }
+        AttemptError {
+            error,
+            may_have_been_sent: false,
+        }
     }
 }
 
@@ -83,12 +88,18 @@ impl HttpClient {
         let client = HttpClient {
             inner: Arc::new(Inner {
                 transport: cfg.transport.unwrap_or_else(default_transport),
-                check_redirect: cfg.check_redirect.unwrap_or_else(|| Arc::new(default_check_redirect)),
+                check_redirect: cfg
+                    .check_redirect
+                    .unwrap_or_else(|| Arc::new(default_check_redirect)),
                 credentials,
                 header_timeout: cfg.header_timeout_per_request.filter(|d| !d.is_zero()),
                 request_timeout: cfg.request_timeout.filter(|d| !d.is_zero()),
                 selection_mode: cfg.selection_mode,
-                state: Mutex::new(EndpointState { endpoints: Arc::new(Vec::new()), pinned: 0, generation: 0 }),
+                state: Mutex::new(EndpointState {
+                    endpoints: Arc::new(Vec::new()),
+                    pinned: 0,
+                    generation: 0,
+                }),
                 closed: watch::Sender::new(false),
             }),
         };
@@ -134,20 +145,29 @@ impl HttpClient {
     }
 
     /// Runs `req` against the client's endpoints, bounded by close and the request timeout.
-    async fn send_bounded(&self, req: Request, endpoints: Option<(Arc<Vec<Endpoint>>, usize)>) -> Result<Response> {
+    async fn send_bounded(
+        &self,
+        req: Request,
+        endpoints: Option<(Arc<Vec<Endpoint>>, usize)>,
+    ) -> Result<Response> {
         if self.is_closed() {
             return Err(Error::Cancelled);
         }
         // The endpoint of an at-most-once attempt whose request may be on the wire.
         let in_flight: Mutex<Option<String>> = Mutex::new(None);
         let mut closed = self.inner.closed.subscribe();
-        let deadline = if req.long_poll { None } else { self.inner.request_timeout };
+        let deadline = if req.long_poll {
+            None
+        } else {
+            self.inner.request_timeout
+        };
         let abandon = |why: Error| -> Error {
             let sent = in_flight.lock().unwrap_or_else(|p| p.into_inner()).take();
             match sent {
-                Some(endpoint) if req.delivery == Delivery::AtMostOnce => {
-                    Error::OutcomeUnknown { endpoint, cause: Box::new(why) }
-                }
+                Some(endpoint) if req.delivery == Delivery::AtMostOnce => Error::OutcomeUnknown {
+                    endpoint,
+                    cause: Box::new(why),
+                },
                 _ => why,
             }
         };
@@ -192,7 +212,9 @@ impl HttpClient {
                     let error = if resp.status == StatusCode::INTERNAL_SERVER_ERROR
                         || resp.status == StatusCode::SERVICE_UNAVAILABLE
                     {
-                        Error::NoLeader { endpoint: ep.text.clone() }
+                        Error::NoLeader {
+                            endpoint: ep.text.clone(),
+                        }
                     } else {
                         Error::ServerError {
                             endpoint: ep.text.clone(),
@@ -201,7 +223,10 @@ impl HttpClient {
                         }
                     };
                     // The server saw the request: a write may have been proposed.
-                    AttemptError { error, may_have_been_sent: true }
+                    AttemptError {
+                        error,
+                        may_have_been_sent: true,
+                    }
                 }
                 Ok(resp) => {
                     if k != pinned {
@@ -214,7 +239,10 @@ impl HttpClient {
             tracing::debug!(endpoint = %ep.text, error = %failure.error, "request to endpoint failed");
             if req.delivery == Delivery::AtMostOnce && failure.may_have_been_sent {
                 move_pin((k + 1) % n);
-                return Err(Error::OutcomeUnknown { endpoint: ep.text.clone(), cause: Box::new(failure.error) });
+                return Err(Error::OutcomeUnknown {
+                    endpoint: ep.text.clone(),
+                    cause: Box::new(failure.error),
+                });
             }
             errors.push(failure.error);
         }
@@ -235,7 +263,9 @@ impl HttpClient {
                 Ok(r) => r?,
                 Err(_) => {
                     return Err(AttemptError {
-                        error: Error::HeaderTimeout { endpoint: ep.text.clone() },
+                        error: Error::HeaderTimeout {
+                            endpoint: ep.text.clone(),
+                        },
                         may_have_been_sent: in_flight_set(in_flight),
                     });
                 }
@@ -244,12 +274,16 @@ impl HttpClient {
         };
         let status = resp.status;
         let headers = resp.headers;
-        let body = resp
-            .body
-            .collect()
-            .await
-            .map_err(|e| AttemptError { error: Error::Transport(e), may_have_been_sent: true })?;
-        Ok(Response { status, headers, body, endpoint: ep.text.clone() })
+        let body = resp.body.collect().await.map_err(|e| AttemptError {
+            error: Error::Transport(e),
+            may_have_been_sent: true,
+        })?;
+        Ok(Response {
+            status,
+            headers,
+            body,
+            endpoint: ep.text.clone(),
+        })
     }
 
     /// Go's `redirectFollowingHTTPClient`: any 3xx with a Location is followed,
@@ -277,7 +311,10 @@ impl HttpClient {
                     if !may_have_been_sent {
                         in_flight.lock().unwrap_or_else(|p| p.into_inner()).take();
                     }
-                    return Err(AttemptError { error: Error::Transport(e), may_have_been_sent });
+                    return Err(AttemptError {
+                        error: Error::Transport(e),
+                        may_have_been_sent,
+                    });
                 }
             };
             if !resp.status.is_redirection() {
@@ -285,16 +322,19 @@ impl HttpClient {
             }
             // A redirect means the server did not act on the request.
             in_flight.lock().unwrap_or_else(|p| p.into_inner()).take();
-            let location = resp
-                .headers
-                .get(header::LOCATION)
-                .ok_or_else(|| AttemptError::not_sent(Error::Redirect("location header not set".into())))?;
+            let location = resp.headers.get(header::LOCATION).ok_or_else(|| {
+                AttemptError::not_sent(Error::Redirect("location header not set".into()))
+            })?;
             let text = String::from_utf8_lossy(location.as_bytes()).into_owned();
             url = url.join(&text).map_err(|_| {
-                AttemptError::not_sent(Error::Redirect(format!("location header not valid URL: {text}")))
+                AttemptError::not_sent(Error::Redirect(format!(
+                    "location header not valid URL: {text}"
+                )))
             })?;
         }
-        Err(AttemptError::not_sent(Error::Redirect("client: too many redirect checks".into())))
+        Err(AttemptError::not_sent(Error::Redirect(
+            "client: too many redirect checks".into(),
+        )))
     }
 
     fn transport_request(&self, url: url::Url, req: &Request) -> TransportRequest {
@@ -305,23 +345,40 @@ impl HttpClient {
         if let Some(cred) = &self.inner.credentials {
             headers.insert(header::AUTHORIZATION, cred.clone());
         }
-        TransportRequest { method: req.method.clone(), url, headers, body: req.body.clone() }
+        TransportRequest {
+            method: req.method.clone(),
+            url,
+            headers,
+            body: req.body.clone(),
+        }
     }
 
     /// Go's `Sync`: list members, collect every client URL, then re-pin.
     async fn sync_members(&self) -> Result<()> {
-        let resp = self.send(Request::new(http::Method::GET, "/v2/members")).await?;
+        let resp = self
+            .send(Request::new(http::Method::GET, "/v2/members"))
+            .await?;
         if resp.status != StatusCode::OK {
             return Err(Error::UnexpectedStatus(resp.status.as_u16()));
         }
-        let list: crate::wire::MemberList = serde_json::from_slice(&resp.body).map_err(|_| Error::InvalidJson)?;
-        let urls: Vec<String> = list.members.into_iter().flat_map(|m| m.client_urls).collect();
+        let list: crate::wire::MemberList =
+            serde_json::from_slice(&resp.body).map_err(|_| Error::InvalidJson)?;
+        let urls: Vec<String> = list
+            .members
+            .into_iter()
+            .flat_map(|m| m.client_urls)
+            .collect();
         if urls.is_empty() {
             return Err(Error::NoEndpoints);
         }
         let endpoints = urls
             .iter()
-            .map(|u| parse_endpoint(u).map(|url| Endpoint { url, text: u.clone() }))
+            .map(|u| {
+                parse_endpoint(u).map(|url| Endpoint {
+                    url,
+                    text: u.clone(),
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         match self.inner.selection_mode {
             EndpointSelectionMode::Random => {
@@ -358,7 +415,10 @@ impl HttpClient {
 }
 
 fn in_flight_set(in_flight: &Mutex<Option<String>>) -> bool {
-    in_flight.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    in_flight
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .is_some()
 }
 
 async fn sleep_for(d: Option<Duration>) {
@@ -391,7 +451,11 @@ impl Client for HttpClient {
     }
 
     fn endpoints(&self) -> Vec<String> {
-        self.state().endpoints.iter().map(|e| e.text.clone()).collect()
+        self.state()
+            .endpoints
+            .iter()
+            .map(|e| e.text.clone())
+            .collect()
     }
 
     fn set_endpoints(&self, endpoints: &[String]) -> Result<()> {
@@ -400,7 +464,12 @@ impl Client for HttpClient {
         }
         let mut parsed = endpoints
             .iter()
-            .map(|e| parse_endpoint(e).map(|url| Endpoint { url, text: e.clone() }))
+            .map(|e| {
+                parse_endpoint(e).map(|url| Endpoint {
+                    url,
+                    text: e.clone(),
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         parsed.shuffle(&mut rand::rng());
         self.install(parsed, 0);
@@ -408,14 +477,17 @@ impl Client for HttpClient {
     }
 
     async fn get_version(&self) -> Result<Version> {
-        let resp = self.send(Request::new(http::Method::GET, "/version")).await?;
+        let resp = self
+            .send(Request::new(http::Method::GET, "/version"))
+            .await?;
         if resp.status == StatusCode::OK {
             if resp.body.is_empty() {
                 return Err(Error::EmptyBody);
             }
             return serde_json::from_slice(&resp.body).map_err(|_| Error::InvalidJson);
         }
-        let body: crate::wire::ErrorBody = serde_json::from_slice(&resp.body).map_err(|_| Error::InvalidJson)?;
+        let body: crate::wire::ErrorBody =
+            serde_json::from_slice(&resp.body).map_err(|_| Error::InvalidJson)?;
         Err(Error::Api(body.into()))
     }
 }

@@ -21,7 +21,11 @@ const PATH_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'@');
 
 /// Bytes Go's `QueryEscape` escapes: all but `A-Z a-z 0-9 - _ . ~` (space is `+`).
-const QUERY_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const QUERY_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// Go's `path.Clean`: collapse `//`, drop `.`, resolve `..`; `""` becomes `.`.
 pub(crate) fn clean(p: &str) -> String {
@@ -54,7 +58,11 @@ pub(crate) fn canonical_url_path(p: &str) -> String {
     if p.is_empty() {
         return "/".to_string();
     }
-    let p = if p.starts_with('/') { p.to_string() } else { format!("/{p}") };
+    let p = if p.starts_with('/') {
+        p.to_string()
+    } else {
+        format!("/{p}")
+    };
     let mut out = clean(&p);
     if p.ends_with('/') && out != "/" {
         out.push('/');
@@ -69,7 +77,9 @@ pub(crate) fn escape_path(p: &str) -> String {
 
 /// Go's `QueryEscape`.
 pub(crate) fn query_escape(s: &str) -> String {
-    utf8_percent_encode(s, QUERY_ESCAPE).to_string().replace("%20", "+")
+    utf8_percent_encode(s, QUERY_ESCAPE)
+        .to_string()
+        .replace("%20", "+")
 }
 
 /// Go's `url.Values.Encode`: sorted by key (stably, so repeated keys keep their
@@ -86,10 +96,16 @@ pub fn encode_form(pairs: &[(String, String)]) -> String {
 
 /// Parses and checks one endpoint: `http`/`https` with a host.
 pub(crate) fn parse_endpoint(ep: &str) -> Result<url::Url> {
-    let invalid = |reason: String| Error::InvalidEndpoint { endpoint: ep.to_string(), reason };
+    let invalid = |reason: String| Error::InvalidEndpoint {
+        endpoint: ep.to_string(),
+        reason,
+    };
     let u = url::Url::parse(ep).map_err(|e| invalid(e.to_string()))?;
     if u.scheme() != "http" && u.scheme() != "https" {
-        return Err(invalid(format!("scheme must be http or https, not {:?}", u.scheme())));
+        return Err(invalid(format!(
+            "scheme must be http or https, not {:?}",
+            u.scheme()
+        )));
     }
     if u.host_str().is_none_or(str::is_empty) {
         return Err(invalid("no host".into()));
@@ -131,7 +147,10 @@ mod tests {
 
     #[test]
     fn escaping_follows_go() {
-        assert_eq!(escape_path("/v2/keys/a b?#%!*'()€"), "/v2/keys/a%20b%3F%23%25%21%2A%27%28%29%E2%82%AC");
+        assert_eq!(
+            escape_path("/v2/keys/a b?#%!*'()€"),
+            "/v2/keys/a%20b%3F%23%25%21%2A%27%28%29%E2%82%AC"
+        );
         assert_eq!(escape_path("/$&+,:;=@~-_."), "/$&+,:;=@~-_.");
         assert_eq!(query_escape("a b&c=d/é~*"), "a+b%26c%3Dd%2F%C3%A9~%2A");
     }
@@ -160,7 +179,14 @@ mod tests {
     fn endpoint_validation() {
         assert!(parse_endpoint("http://127.0.0.1:2379").is_ok());
         assert!(parse_endpoint("https://e.example:2379").is_ok());
-        for bad in ["", "127.0.0.1:2379", "ftp://h:1", "http://", "http://h:1/?a=b", "not a url"] {
+        for bad in [
+            "",
+            "127.0.0.1:2379",
+            "ftp://h:1",
+            "http://",
+            "http://h:1/?a=b",
+            "not a url",
+        ] {
             assert!(parse_endpoint(bad).is_err(), "{bad}");
         }
     }

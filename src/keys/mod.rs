@@ -23,7 +23,12 @@ pub trait KeysAPI: Send + Sync {
     async fn create(&self, key: &str, value: &str) -> Result<Response>;
 
     /// Creates a key named by the next index inside `dir` (a queue). At-most-once.
-    async fn create_in_order(&self, dir: &str, value: &str, opts: CreateInOrderOptions) -> Result<Response>;
+    async fn create_in_order(
+        &self,
+        dir: &str,
+        value: &str,
+        opts: CreateInOrderOptions,
+    ) -> Result<Response>;
 
     /// Replaces the value of a key that must exist (`set` with [`PrevExist::Exist`]).
     async fn update(&self, key: &str, value: &str) -> Result<Response>;

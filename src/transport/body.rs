@@ -20,7 +20,9 @@ impl ResponseBody {
     }
 
     /// A body over any stream of chunks.
-    pub fn from_stream(s: impl futures_util::Stream<Item = Result<Bytes, TransportError>> + Send + 'static) -> Self {
+    pub fn from_stream(
+        s: impl futures_util::Stream<Item = Result<Bytes, TransportError>> + Send + 'static,
+    ) -> Self {
         ResponseBody { stream: s.boxed() }
     }
 

@@ -26,7 +26,9 @@ pub fn curl_debug_enabled() -> bool {
 pub(crate) fn curl_command(req: &TransportRequest) -> String {
     let mut cmd = format!("curl -X {} {}", req.method, req.url);
     if !req.body.is_empty() {
-        let body = String::from_utf8_lossy(&req.body).replace('\\', "\\\\").replace('"', "\\\"");
+        let body = String::from_utf8_lossy(&req.body)
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"");
         cmd.push_str(&format!(" -d \"{body}\""));
     }
     cmd
@@ -51,8 +53,18 @@ mod tests {
             headers: Default::default(),
             body: bytes::Bytes::from_static(b"value=\"x\""),
         };
-        assert_eq!(curl_command(&req), r#"curl -X PUT http://127.0.0.1:2379/v2/keys/a -d "value=\"x\"""#);
-        let get = TransportRequest { method: http::Method::GET, body: bytes::Bytes::new(), ..req };
-        assert_eq!(curl_command(&get), "curl -X GET http://127.0.0.1:2379/v2/keys/a");
+        assert_eq!(
+            curl_command(&req),
+            r#"curl -X PUT http://127.0.0.1:2379/v2/keys/a -d "value=\"x\"""#
+        );
+        let get = TransportRequest {
+            method: http::Method::GET,
+            body: bytes::Bytes::new(),
+            ..req
+        };
+        assert_eq!(
+            curl_command(&get),
+            "curl -X GET http://127.0.0.1:2379/v2/keys/a"
+        );
     }
 }

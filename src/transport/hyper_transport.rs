@@ -5,7 +5,10 @@
 //! real tokio runtime, so this module supplies both on top of `tokio::spawn` and
 //! `tokio::time` (which madsim virtualises).
 
-use super::{ResponseBody, Transport, TransportError, TransportErrorKind, TransportRequest, TransportResponse};
+use super::{
+    ResponseBody, Transport, TransportError, TransportErrorKind, TransportRequest,
+    TransportResponse,
+};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::stream;
@@ -58,18 +61,27 @@ impl Transport for HyperTransport {
                 TransportErrorKind::Connect,
                 &method,
                 &url,
-                format!("unsupported scheme {:?} (HyperTransport speaks plain http)", url.scheme()),
+                format!(
+                    "unsupported scheme {:?} (HyperTransport speaks plain http)",
+                    url.scheme()
+                ),
             ));
         }
-        let mut builder = http::Request::builder().method(req.method).uri(url.as_str());
+        let mut builder = http::Request::builder()
+            .method(req.method)
+            .uri(url.as_str());
         if let Some(h) = builder.headers_mut() {
             *h = req.headers;
         }
-        let request = builder
-            .body(Full::new(req.body))
-            .map_err(|e| TransportError::new(TransportErrorKind::Connect, &method, &url, e.to_string()))?;
+        let request = builder.body(Full::new(req.body)).map_err(|e| {
+            TransportError::new(TransportErrorKind::Connect, &method, &url, e.to_string())
+        })?;
         let resp = self.client.request(request).await.map_err(|e| {
-            let kind = if e.is_connect() { TransportErrorKind::Connect } else { TransportErrorKind::Request };
+            let kind = if e.is_connect() {
+                TransportErrorKind::Connect
+            } else {
+                TransportErrorKind::Request
+            };
             TransportError::new(kind, &method, &url, error_chain(&e))
         })?;
         let (parts, body) = resp.into_parts();
@@ -81,7 +93,12 @@ impl Transport for HyperTransport {
                     match body.frame().await {
                         None => return None,
                         Some(Err(e)) => {
-                            let err = TransportError::new(TransportErrorKind::Body, &method, &url, error_chain(&e));
+                            let err = TransportError::new(
+                                TransportErrorKind::Body,
+                                &method,
+                                &url,
+                                error_chain(&e),
+                            );
                             return Some((Err(err), None));
                         }
                         Some(Ok(frame)) => {
@@ -93,7 +110,11 @@ impl Transport for HyperTransport {
                 }
             }
         });
-        Ok(TransportResponse { status: parts.status, headers: parts.headers, body: ResponseBody::from_stream(chunks) })
+        Ok(TransportResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body: ResponseBody::from_stream(chunks),
+        })
     }
 }
 
@@ -132,7 +153,11 @@ impl hyper::rt::Read for TcpConn {
 }
 
 impl hyper::rt::Write for TcpConn {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.0).poll_write(cx, buf)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -156,7 +181,9 @@ impl tower::Service<http::Uri> for TcpConnector {
         Box::pin(async move {
             let host = uri
                 .host()
-                .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "URL has no host"))?
+                .ok_or_else(|| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidInput, "URL has no host")
+                })?
                 .trim_start_matches('[')
                 .trim_end_matches(']')
                 .to_string();
@@ -197,10 +224,6 @@ impl Future for RuntimeSleep {
 }
 
 impl hyper::rt::Sleep for RuntimeSleep {}
-
-// SAFETY-free justification: the sleep is only ever polled through `Pin<&mut>`,
-// never shared; hyper requires `Sync` on the trait object.
-unsafe impl Sync for RuntimeSleep {}
 
 impl hyper::rt::Timer for RuntimeTimer {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {

@@ -19,8 +19,8 @@ mod reqwest_transport;
 mod scripted;
 
 pub use body::ResponseBody;
-pub use curl::{curl_debug_enabled, disable_curl_debug, enable_curl_debug};
 pub(crate) use curl::log_curl_command;
+pub use curl::{curl_debug_enabled, disable_curl_debug, enable_curl_debug};
 pub use hyper_transport::HyperTransport;
 #[cfg(not(madsim))]
 pub use reqwest_transport::ReqwestTransport;
@@ -109,8 +109,18 @@ pub struct TransportError {
 
 impl TransportError {
     /// A new error for the request with `method` and `url`.
-    pub fn new(kind: TransportErrorKind, method: &Method, url: &url::Url, message: impl Into<String>) -> Self {
-        TransportError { kind, method: method.to_string(), url: url.to_string(), message: message.into() }
+    pub fn new(
+        kind: TransportErrorKind,
+        method: &Method,
+        url: &url::Url,
+        message: impl Into<String>,
+    ) -> Self {
+        TransportError {
+            kind,
+            method: method.to_string(),
+            url: url.to_string(),
+            message: message.into(),
+        }
     }
 
     /// Whether the request may have reached the server (and so been applied).

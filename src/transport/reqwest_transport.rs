@@ -1,6 +1,9 @@
 //! The reqwest transport (real builds): `http` and `https` (rustls).
 
-use super::{ResponseBody, Transport, TransportError, TransportErrorKind, TransportRequest, TransportResponse};
+use super::{
+    ResponseBody, Transport, TransportError, TransportErrorKind, TransportRequest,
+    TransportResponse,
+};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use std::time::Duration;
@@ -54,15 +57,25 @@ impl Transport for ReqwestTransport {
             .send()
             .await
             .map_err(|e| {
-                let kind = if e.is_connect() { TransportErrorKind::Connect } else { TransportErrorKind::Request };
+                let kind = if e.is_connect() {
+                    TransportErrorKind::Connect
+                } else {
+                    TransportErrorKind::Request
+                };
                 TransportError::new(kind, &method, &url, error_chain(&e))
             })?;
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = resp.bytes_stream().map(move |chunk| {
-            chunk.map_err(|e| TransportError::new(TransportErrorKind::Body, &method, &url, error_chain(&e)))
+            chunk.map_err(|e| {
+                TransportError::new(TransportErrorKind::Body, &method, &url, error_chain(&e))
+            })
         });
-        Ok(TransportResponse { status, headers, body: ResponseBody::from_stream(body) })
+        Ok(TransportResponse {
+            status,
+            headers,
+            body: ResponseBody::from_stream(body),
+        })
     }
 }
 

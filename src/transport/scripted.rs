@@ -1,7 +1,10 @@
 //! A scripted [`Transport`] for unit tests (ours and yours): answers each request
 //! with a reply chosen by a closure and records every request it saw.
 
-use super::{ResponseBody, Transport, TransportError, TransportErrorKind, TransportRequest, TransportResponse};
+use super::{
+    ResponseBody, Transport, TransportError, TransportErrorKind, TransportRequest,
+    TransportResponse,
+};
 use async_trait::async_trait;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -32,7 +35,11 @@ pub enum Reply {
 impl Reply {
     /// A response with `status` and `body`, no headers.
     pub fn status(status: u16, body: impl Into<Bytes>) -> Self {
-        Reply::Response { status, headers: Vec::new(), body: body.into() }
+        Reply::Response {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
     }
 
     /// A JSON response (`Content-Type: application/json`).
@@ -50,12 +57,18 @@ impl Reply {
 
     /// A refused connection: the request certainly did not reach the server.
     pub fn refused() -> Self {
-        Reply::Fail(TransportErrorKind::Connect, "connect: connection refused".into())
+        Reply::Fail(
+            TransportErrorKind::Connect,
+            "connect: connection refused".into(),
+        )
     }
 
     /// A connection that broke after the request was sent (e.g. EOF).
     pub fn broken() -> Self {
-        Reply::Fail(TransportErrorKind::Request, "connection closed before message completed".into())
+        Reply::Fail(
+            TransportErrorKind::Request,
+            "connection closed before message completed".into(),
+        )
     }
 }
 
@@ -70,18 +83,30 @@ pub struct ScriptedTransport {
 impl ScriptedTransport {
     /// Answers every request with `handler(request)`.
     pub fn new(handler: impl Fn(&TransportRequest) -> Reply + Send + Sync + 'static) -> Self {
-        ScriptedTransport { handler: Box::new(handler), requests: Mutex::new(Vec::new()) }
+        ScriptedTransport {
+            handler: Box::new(handler),
+            requests: Mutex::new(Vec::new()),
+        }
     }
 
     /// Answers requests with `replies` in order; once they run out, refuses.
     pub fn sequence(replies: impl IntoIterator<Item = Reply>) -> Self {
         let queue = Mutex::new(replies.into_iter().collect::<VecDeque<_>>());
-        Self::new(move |_| queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front().unwrap_or_else(Reply::refused))
+        Self::new(move |_| {
+            queue
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop_front()
+                .unwrap_or_else(Reply::refused)
+        })
     }
 
     /// Every request seen so far, in order.
     pub fn requests(&self) -> Vec<TransportRequest> {
-        self.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
@@ -90,7 +115,10 @@ impl Transport for ScriptedTransport {
     async fn send(&self, req: TransportRequest) -> Result<TransportResponse, TransportError> {
         let mut reply = (self.handler)(&req);
         let (method, url) = (req.method.clone(), req.url.clone());
-        self.requests.lock().unwrap_or_else(|p| p.into_inner()).push(req);
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(req);
         loop {
             match reply {
                 Reply::Delay(d, inner) => {
@@ -98,16 +126,28 @@ impl Transport for ScriptedTransport {
                     reply = *inner;
                 }
                 Reply::Hang => std::future::pending::<()>().await,
-                Reply::Fail(kind, msg) => return Err(TransportError::new(kind, &method, &url, msg)),
-                Reply::Response { status, headers, body } => {
+                Reply::Fail(kind, msg) => {
+                    return Err(TransportError::new(kind, &method, &url, msg));
+                }
+                Reply::Response {
+                    status,
+                    headers,
+                    body,
+                } => {
                     let mut map = HeaderMap::new();
                     for (k, v) in headers {
-                        if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v)) {
+                        if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v))
+                        {
                             map.append(k, v);
                         }
                     }
-                    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                    return Ok(TransportResponse { status, headers: map, body: ResponseBody::from_bytes(body) });
+                    let status =
+                        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    return Ok(TransportResponse {
+                        status,
+                        headers: map,
+                        body: ResponseBody::from_bytes(body),
+                    });
                 }
             }
         }

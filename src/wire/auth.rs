@@ -31,7 +31,11 @@ pub struct UserWithRoles {
     /// The user name.
     pub user: String,
     /// The user's roles with their permissions; omitted when there are none.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "crate::wire::members::null_as_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::wire::members::null_as_empty"
+    )]
     pub roles: Vec<Role>,
 }
 
@@ -104,13 +108,23 @@ mod tests {
 
     #[test]
     fn add_user_body_matches_go_client() {
-        let u = User { user: "root".into(), password: Some("pw".into()), ..Default::default() };
-        assert_eq!(to_go_json(&u), br#"{"user":"root","password":"pw","roles":null}"#.to_vec());
+        let u = User {
+            user: "root".into(),
+            password: Some("pw".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            to_go_json(&u),
+            br#"{"user":"root","password":"pw","roles":null}"#.to_vec()
+        );
     }
 
     #[test]
     fn add_role_body_matches_go_client() {
-        let r = Role { role: "r1".into(), ..Default::default() };
+        let r = Role {
+            role: "r1".into(),
+            ..Default::default()
+        };
         assert_eq!(
             to_go_json(&r),
             br#"{"role":"r1","permissions":{"kv":{"read":null,"write":null}}}"#.to_vec()

@@ -92,7 +92,10 @@ mod tests {
 
     #[test]
     fn control_characters_use_unicode_escapes() {
-        assert_eq!(to_go_json("\u{8}\u{c}\u{1}\n"), br#""\u0008\u000c\u0001\n""#.to_vec());
+        assert_eq!(
+            to_go_json("\u{8}\u{c}\u{1}\n"),
+            br#""\u0008\u000c\u0001\n""#.to_vec()
+        );
     }
 
     #[test]

@@ -79,7 +79,11 @@ pub struct Node {
     #[serde(default, skip_serializing_if = "is_zero_i64")]
     pub ttl: i64,
     /// The children of a directory (recursively, for recursive gets).
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "de_nodes")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "de_nodes"
+    )]
     pub nodes: Vec<Node>,
     /// The index of the last change to this node.
     #[serde(default, skip_serializing_if = "is_zero_u64")]
@@ -153,7 +157,12 @@ pub struct ErrorBody {
 impl ErrorBody {
     /// An error body with the code's fixed message.
     pub fn new(code: ErrorCode, cause: impl Into<String>, index: u64) -> Self {
-        ErrorBody { error_code: code, message: code.message().to_string(), cause: cause.into(), index }
+        ErrorBody {
+            error_code: code,
+            message: code.message().to_string(),
+            cause: cause.into(),
+            index,
+        }
     }
 }
 
@@ -199,10 +208,16 @@ mod tests {
     fn root_get_is_exactly_etcds() {
         let ev = Event {
             action: Action::Get,
-            node: Some(Node { dir: true, ..Default::default() }),
+            node: Some(Node {
+                dir: true,
+                ..Default::default()
+            }),
             prev_node: None,
         };
-        assert_eq!(to_go_json(&ev), br#"{"action":"get","node":{"dir":true}}"#.to_vec());
+        assert_eq!(
+            to_go_json(&ev),
+            br#"{"action":"get","node":{"dir":true}}"#.to_vec()
+        );
     }
 
     #[test]
@@ -220,7 +235,13 @@ mod tests {
             String::from_utf8(to_go_json(&node)).unwrap(),
             r#"{"key":"/foo","value":"bar","expiration":"2026-11-20T23:01:19.885059002Z","ttl":5,"modifiedIndex":9,"createdIndex":7}"#
         );
-        let empty_value = Node { key: "/e".into(), value: Some(String::new()), modified_index: 4, created_index: 4, ..Default::default() };
+        let empty_value = Node {
+            key: "/e".into(),
+            value: Some(String::new()),
+            modified_index: 4,
+            created_index: 4,
+            ..Default::default()
+        };
         assert_eq!(
             String::from_utf8(to_go_json(&empty_value)).unwrap(),
             r#"{"key":"/e","value":"","modifiedIndex":4,"createdIndex":4}"#
@@ -230,7 +251,10 @@ mod tests {
     #[test]
     fn error_body_omits_empty_cause() {
         let e = ErrorBody::new(ErrorCode::NOT_FILE, "", 35);
-        assert_eq!(to_go_json(&e), br#"{"errorCode":102,"message":"Not a file","index":35}"#.to_vec());
+        assert_eq!(
+            to_go_json(&e),
+            br#"{"errorCode":102,"message":"Not a file","index":35}"#.to_vec()
+        );
     }
 
     #[test]

@@ -12,10 +12,20 @@ pub struct Member {
     #[serde(default, alias = "Name")]
     pub name: String,
     /// URLs the member uses for Raft traffic.
-    #[serde(rename = "peerURLs", default, deserialize_with = "null_as_empty", alias = "PeerURLs")]
+    #[serde(
+        rename = "peerURLs",
+        default,
+        deserialize_with = "null_as_empty",
+        alias = "PeerURLs"
+    )]
     pub peer_urls: Vec<String>,
     /// URLs on which the member serves clients; empty until it has started.
-    #[serde(rename = "clientURLs", default, deserialize_with = "null_as_empty", alias = "ClientURLs")]
+    #[serde(
+        rename = "clientURLs",
+        default,
+        deserialize_with = "null_as_empty",
+        alias = "ClientURLs"
+    )]
     pub client_urls: Vec<String>,
 }
 
@@ -31,7 +41,12 @@ pub struct MemberList {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberPeerUrls {
     /// The peer URLs of the member to add or update.
-    #[serde(rename = "peerURLs", default, deserialize_with = "null_as_empty", alias = "PeerURLs")]
+    #[serde(
+        rename = "peerURLs",
+        default,
+        deserialize_with = "null_as_empty",
+        alias = "PeerURLs"
+    )]
     pub peer_urls: Vec<String>,
 }
 
@@ -74,7 +89,9 @@ mod tests {
     fn decodes_nulls() {
         let l: MemberList = serde_json::from_str(r#"{"members":null}"#).unwrap();
         assert!(l.members.is_empty());
-        let m: Member = serde_json::from_str(r#"{"id":"1","name":"a","peerURLs":null,"clientURLs":null}"#).unwrap();
+        let m: Member =
+            serde_json::from_str(r#"{"id":"1","name":"a","peerURLs":null,"clientURLs":null}"#)
+                .unwrap();
         assert!(m.client_urls.is_empty());
     }
 }

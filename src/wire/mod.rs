@@ -8,9 +8,10 @@ pub mod keys;
 pub mod members;
 pub mod time;
 
-pub use auth::{AuthStatus, Permissions, Role, RoleList, RwPermission, User, UserList, UserWithRoles};
+pub use auth::{
+    AuthStatus, Permissions, Role, RoleList, RwPermission, User, UserList, UserWithRoles,
+};
 pub use error_code::ErrorCode;
 pub use json::{to_go_json, to_go_json_line};
 pub use keys::{Action, ErrorBody, Event, Node};
 pub use members::{Member, MemberList, MemberPeerUrls, MessageBody};
-

@@ -57,8 +57,7 @@ pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60
-    {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
         return None;
     }
     let mut i = 19;
@@ -142,12 +141,23 @@ mod tests {
             "an offset is applied"
         );
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(UNIX_EPOCH));
-        assert_eq!(parse_rfc3339("1969-12-31T23:59:59.5Z"), Some(UNIX_EPOCH - Duration::from_millis(500)));
+        assert_eq!(
+            parse_rfc3339("1969-12-31T23:59:59.5Z"),
+            Some(UNIX_EPOCH - Duration::from_millis(500))
+        );
     }
 
     #[test]
     fn parse_rejects_garbage() {
-        for bad in ["", "2026-11-20", "2026-13-01T00:00:00Z", "2026-11-20T00:00:00", "2026-11-20T00:00:00.Z", "2026-11-20T00:00:00.1234567890Z", "2026-11-20T00:00:00+0100"] {
+        for bad in [
+            "",
+            "2026-11-20",
+            "2026-13-01T00:00:00Z",
+            "2026-11-20T00:00:00",
+            "2026-11-20T00:00:00.Z",
+            "2026-11-20T00:00:00.1234567890Z",
+            "2026-11-20T00:00:00+0100",
+        ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
     }

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs beyond cargo: etcd 3.4 (server and etcdctl)
+# from Debian, the reference server the SDK's integration tests run against.
+set -euo pipefail
+if [ -x /usr/bin/etcd ] && [ -x /usr/bin/etcdctl ]; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq etcd-server etcd-client >/dev/null
+# The Debian package may start a system service on the default ports; our tests
+# never use them, but do not leave a stray server behind either.
+if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl stop etcd >/dev/null 2>&1 || true; fi
+/usr/bin/etcd --version | head -1

@@ -1,0 +1,3 @@
+//! The server's client-facing APIs.
+
+pub mod v2;
