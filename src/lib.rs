@@ -11,5 +11,5 @@ pub mod wire;
 pub use auth::{AuthAPI, AuthRoleAPI, AuthUserAPI, PermissionType};
 pub use client::{Client, Config, EndpointSelectionMode, HttpClient};
 pub use error::{ApiError, ClusterError, Error, Result};
-pub use keys::{KeysAPI, Watcher};
+pub use keys::{HttpKeysAPI, KeysAPI, Watcher, new_keys_api, new_keys_api_with_prefix};
 pub use members::MembersAPI;

@@ -1,4 +1,16 @@
 //! The keys API (`/v2/keys`): Go's `KeysAPI`, with typed options.
+//!
+//! [`KeysAPI`] is the interface; [`HttpKeysAPI`] (built with [`new_keys_api`] or
+//! [`new_keys_api_with_prefix`]) implements it over a [`crate::Client`].
+
+mod http;
+mod request;
+mod response;
+#[cfg(test)]
+mod tests;
+mod watcher;
+
+pub use http::{DEFAULT_KEYS_PREFIX, HttpKeysAPI, new_keys_api, new_keys_api_with_prefix};
 
 use crate::error::Result;
 use crate::wire::{Action, Node};

@@ -1,0 +1,259 @@
+//! The HTTP [`Watcher`]: one long poll (`wait=true`) per event (spec §8.8).
+
+use super::request;
+use super::response::decode;
+use super::{Response, Watcher, WatcherOptions};
+use crate::client::Client;
+use crate::error::{Error, Result};
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// Go's `httpWatcher`: long-polls `path` from `wait_index`, advancing past each
+/// event it returns.
+pub(crate) struct HttpWatcher {
+    client: Arc<dyn Client>,
+    path: String,
+    recursive: bool,
+    /// The index the next poll waits for; 0 means "from now" (the server reads it
+    /// as its current index + 1), which Go sends until the first event.
+    wait_index: u64,
+}
+
+impl HttpWatcher {
+    pub(crate) fn new(client: Arc<dyn Client>, path: String, opts: WatcherOptions) -> Self {
+        let wait_index = if opts.after_index > 0 {
+            opts.after_index.saturating_add(1)
+        } else {
+            0
+        };
+        HttpWatcher {
+            client,
+            path,
+            recursive: opts.recursive,
+            wait_index,
+        }
+    }
+}
+
+#[async_trait]
+impl Watcher for HttpWatcher {
+    async fn next(&mut self) -> Result<Response> {
+        loop {
+            let req = request::wait(self.path.clone(), self.recursive, self.wait_index);
+            let resp = self.client.send(req).await?;
+            let event = match decode(&resp) {
+                // The server ended the poll without an event (its watcher was
+                // dropped): poll again from the same index.
+                Err(Error::EmptyBody) => {
+                    tracing::debug!(path = %self.path, wait_index = self.wait_index, "watch ended without an event; polling again");
+                    continue;
+                }
+                other => other?,
+            };
+            let Some(node) = &event.node else {
+                return Err(Error::InvalidResponse(format!(
+                    "watch event {} has no node",
+                    event.action
+                )));
+            };
+            self.wait_index = node.modified_index.saturating_add(1);
+            return Ok(event);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{EP, TWO, client, client_with, event, sent};
+    use super::super::{KeysAPI, new_keys_api};
+    use super::*;
+    use crate::client::Config;
+    use crate::transport::{Reply, ScriptedTransport};
+    use crate::wire::Action;
+    use std::time::Duration;
+
+    fn queries(t: &ScriptedTransport) -> Vec<String> {
+        t.requests()
+            .iter()
+            .map(|r| sent(r).query.unwrap_or_default())
+            .collect()
+    }
+
+    fn watch_on(t: &Arc<ScriptedTransport>, key: &str, opts: WatcherOptions) -> Box<dyn Watcher> {
+        new_keys_api(Arc::new(client(&[EP], t))).watcher(key, opts)
+    }
+
+    #[tokio::test]
+    async fn wait_index_follows_the_events() {
+        let t = Arc::new(ScriptedTransport::sequence([
+            event("set", "/k", 5),
+            event("update", "/k", 9),
+        ]));
+        let mut w = watch_on(&t, "/k", WatcherOptions::default());
+        let first = w.next().await.unwrap();
+        assert_eq!(
+            (first.action, first.node.unwrap().modified_index),
+            (Action::Set, 5)
+        );
+        assert_eq!(w.next().await.unwrap().action, Action::Update);
+        // The script is exhausted: the third poll is refused but shows its index.
+        assert!(w.next().await.is_err());
+        assert_eq!(
+            queries(&t),
+            [
+                "recursive=false&wait=true&waitIndex=0",
+                "recursive=false&wait=true&waitIndex=6",
+                "recursive=false&wait=true&waitIndex=10"
+            ]
+        );
+        assert!(
+            t.requests()
+                .iter()
+                .all(|r| r.method == http::Method::GET && r.url.path() == "/v2/keys/k")
+        );
+    }
+
+    #[tokio::test]
+    async fn after_index_and_recursive() {
+        let t = Arc::new(ScriptedTransport::sequence([event("set", "/d/x", 20)]));
+        let mut w = watch_on(
+            &t,
+            "d",
+            WatcherOptions {
+                after_index: 12,
+                recursive: true,
+            },
+        );
+        assert_eq!(w.next().await.unwrap().node.unwrap().key, "/d/x");
+        let _ = w.next().await;
+        assert_eq!(
+            queries(&t),
+            [
+                "recursive=true&wait=true&waitIndex=13",
+                "recursive=true&wait=true&waitIndex=21"
+            ]
+        );
+
+        // A huge after_index does not overflow.
+        let t = Arc::new(ScriptedTransport::sequence([]));
+        let _ = watch_on(
+            &t,
+            "d",
+            WatcherOptions {
+                after_index: u64::MAX,
+                recursive: false,
+            },
+        )
+        .next()
+        .await;
+        assert_eq!(
+            queries(&t),
+            [format!("recursive=false&wait=true&waitIndex={}", u64::MAX)]
+        );
+    }
+
+    #[tokio::test]
+    async fn empty_body_polls_again_from_the_same_index() {
+        let empty = || Reply::status(200, "").header("X-Etcd-Index", "30");
+        let t = Arc::new(ScriptedTransport::sequence([
+            empty(),
+            empty(),
+            event("set", "/k", 31),
+        ]));
+        let mut w = watch_on(
+            &t,
+            "/k",
+            WatcherOptions {
+                after_index: 30,
+                recursive: false,
+            },
+        );
+        assert_eq!(w.next().await.unwrap().index, 31);
+        assert_eq!(queries(&t), ["recursive=false&wait=true&waitIndex=31"; 3]);
+    }
+
+    #[tokio::test]
+    async fn index_cleared_is_returned_and_index_kept() {
+        let cleared = Reply::json(
+            400,
+            r#"{"errorCode":401,"message":"The event in requested index is outdated and cleared","cause":"the requested history has been cleared [1008/7]","index":2007}"#,
+        );
+        let t = Arc::new(ScriptedTransport::sequence([
+            cleared,
+            event("set", "/k", 2008),
+        ]));
+        let mut w = watch_on(
+            &t,
+            "/k",
+            WatcherOptions {
+                after_index: 6,
+                recursive: false,
+            },
+        );
+        let err = w.next().await.unwrap_err();
+        assert!(err.is_event_index_cleared(), "{err}");
+        assert_eq!(err.api().unwrap().index, 2007);
+        // Not recovered by the watcher: the caller decides; a retry asks for the same index.
+        w.next().await.unwrap();
+        assert_eq!(queries(&t), ["recursive=false&wait=true&waitIndex=7"; 2]);
+    }
+
+    #[tokio::test]
+    async fn bad_responses_are_returned_not_retried() {
+        type Check = fn(&Error) -> bool;
+        let cases: [(Reply, Check); 3] = [
+            (Reply::json(200, "{\"action\":"), |e| {
+                matches!(e, Error::InvalidJson)
+            }),
+            (Reply::json(200, r#"{"action":"set"}"#), |e| {
+                matches!(e, Error::InvalidResponse(_))
+            }),
+            (
+                Reply::json(
+                    404,
+                    r#"{"errorCode":100,"message":"Key not found","cause":"/k","index":3}"#,
+                ),
+                Error::is_key_not_found,
+            ),
+        ];
+        for (reply, check) in cases {
+            let t = Arc::new(ScriptedTransport::sequence([reply]));
+            let err = watch_on(&t, "/k", WatcherOptions::default())
+                .next()
+                .await
+                .unwrap_err();
+            assert!(check(&err), "{err}");
+            assert_eq!(t.requests().len(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_watch_fails_over_like_a_read() {
+        let t = Arc::new(ScriptedTransport::sequence([
+            Reply::broken(),
+            event("set", "/k", 4),
+        ]));
+        let mut w =
+            new_keys_api(Arc::new(client(&TWO, &t))).watcher("/k", WatcherOptions::default());
+        assert_eq!(w.next().await.unwrap().index, 4);
+        let reqs = t.requests();
+        assert_eq!(reqs.len(), 2);
+        assert_ne!(reqs[0].url.host_str(), reqs[1].url.host_str());
+        assert_eq!(queries(&t), ["recursive=false&wait=true&waitIndex=0"; 2]);
+    }
+
+    #[tokio::test]
+    async fn a_watch_ignores_header_and_request_timeouts() {
+        let slow = Reply::Delay(Duration::from_millis(300), Box::new(event("set", "/k", 4)));
+        let t = Arc::new(ScriptedTransport::sequence([slow]));
+        let cfg = Config {
+            header_timeout_per_request: Some(Duration::from_millis(50)),
+            request_timeout: Some(Duration::from_millis(100)),
+            ..Default::default()
+        };
+        let mut w = new_keys_api(Arc::new(client_with(&[EP], &t, cfg)))
+            .watcher("/k", WatcherOptions::default());
+        assert_eq!(w.next().await.unwrap().index, 4);
+        assert_eq!(t.requests().len(), 1);
+    }
+}
