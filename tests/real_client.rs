@@ -6,8 +6,10 @@
 mod support;
 
 use etcd_sdk::client::{Request, Response};
-use etcd_sdk::{Client, Error};
+use etcd_sdk::keys::{CreateInOrderOptions, new_keys_api};
+use etcd_sdk::{Client, Error, KeysAPI};
 use http::Method;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::sdk::{client, pin_to};
 use support::{EtcdCluster, ports, raw_http};
@@ -362,8 +364,22 @@ async fn at_most_once_writes_to_a_paused_member_are_not_resent() {
     let err = cl.send(post).await.unwrap_err();
     assert!(err.is_outcome_unknown(), "{err:?}");
 
-    // Neither reached any other member: the live majority has neither key.
-    for key in ["amo", "amoq"] {
+    // The same through the keys API: create and create_in_order are at-most-once.
+    let keys = new_keys_api(Arc::new(cl.clone()));
+    pin_to(&cl, &urls, &urls[f]);
+    let err = keys.create("/amo2", "once").await.unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    pin_to(&cl, &urls, &urls[f]);
+    let err = keys
+        .create_in_order("/amoq2", "job", CreateInOrderOptions::default())
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+
+    // None of them reached any other member: the live majority has none of the keys.
+    let creates = ["amo", "amo2"];
+    let queues = ["amoq", "amoq2"];
+    for key in creates.iter().chain(&queues) {
         let r = raw_http::get(&urls[leader], &format!("/v2/keys/{key}?quorum=true"), RAW)
             .await
             .unwrap();
@@ -375,31 +391,35 @@ async fn at_most_once_writes_to_a_paused_member_are_not_resent() {
     c.member(f).resume();
     c.member(f).wait_healthy(Duration::from_secs(20)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let r = raw_http::get(&urls[leader], "/v2/keys/amo?quorum=true", RAW)
-        .await
-        .unwrap();
-    if r.status == 200 {
-        let n = &r.json()["node"];
-        assert_eq!(n["value"], "once");
-        assert_eq!(n["createdIndex"], n["modifiedIndex"], "written once");
-    } else {
-        assert_eq!(r.status, 404, "{}", r.text());
+    for key in creates {
+        let r = raw_http::get(&urls[leader], &format!("/v2/keys/{key}?quorum=true"), RAW)
+            .await
+            .unwrap();
+        if r.status == 200 {
+            let n = &r.json()["node"];
+            assert_eq!(n["value"], "once");
+            assert_eq!(n["createdIndex"], n["modifiedIndex"], "{key} written once");
+        } else {
+            assert_eq!(r.status, 404, "{key}: {}", r.text());
+        }
     }
-    let r = raw_http::get(&urls[leader], "/v2/keys/amoq?quorum=true", RAW)
-        .await
-        .unwrap();
-    if r.status == 200 {
-        let items = r.json()["node"]["nodes"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        assert!(
-            items.len() <= 1,
-            "the in-order create was applied {} times",
-            items.len()
-        );
-    } else {
-        assert_eq!(r.status, 404, "{}", r.text());
+    for key in queues {
+        let r = raw_http::get(&urls[leader], &format!("/v2/keys/{key}?quorum=true"), RAW)
+            .await
+            .unwrap();
+        if r.status == 200 {
+            let items = r.json()["node"]["nodes"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            assert!(
+                items.len() <= 1,
+                "the in-order create {key} was applied {} times",
+                items.len()
+            );
+        } else {
+            assert_eq!(r.status, 404, "{key}: {}", r.text());
+        }
     }
 
     // A retryable read after all that still works through the same client.

@@ -39,6 +39,8 @@ static CLUSTER_SEQ: AtomicU64 = AtomicU64::new(0);
 /// A running etcd cluster; killed on drop.
 pub struct EtcdCluster {
     members: Vec<EtcdMember>,
+    /// When the cluster was found ready.
+    ready_at: Instant,
     // Dropped after the members' processes are killed (see `Drop`).
     dir: tempfile::TempDir,
 }
@@ -80,12 +82,15 @@ impl EtcdCluster {
         }
         let mut last = String::new();
         for attempt in 1..=START_ATTEMPTS {
-            let cluster = Self::spawn(n)?;
+            let mut cluster = Self::spawn(n)?;
             match cluster
                 .wait_ready(n, Instant::now() + STARTUP_TIMEOUT)
                 .await
             {
-                Ok(()) => return Ok(cluster),
+                Ok(()) => {
+                    cluster.ready_at = Instant::now();
+                    return Ok(cluster);
+                }
                 Err(e) => {
                     last = format!("{e}\n{}", cluster.log_tails());
                     if cluster.port_clash() && attempt < START_ATTEMPTS {
@@ -147,7 +152,11 @@ impl EtcdCluster {
                 proc: Mutex::new(Proc::default()),
             });
         }
-        let cluster = EtcdCluster { members, dir };
+        let cluster = EtcdCluster {
+            members,
+            ready_at: Instant::now(),
+            dir,
+        };
         for m in &cluster.members {
             m.spawn_process()?;
         }
@@ -197,6 +206,13 @@ impl EtcdCluster {
         self.members
             .iter()
             .any(|m| m.log().contains("address already in use"))
+    }
+
+    /// Waits until the cluster has been ready for `d`. etcd refuses membership
+    /// changes ("local member has not been connected to all peers, reconfigure
+    /// breaks active quorum") until its peers have been connected for 5 s.
+    pub async fn settle_for(&self, d: Duration) {
+        tokio::time::sleep_until((self.ready_at + d).into()).await;
     }
 
     /// The number of members.
