@@ -45,6 +45,12 @@ pub enum Error {
         /// The endpoint.
         endpoint: String,
     },
+    /// One endpoint stopped answering liveness probes while it held a long poll.
+    #[error("client: etcd member {endpoint} did not answer a liveness probe")]
+    Unresponsive {
+        /// The endpoint.
+        endpoint: String,
+    },
     /// One endpoint answered with a 500 or 503 (it has no leader).
     #[error("client: etcd member {endpoint} has no leader")]
     NoLeader {

@@ -1,5 +1,65 @@
-//! etcd SDK: a Rust client for etcd's v2 HTTP API that runs unchanged against
-//! real clusters and inside the madsim simulator.
+//! etcd SDK: a Rust client for etcd that runs unchanged against real clusters and
+//! inside the madsim simulator.
+//!
+//! It offers everything Go's v2 client package (`go.etcd.io/etcd/client`) does —
+//! [`Client`], [`KeysAPI`], [`MembersAPI`], [`AuthAPI`], [`AuthUserAPI`],
+//! [`AuthRoleAPI`], SRV discovery and cURL debug logging — and handles failures
+//! Go's client cannot:
+//!
+//! - a write that must not be applied twice is never re-sent once it may have
+//!   reached a server; if it then fails the error is [`Error::OutcomeUnknown`],
+//!   never confused with "not applied";
+//! - a SIGSTOPped member is left behind by the per-request header timeout, and by
+//!   watch liveness probes ([`HttpKeysAPI::with_watch_liveness`]);
+//! - a whole call can be bounded ([`Config::request_timeout`]) and a client closed
+//!   ([`HttpClient::close`]).
+//!
+//! # Example
+//!
+//! ```no_run
+//! use etcd_sdk::keys::{GetOptions, KeysAPI, SetOptions, WatcherOptions, new_keys_api};
+//! use etcd_sdk::{Config, Error, HttpClient};
+//! use std::{sync::Arc, time::Duration};
+//!
+//! # async fn demo() -> etcd_sdk::Result<()> {
+//! let client = HttpClient::new(Config {
+//!     endpoints: vec!["http://127.0.0.1:2379".into(), "http://127.0.0.1:22379".into()],
+//!     header_timeout_per_request: Some(Duration::from_secs(1)),
+//!     ..Default::default()
+//! })?;
+//! let kapi = new_keys_api(Arc::new(client));
+//!
+//! let set = kapi.set("/config/mode", "fast", SetOptions::default()).await?;
+//! let got = kapi.get("/config/mode", GetOptions { quorum: true, ..Default::default() }).await?;
+//! assert_eq!(got.node.and_then(|n| n.value).as_deref(), Some("fast"));
+//!
+//! match kapi.create("/lock", "me").await {
+//!     Ok(_) => println!("acquired"),
+//!     Err(e) if e.api().is_some() => println!("held by someone else: {e}"),
+//!     Err(e) if e.is_outcome_unknown() => println!("may or may not hold it: read /lock to find out"),
+//!     Err(e) => return Err(e),
+//! }
+//!
+//! let mut watcher = kapi.watcher("/config", WatcherOptions { after_index: set.index, recursive: true });
+//! let event = watcher.next().await?;
+//! println!("{} {:?}", event.action, event.node.map(|n| n.key));
+//! # let _: Option<Error> = None;
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//!
+//! - [`wire`]: the v2 JSON types, shared with the simulated server (Go-exact encoding).
+//! - [`transport`]: one HTTP request to one endpoint — reqwest (real builds),
+//!   hyper over `tokio::net` (both builds; madsim simulates it), and a scripted
+//!   transport for tests.
+//! - [`client`]: [`Config`], the [`Client`] trait and [`HttpClient`] (pinning,
+//!   failover, redirects, timeouts, sync), SRV discovery.
+//! - [`keys`], [`members`], [`auth`]: the v2 APIs.
+//! - [`error`]: the one [`Error`] type.
+
+#![deny(missing_docs)]
+
 pub mod auth;
 pub mod client;
 pub mod error;
@@ -8,8 +68,11 @@ pub mod members;
 pub mod transport;
 pub mod wire;
 
-pub use auth::{AuthAPI, AuthRoleAPI, AuthUserAPI, PermissionType};
+pub use auth::{
+    AuthAPI, AuthRoleAPI, AuthUserAPI, HttpAuthAPI, HttpAuthRoleAPI, HttpAuthUserAPI,
+    PermissionType, new_auth_api, new_auth_role_api, new_auth_user_api,
+};
 pub use client::{Client, Config, EndpointSelectionMode, HttpClient};
 pub use error::{ApiError, ClusterError, Error, Result};
 pub use keys::{HttpKeysAPI, KeysAPI, Watcher, new_keys_api, new_keys_api_with_prefix};
-pub use members::MembersAPI;
+pub use members::{HttpMembersAPI, MembersAPI, new_members_api};

@@ -1,5 +1,14 @@
 //! The auth API (`/v2/auth`): Go's `AuthAPI`, `AuthUserAPI` and `AuthRoleAPI`.
 
+mod enable;
+mod response;
+mod role;
+mod user;
+
+pub use enable::{HttpAuthAPI, new_auth_api};
+pub use role::{HttpAuthRoleAPI, new_auth_role_api};
+pub use user::{HttpAuthUserAPI, new_auth_user_api};
+
 use crate::error::Result;
 pub use crate::wire::{Permissions, Role, RwPermission, User};
 use async_trait::async_trait;
@@ -69,3 +78,6 @@ pub trait AuthRoleAPI: Send + Sync {
     /// The role names.
     async fn list_roles(&self) -> Result<Vec<String>>;
 }
+
+#[cfg(test)]
+mod tests;

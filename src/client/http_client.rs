@@ -256,6 +256,52 @@ impl HttpClient {
         req: &Request,
         in_flight: &Mutex<Option<String>>,
     ) -> std::result::Result<Response, AttemptError> {
+        let work = self.attempt_unprobed(ep, req, in_flight);
+        match req.liveness.filter(|_| req.long_poll) {
+            None => work.await,
+            Some(interval) => {
+                tokio::select! {
+                    biased;
+                    r = work => r,
+                    dead = self.probe_until_unresponsive(ep, interval) => Err(AttemptError {
+                        error: dead,
+                        may_have_been_sent: true,
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Probes `ep` with `GET /version` every `interval`; returns once a probe
+    /// fails (any HTTP answer counts as alive).
+    async fn probe_until_unresponsive(&self, ep: &Endpoint, interval: Duration) -> Error {
+        let limit = self.inner.header_timeout.unwrap_or(interval);
+        loop {
+            tokio::time::sleep(interval).await;
+            let probe = self.transport_request(
+                request_url(&ep.url, "/version", &[]),
+                &Request::new(http::Method::GET, "/version"),
+            );
+            match tokio::time::timeout(limit, self.inner.transport.send(probe)).await {
+                Ok(Ok(_)) => continue,
+                Ok(Err(e)) => {
+                    tracing::debug!(endpoint = %ep.text, error = %e, "liveness probe failed")
+                }
+                Err(_) => tracing::debug!(endpoint = %ep.text, "liveness probe timed out"),
+            }
+            return Error::Unresponsive {
+                endpoint: ep.text.clone(),
+            };
+        }
+    }
+
+    /// One endpoint, without liveness probing.
+    async fn attempt_unprobed(
+        &self,
+        ep: &Endpoint,
+        req: &Request,
+        in_flight: &Mutex<Option<String>>,
+    ) -> std::result::Result<Response, AttemptError> {
         let url = request_url(&ep.url, &req.path, &req.query);
         let headers_phase = self.follow_redirects(ep, url, req, in_flight);
         let resp = match self.inner.header_timeout.filter(|_| !req.long_poll) {

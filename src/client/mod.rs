@@ -13,6 +13,9 @@ mod http_client;
 mod request;
 pub(crate) mod url_path;
 
+#[cfg(test)]
+mod tests;
+
 pub use config::{CheckRedirect, Config, EndpointSelectionMode, default_check_redirect};
 #[cfg(not(madsim))]
 pub use discover::{Discoverer, SrvDiscoverer, SrvRecord, SrvResolver};

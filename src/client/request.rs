@@ -36,6 +36,12 @@ pub struct Request {
     pub delivery: Delivery,
     /// A long poll (watch): no header timeout and no overall request timeout.
     pub long_poll: bool,
+    /// For a long poll: probe the endpoint serving it every this often (`GET
+    /// /version`, bounded by the header timeout, or by the interval when none is
+    /// set); if a probe fails, the poll is abandoned and re-sent to the next
+    /// endpoint. Catches a member that keeps the connection open but never
+    /// answers (SIGSTOP), which would otherwise hold a watch forever.
+    pub liveness: Option<std::time::Duration>,
 }
 
 /// The form Content-Type.
@@ -54,6 +60,7 @@ impl Request {
             body: Bytes::new(),
             delivery: Delivery::Retry,
             long_poll: false,
+            liveness: None,
         }
     }
 
@@ -86,6 +93,13 @@ impl Request {
     /// Marks the request a long poll.
     pub fn long_poll(mut self) -> Self {
         self.long_poll = true;
+        self
+    }
+
+    /// Probes the serving endpoint every `interval` while the long poll is
+    /// outstanding (see [`Request::liveness`](Request#structfield.liveness)).
+    pub fn liveness(mut self, interval: std::time::Duration) -> Self {
+        self.liveness = Some(interval);
         self
     }
 }

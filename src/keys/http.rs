@@ -12,6 +12,7 @@ use crate::error::Result;
 use async_trait::async_trait;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The default path prefix of the keys API.
 pub const DEFAULT_KEYS_PREFIX: &str = "/v2/keys";
@@ -28,6 +29,7 @@ pub const DEFAULT_KEYS_PREFIX: &str = "/v2/keys";
 pub struct HttpKeysAPI {
     client: Arc<dyn Client>,
     prefix: String,
+    watch_liveness: Option<Duration>,
 }
 
 impl fmt::Debug for HttpKeysAPI {
@@ -49,10 +51,23 @@ pub fn new_keys_api_with_prefix(client: Arc<dyn Client>, prefix: impl Into<Strin
     HttpKeysAPI {
         client,
         prefix: prefix.into(),
+        watch_liveness: None,
     }
 }
 
 impl HttpKeysAPI {
+    /// Makes watchers probe the member serving each long poll every `interval`
+    /// and move to another member when it stops answering (a SIGSTOPped member
+    /// keeps the connection open and would hold the watch forever; Go's client
+    /// cannot detect that). A watcher that starts "from now" first reads the
+    /// current index, so that moving to another member loses no event. Set
+    /// [`crate::Config::header_timeout_per_request`] to bound each probe (the
+    /// interval bounds it otherwise).
+    pub fn with_watch_liveness(mut self, interval: Duration) -> Self {
+        self.watch_liveness = Some(interval).filter(|d| !d.is_zero());
+        self
+    }
+
     /// The path prefix keys are placed under.
     pub fn prefix(&self) -> &str {
         &self.prefix
@@ -117,6 +132,11 @@ impl KeysAPI for HttpKeysAPI {
     }
 
     fn watcher(&self, key: &str, opts: WatcherOptions) -> Box<dyn Watcher> {
-        Box::new(HttpWatcher::new(self.client.clone(), self.path(key), opts))
+        Box::new(HttpWatcher::new(
+            self.client.clone(),
+            self.path(key),
+            opts,
+            self.watch_liveness,
+        ))
     }
 }

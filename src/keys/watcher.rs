@@ -2,11 +2,13 @@
 
 use super::request;
 use super::response::decode;
-use super::{Response, Watcher, WatcherOptions};
+use super::{GetOptions, Response, Watcher, WatcherOptions};
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::wire::ErrorCode;
 use async_trait::async_trait;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Go's `httpWatcher`: long-polls `path` from `wait_index`, advancing past each
 /// event it returns.
@@ -17,10 +19,17 @@ pub(crate) struct HttpWatcher {
     /// The index the next poll waits for; 0 means "from now" (the server reads it
     /// as its current index + 1), which Go sends until the first event.
     wait_index: u64,
+    /// Probe the serving member this often while a poll is outstanding.
+    liveness: Option<Duration>,
 }
 
 impl HttpWatcher {
-    pub(crate) fn new(client: Arc<dyn Client>, path: String, opts: WatcherOptions) -> Self {
+    pub(crate) fn new(
+        client: Arc<dyn Client>,
+        path: String,
+        opts: WatcherOptions,
+        liveness: Option<Duration>,
+    ) -> Self {
         let wait_index = if opts.after_index > 0 {
             opts.after_index.saturating_add(1)
         } else {
@@ -31,15 +40,40 @@ impl HttpWatcher {
             path,
             recursive: opts.recursive,
             wait_index,
+            liveness,
         }
+    }
+
+    /// With liveness probing, a poll may move to another member; "from now" would
+    /// then mean a later index there and events in between would be lost. So the
+    /// watcher first reads the current index (from a success or a key-not-found
+    /// error alike) and waits from the one after it.
+    async fn resolve_start_index(&mut self) -> Result<()> {
+        let resp = self
+            .client
+            .send(request::get(self.path.clone(), GetOptions::default()))
+            .await?;
+        let index = match decode(&resp) {
+            Ok(r) => r.index,
+            Err(Error::Api(e)) if e.code == ErrorCode::KEY_NOT_FOUND => e.index,
+            Err(e) => return Err(e),
+        };
+        self.wait_index = index.saturating_add(1);
+        Ok(())
     }
 }
 
 #[async_trait]
 impl Watcher for HttpWatcher {
     async fn next(&mut self) -> Result<Response> {
+        if self.liveness.is_some() && self.wait_index == 0 {
+            self.resolve_start_index().await?;
+        }
         loop {
-            let req = request::wait(self.path.clone(), self.recursive, self.wait_index);
+            let mut req = request::wait(self.path.clone(), self.recursive, self.wait_index);
+            if let Some(interval) = self.liveness {
+                req = req.liveness(interval);
+            }
             let resp = self.client.send(req).await?;
             let event = match decode(&resp) {
                 // The server ended the poll without an event (its watcher was
@@ -255,5 +289,75 @@ mod tests {
             .watcher("/k", WatcherOptions::default());
         assert_eq!(w.next().await.unwrap().index, 4);
         assert_eq!(t.requests().len(), 1);
+    }
+
+    /// A member that holds the poll open but never answers (SIGSTOP): with
+    /// liveness probing the watch moves to the other member, from the index read
+    /// at the start, so no event in between is lost.
+    #[tokio::test]
+    async fn liveness_moves_a_hung_watch_to_another_member() {
+        let stopped: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+        let t = Arc::new(ScriptedTransport::new(move |req| {
+            let host = req.url.host_str().unwrap_or("").to_string();
+            let mut stopped = stopped.lock().unwrap();
+            let is_stopped = stopped.as_deref() == Some(host.as_str());
+            if req.url.path() == "/version" {
+                return if is_stopped {
+                    Reply::Hang
+                } else {
+                    Reply::json(200, r#"{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}"#)
+                };
+            }
+            if !req.url.query().unwrap_or("").contains("wait=true") {
+                return Reply::json(
+                    404,
+                    r#"{"errorCode":100,"message":"Key not found","cause":"/k","index":10}"#,
+                )
+                .header("X-Etcd-Index", "10");
+            }
+            if stopped.is_none() {
+                *stopped = Some(host);
+                return Reply::Hang;
+            }
+            if is_stopped {
+                Reply::Hang
+            } else {
+                event("set", "/k", 11)
+            }
+        }));
+        let cfg = Config {
+            header_timeout_per_request: Some(Duration::from_millis(100)),
+            ..Default::default()
+        };
+        let api = new_keys_api(Arc::new(client_with(&TWO, &t, cfg)))
+            .with_watch_liveness(Duration::from_millis(50));
+        let mut w = api.watcher("/k", WatcherOptions::default());
+        let ev = tokio::time::timeout(Duration::from_secs(5), w.next())
+            .await
+            .expect("the watch moved on")
+            .unwrap();
+        assert_eq!(ev.node.unwrap().modified_index, 11);
+        let waits: Vec<_> = t
+            .requests()
+            .into_iter()
+            .filter(|r| r.url.query().unwrap_or("").contains("wait=true"))
+            .collect();
+        assert_eq!(waits.len(), 2, "one hung poll, one answered");
+        assert_ne!(waits[0].url.host_str(), waits[1].url.host_str());
+        for w in &waits {
+            assert_eq!(
+                w.url.query(),
+                Some("recursive=false&wait=true&waitIndex=11"),
+                "from the index read at the start"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn without_liveness_a_from_now_watch_sends_wait_index_zero() {
+        let t = Arc::new(ScriptedTransport::sequence([event("set", "/k", 4)]));
+        let mut w = watch_on(&t, "/k", WatcherOptions::default());
+        w.next().await.unwrap();
+        assert_eq!(queries(&t), ["recursive=false&wait=true&waitIndex=0"]);
     }
 }

@@ -1,5 +1,9 @@
 //! The members API (`/v2/members`): Go's `MembersAPI`.
 
+mod http;
+mod peer_url;
+
+pub use self::http::{HttpMembersAPI, new_members_api};
 use crate::error::Result;
 pub use crate::wire::Member;
 use async_trait::async_trait;
@@ -18,3 +22,6 @@ pub trait MembersAPI: Send + Sync {
     /// The current leader.
     async fn leader(&self) -> Result<Member>;
 }
+
+#[cfg(test)]
+mod tests;
