@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// The etcd binary (Debian package `etcd-server`; `.ci/install-deps.sh` installs it).
+/// The etcd binary (Debian package `etcd-server`; `scripts/install-deps.sh` installs it).
 pub const ETCD_BIN: &str = "/usr/bin/etcd";
 
 /// How long a cluster (or a restarted member) may take to become ready. Generous:
@@ -77,7 +77,7 @@ impl EtcdCluster {
         assert!(n >= 1, "a cluster needs a member");
         if !Path::new(ETCD_BIN).exists() {
             return Err(format!(
-                "{ETCD_BIN} is missing: run .ci/install-deps.sh (as root)"
+                "{ETCD_BIN} is missing: run scripts/install-deps.sh"
             ));
         }
         let mut last = String::new();
