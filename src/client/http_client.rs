@@ -11,9 +11,10 @@ use async_trait::async_trait;
 use base64::Engine;
 use http::{HeaderValue, StatusCode, header};
 use rand::seq::SliceRandom;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::Notify;
 
 /// One configured endpoint: its parsed URL and the text it was given as.
 #[derive(Clone, Debug)]
@@ -39,7 +40,11 @@ struct Inner {
     request_timeout: Option<Duration>,
     selection_mode: EndpointSelectionMode,
     state: Mutex<EndpointState>,
-    closed: watch::Sender<bool>,
+    /// Set by `close`; `close_notify` wakes the calls waiting on it. (Not a
+    /// `tokio::sync::watch`: its wakeups draw from a thread-local RNG, which breaks
+    /// replay under the simulator.)
+    closed: AtomicBool,
+    close_notify: Notify,
 }
 
 /// The HTTP [`Client`]: Go's `httpClusterClient`, plus at-most-once writes, an
@@ -100,7 +105,8 @@ impl HttpClient {
                     pinned: 0,
                     generation: 0,
                 }),
-                closed: watch::Sender::new(false),
+                closed: AtomicBool::new(false),
+                close_notify: Notify::new(),
             }),
         };
         client.set_endpoints(&cfg.endpoints)?;
@@ -111,12 +117,27 @@ impl HttpClient {
     /// [`Error::OutcomeUnknown`] for an at-most-once write already sent), and so
     /// do later ones; `auto_sync` returns.
     pub fn close(&self) {
-        self.inner.closed.send_replace(true);
+        self.inner.closed.store(true, Ordering::SeqCst);
+        self.inner.close_notify.notify_waiters();
     }
 
     /// Whether [`HttpClient::close`] was called.
     pub fn is_closed(&self) -> bool {
-        *self.inner.closed.borrow()
+        self.inner.closed.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once the client is closed.
+    async fn closed(&self) {
+        loop {
+            let notified = self.inner.close_notify.notified();
+            tokio::pin!(notified);
+            // Register before checking the flag, so a close in between is not missed.
+            notified.as_mut().enable();
+            if self.is_closed() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// The endpoint requests go to first.
@@ -155,7 +176,6 @@ impl HttpClient {
         }
         // The endpoint of an at-most-once attempt whose request may be on the wire.
         let in_flight: Mutex<Option<String>> = Mutex::new(None);
-        let mut closed = self.inner.closed.subscribe();
         let deadline = if req.long_poll {
             None
         } else {
@@ -175,7 +195,7 @@ impl HttpClient {
         tokio::select! {
             biased;
             r = work => r,
-            _ = closed.wait_for(|c| *c) => Err(abandon(Error::Cancelled)),
+            _ = self.closed() => Err(abandon(Error::Cancelled)),
             _ = sleep_for(deadline) => Err(abandon(Error::Timeout)),
         }
     }
@@ -485,12 +505,11 @@ impl Client for HttpClient {
     }
 
     async fn auto_sync(&self, interval: Duration) -> Result<()> {
-        let mut closed = self.inner.closed.subscribe();
         loop {
             self.sync().await?;
             tokio::select! {
                 biased;
-                _ = closed.wait_for(|c| *c) => return Err(Error::Cancelled),
+                _ = self.closed() => return Err(Error::Cancelled),
                 _ = tokio::time::sleep(interval) => {}
             }
         }
