@@ -14,7 +14,13 @@ use etcd_sdk::v3::pb::etcdserverpb::{
     maintenance_client::MaintenanceClient, request_op, response_op, watch_client::WatchClient,
     watch_request,
 };
+use etcd_sdk::v3::pb::etcdserverpb::{
+    LeaseGrantRequest, LeaseTimeToLiveRequest, MemberListRequest, cluster_client::ClusterClient,
+    lease_client::LeaseClient,
+};
 use etcd_sdk::v3::pb::mvccpb::event::EventType;
+use etcd_sdk::v3::pb::v3electionpb::{LeaderRequest, election_client::ElectionClient};
+use etcd_sdk::v3::pb::v3lockpb::{LockRequest, UnlockRequest, lock_client::LockClient};
 use tonic::transport::Channel;
 
 const ETCD: &str = "/usr/bin/etcd";
@@ -125,6 +131,74 @@ async fn generated_clients_talk_to_real_etcd() {
     tokio::time::timeout(Duration::from_secs(30), exercise(channel))
         .await
         .expect("calls finish in time");
+}
+
+#[tokio::test]
+async fn lease_lock_election_and_cluster_paths_match_real_etcd() {
+    let mut etcd = EtcdProcess::start();
+    let channel = tokio::time::timeout(Duration::from_secs(40), etcd.ready_channel())
+        .await
+        .expect("etcd ready");
+    tokio::time::timeout(Duration::from_secs(30), other_services(channel))
+        .await
+        .expect("calls finish in time");
+}
+
+async fn other_services(channel: Channel) {
+    // Cluster/MemberList: the one member, with its client URL.
+    let members = ClusterClient::new(channel.clone())
+        .member_list(MemberListRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let [member] = &members.members[..] else {
+        panic!("one member expected, got {:?}", members.members);
+    };
+    assert_eq!(member.name, "v3proto");
+    assert_eq!(member.client_ur_ls.len(), 1);
+    assert_eq!(member.peer_ur_ls.len(), 1);
+
+    // Lease/LeaseGrant with a chosen ID, then TimeToLive reports it.
+    let mut leases = LeaseClient::new(channel.clone());
+    let grant = leases
+        .lease_grant(LeaseGrantRequest { ttl: 60, id: 4242 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((grant.id, grant.ttl), (4242, 60));
+    let ttl = leases
+        .lease_time_to_live(LeaseTimeToLiveRequest {
+            id: 4242,
+            keys: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ttl.granted_ttl, 60);
+    assert!(ttl.ttl > 0 && ttl.ttl <= 60, "remaining TTL {}", ttl.ttl);
+
+    // v3lockpb.Lock: the owner key is `<name>/<lease id in hex>`.
+    let mut locks = LockClient::new(channel.clone());
+    let held = locks
+        .lock(LockRequest {
+            name: "mylock".into(),
+            lease: 4242,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(held.key, format!("mylock/{:x}", 4242).into_bytes());
+    assert!(held.header.unwrap().revision > 1);
+    locks.unlock(UnlockRequest { key: held.key }).await.unwrap();
+
+    // v3electionpb.Election: an election nobody campaigned in has no leader.
+    let err = ElectionClient::new(channel)
+        .leader(LeaderRequest {
+            name: "nobody".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.message(), "election: no leader");
 }
 
 async fn exercise(channel: Channel) {
