@@ -1,6 +1,6 @@
 //! The generated v3 gRPC code against a real etcd 3.4.23 (/usr/bin/etcd): KV, Txn,
-//! Maintenance and Watch calls over tonic prove the proto files match etcd's wire
-//! format and method paths.
+//! Maintenance, Watch, Cluster, Lease, Lock and Election calls over tonic prove the
+//! proto files match etcd's wire format and method paths.
 #![cfg(not(madsim))]
 
 use std::net::TcpListener;
@@ -9,14 +9,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use etcd_sdk::v3::pb::etcdserverpb::{
-    Compare, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, StatusRequest, TxnRequest,
-    WatchCreateRequest, WatchRequest, compare, kv_client::KvClient,
-    maintenance_client::MaintenanceClient, request_op, response_op, watch_client::WatchClient,
-    watch_request,
-};
-use etcd_sdk::v3::pb::etcdserverpb::{
-    LeaseGrantRequest, LeaseTimeToLiveRequest, MemberListRequest, cluster_client::ClusterClient,
-    lease_client::LeaseClient,
+    Compare, DeleteRangeRequest, LeaseGrantRequest, LeaseTimeToLiveRequest, MemberListRequest,
+    PutRequest, RangeRequest, RequestOp, StatusRequest, TxnRequest, WatchCreateRequest,
+    WatchRequest, cluster_client::ClusterClient, compare, kv_client::KvClient,
+    lease_client::LeaseClient, maintenance_client::MaintenanceClient, request_op, response_op,
+    watch_client::WatchClient, watch_request,
 };
 use etcd_sdk::v3::pb::mvccpb::event::EventType;
 use etcd_sdk::v3::pb::v3electionpb::{LeaderRequest, election_client::ElectionClient};
