@@ -66,6 +66,7 @@ pub mod error;
 pub mod keys;
 pub mod members;
 pub mod transport;
+pub mod v3;
 pub mod wire;
 
 pub use auth::{
