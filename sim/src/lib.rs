@@ -1,1 +1,2 @@
-//! stub
+//! etcd-sim: a deterministic, simulated etcd server and cluster.
+pub mod raft;
