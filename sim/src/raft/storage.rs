@@ -30,6 +30,18 @@ impl Default for CompactionPolicy {
     }
 }
 
+/// What a new cluster's members start from, identical on each: the initial membership,
+/// and the log entries that record it (etcd writes one committed `ConfChangeAddNode`
+/// entry per initial member, so that a member joining later learns the whole
+/// membership by replaying the log). The entries are stored as committed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bootstrap {
+    /// The initial membership.
+    pub conf_state: ConfState,
+    /// Consecutive entries from index 1, recording that membership.
+    pub entries: Vec<Entry>,
+}
+
 /// raft-rs storage on a [`Disk`].
 ///
 /// Reads see every write made through it, synced or not (raft-rs relies on that
@@ -42,21 +54,29 @@ pub struct DiskStorage<D> {
 impl<D: Disk> DiskStorage<D> {
     /// Opens storage on `disk`. First lets the disk [recover](Disk::recover) (dropping
     /// writes a previous incarnation never synced); then, if the disk holds nothing and
-    /// `bootstrap` is given, records `bootstrap` as the initial membership and syncs it.
-    /// A disk that holds nothing and gets no `bootstrap` starts a node that joins an
-    /// existing cluster (it learns the membership from the leader).
+    /// `bootstrap` is given, writes the initial membership and log and syncs them. A
+    /// disk that holds nothing and gets no `bootstrap` starts a node that joins an
+    /// existing cluster (it learns the membership from the leader's log or snapshot).
     ///
     /// # Errors
     ///
-    /// The disk's error if recovery or the bootstrap write fails.
-    pub fn open(mut disk: D, bootstrap: Option<ConfState>) -> Result<Self, DiskError> {
+    /// The disk's error if recovery or the bootstrap writes fail.
+    pub fn open(mut disk: D, bootstrap: Option<Bootstrap>) -> Result<Self, DiskError> {
         disk.recover()?;
-        if let Some(conf_state) = bootstrap
-            && disk.read(|s| s.is_empty())
-        {
+        let bootstrap = bootstrap.filter(|_| disk.read(|s| s.is_empty()));
+        if let Some(b) = bootstrap {
             let mut snap = Snapshot::default();
-            snap.mut_metadata().set_conf_state(conf_state);
+            snap.mut_metadata().set_conf_state(b.conf_state);
             disk.write(DiskOp::SaveSnapshot(snap))?;
+            if let Some(last) = b.entries.last() {
+                let hs = HardState {
+                    term: last.term,
+                    commit: last.index,
+                    ..Default::default()
+                };
+                disk.write(DiskOp::Append(b.entries.clone()))?;
+                disk.write(DiskOp::HardState(hs))?;
+            }
             disk.sync()?;
         }
         Ok(Self { disk })
@@ -271,13 +291,20 @@ mod tests {
         ConfState::from((v.to_vec(), Vec::<u64>::new()))
     }
 
+    fn boot(v: &[u64]) -> Option<Bootstrap> {
+        Some(Bootstrap {
+            conf_state: voters(v),
+            entries: vec![],
+        })
+    }
+
     fn ctx() -> GetEntriesContext {
         GetEntriesContext::empty(false)
     }
 
     #[test]
     fn bootstrap_records_membership_once() {
-        let s = DiskStorage::open(MemDisk::new(), Some(voters(&[1, 2, 3]))).unwrap();
+        let s = DiskStorage::open(MemDisk::new(), boot(&[1, 2, 3])).unwrap();
         let st = s.initial_state().unwrap();
         assert_eq!(st.conf_state.voters, vec![1, 2, 3]);
         assert!(st.initialized());
@@ -293,8 +320,23 @@ mod tests {
         );
         // Re-opening a non-empty disk ignores the bootstrap.
         let disk = s.disk().clone();
-        let s = DiskStorage::open(disk, Some(voters(&[9]))).unwrap();
+        let s = DiskStorage::open(disk, boot(&[9])).unwrap();
         assert_eq!(s.initial_state().unwrap().conf_state.voters, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn bootstrap_entries_are_stored_committed() {
+        let b = Bootstrap {
+            conf_state: voters(&[1, 2]),
+            entries: entries(1..=2, 1),
+        };
+        let s = DiskStorage::open(SimDisk::new(), Some(b)).unwrap();
+        assert_eq!(s.disk().pending_writes(), 0);
+        let st = s.initial_state().unwrap();
+        assert_eq!(st.hard_state.commit, 2);
+        assert_eq!(st.hard_state.term, 1);
+        assert_eq!(s.last_index().unwrap(), 2);
+        assert_eq!(s.term(2).unwrap(), 1);
     }
 
     #[test]
@@ -305,7 +347,7 @@ mod tests {
 
     #[test]
     fn storage_reads_and_errors() {
-        let mut s = DiskStorage::open(MemDisk::new(), Some(voters(&[1]))).unwrap();
+        let mut s = DiskStorage::open(MemDisk::new(), boot(&[1])).unwrap();
         s.append(&entries(1..=5, 1)).unwrap();
         s.append(&entries(6..=8, 2)).unwrap();
         assert_eq!(s.last_index().unwrap(), 8);
@@ -342,7 +384,7 @@ mod tests {
             snapshot_count: 10,
             catch_up_entries: 4,
         };
-        let mut s = DiskStorage::open(MemDisk::new(), Some(voters(&[1, 2]))).unwrap();
+        let mut s = DiskStorage::open(MemDisk::new(), boot(&[1, 2])).unwrap();
         s.append(&entries(1..=30, 1)).unwrap();
         let cs = voters(&[1, 2, 3]);
         // 10 applied entries are not more than snapshot_count: nothing happens.
@@ -392,7 +434,7 @@ mod tests {
             catch_up_entries: 0,
         };
         let disk = SimDisk::new();
-        let mut s = DiskStorage::open(disk.clone(), Some(voters(&[1]))).unwrap();
+        let mut s = DiskStorage::open(disk.clone(), boot(&[1])).unwrap();
         s.append(&entries(1..=5, 1)).unwrap();
         s.maybe_compact(5, &voters(&[1]), &policy, || vec![7])
             .unwrap();
