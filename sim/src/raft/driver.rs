@@ -21,9 +21,10 @@ use super::membership::{
     AddressBook, ChangeKind, MembershipEvent, bootstrap_entries, changes_of, decode_context,
     decode_snapshot, encode_snapshot,
 };
-use super::node::{Command, NodeStatus};
+use super::node::Command;
 use super::pending::{ProposalId, Proposals, Reads, Waiter, read_ctx, read_seq};
 use super::state_machine::StateMachine;
+use super::status::{NodeStatus, Role, StatusBoard};
 use super::storage::{Bootstrap, DiskStorage};
 use super::transport::{PeerReport, PeerTransport};
 use protobuf::Message as _;
@@ -31,7 +32,8 @@ use raft::eraftpb::{
     ConfChange, ConfChangeSingle, ConfChangeV2, ConfState, Entry, EntryType, Message, Snapshot,
 };
 use raft::{RawNode, ReadState, SnapshotStatus, StateRole};
-use tokio::sync::{mpsc, watch};
+use std::time::Duration;
+use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
 
 /// Most queued peer messages stepped per loop iteration before handling a `Ready`.
@@ -39,11 +41,7 @@ const STEP_BATCH: usize = 64;
 /// Ticks between sweeps of abandoned proposal waiters.
 const SWEEP_TICKS: u64 = 10;
 
-type Started<O> = (
-    u64,
-    mpsc::UnboundedSender<Command<O>>,
-    watch::Receiver<NodeStatus>,
-);
+type Started<O> = (u64, mpsc::UnboundedSender<Command<O>>, StatusBoard);
 
 /// Opens the disk, restores the state machine, binds the transport and spawns the
 /// driver task.
@@ -102,23 +100,23 @@ pub(crate) async fn start<S: StateMachine, D: Disk>(
         nonce: rand::random(),
         proposals: Proposals::default(),
         reads: Reads::default(),
-        status: watch::channel(NodeStatus::initial(cfg.id)).0,
+        status: StatusBoard::new(NodeStatus::initial(cfg.id)),
         ticks: 0,
         stop_at_tick: None,
         cfg,
     };
-    let status_rx = driver.status.subscribe();
+    let board = driver.status.clone();
     driver.publish_status(None);
     let id = driver.cfg.id;
     tokio::spawn(driver.run(cmd_rx, in_rx, rep_rx));
-    Ok((id, cmd_tx, status_rx))
+    Ok((id, cmd_tx, board))
 }
 
 impl NodeStatus {
     fn initial(id: u64) -> Self {
         Self {
             id,
-            role: super::node::Role::Follower,
+            role: Role::Follower,
             leader_id: None,
             term: 0,
             commit_index: 0,
@@ -146,7 +144,7 @@ struct Driver<S: StateMachine, D: Disk> {
     nonce: u64,
     proposals: Proposals<S::Output>,
     reads: Reads,
-    status: watch::Sender<NodeStatus>,
+    status: StatusBoard,
     ticks: u64,
     /// Set when this node's removal is applied: it stops at that tick.
     stop_at_tick: Option<u64>,
@@ -159,9 +157,26 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
         mut inbound: mpsc::UnboundedReceiver<Message>,
         mut reports: mpsc::UnboundedReceiver<PeerReport>,
     ) {
-        let mut ticker = tokio::time::interval(self.cfg.tick);
+        // If the task is dropped before it returns (its madsim node killed), the status
+        // still ends up stopped, so nobody waits on it forever.
+        let _guard = StoppedOnDrop(self.status.clone());
+        // Each node's clock starts at a random phase, as independent processes' clocks
+        // do: nodes that start together would otherwise tick in lockstep, and two whose
+        // randomized election timeouts draw the same tick count would keep splitting the
+        // vote.
+        let tick_nanos = u64::try_from(self.cfg.tick.as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let phase = Duration::from_nanos(rand::random_range(0..tick_nanos));
+        tracing::debug!(
+            id = self.cfg.id,
+            nonce = self.nonce,
+            ?phase,
+            "raft: driver running"
+        );
+        let start = tokio::time::Instant::now() + self.cfg.tick + phase;
+        let mut ticker = tokio::time::interval_at(start, self.cfg.tick);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        ticker.reset();
         let reason = loop {
             tokio::select! {
                 biased;
@@ -509,14 +524,16 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
             removed: self.stop_at_tick.is_some(),
             stopped,
         };
-        self.status.send_if_modified(|s| {
-            if *s == next {
-                false
-            } else {
-                *s = next;
-                true
-            }
-        });
+        self.status.publish(next);
+    }
+}
+
+/// Marks a node's status stopped when the driver task ends, however it ends.
+struct StoppedOnDrop(StatusBoard);
+
+impl Drop for StoppedOnDrop {
+    fn drop(&mut self) {
+        self.0.mark_stopped("driver task ended");
     }
 }
 

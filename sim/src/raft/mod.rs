@@ -19,6 +19,7 @@ pub mod membership;
 pub mod node;
 mod pending;
 pub mod state_machine;
+pub mod status;
 pub mod storage;
 pub mod transport;
 
@@ -26,7 +27,8 @@ pub use config::RaftConfig;
 pub use disk::{Disk, DiskError, DiskOp, LogState, MemDisk, SimDisk, SimDiskStats};
 pub use error::RaftError;
 pub use membership::{AddressBook, ChangeKind, MembershipChange, MembershipEvent};
-pub use node::{NodeStatus, RaftNode, Role};
+pub use node::RaftNode;
 pub use raft::eraftpb::ConfState;
 pub use state_machine::StateMachine;
+pub use status::{NodeStatus, Role};
 pub use storage::{Bootstrap, CompactionPolicy, DiskStorage};

@@ -7,69 +7,10 @@ use super::driver;
 use super::error::RaftError;
 use super::membership::MembershipChange;
 use super::state_machine::StateMachine;
+use super::status::{NodeStatus, StatusBoard};
 use raft::eraftpb::ConfState;
 use std::net::SocketAddr;
-use tokio::sync::{mpsc, oneshot, watch};
-
-/// A node's role in its current term.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Role {
-    /// Follows a leader (or waits for one).
-    Follower,
-    /// Asks whether it could win an election, without raising the term (pre-vote).
-    PreCandidate,
-    /// Campaigns for leadership.
-    Candidate,
-    /// Leads.
-    Leader,
-}
-
-impl From<raft::StateRole> for Role {
-    fn from(r: raft::StateRole) -> Self {
-        match r {
-            raft::StateRole::Follower => Role::Follower,
-            raft::StateRole::PreCandidate => Role::PreCandidate,
-            raft::StateRole::Candidate => Role::Candidate,
-            raft::StateRole::Leader => Role::Leader,
-        }
-    }
-}
-
-/// A snapshot of a node's Raft state, published after every step of its driver.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeStatus {
-    /// This node's id.
-    pub id: u64,
-    /// Its role.
-    pub role: Role,
-    /// The leader it knows of in its term.
-    pub leader_id: Option<u64>,
-    /// Its current term.
-    pub term: u64,
-    /// Highest log index known committed.
-    pub commit_index: u64,
-    /// Highest log index applied to the state machine.
-    pub applied_index: u64,
-    /// Highest log index it holds.
-    pub last_index: u64,
-    /// Index of its latest snapshot (0 if none).
-    pub snapshot_index: u64,
-    /// Voters in the applied membership, ascending.
-    pub voters: Vec<u64>,
-    /// Learners in the applied membership, ascending.
-    pub learners: Vec<u64>,
-    /// Whether a change removing this node was applied (the node stops soon after).
-    pub removed: bool,
-    /// Why the driver stopped, once it has.
-    pub stopped: Option<String>,
-}
-
-impl NodeStatus {
-    /// Whether this node leads.
-    pub fn is_leader(&self) -> bool {
-        self.role == Role::Leader
-    }
-}
+use tokio::sync::{mpsc, oneshot};
 
 /// Requests from handles to the driver task.
 #[derive(Debug)]
@@ -103,7 +44,7 @@ pub(crate) enum Command<O> {
 pub struct RaftNode<O> {
     id: u64,
     cmds: mpsc::UnboundedSender<Command<O>>,
-    status: watch::Receiver<NodeStatus>,
+    status: StatusBoard,
 }
 
 impl<O> Clone for RaftNode<O> {
@@ -147,29 +88,24 @@ impl<O: Send + 'static> RaftNode<O> {
 
     /// The latest published status.
     pub fn status(&self) -> NodeStatus {
-        self.status.borrow().clone()
+        self.status.get()
     }
 
-    /// A receiver that sees every status change.
-    pub fn subscribe(&self) -> watch::Receiver<NodeStatus> {
-        self.status.clone()
-    }
-
-    /// Waits until the status satisfies `pred`, returning that status.
+    /// Waits until the status satisfies `pred`, returning that status (intermediate
+    /// statuses may be skipped).
     ///
     /// # Errors
     ///
-    /// [`RaftError::Stopped`] if the node stops first (its last status is not checked).
+    /// [`RaftError::Stopped`] if the node stops first (its final status does not satisfy
+    /// `pred`).
     pub async fn wait_for(
         &self,
         mut pred: impl FnMut(&NodeStatus) -> bool,
     ) -> Result<NodeStatus, RaftError> {
-        let mut rx = self.status.clone();
-        let status = rx
+        let status = self
+            .status
             .wait_for(|s| s.stopped.is_some() || pred(s))
-            .await
-            .map_err(|_| RaftError::Stopped)?
-            .clone();
+            .await;
         if status.stopped.is_some() && !pred(&status) {
             return Err(RaftError::Stopped);
         }
@@ -260,7 +196,6 @@ impl<O: Send + 'static> RaftNode<O> {
     /// [`RaftError::Stopped`]).
     pub async fn stop(&self) {
         let _ = self.send(Command::Stop);
-        let mut rx = self.status.clone();
-        let _ = rx.wait_for(|s| s.stopped.is_some()).await;
+        self.status.wait_for(|s| s.stopped.is_some()).await;
     }
 }
