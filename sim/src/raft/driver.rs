@@ -24,7 +24,7 @@ use super::membership::{
 use super::node::Command;
 use super::pending::{ProposalId, Proposals, Reads, Waiter, read_ctx, read_seq};
 use super::state_machine::StateMachine;
-use super::status::{NodeStatus, Role, StatusBoard};
+use super::status::{NodeStatus, StatusBoard};
 use super::storage::{Bootstrap, DiskStorage};
 use super::transport::{PeerReport, PeerTransport};
 use protobuf::Message as _;
@@ -110,25 +110,6 @@ pub(crate) async fn start<S: StateMachine, D: Disk>(
     let id = driver.cfg.id;
     tokio::spawn(driver.run(cmd_rx, in_rx, rep_rx));
     Ok((id, cmd_tx, board))
-}
-
-impl NodeStatus {
-    fn initial(id: u64) -> Self {
-        Self {
-            id,
-            role: Role::Follower,
-            leader_id: None,
-            term: 0,
-            commit_index: 0,
-            applied_index: 0,
-            last_index: 0,
-            snapshot_index: 0,
-            voters: Vec::new(),
-            learners: Vec::new(),
-            removed: false,
-            stopped: None,
-        }
-    }
 }
 
 struct Driver<S: StateMachine, D: Disk> {

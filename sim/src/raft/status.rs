@@ -69,6 +69,26 @@ impl NodeStatus {
     }
 }
 
+impl NodeStatus {
+    /// The status of node `id` before its driver has run.
+    pub(crate) fn initial(id: u64) -> Self {
+        Self {
+            id,
+            role: Role::Follower,
+            leader_id: None,
+            term: 0,
+            commit_index: 0,
+            applied_index: 0,
+            last_index: 0,
+            snapshot_index: 0,
+            voters: Vec::new(),
+            learners: Vec::new(),
+            removed: false,
+            stopped: None,
+        }
+    }
+}
+
 /// Shared, latest-value status with change notification (deterministic under madsim).
 #[derive(Debug, Clone)]
 pub(crate) struct StatusBoard {
@@ -145,18 +165,8 @@ mod tests {
 
     fn status(term: u64) -> NodeStatus {
         NodeStatus {
-            id: 1,
-            role: Role::Follower,
-            leader_id: None,
             term,
-            commit_index: 0,
-            applied_index: 0,
-            last_index: 0,
-            snapshot_index: 0,
-            voters: vec![],
-            learners: vec![],
-            removed: false,
-            stopped: None,
+            ..NodeStatus::initial(1)
         }
     }
 
