@@ -1,0 +1,34 @@
+//! The consensus layer: raft-rs driven by ticks, persisted through a [`Disk`], talking
+//! to peers over `tokio::net` (simulated by madsim in sim builds).
+//!
+//! - [`RaftNode`] ([`node`]): start a node, propose, read-index, change membership,
+//!   watch its [`NodeStatus`]; the driver task behind it lives in `driver`.
+//! - [`StateMachine`]: what the node applies committed entries to.
+//! - [`disk`]: the [`Disk`] trait, [`MemDisk`] and the crash-simulating [`SimDisk`].
+//! - [`storage`]: raft-rs's `Storage` over a disk, and log compaction.
+//! - [`transport`]: peer messages (UDP datagrams, TCP for large ones).
+//! - [`membership`]: membership changes and the peer address book.
+//! - [`config`]: [`RaftConfig`] with etcd's defaults.
+
+pub mod config;
+pub mod disk;
+mod driver;
+pub mod error;
+pub mod logger;
+pub mod membership;
+pub mod node;
+mod pending;
+pub mod state_machine;
+pub mod status;
+pub mod storage;
+pub mod transport;
+
+pub use config::RaftConfig;
+pub use disk::{Disk, DiskError, DiskOp, LogState, MemDisk, SimDisk, SimDiskStats};
+pub use error::RaftError;
+pub use membership::{AddressBook, ChangeKind, MembershipChange, MembershipEvent};
+pub use node::RaftNode;
+pub use raft::eraftpb::ConfState;
+pub use state_machine::StateMachine;
+pub use status::{NodeStatus, Role};
+pub use storage::{Bootstrap, CompactionPolicy, DiskStorage};

@@ -1,0 +1,201 @@
+//! [`RaftNode`]: the handle the server uses to talk to its Raft driver task, and the
+//! [`NodeStatus`] it publishes.
+
+use super::config::RaftConfig;
+use super::disk::Disk;
+use super::driver;
+use super::error::RaftError;
+use super::membership::MembershipChange;
+use super::state_machine::StateMachine;
+use super::status::{NodeStatus, StatusBoard};
+use raft::eraftpb::ConfState;
+use std::net::SocketAddr;
+use tokio::sync::{mpsc, oneshot};
+
+/// Requests from handles to the driver task.
+#[derive(Debug)]
+pub(crate) enum Command<O> {
+    Propose {
+        data: Vec<u8>,
+        tx: oneshot::Sender<Result<O, RaftError>>,
+    },
+    ChangeMembership {
+        change: MembershipChange,
+        tx: oneshot::Sender<Result<ConfState, RaftError>>,
+    },
+    ReadIndex {
+        tx: oneshot::Sender<Result<u64, RaftError>>,
+    },
+    TransferLeader {
+        to: u64,
+    },
+    Campaign,
+    SetPeerAddr {
+        id: u64,
+        addr: SocketAddr,
+    },
+    Stop,
+}
+
+/// A handle to a running Raft node. Cheap to clone; the node stops when asked to
+/// ([`RaftNode::stop`]), when every handle is dropped, when it is removed from the
+/// cluster, or when its disk fails.
+#[derive(Debug)]
+pub struct RaftNode<O> {
+    id: u64,
+    cmds: mpsc::UnboundedSender<Command<O>>,
+    status: StatusBoard,
+}
+
+impl<O> Clone for RaftNode<O> {
+    fn clone(&self) -> Self {
+        Self {
+            id: self.id,
+            cmds: self.cmds.clone(),
+            status: self.status.clone(),
+        }
+    }
+}
+
+impl<O: Send + 'static> RaftNode<O> {
+    /// Starts a node on `disk` (recovering whatever it holds: hard state, log, snapshot,
+    /// which is restored into `state_machine`), binds its peer transport on
+    /// `config.listen`, and spawns its driver task on the current runtime (under madsim:
+    /// on the current simulated node).
+    ///
+    /// # Errors
+    ///
+    /// [`RaftError::Disk`] if the disk cannot be recovered, [`RaftError::Raft`] if
+    /// raft-rs rejects the configuration or the stored snapshot cannot be restored,
+    /// [`RaftError::Transport`] if the listen address cannot be bound.
+    pub async fn start<S, D>(
+        config: RaftConfig,
+        disk: D,
+        state_machine: S,
+    ) -> Result<Self, RaftError>
+    where
+        S: StateMachine<Output = O>,
+        D: Disk,
+    {
+        let (id, cmds, status) = driver::start(config, disk, state_machine).await?;
+        Ok(Self { id, cmds, status })
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The latest published status.
+    pub fn status(&self) -> NodeStatus {
+        self.status.get()
+    }
+
+    /// Waits until the status satisfies `pred`, returning that status (intermediate
+    /// statuses may be skipped).
+    ///
+    /// # Errors
+    ///
+    /// [`RaftError::Stopped`] if the node stops first (its final status does not satisfy
+    /// `pred`).
+    pub async fn wait_for(
+        &self,
+        mut pred: impl FnMut(&NodeStatus) -> bool,
+    ) -> Result<NodeStatus, RaftError> {
+        let status = self
+            .status
+            .wait_for(|s| s.stopped.is_some() || pred(s))
+            .await;
+        if status.stopped.is_some() && !pred(&status) {
+            return Err(RaftError::Stopped);
+        }
+        Ok(status)
+    }
+
+    fn send(&self, cmd: Command<O>) -> Result<(), RaftError> {
+        self.cmds.send(cmd).map_err(|_| RaftError::Stopped)
+    }
+
+    /// Proposes `data` and waits until its entry is applied here, returning what the
+    /// state machine produced. A follower forwards the proposal to its leader.
+    ///
+    /// There is no timeout: wrap the call in one. A caller that gives up leaves the
+    /// outcome unknown (the entry may still commit).
+    ///
+    /// # Errors
+    ///
+    /// [`RaftError::NoLeader`] or [`RaftError::ProposalDropped`] (certainly not applied),
+    /// [`RaftError::OutcomeUnknown`], [`RaftError::Stopped`].
+    pub async fn propose(&self, data: Vec<u8>) -> Result<O, RaftError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Propose { data, tx })?;
+        rx.await.map_err(|_| RaftError::Stopped)?
+    }
+
+    /// Proposes a membership change and waits until it is applied here, returning the
+    /// new membership. Raft takes one change at a time: a change proposed while another
+    /// is pending is dropped.
+    ///
+    /// # Errors
+    ///
+    /// As [`RaftNode::propose`], plus [`RaftError::ConfChange`] if the change is invalid
+    /// (rejected when applied, e.g. removing the last voter).
+    pub async fn change_membership(
+        &self,
+        change: MembershipChange,
+    ) -> Result<ConfState, RaftError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::ChangeMembership { change, tx })?;
+        rx.await.map_err(|_| RaftError::Stopped)?
+    }
+
+    /// Linearizable read barrier: confirms with a quorum that the leader is still the
+    /// leader, then waits until this node has applied up to the leader's commit index at
+    /// that moment, and returns that index. A read of the local state machine after this
+    /// returns sees every write committed before the call. Unanswered rounds are retried
+    /// every `read_retry_ticks`; wrap the call in a timeout.
+    ///
+    /// # Errors
+    ///
+    /// [`RaftError::Stopped`].
+    pub async fn read_index(&self) -> Result<u64, RaftError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::ReadIndex { tx })?;
+        rx.await.map_err(|_| RaftError::Stopped)?
+    }
+
+    /// Asks the leader (if this node is it) to hand leadership to `to`.
+    ///
+    /// # Errors
+    ///
+    /// [`RaftError::Stopped`].
+    pub fn transfer_leader(&self, to: u64) -> Result<(), RaftError> {
+        self.send(Command::TransferLeader { to })
+    }
+
+    /// Starts an election now (as if the election timeout had passed).
+    ///
+    /// # Errors
+    ///
+    /// [`RaftError::Stopped`].
+    pub fn campaign(&self) -> Result<(), RaftError> {
+        self.send(Command::Campaign)
+    }
+
+    /// Records where node `id` listens (for a member learned outside the log, e.g. from
+    /// the server's own membership store).
+    ///
+    /// # Errors
+    ///
+    /// [`RaftError::Stopped`].
+    pub fn set_peer_addr(&self, id: u64, addr: SocketAddr) -> Result<(), RaftError> {
+        self.send(Command::SetPeerAddr { id, addr })
+    }
+
+    /// Stops the node and waits until its driver has stopped (waiting requests fail with
+    /// [`RaftError::Stopped`]).
+    pub async fn stop(&self) {
+        let _ = self.send(Command::Stop);
+        self.status.wait_for(|s| s.stopped.is_some()).await;
+    }
+}

@@ -1,0 +1,294 @@
+//! Peer transport: raft-rs messages between members, over `tokio::net` (real sockets in
+//! real builds, madsim's simulated ones in sim builds).
+//!
+//! Messages are protobuf-2 `eraftpb::Message`s behind a 4-byte magic. One that fits in
+//! [`MAX_DATAGRAM`] bytes goes as one UDP datagram: it is lost, as Raft expects of a
+//! network, when the link is clogged, partitioned or lossy, or the peer is down. A larger
+//! one (a snapshot, a big append) goes over a TCP connection opened for it, as one
+//! length-prefixed frame. Failures are reported back to the node ([`PeerReport`]) so
+//! raft-rs can probe the peer again, and every snapshot send reports its outcome.
+//! Undecodable input is dropped with a warning.
+
+use super::membership::AddressBook;
+use protobuf::Message as _;
+use raft::eraftpb::{Message, MessageType};
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Largest encoded message sent as a datagram; larger ones use a TCP connection.
+pub const MAX_DATAGRAM: usize = 60 * 1024;
+/// Largest frame accepted over TCP.
+pub const MAX_FRAME: usize = 256 * 1024 * 1024;
+/// How long a TCP send may take (connect + write) before it counts as failed.
+pub const STREAM_SEND_TIMEOUT: Duration = Duration::from_secs(5);
+
+const MAGIC: &[u8; 4] = b"ERM1";
+
+/// What the transport tells the node about its sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerReport {
+    /// A message to this peer could not be sent.
+    Unreachable(u64),
+    /// A snapshot to this peer was sent (`ok`) or failed.
+    Snapshot {
+        /// The peer.
+        to: u64,
+        /// Whether the send completed.
+        ok: bool,
+    },
+}
+
+/// Encodes a message for the wire.
+///
+/// # Errors
+///
+/// The protobuf encoder's error.
+pub fn encode(msg: &Message) -> Result<Vec<u8>, protobuf::ProtobufError> {
+    let body = msg.write_to_bytes()?;
+    let mut out = Vec::with_capacity(MAGIC.len() + body.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Decodes a message from the wire; `None` (after a warning) if it is not one.
+pub fn decode(bytes: &[u8]) -> Option<Message> {
+    let Some(body) = bytes.strip_prefix(MAGIC) else {
+        tracing::warn!(
+            len = bytes.len(),
+            "raft transport: dropping input without magic"
+        );
+        return None;
+    };
+    match Message::parse_from_bytes(body) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::warn!(error = %e, "raft transport: dropping undecodable message");
+            None
+        }
+    }
+}
+
+/// The sending half of the transport, plus the tasks that receive. Dropping it stops
+/// every task it started.
+#[derive(Debug)]
+pub struct PeerTransport {
+    out: mpsc::UnboundedSender<Message>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl PeerTransport {
+    /// Binds `listen` (UDP and TCP, same port) and starts the tasks: received messages
+    /// addressed to `id` go to `inbound`, send failures and snapshot outcomes to
+    /// `reports`; destinations are looked up in `book` at send time.
+    ///
+    /// # Errors
+    ///
+    /// The socket error if `listen` cannot be bound.
+    pub async fn start(
+        id: u64,
+        listen: SocketAddr,
+        book: AddressBook,
+        inbound: mpsc::UnboundedSender<Message>,
+        reports: mpsc::UnboundedSender<PeerReport>,
+    ) -> io::Result<Self> {
+        let udp = std::sync::Arc::new(UdpSocket::bind(listen).await?);
+        let tcp = TcpListener::bind(listen).await?;
+        let (out, out_rx) = mpsc::unbounded_channel();
+        let tasks = vec![
+            tokio::spawn(send_loop(udp.clone(), out_rx, book, reports)),
+            tokio::spawn(recv_datagrams(id, udp, inbound.clone())),
+            tokio::spawn(accept_streams(id, tcp, inbound)),
+        ];
+        Ok(Self { out, tasks })
+    }
+
+    /// Queues a message for its destination (`msg.to`); never waits.
+    pub fn send(&self, msg: Message) {
+        // The send task lives as long as `self`.
+        let _ = self.out.send(msg);
+    }
+}
+
+impl Drop for PeerTransport {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+fn deliver(id: u64, bytes: &[u8], inbound: &mpsc::UnboundedSender<Message>) -> bool {
+    let Some(msg) = decode(bytes) else {
+        return true;
+    };
+    if msg.to != id {
+        tracing::warn!(
+            to = msg.to,
+            me = id,
+            "raft transport: dropping message for another node"
+        );
+        return true;
+    }
+    inbound.send(msg).is_ok()
+}
+
+async fn send_loop(
+    udp: std::sync::Arc<UdpSocket>,
+    mut out: mpsc::UnboundedReceiver<Message>,
+    book: AddressBook,
+    reports: mpsc::UnboundedSender<PeerReport>,
+) {
+    while let Some(msg) = out.recv().await {
+        let to = msg.to;
+        let is_snapshot = msg.get_msg_type() == MessageType::MsgSnapshot;
+        let report = |ok: bool| {
+            if !ok {
+                let _ = reports.send(PeerReport::Unreachable(to));
+            }
+            if is_snapshot {
+                let _ = reports.send(PeerReport::Snapshot { to, ok });
+            }
+        };
+        let Some(addr) = book.get(to) else {
+            tracing::debug!(to, "raft transport: no address for peer");
+            report(false);
+            continue;
+        };
+        let bytes = match encode(&msg) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(to, error = %e, "raft transport: cannot encode message");
+                report(false);
+                continue;
+            }
+        };
+        if bytes.len() <= MAX_DATAGRAM {
+            let res = send_datagram(&udp, addr, &bytes).await;
+            if let Err(e) = &res {
+                tracing::debug!(to, %addr, error = %e, "raft transport: datagram not sent");
+            }
+            report(res.is_ok());
+        } else {
+            let reports = reports.clone();
+            tokio::spawn(async move {
+                let res = tokio::time::timeout(STREAM_SEND_TIMEOUT, send_frame(addr, &bytes)).await;
+                let ok = matches!(res, Ok(Ok(())));
+                if !ok {
+                    tracing::debug!(to, %addr, "raft transport: stream send failed");
+                    let _ = reports.send(PeerReport::Unreachable(to));
+                }
+                if is_snapshot {
+                    let _ = reports.send(PeerReport::Snapshot { to, ok });
+                }
+            });
+        }
+    }
+}
+
+async fn send_datagram(udp: &UdpSocket, addr: SocketAddr, bytes: &[u8]) -> io::Result<()> {
+    // madsim's UdpSocket takes (destination, bytes); tokio's takes (bytes, destination).
+    #[cfg(madsim)]
+    return udp.send_to(addr, bytes).await;
+    #[cfg(not(madsim))]
+    return udp.send_to(bytes, addr).await.map(|_| ());
+}
+
+async fn send_frame(addr: SocketAddr, bytes: &[u8]) -> io::Result<()> {
+    let len = u32::try_from(bytes.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.write_all(&len.to_be_bytes()).await?;
+    stream.write_all(bytes).await?;
+    stream.flush().await
+}
+
+async fn recv_datagrams(
+    id: u64,
+    udp: std::sync::Arc<UdpSocket>,
+    inbound: mpsc::UnboundedSender<Message>,
+) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match udp.recv_from(&mut buf).await {
+            Ok((n, _from)) => {
+                if !deliver(id, &buf[..n], &inbound) {
+                    return;
+                }
+            }
+            Err(e) => {
+                // Real sockets report earlier sends' ICMP errors here; keep going.
+                tracing::debug!(error = %e, "raft transport: datagram receive error");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+async fn accept_streams(id: u64, tcp: TcpListener, inbound: mpsc::UnboundedSender<Message>) {
+    loop {
+        match tcp.accept().await {
+            Ok((stream, _)) => {
+                tokio::spawn(read_frames(id, stream, inbound.clone()));
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "raft transport: accept error");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+async fn read_frames(id: u64, mut stream: TcpStream, inbound: mpsc::UnboundedSender<Message>) {
+    loop {
+        let mut len = [0u8; 4];
+        if stream.read_exact(&mut len).await.is_err() {
+            return;
+        }
+        let len = u32::from_be_bytes(len) as usize;
+        if len > MAX_FRAME {
+            tracing::warn!(len, "raft transport: frame too large; closing");
+            return;
+        }
+        let mut body = vec![0u8; len];
+        if stream.read_exact(&mut body).await.is_err() {
+            return;
+        }
+        if !deliver(id, &body, &inbound) {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use raft::eraftpb::Entry;
+
+    #[test]
+    fn encode_decode_round_trip() {
+        let mut m = Message::default();
+        m.set_msg_type(MessageType::MsgAppend);
+        m.to = 2;
+        m.from = 1;
+        m.term = 3;
+        m.set_entries(
+            vec![Entry {
+                index: 4,
+                term: 3,
+                data: b"x".to_vec().into(),
+                ..Default::default()
+            }]
+            .into(),
+        );
+        let bytes = encode(&m).unwrap();
+        assert_eq!(decode(&bytes), Some(m));
+        assert_eq!(decode(b"ERM1\xff\xff\xff"), None);
+        assert_eq!(decode(b"junk"), None);
+    }
+}
