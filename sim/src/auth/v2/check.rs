@@ -472,6 +472,19 @@ mod tests {
         );
     }
 
+    #[test]
+    fn every_keys_request_probes_the_enabled_flag() {
+        let b = Local::new();
+        let before = b.with(|s| s.stats());
+        assert!(key_allowed(&b, Some("Basic junk"), "/a", "PUT", false));
+        let after = b.with(|s| s.stats());
+        assert_eq!(
+            (after.gets_fail, after.gets_success),
+            (before.gets_fail + 1, before.gets_success),
+            "one failed get of /2/enabled, as etcd counts it (spec 4.9)"
+        );
+    }
+
     #[tokio::test]
     async fn the_keys_check_uses_the_method() {
         let b = enabled_store().await;

@@ -84,7 +84,9 @@ impl AuthStore<'_> {
     /// Deletes a user (etcd's `DeleteUser`): not `root` while auth is enabled (403);
     /// 404 `User <u> does not exist` (no period) if missing.
     pub async fn delete_user(&self, name: &str) -> Result<()> {
-        if name == ROOT_USER && self.enabled() {
+        // etcd reads the flag first, whatever the name (it shows in the store stats).
+        let enabled = self.enabled();
+        if enabled && name == ROOT_USER {
             return Err(AuthError::auth(
                 StatusCode::FORBIDDEN,
                 "Cannot delete root user while auth is enabled.",

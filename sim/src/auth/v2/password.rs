@@ -5,8 +5,13 @@
 //! hashing never reads the OS RNG in a simulation and a seed replays. Like Go's,
 //! bcrypt uses at most the first 72 bytes of a password.
 //!
-//! etcd keeps no cache of verified passwords: every request with an `Authorization`
-//! header runs one bcrypt verification (see the module tests for the measured cost).
+//! etcd keeps no cache of verified passwords, and neither does this: every request
+//! with an `Authorization` header runs one bcrypt verification. Measured on the
+//! 2-core build machine, one hash or verification at cost 10 takes about 73 ms in a
+//! release build and in dev/test builds with the workspace's `opt-level = 3`
+//! override for `bcrypt` and `blowfish` (about 180 ms without it). The work is
+//! synchronous: in real builds it occupies a runtime worker for that long; in the
+//! simulator it takes no virtual time.
 
 use super::error::{AuthError, Result};
 use rand::RngCore;

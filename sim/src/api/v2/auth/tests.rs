@@ -1037,3 +1037,23 @@ async fn internal_failures() {
     assert_eq!(r.header("X-Etcd-Index"), Some("1"));
     assert_eq!(r.cluster_id(), Some(CLUSTER_ID));
 }
+
+#[test]
+fn handler_futures_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let b = Local::new();
+    let auth_call = handle(&b, "GET", "/users", None, b"");
+    assert_send(&auth_call);
+    let key_call = keys::handle(
+        &b,
+        KeysCall {
+            method: "GET",
+            key_path: "/a",
+            raw_query: None,
+            content_type: None,
+            body: b"",
+            authorization: None,
+        },
+    );
+    assert_send(&key_call);
+}
