@@ -14,6 +14,7 @@
 //! Next: the member that joins these (Raft + store + HTTP), and `SimCluster`.
 
 pub mod api;
+pub mod auth;
 pub mod raft;
 pub mod server;
 pub mod sim_rand;

@@ -27,6 +27,8 @@ pub struct KeysCall<'a> {
     pub content_type: Option<&'a str>,
     /// The body.
     pub body: &'a [u8],
+    /// The `Authorization` header (v2 auth, spec §6.4).
+    pub authorization: Option<&'a str>,
 }
 
 /// Serves one `/v2/keys` request.
@@ -40,6 +42,16 @@ pub async fn handle(backend: &dyn V2Backend, call: KeysCall<'_>) -> Response<Bod
         Ok(r) => r,
         Err(e) => return key_error(cluster_id, &e),
     };
+    if !crate::auth::v2::key_allowed(
+        backend,
+        call.authorization,
+        call.key_path,
+        call.method,
+        req.recursive,
+    ) {
+        let denied = ErrorBody::new(ErrorCode::UNAUTHORIZED, "Insufficient credentials", 0);
+        return key_error(cluster_id, &denied);
+    }
     let now = backend.now();
     let head = call.method == "HEAD";
     match Dispatch::of(&req, now) {
@@ -210,6 +222,7 @@ mod tests {
                 raw_query: Some(query),
                 content_type: Some("application/x-www-form-urlencoded"),
                 body: body.as_bytes(),
+                authorization: None,
             },
         )
         .await

@@ -1,0 +1,508 @@
+//! Who is calling, and may they do it (etcd's v2http `hasRootAccess`,
+//! `hasKeyPrefixAccess` and `hasGuestAccess`; spec §6.4).
+//!
+//! A check runs in three steps so that the bcrypt verification (tens of
+//! milliseconds) does not hold the store lock: [`identify`] reads the enabled flag
+//! and the claimed user from the store, [`Caller::authenticate`] verifies the
+//! password without the store, and [`key_access`] / [`root_access`] decide, reading
+//! the roles they need. [`require_root`] does all three on a store the caller has
+//! locked; [`caller_is_root`] and [`key_allowed`] take the member and lock only
+//! around the reads.
+//!
+//! Rules kept from etcd:
+//! - An `Authorization` header that is present (and not empty) must be valid Basic
+//!   auth for an existing user with the right password; otherwise the request is
+//!   denied, with **no** fallback to the guest role.
+//! - Without one, the guest role applies if it exists (a deleted guest role denies),
+//!   and it is always checked with the non-recursive match.
+//! - A user's roles are tried in order; a missing role is skipped; `root` allows
+//!   everything. A recursive request only honours patterns ending in `*`.
+//! - The key is the raw path after `/v2/keys`: `/w/` stays `/w/`, and `/v2/keys`
+//!   alone is the empty key, which not even `/*` matches.
+//!
+//! One deliberate difference: etcd indexes the last byte of a pattern and crashes
+//! the request on an empty pattern (`""` granted through the API); here an empty
+//! pattern matches nothing.
+
+use super::model::{GUEST_ROLE, has_root_role};
+use super::password::check_password;
+use super::store::{local_enabled, local_role, local_user};
+use crate::api::v2::backend::V2Backend;
+use crate::store::v2::Store;
+use base64::Engine;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use etcd_sdk::wire::{Role, User};
+
+/// Go's `base64.StdEncoding`: padded, lenient about the unused trailing bits.
+const GO_STD_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
+);
+
+/// Parses an `Authorization: Basic <base64(user:password)>` value as Go's
+/// `Request.BasicAuth` does: the scheme is case-insensitive, the password is
+/// everything after the first `:` (any bytes). `None` when malformed.
+pub fn parse_basic_auth(header: &str) -> Option<(String, Vec<u8>)> {
+    const PREFIX: &str = "Basic ";
+    let scheme = header.get(..PREFIX.len())?;
+    if !scheme.eq_ignore_ascii_case(PREFIX) {
+        return None;
+    }
+    // Go's decoder skips CR and LF.
+    let encoded: String = header[PREFIX.len()..]
+        .chars()
+        .filter(|c| *c != '\r' && *c != '\n')
+        .collect();
+    let decoded = GO_STD_BASE64.decode(encoded).ok()?;
+    let colon = decoded.iter().position(|b| *b == b':')?;
+    let user = String::from_utf8(decoded[..colon].to_vec()).ok()?;
+    Some((user, decoded[colon + 1..].to_vec()))
+}
+
+/// The caller as far as the store can tell, before the password is checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// Auth is disabled: everything is allowed.
+    Open,
+    /// No (or an empty) `Authorization` header: the guest role applies.
+    Anonymous,
+    /// The header names an existing user; the password is still to be verified.
+    Claimed {
+        /// The stored user (with its password hash).
+        user: User,
+        /// The password that came with the request.
+        password: Vec<u8>,
+    },
+    /// A malformed header or an unknown user.
+    Rejected,
+}
+
+/// The caller after authentication.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Identity {
+    /// Auth is disabled.
+    Open,
+    /// No credentials: the guest role.
+    Anonymous,
+    /// An authenticated user.
+    User(User),
+    /// Credentials that did not check out: deny everything.
+    Rejected,
+}
+
+/// Step 1: reads the enabled flag and the claimed user from `store`.
+pub fn identify(store: &mut Store, authorization: Option<&str>) -> Caller {
+    if !local_enabled(store) {
+        return Caller::Open;
+    }
+    let header = match authorization {
+        None | Some("") => return Caller::Anonymous,
+        Some(h) => h,
+    };
+    let Some((name, password)) = parse_basic_auth(header) else {
+        tracing::warn!("auth: malformed basic auth encoding");
+        return Caller::Rejected;
+    };
+    match local_user(store, &name) {
+        Ok(user) => Caller::Claimed { user, password },
+        Err(_) => Caller::Rejected,
+    }
+}
+
+impl Caller {
+    /// Step 2: verifies a claimed user's password (bcrypt; no store needed).
+    pub fn authenticate(self) -> Identity {
+        match self {
+            Caller::Open => Identity::Open,
+            Caller::Anonymous => Identity::Anonymous,
+            Caller::Rejected => Identity::Rejected,
+            Caller::Claimed { user, password } => {
+                let hash = user.password.as_deref().unwrap_or_default();
+                if check_password(hash, &password) {
+                    Identity::User(user)
+                } else {
+                    tracing::warn!(user = %user.user, "auth: incorrect password");
+                    Identity::Rejected
+                }
+            }
+        }
+    }
+}
+
+/// Whether the caller may manage auth and members: auth is disabled, or an
+/// authenticated user holds the root role.
+pub fn root_access(identity: &Identity) -> bool {
+    match identity {
+        Identity::Open => true,
+        Identity::User(user) => has_root_role(user),
+        Identity::Anonymous | Identity::Rejected => false,
+    }
+}
+
+/// etcd's `simpleMatch`: `p*` is a prefix match, anything else must be equal.
+fn simple_match(pattern: &str, key: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => key.starts_with(prefix),
+        None => !pattern.is_empty() && pattern == key,
+    }
+}
+
+/// etcd's `prefixMatch`: only `p*` patterns count.
+fn prefix_match(pattern: &str, key: &str) -> bool {
+    pattern
+        .strip_suffix('*')
+        .is_some_and(|prefix| key.starts_with(prefix))
+}
+
+fn patterns(role: &Role, write: bool) -> impl Iterator<Item = &String> {
+    let kv = &role.permissions.kv;
+    if write { &kv.write } else { &kv.read }.iter().flatten()
+}
+
+/// etcd's `Role.HasKeyAccess`: root, or a pattern that matches `key`.
+pub fn role_allows(role: &Role, key: &str, write: bool) -> bool {
+    role.role == super::model::ROOT_ROLE || patterns(role, write).any(|p| simple_match(p, key))
+}
+
+/// etcd's `Role.HasRecursiveAccess`: root, or a `*` pattern that matches `key`.
+pub fn role_allows_recursive(role: &Role, key: &str, write: bool) -> bool {
+    role.role == super::model::ROOT_ROLE || patterns(role, write).any(|p| prefix_match(p, key))
+}
+
+/// Step 3 for `/v2/keys`: whether `identity` may read (or `write`) `key`, the raw
+/// path after `/v2/keys`; `recursive` is the request's `recursive` parameter.
+pub fn key_access(
+    store: &mut Store,
+    identity: &Identity,
+    key: &str,
+    recursive: bool,
+    write: bool,
+) -> bool {
+    match identity {
+        Identity::Open => true,
+        Identity::Rejected => false,
+        Identity::Anonymous => match local_role(store, GUEST_ROLE) {
+            Ok(guest) => role_allows(&guest, key, write),
+            Err(_) => false,
+        },
+        Identity::User(user) => {
+            for name in user.roles.iter().flatten() {
+                let Ok(role) = local_role(store, name) else {
+                    continue;
+                };
+                let allowed = if recursive {
+                    role_allows_recursive(&role, key, write)
+                } else {
+                    role_allows(&role, key, write)
+                };
+                if allowed {
+                    return true;
+                }
+            }
+            tracing::warn!(user = %user.user, key, "auth: invalid access");
+            false
+        }
+    }
+}
+
+/// Whether the request may do what needs root (members writes, auth management):
+/// true when auth is disabled or the caller is a user with the root role. Runs
+/// bcrypt with `store` locked; prefer [`caller_is_root`] when a member is at hand.
+pub fn require_root(store: &mut Store, authorization: Option<&str>) -> bool {
+    root_access(&identify(store, authorization).authenticate())
+}
+
+/// [`require_root`] on a member, locking its store only for the reads.
+pub fn caller_is_root(backend: &dyn V2Backend, authorization: Option<&str>) -> bool {
+    let store = backend.v2_store();
+    let caller = identify(
+        &mut store.lock().unwrap_or_else(|p| p.into_inner()),
+        authorization,
+    );
+    root_access(&caller.authenticate())
+}
+
+/// The `/v2/keys` permission check: whether a `method` request on the raw `key`
+/// (with its `recursive` parameter) is allowed. GET and HEAD read; every other
+/// method writes.
+pub fn key_allowed(
+    backend: &dyn V2Backend,
+    authorization: Option<&str>,
+    key: &str,
+    method: &str,
+    recursive: bool,
+) -> bool {
+    let store = backend.v2_store();
+    let lock = || store.lock().unwrap_or_else(|p| p.into_inner());
+    let identity = identify(&mut lock(), authorization).authenticate();
+    if identity == Identity::Open {
+        return true;
+    }
+    let write = !matches!(method, "GET" | "HEAD");
+    key_access(&mut lock(), &identity, key, recursive, write)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::v2::AuthStore;
+    use crate::auth::v2::model::default_guest_role;
+    use crate::auth::v2::test_backend::Local;
+    use etcd_sdk::wire::{Permissions, RwPermission};
+
+    fn basic(user: &str, password: &str) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        )
+    }
+
+    fn role(name: &str, read: &[&str], write: &[&str]) -> Role {
+        let list = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect());
+        Role {
+            role: name.into(),
+            permissions: Permissions {
+                kv: RwPermission {
+                    read: list(read),
+                    write: list(write),
+                },
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn basic_auth_parses_like_go() {
+        assert_eq!(
+            parse_basic_auth("Basic cm9vdDpyb290cHc="),
+            Some(("root".into(), b"rootpw".to_vec()))
+        );
+        assert_eq!(
+            parse_basic_auth("bAsIc cm9vdDpyb290cHc="),
+            Some(("root".into(), b"rootpw".to_vec())),
+            "the scheme is case-insensitive"
+        );
+        assert_eq!(
+            parse_basic_auth(&basic("a", "b:c")),
+            Some(("a".into(), b"b:c".to_vec())),
+            "the password runs from the first colon"
+        );
+        assert_eq!(
+            parse_basic_auth(&basic("", "")),
+            Some((String::new(), vec![]))
+        );
+        assert_eq!(
+            parse_basic_auth("Basic cm9vdDpyb290cHc"),
+            None,
+            "padding required"
+        );
+        assert_eq!(parse_basic_auth("Basic !!!!"), None);
+        assert_eq!(parse_basic_auth("Basic bm9jb2xvbg=="), None, "no colon");
+        assert_eq!(parse_basic_auth("Bearer cm9vdDpyb290cHc="), None);
+        assert_eq!(parse_basic_auth("Basic"), None);
+        assert_eq!(
+            parse_basic_auth("Basic YTpj"),
+            Some(("a".into(), b"c".to_vec()))
+        );
+        assert_eq!(
+            parse_basic_auth("Basic YTpi"),
+            Some(("a".into(), b"b".to_vec()))
+        );
+        assert_eq!(
+            parse_basic_auth("Basic YTpiYw=="),
+            Some(("a".into(), b"bc".to_vec()))
+        );
+        assert_eq!(
+            parse_basic_auth("Basic YTpiYx=="),
+            Some(("a".into(), b"bc".to_vec())),
+            "trailing bits are ignored"
+        );
+    }
+
+    #[test]
+    fn exact_and_prefix_patterns() {
+        let r = role("w", &["/w/*", "/e"], &["/x*"]);
+        assert!(role_allows(&r, "/w/x", false));
+        assert!(
+            role_allows(&r, "/w/", false),
+            "the raw key /w/ starts with /w/"
+        );
+        assert!(!role_allows(&r, "/w", false));
+        assert!(role_allows(&r, "/e", false));
+        assert!(!role_allows(&r, "/e/x", false), "exact means exact");
+        assert!(
+            !role_allows(&r, "/w/x", true),
+            "write patterns are separate"
+        );
+        assert!(role_allows(&r, "/xy", true));
+        assert!(role_allows_recursive(&r, "/w/a", false));
+        assert!(
+            !role_allows_recursive(&r, "/e", false),
+            "recursive needs a * pattern"
+        );
+        assert!(!role_allows_recursive(&r, "/w", false));
+        let all = role("a", &["/*"], &[]);
+        assert!(role_allows(&all, "/", false));
+        assert!(
+            !role_allows(&all, "", false),
+            "/v2/keys alone is the empty key"
+        );
+        let star = role("s", &["*"], &[]);
+        assert!(role_allows(&star, "", false));
+        let empty = role("e", &[""], &[""]);
+        assert!(!role_allows(&empty, "", false) && !role_allows_recursive(&empty, "", true));
+        let none = Role {
+            role: "n".into(),
+            ..Default::default()
+        };
+        assert!(!role_allows(&none, "/a", false));
+        let root = Role {
+            role: "root".into(),
+            ..Default::default()
+        };
+        assert!(role_allows(&root, "", true) && role_allows_recursive(&root, "", true));
+    }
+
+    /// Root `rootpw`, user `bob` / `bobpw` with roles `w` (exists) and `gone`
+    /// (does not), auth enabled.
+    async fn enabled_store() -> Local {
+        let b = Local::new();
+        let s = AuthStore::new(&b);
+        s.create_user(User {
+            user: "root".into(),
+            password: Some("rootpw".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        s.create_user(User {
+            user: "bob".into(),
+            password: Some("bobpw".into()),
+            roles: Some(vec!["gone".into(), "w".into()]),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        s.create_role(&role("w", &["/w/*"], &["/w/*"]))
+            .await
+            .unwrap();
+        s.enable().await.unwrap();
+        b
+    }
+
+    #[tokio::test]
+    async fn identify_then_authenticate() {
+        let b = Local::new();
+        assert_eq!(b.with(|s| identify(s, Some("garbage"))), Caller::Open);
+        assert!(
+            b.with(|s| require_root(s, None)),
+            "disabled: anyone is root"
+        );
+        let b = enabled_store().await;
+        assert_eq!(b.with(|s| identify(s, None)), Caller::Anonymous);
+        assert_eq!(b.with(|s| identify(s, Some(""))), Caller::Anonymous);
+        assert_eq!(b.with(|s| identify(s, Some("Basic x"))), Caller::Rejected);
+        let nobody = basic("nobody", "x");
+        assert_eq!(b.with(|s| identify(s, Some(&nobody))), Caller::Rejected);
+        let wrong = basic("bob", "nope");
+        let caller = b.with(|s| identify(s, Some(&wrong)));
+        assert!(matches!(caller, Caller::Claimed { .. }));
+        assert_eq!(caller.authenticate(), Identity::Rejected);
+        let right = basic("bob", "bobpw");
+        match b.with(|s| identify(s, Some(&right))).authenticate() {
+            Identity::User(u) => assert_eq!(u.user, "bob"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn root_checks_for_members_writes() {
+        let b = enabled_store().await;
+        assert!(b.with(|s| require_root(s, Some(&basic("root", "rootpw")))));
+        assert!(!b.with(|s| require_root(s, Some(&basic("root", "bad")))));
+        assert!(!b.with(|s| require_root(s, Some(&basic("bob", "bobpw")))));
+        assert!(!b.with(|s| require_root(s, None)), "guest is never root");
+        assert!(caller_is_root(&b, Some(&basic("root", "rootpw"))));
+        assert!(!caller_is_root(&b, None));
+    }
+
+    #[tokio::test]
+    async fn key_access_by_role_and_guest() {
+        let b = enabled_store().await;
+        let bob = match b
+            .with(|s| identify(s, Some(&basic("bob", "bobpw"))))
+            .authenticate()
+        {
+            Identity::User(u) => Identity::User(u),
+            other => panic!("{other:?}"),
+        };
+        let check = |id: &Identity, key: &str, recursive: bool, write: bool| {
+            b.with(|s| key_access(s, id, key, recursive, write))
+        };
+        assert!(
+            check(&bob, "/w/x", false, true),
+            "the missing role is skipped"
+        );
+        assert!(check(&bob, "/w/", false, false));
+        assert!(
+            !check(&bob, "/w", true, false),
+            "/w does not start with /w/"
+        );
+        assert!(!check(&bob, "/other", false, false));
+        assert!(!check(&Identity::Rejected, "/w/x", false, false));
+        assert!(check(&Identity::Open, "", true, true));
+        // The default guest role: read and write /*, non-recursive match.
+        assert!(check(&Identity::Anonymous, "/anything", true, true));
+        assert!(!check(&Identity::Anonymous, "", false, false));
+        // A guest role with an exact pattern still matches recursive requests.
+        let s = AuthStore::new(&b);
+        s.delete_role("guest").await.unwrap();
+        assert!(
+            !check(&Identity::Anonymous, "/anything", false, false),
+            "no guest: deny"
+        );
+        s.create_role(&role("guest", &["/g"], &[])).await.unwrap();
+        assert!(check(&Identity::Anonymous, "/g", true, false));
+        assert!(!check(&Identity::Anonymous, "/g", false, true));
+        assert_eq!(
+            default_guest_role().permissions.kv.read,
+            Some(vec!["/*".into()])
+        );
+    }
+
+    #[test]
+    fn every_keys_request_probes_the_enabled_flag() {
+        let b = Local::new();
+        let before = b.with(|s| s.stats());
+        assert!(key_allowed(&b, Some("Basic junk"), "/a", "PUT", false));
+        let after = b.with(|s| s.stats());
+        assert_eq!(
+            (after.gets_fail, after.gets_success),
+            (before.gets_fail + 1, before.gets_success),
+            "one failed get of /2/enabled, as etcd counts it (spec 4.9)"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_keys_check_uses_the_method() {
+        let b = enabled_store().await;
+        let s = AuthStore::new(&b);
+        s.create_user(User {
+            user: "reader".into(),
+            password: Some("r".into()),
+            roles: Some(vec!["ro".into()]),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        s.create_role(&role("ro", &["/ro*"], &[])).await.unwrap();
+        let reader = basic("reader", "r");
+        assert!(key_allowed(&b, Some(&reader), "/ro/a", "GET", false));
+        assert!(key_allowed(&b, Some(&reader), "/ro/a", "HEAD", true));
+        assert!(!key_allowed(&b, Some(&reader), "/ro/a", "PUT", false));
+        assert!(!key_allowed(&b, Some(&reader), "/ro/a", "POST", false));
+        assert!(!key_allowed(&b, Some(&reader), "/ro/a", "DELETE", false));
+    }
+}
