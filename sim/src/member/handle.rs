@@ -192,6 +192,11 @@ impl Member {
         true
     }
 
+    /// The cluster version, once the leader has decided it (`3.4.0`).
+    pub fn cluster_version(&self) -> Option<String> {
+        lock(&self.inner.cluster).version().map(str::to_string)
+    }
+
     /// The v2 store's current index.
     pub fn store_index(&self) -> u64 {
         lock(&self.inner.store).index()
