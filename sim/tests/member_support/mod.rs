@@ -62,6 +62,11 @@ impl Cluster {
     /// Starts members 1..=n bootstrapping one cluster, and waits until every one is
     /// ready and the cluster version is decided.
     pub async fn start(n: u8) -> Self {
+        Self::start_with(n, |_| {}).await
+    }
+
+    /// As [`Cluster::start`], with `tweak` applied to every member's configuration.
+    pub async fn start_with(n: u8, tweak: impl Fn(&mut MemberConfig)) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .try_init();
@@ -71,7 +76,9 @@ impl Cluster {
         };
         let all: Vec<u8> = (1..=n).collect();
         for i in 1..=n {
-            c.add_node(config(i, &all, false));
+            let mut cfg = config(i, &all, false);
+            tweak(&mut cfg);
+            c.add_node(cfg);
         }
         for i in 1..=n {
             c.wait_ready(i, Duration::from_secs(10)).await;
