@@ -14,6 +14,11 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
+/// Go's zero `time.Time` as JSON.
+const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+/// Go's largest `time.Duration`, printed.
+const GO_MAX_DURATION: &str = "2562047h47m16.854775807s";
+
 /// Counters and leader history of one member.
 #[derive(Debug)]
 pub(crate) struct StatsTracker {
@@ -43,12 +48,11 @@ impl StatsTracker {
 
     /// Accounts for the step from `prev` to `next`, observed at `now`.
     pub fn observe(&mut self, prev: &NodeStatus, next: &NodeStatus, now: SystemTime, at: Instant) {
-        if next.leader_id != self.leader {
+        // Like etcd, the last leader stays on record through an election.
+        if next.leader_id.is_some() && next.leader_id != self.leader {
             self.leader = next.leader_id;
-            if next.leader_id.is_some() {
-                self.leader_since = now;
-                self.leader_seen_at = Some(at);
-            }
+            self.leader_since = now;
+            self.leader_seen_at = Some(at);
         }
         let applied = next.applied_index.saturating_sub(prev.applied_index);
         if next.is_leader() {
@@ -82,15 +86,22 @@ impl StatsTracker {
             Role::Candidate => "StateCandidate",
             Role::PreCandidate => "StatePreCandidate",
         };
-        let (leader, uptime) = match self.leader {
+        // Before any leader, etcd shows Go's zero time and the time since it,
+        // which saturates at the largest duration.
+        let (leader, uptime, since) = match self.leader {
             Some(l) => (
                 format!("{l:x}"),
                 go_duration(
                     now.duration_since(self.leader_since)
                         .unwrap_or(Duration::ZERO),
                 ),
+                format_rfc3339_nano(self.leader_since),
             ),
-            None => (String::new(), go_duration(Duration::ZERO)),
+            None => (
+                String::new(),
+                GO_MAX_DURATION.to_string(),
+                GO_ZERO_TIME.to_string(),
+            ),
         };
         SelfStats {
             name: name.to_string(),
@@ -100,7 +111,7 @@ impl StatsTracker {
             leader_info: LeaderInfo {
                 leader,
                 uptime,
-                start_time: format_rfc3339_nano(self.leader_since),
+                start_time: since,
             },
             recv_append_request_cnt: self.recv_appends,
             send_append_request_cnt: self.send_appends,
@@ -157,6 +168,10 @@ mod tests {
         let s0 = status(Role::Follower, None, 0);
         let s1 = status(Role::Follower, Some(2), 5);
         let s2 = status(Role::Leader, Some(1), 8);
+        let before = t.self_stats("one", 1, &s0, t0);
+        assert_eq!(before.leader_info.leader, "");
+        assert_eq!(before.leader_info.start_time, GO_ZERO_TIME);
+        assert_eq!(before.state, "StateFollower");
         t.observe(&s0, &s1, t0, at);
         t.observe(&s1, &s2, t0 + Duration::from_secs(1), at);
         let me = t.self_stats("one", 1, &s2, t0 + Duration::from_millis(1_500));
@@ -165,6 +180,14 @@ mod tests {
         assert_eq!(me.send_append_request_cnt, 6);
         assert_eq!(me.leader_info.leader, "1");
         assert_eq!(me.leader_info.uptime, "500ms");
+        // An election does not erase the last leader.
+        let s3 = status(Role::Candidate, None, 8);
+        t.observe(&s2, &s3, t0 + Duration::from_secs(2), at);
+        let me = t.self_stats("one", 1, &s3, t0 + Duration::from_secs(2));
+        assert_eq!(
+            (me.state.as_str(), me.leader_info.leader.as_str()),
+            ("StateCandidate", "1")
+        );
         let f = t.followers(&s2);
         assert_eq!(f.keys().collect::<Vec<_>>(), ["2", "3"]);
         assert_eq!(f["3"].counts.success, 3);
