@@ -20,7 +20,7 @@
 //! that finds no leader or is dropped is retried until the request timeout
 //! (default 7 s), then fails with `etcdserver: request timed out` (error 300).
 
-pub mod backend;
+mod backend;
 pub mod config;
 pub mod entry;
 mod expiry;
