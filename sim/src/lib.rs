@@ -8,13 +8,17 @@
 //! - [`store::v2`]: etcd's v2 store (the tree, TTLs, the event history and watcher
 //!   hub), byte-exact against etcd 3.4.
 //! - [`server`]: the v2 commands members replicate and how they apply them.
-//! - [`api::v2`]: request parsing and validation, and the `/v2/keys` handler.
+//! - [`api::v2`]: request parsing and validation, the v2 handlers (keys, members,
+//!   stats, version, health, machines) and their router.
+//! - [`member`]: the etcd member that joins these: a Raft node over the v2 store,
+//!   serving etcd's v2 HTTP API ([`member::Member`], [`member::run_member`]).
 //! - [`sim_rand`]: routes raft-rs's randomness through madsim in sim builds.
 //!
-//! Next: the member that joins these (Raft + store + HTTP), and `SimCluster`.
+//! Next: `SimCluster`.
 
 pub mod api;
 pub mod auth;
+pub mod member;
 pub mod raft;
 pub mod server;
 pub mod sim_rand;

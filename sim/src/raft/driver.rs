@@ -103,6 +103,7 @@ pub(crate) async fn start<S: StateMachine, D: Disk>(
         status: StatusBoard::new(NodeStatus::initial(cfg.id)),
         ticks: 0,
         stop_at_tick: None,
+        forget_at: Vec::new(),
         cfg,
     };
     let board = driver.status.clone();
@@ -129,6 +130,10 @@ struct Driver<S: StateMachine, D: Disk> {
     ticks: u64,
     /// Set when this node's removal is applied: it stops at that tick.
     stop_at_tick: Option<u64>,
+    /// Removed peers whose address is kept until the given tick, so that the
+    /// messages telling them about their own removal (the new commit index) can
+    /// still be sent; dropping the address at once left them running forever.
+    forget_at: Vec<(u64, u64)>,
 }
 
 impl<S: StateMachine, D: Disk> Driver<S, D> {
@@ -205,6 +210,23 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
         }
         if self.ticks % SWEEP_TICKS == 0 {
             self.proposals.sweep();
+        }
+        self.forget_removed_peers();
+    }
+
+    /// Drops the addresses of removed peers whose grace period is over (unless
+    /// the id was added back meanwhile).
+    fn forget_removed_peers(&mut self) {
+        let now = self.ticks;
+        let (due, keep): (Vec<_>, Vec<_>) =
+            self.forget_at.drain(..).partition(|&(at, _)| at <= now);
+        self.forget_at = keep;
+        for (_, id) in due {
+            let member =
+                self.conf_state.voters.contains(&id) || self.conf_state.learners.contains(&id);
+            if !member {
+                self.book.remove(id);
+            }
         }
     }
 
@@ -437,7 +459,10 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
                     tracing::info!(id, index = entry.index, "raft: this node was removed");
                     self.stop_at_tick = Some(self.ticks + self.cfg.election_ticks as u64);
                 }
-                ChangeKind::Remove => self.book.remove(id),
+                ChangeKind::Remove => {
+                    let at = self.ticks + 2 * self.cfg.election_ticks as u64;
+                    self.forget_at.push((at, id));
+                }
                 ChangeKind::AddVoter | ChangeKind::AddLearner => {
                     if let Some(addr) = peer_addr {
                         self.book.insert(id, addr);

@@ -1,9 +1,14 @@
-//! The v2 HTTP API: form parsing, request validation, the keys handler and the
-//! response helpers. Members, auth, stats and routing come with the member server.
+//! The v2 HTTP API: form parsing, request validation, the handlers (keys, members,
+//! stats, version, health, machines), the response helpers and the router that
+//! serves them all.
 
 pub mod auth;
 pub mod backend;
 pub mod form;
 pub mod keys;
 pub mod keys_request;
+pub mod members;
+pub mod misc;
 pub mod response;
+pub mod router;
+pub mod stats;

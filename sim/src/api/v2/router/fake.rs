@@ -1,0 +1,188 @@
+//! A stand-in server for handler tests: applies every command at once, keeps a
+//! member list in memory.
+
+use crate::api::v2::backend::{RaftStatus, ReplicationError, V2Backend};
+use crate::api::v2::members::{ClusterBackend, MembersError};
+use crate::api::v2::response::Body;
+use crate::api::v2::stats::{LeaderInfo, LeaderStats, SelfStats, StatsBackend};
+use crate::server::v2_command::{V2Command, V2Proposal, apply};
+use crate::store::v2::{Reply, Store, StoreError};
+use async_trait::async_trait;
+use bytes::Bytes;
+use etcd_sdk::wire::Member;
+use http::Response;
+use http_body_util::BodyExt;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub(crate) struct Fake {
+    pub store: Arc<Mutex<Store>>,
+    pub members: Mutex<Vec<Member>>,
+    pub removed: Mutex<Vec<u64>>,
+    pub leader: Option<u64>,
+    pub version: Option<String>,
+    pub fail: Option<ReplicationError>,
+}
+
+pub(crate) fn member(id: u64, name: &str, n: u8) -> Member {
+    Member {
+        id: format!("{id:x}"),
+        name: name.into(),
+        peer_urls: vec![format!("http://10.0.0.{n}:2380")],
+        client_urls: vec![format!("http://10.0.0.{n}:2379")],
+    }
+}
+
+impl Fake {
+    pub fn new() -> Self {
+        Fake {
+            store: Arc::new(Mutex::new(Store::new())),
+            members: Mutex::new(vec![member(1, "one", 1), member(2, "two", 2)]),
+            removed: Mutex::new(vec![]),
+            leader: Some(1),
+            version: Some("3.4.0".into()),
+            fail: None,
+        }
+    }
+}
+
+pub(crate) const CLUSTER_ID: u64 = 0xf10b_0bf1_d8ed_a5d5;
+
+#[async_trait]
+impl V2Backend for Fake {
+    async fn propose_v2(
+        &self,
+        command: V2Command,
+        now: SystemTime,
+    ) -> Result<Result<Reply, StoreError>, ReplicationError> {
+        if let Some(e) = &self.fail {
+            return Err(e.clone());
+        }
+        let mut store = self.store.lock().unwrap();
+        Ok(apply(&mut store, &V2Proposal { command, now }).expect("not a sync"))
+    }
+    fn v2_store(&self) -> Arc<Mutex<Store>> {
+        self.store.clone()
+    }
+    fn cluster_id(&self) -> u64 {
+        CLUSTER_ID
+    }
+    fn raft_status(&self) -> RaftStatus {
+        RaftStatus {
+            commit_index: 9,
+            term: 2,
+        }
+    }
+    fn now(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_795_215_679)
+    }
+}
+
+#[async_trait]
+impl ClusterBackend for Fake {
+    fn member_list(&self) -> Vec<Member> {
+        self.members.lock().unwrap().clone()
+    }
+    fn leader_id(&self) -> Option<u64> {
+        self.leader
+    }
+    fn cluster_version(&self) -> Option<String> {
+        self.version.clone()
+    }
+    async fn add_member(&self, peer_urls: Vec<String>) -> Result<Member, MembersError> {
+        let mut members = self.members.lock().unwrap();
+        if members
+            .iter()
+            .any(|m| m.peer_urls.iter().any(|u| peer_urls.contains(u)))
+        {
+            return Err(MembersError::PeerUrlExists);
+        }
+        let m = Member {
+            id: "77de7ee9858fd88a".into(),
+            name: String::new(),
+            peer_urls,
+            client_urls: vec![],
+        };
+        members.push(m.clone());
+        Ok(m)
+    }
+    async fn remove_member(&self, id: u64) -> Result<(), MembersError> {
+        if self.removed.lock().unwrap().contains(&id) {
+            return Err(MembersError::IdRemoved);
+        }
+        let mut members = self.members.lock().unwrap();
+        let before = members.len();
+        members.retain(|m| m.id != format!("{id:x}"));
+        if members.len() == before {
+            return Err(MembersError::IdNotFound);
+        }
+        self.removed.lock().unwrap().push(id);
+        Ok(())
+    }
+    async fn update_member(&self, id: u64, peer_urls: Vec<String>) -> Result<(), MembersError> {
+        let mut members = self.members.lock().unwrap();
+        let hex = format!("{id:x}");
+        if members
+            .iter()
+            .any(|m| m.id != hex && m.peer_urls.iter().any(|u| peer_urls.contains(u)))
+        {
+            return Err(MembersError::PeerUrlExists);
+        }
+        let m = members
+            .iter_mut()
+            .find(|m| m.id == hex)
+            .ok_or(MembersError::IdNotFound)?;
+        m.peer_urls = peer_urls;
+        Ok(())
+    }
+}
+
+impl StatsBackend for Fake {
+    fn self_stats(&self) -> SelfStats {
+        SelfStats {
+            name: "one".into(),
+            id: "1".into(),
+            state: "StateLeader".into(),
+            start_time: "2026-11-20T23:00:00Z".into(),
+            leader_info: LeaderInfo {
+                leader: "1".into(),
+                uptime: "1s".into(),
+                start_time: "2026-11-20T23:00:01Z".into(),
+            },
+            recv_append_request_cnt: 0,
+            send_append_request_cnt: 4,
+        }
+    }
+    fn leader_stats(&self) -> Option<LeaderStats> {
+        (self.leader == Some(1)).then(|| LeaderStats {
+            leader: "1".into(),
+            followers: BTreeMap::new(),
+        })
+    }
+}
+
+/// Sends a request through the router.
+pub(crate) async fn send(
+    fake: &Fake,
+    method: &str,
+    uri: &str,
+    content_type: Option<&str>,
+    body: &str,
+) -> Response<Body> {
+    let mut req = http::Request::builder().method(method).uri(uri);
+    if let Some(ct) = content_type {
+        req = req.header("Content-Type", ct);
+    }
+    let req = req.body(Bytes::from(body.to_string())).unwrap();
+    super::route(fake, req).await
+}
+
+pub(crate) async fn body_text(resp: Response<Body>) -> String {
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+pub(crate) fn header<'a>(resp: &'a Response<Body>, name: &str) -> Option<&'a str> {
+    resp.headers().get(name).map(|v| v.to_str().unwrap())
+}

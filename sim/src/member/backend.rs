@@ -1,0 +1,223 @@
+//! The member as the v2 handlers see it: replication with etcd's request timeout
+//! and error texts, the membership operations, and the statistics.
+
+use super::config::url_socket_addr;
+use super::entry::{Applied, Entry};
+use super::handle::Inner;
+use super::ids::member_id_of;
+use super::state_machine::{AddContext, lock};
+use crate::api::v2::backend::{RaftStatus, ReplicationError, V2Backend};
+use crate::api::v2::members::{ClusterBackend, MembersError};
+use crate::api::v2::stats::{LeaderStats, SelfStats, StatsBackend};
+use crate::raft::{ChangeKind, MembershipChange, RaftError};
+use crate::server::v2_command::{V2Command, V2Proposal};
+use crate::store::v2::{Reply, Store, StoreError};
+use async_trait::async_trait;
+use etcd_sdk::wire::Member as WireMember;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
+
+impl Inner {
+    /// Runs `attempt` until it succeeds, retrying while the outcome is certainly
+    /// "not applied" (no leader yet, proposal dropped), for at most the request
+    /// timeout.
+    async fn replicate<T, F, Fut>(&self, attempt: F) -> Result<T, ReplicationError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, RaftError>>,
+    {
+        let start = Instant::now();
+        let retrying = async {
+            loop {
+                match attempt().await {
+                    Ok(v) => return Ok(v),
+                    Err(RaftError::NoLeader | RaftError::ProposalDropped) => {
+                        tokio::time::sleep(self.cfg.tick).await;
+                    }
+                    Err(RaftError::OutcomeUnknown) => return Err(self.timed_out(start)),
+                    Err(RaftError::ConfChange(e)) => return Err(ReplicationError(e)),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "member: proposal failed");
+                        return Err(ReplicationError::stopped());
+                    }
+                }
+            }
+        };
+        match tokio::time::timeout(self.cfg.request_timeout, retrying).await {
+            Ok(r) => r,
+            Err(_) => Err(self.timed_out(start)),
+        }
+    }
+
+    /// etcd's timeout error: blamed on a leader change when a new leader appeared
+    /// within two election timeouts after the request started.
+    fn timed_out(&self, start: Instant) -> ReplicationError {
+        let election = self
+            .cfg
+            .tick
+            .saturating_mul(u32::try_from(self.cfg.election_ticks).unwrap_or(u32::MAX));
+        let elected = lock(&self.stats).leader_seen_at();
+        match elected {
+            Some(at) if start < at && start + election * 2 > at => ReplicationError(
+                "etcdserver: request timed out, possibly due to previous leader failure".into(),
+            ),
+            _ => ReplicationError::timed_out(),
+        }
+    }
+
+    /// Proposes `entry` and waits for its application here.
+    pub(crate) async fn propose(&self, entry: &Entry) -> Result<Applied, ReplicationError> {
+        let data = entry.encode();
+        self.replicate(|| self.raft.propose(data.clone())).await
+    }
+
+    async fn change(&self, change: MembershipChange) -> Result<(), MembersError> {
+        self.replicate(|| self.raft.change_membership(change.clone()))
+            .await
+            .map(|_| ())
+            .map_err(|e| MembersError::Other(e.0))
+    }
+}
+
+fn unexpected(what: &Applied) -> ReplicationError {
+    ReplicationError(format!("etcdserver: unexpected apply result {what:?}"))
+}
+
+#[async_trait]
+impl V2Backend for Inner {
+    async fn propose_v2(
+        &self,
+        command: V2Command,
+        now: SystemTime,
+    ) -> Result<Result<Reply, StoreError>, ReplicationError> {
+        match self
+            .propose(&Entry::V2(V2Proposal { command, now }))
+            .await?
+        {
+            Applied::V2(r) => (*r).ok_or_else(|| ReplicationError("etcdserver: no reply".into())),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn v2_store(&self) -> Arc<Mutex<Store>> {
+        self.store.clone()
+    }
+
+    fn cluster_id(&self) -> u64 {
+        Inner::cluster_id(self)
+    }
+
+    fn raft_status(&self) -> RaftStatus {
+        let s = self.raft.status();
+        RaftStatus {
+            commit_index: s.commit_index,
+            term: s.term,
+        }
+    }
+}
+
+#[async_trait]
+impl ClusterBackend for Inner {
+    fn member_list(&self) -> Vec<WireMember> {
+        lock(&self.cluster)
+            .members()
+            .iter()
+            .map(|m| m.to_wire())
+            .collect()
+    }
+
+    fn leader_id(&self) -> Option<u64> {
+        self.raft.status().leader_id
+    }
+
+    fn cluster_version(&self) -> Option<String> {
+        lock(&self.cluster).version().map(str::to_string)
+    }
+
+    async fn add_member(&self, peer_urls: Vec<String>) -> Result<WireMember, MembersError> {
+        let id = {
+            let cluster = lock(&self.cluster);
+            // The id the new member computes itself from its peer URL and the
+            // token; if that one is taken, a time-salted one, as etcd gives every
+            // added member (the new member must then be told its id).
+            let mut id = member_id_of(&peer_urls, &self.cfg.cluster_token, None);
+            if cluster.member(id).is_some() || cluster.is_removed(id) {
+                let secs = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                id = member_id_of(&peer_urls, "", Some(secs));
+            }
+            cluster.check_add(id, &peer_urls)?;
+            if !cluster.ready_to_add_voter() {
+                return Err(MembersError::Other(
+                    "etcdserver: re-configuration failed due to not enough started members".into(),
+                ));
+            }
+            id
+        };
+        let context = serde_json::to_vec(&AddContext {
+            id,
+            peer_urls: peer_urls.clone(),
+        })
+        .unwrap_or_default();
+        self.change(MembershipChange {
+            kind: ChangeKind::AddVoter,
+            node_id: id,
+            peer_addr: peer_urls.iter().find_map(|u| url_socket_addr(u).ok()),
+            context,
+        })
+        .await?;
+        Ok(WireMember {
+            id: format!("{id:x}"),
+            name: String::new(),
+            peer_urls,
+            client_urls: Vec::new(),
+        })
+    }
+
+    async fn remove_member(&self, id: u64) -> Result<(), MembersError> {
+        lock(&self.cluster).check_remove(id)?;
+        self.change(MembershipChange {
+            kind: ChangeKind::Remove,
+            node_id: id,
+            peer_addr: None,
+            context: Vec::new(),
+        })
+        .await
+    }
+
+    async fn update_member(&self, id: u64, peer_urls: Vec<String>) -> Result<(), MembersError> {
+        lock(&self.cluster).check_update(id, &peer_urls)?;
+        let entry = Entry::UpdatePeerUrls {
+            id,
+            peer_urls,
+            now: SystemTime::now(),
+        };
+        match self.propose(&entry).await {
+            Ok(Applied::Membership(r)) => r,
+            Ok(other) => Err(MembersError::Other(unexpected(&other).0)),
+            Err(e) => Err(MembersError::Other(e.0)),
+        }
+    }
+}
+
+impl StatsBackend for Inner {
+    fn self_stats(&self) -> SelfStats {
+        let status = self.raft.status();
+        lock(&self.stats).self_stats(&self.cfg.name, self.id, &status, SystemTime::now())
+    }
+
+    fn leader_stats(&self) -> Option<LeaderStats> {
+        let status = self.raft.status();
+        if !status.is_leader() {
+            return None;
+        }
+        Some(LeaderStats {
+            leader: format!("{:x}", self.id),
+            followers: lock(&self.stats).followers(&status),
+        })
+    }
+}

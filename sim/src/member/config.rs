@@ -1,0 +1,215 @@
+//! [`MemberConfig`]: what etcd's command-line flags say about one member, with
+//! etcd's defaults.
+
+use super::ids::member_id;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The configuration of one member (etcd's `--name`, `--advertise-client-urls`,
+/// `--initial-advertise-peer-urls`, `--initial-cluster`, ...).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberConfig {
+    /// The member's name (`--name`, default `default`).
+    pub name: String,
+    /// Where the member serves clients, e.g. `http://10.0.0.1:2379`: listened on and
+    /// advertised. The host must be an IP literal.
+    pub client_url: String,
+    /// Where the member takes Raft traffic, e.g. `http://10.0.0.1:2380`. The host
+    /// must be an IP literal.
+    pub peer_url: String,
+    /// etcd's `--initial-cluster`: (name, peer URL) of every initial member, this
+    /// one included. Empty means this member alone. A member joining with
+    /// [`MemberConfig::existing`] lists the members it can reach and itself.
+    pub initial_cluster: Vec<(String, String)>,
+    /// `--initial-cluster-token` (default `etcd-cluster`): part of every member id.
+    pub cluster_token: String,
+    /// `--initial-cluster-state existing`: join a running cluster (after a
+    /// `member add`) instead of bootstrapping a new one.
+    pub existing: bool,
+    /// Raft's tick, etcd's `--heartbeat-interval` (default 100 ms).
+    pub tick: Duration,
+    /// Ticks without a leader before an election (default 10: etcd's
+    /// `--election-timeout` of 1000 ms over the 100 ms heartbeat).
+    pub election_ticks: usize,
+    /// Applied entries between snapshots, etcd's `--snapshot-count` (default 10 000).
+    pub snapshot_count: u64,
+    /// How long a request waits for its proposal before failing with
+    /// `etcdserver: request timed out` (default 7 s: etcd's 5 s plus two election
+    /// timeouts).
+    pub request_timeout: Duration,
+    /// The member id, when the cluster assigned it (a member added with
+    /// `POST /v2/members` whose peer URL had been used before gets a time-salted id,
+    /// as etcd gives every added member). `None`: [`member_id`]`(peer_url,
+    /// cluster_token)`, which is also what `POST /v2/members` assigns when it can.
+    pub member_id: Option<u64>,
+}
+
+impl Default for MemberConfig {
+    fn default() -> Self {
+        let tick = Duration::from_millis(100);
+        let election_ticks = 10;
+        Self {
+            name: "default".into(),
+            client_url: "http://127.0.0.1:2379".into(),
+            peer_url: "http://127.0.0.1:2380".into(),
+            initial_cluster: Vec::new(),
+            cluster_token: "etcd-cluster".into(),
+            existing: false,
+            tick,
+            election_ticks,
+            snapshot_count: 10_000,
+            request_timeout: etcd_request_timeout(tick, election_ticks),
+            member_id: None,
+        }
+    }
+}
+
+/// etcd's request timeout: 5 s plus two election timeouts.
+pub fn etcd_request_timeout(tick: Duration, election_ticks: usize) -> Duration {
+    let election = tick.saturating_mul(u32::try_from(election_ticks).unwrap_or(u32::MAX));
+    Duration::from_secs(5).saturating_add(election.saturating_mul(2))
+}
+
+/// An initial member: id, name, peer URL and the address its peer URL names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InitialMember {
+    /// Member id.
+    pub id: u64,
+    /// Name.
+    pub name: String,
+    /// Peer URL as configured.
+    pub peer_url: String,
+    /// Its host and port.
+    pub addr: SocketAddr,
+}
+
+impl MemberConfig {
+    /// A configuration for member `name` on `ip`, with etcd's ports (2379 for
+    /// clients, 2380 for peers) and the other fields at their defaults.
+    pub fn on_ip(name: &str, ip: &str) -> Self {
+        Self {
+            name: name.into(),
+            client_url: format!("http://{ip}:2379"),
+            peer_url: format!("http://{ip}:2380"),
+            ..Self::default()
+        }
+    }
+
+    /// This member's id.
+    pub fn id(&self) -> u64 {
+        self.member_id
+            .unwrap_or_else(|| member_id(&self.peer_url, &self.cluster_token))
+    }
+
+    /// The initial cluster with ids and addresses (this member alone when
+    /// `initial_cluster` is empty), in the given order.
+    ///
+    /// # Errors
+    ///
+    /// A description of the first peer URL that does not name an IP and port.
+    pub fn initial_members(&self) -> Result<Vec<InitialMember>, String> {
+        let own = [(self.name.clone(), self.peer_url.clone())];
+        let list = if self.initial_cluster.is_empty() {
+            &own[..]
+        } else {
+            &self.initial_cluster[..]
+        };
+        list.iter()
+            .map(|(name, url)| {
+                let id = if *url == self.peer_url {
+                    self.id()
+                } else {
+                    member_id(url, &self.cluster_token)
+                };
+                Ok(InitialMember {
+                    id,
+                    name: name.clone(),
+                    peer_url: url.clone(),
+                    addr: url_socket_addr(url)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Checks the configuration.
+    ///
+    /// # Errors
+    ///
+    /// A description of the first problem: a URL without an IP and port, a tick or
+    /// election timeout of zero, a bootstrapping member missing from its own
+    /// initial cluster.
+    pub fn validate(&self) -> Result<(), String> {
+        url_socket_addr(&self.client_url)?;
+        url_socket_addr(&self.peer_url)?;
+        if self.tick.is_zero() || self.election_ticks == 0 {
+            return Err("tick and election ticks must be positive".into());
+        }
+        let members = self.initial_members()?;
+        if !self.existing && !members.iter().any(|m| m.peer_url == self.peer_url) {
+            return Err(format!(
+                "peer URL {} is not in the initial cluster",
+                self.peer_url
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The `host:port` of `http://host:port` (any scheme) as a socket address.
+///
+/// # Errors
+///
+/// A description when the URL has no `scheme://` or its host is not an IP literal
+/// with a port.
+pub fn url_socket_addr(url: &str) -> Result<SocketAddr, String> {
+    let (_, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("URL without a scheme: {url}"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    authority
+        .parse()
+        .map_err(|e| format!("URL {url}: host must be an IP literal with a port: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_etcds() {
+        let c = MemberConfig::default();
+        assert_eq!(c.request_timeout, Duration::from_secs(7));
+        assert_eq!(c.name, "default");
+        assert_eq!(c.cluster_token, "etcd-cluster");
+        c.validate().unwrap();
+        assert_eq!(c.initial_members().unwrap().len(), 1);
+        assert_eq!(c.id(), member_id("http://127.0.0.1:2380", "etcd-cluster"));
+    }
+
+    #[test]
+    fn urls_and_initial_cluster() {
+        assert_eq!(
+            url_socket_addr("http://10.0.1.2:2380").unwrap(),
+            "10.0.1.2:2380".parse().unwrap()
+        );
+        assert_eq!(
+            url_socket_addr("https://[::1]:2380/").unwrap(),
+            "[::1]:2380".parse().unwrap()
+        );
+        assert!(url_socket_addr("10.0.0.1:2380").is_err());
+        assert!(url_socket_addr("http://localhost:2380").is_err());
+        let mut c = MemberConfig::on_ip("a", "10.0.1.1");
+        c.initial_cluster = vec![("b".into(), "http://10.0.1.2:2380".into())];
+        assert!(
+            c.validate().is_err(),
+            "a bootstrapping member must be listed"
+        );
+        c.existing = true;
+        c.validate().unwrap();
+        c.member_id = Some(7);
+        c.initial_cluster.push(("a".into(), c.peer_url.clone()));
+        let m = c.initial_members().unwrap();
+        assert_eq!(m[1].id, 7);
+        assert_eq!(m[0].id, member_id("http://10.0.1.2:2380", "etcd-cluster"));
+    }
+}

@@ -1,0 +1,40 @@
+//! The etcd member: a Raft node, the v2 store it replicates, and etcd's v2 HTTP API
+//! served on the member's client URL.
+//!
+//! - [`Member`] ([`handle`]): start a member on a [`crate::raft::Disk`], look at it,
+//!   stop it; [`run_member`] is the body of a madsim node.
+//! - [`MemberConfig`] ([`config`]): etcd's flags with etcd's defaults.
+//! - [`ids`]: member and cluster ids as etcd computes them ([`member_id`]).
+//! - [`entry`]: what the log carries; [`state_machine`]: how it is applied;
+//!   [`membership`]: the members and their `/0` keys.
+//! - `server`: the HTTP accept loop; `expiry`: the leader's TTL sweeps; `publish`:
+//!   publishing the member's attributes and deciding the cluster version.
+//!
+//! Index arithmetic (spec §4.1): each initial member's configuration change creates
+//! its `raftAttributes` (+1 each), each member publishes its `attributes` once
+//! started (+1 each), and the leader sets `/0/version` once all have published
+//! (+1): a fresh one-member cluster's first user write gets index 4, a three-member
+//! one's 8. A restarted member publishes again (+1), as etcd does.
+//!
+//! A quorum GET, the `/health` probe and every write go through the log. A proposal
+//! that finds no leader or is dropped is retried until the request timeout
+//! (default 7 s), then fails with `etcdserver: request timed out` (error 300).
+
+mod backend;
+pub mod config;
+pub mod entry;
+mod expiry;
+pub mod handle;
+pub mod ids;
+pub mod membership;
+mod publish;
+mod server;
+mod sha1;
+mod shutdown;
+pub mod state_machine;
+mod stats;
+
+pub use config::MemberConfig;
+pub use handle::{Member, MemberError, run_member};
+pub use ids::{cluster_id, member_id};
+pub use publish::CLUSTER_VERSION;

@@ -1,0 +1,292 @@
+//! The Raft state machine of a member: the v2 store plus the membership, fed by
+//! [`Entry`]s and membership events in log order.
+
+use super::config::InitialMember;
+use super::entry::{Applied, Entry};
+use super::membership::{Cluster, MemberInfo};
+use crate::raft::{ChangeKind, MembershipEvent, StateMachine};
+use crate::server::v2_command::apply;
+use crate::store::v2::Store;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+
+/// The context a member puts on the configuration change that adds another (etcd
+/// puts the member's JSON there too). Bootstrap changes carry none.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddContext {
+    /// The new member's id.
+    pub id: u64,
+    /// Its peer URLs, sorted.
+    #[serde(rename = "peerURLs")]
+    pub peer_urls: Vec<String>,
+}
+
+/// Locks a mutex, taking the data of a poisoned one.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The state machine: it shares the store and the membership with the member's
+/// handlers (lock order: store, then membership).
+pub struct MemberStateMachine {
+    store: Arc<Mutex<Store>>,
+    cluster: Arc<Mutex<Cluster>>,
+    /// The initial members by id, for bootstrap changes (which carry no context).
+    initial: BTreeMap<u64, InitialMember>,
+    /// Peer addresses learned from applied peer URL updates, for the Raft node's
+    /// address book.
+    peer_updates: mpsc::UnboundedSender<(u64, SocketAddr)>,
+}
+
+impl MemberStateMachine {
+    /// A state machine over `store` and `cluster` (both replaced on restore).
+    pub fn new(
+        store: Arc<Mutex<Store>>,
+        cluster: Arc<Mutex<Cluster>>,
+        initial: &[InitialMember],
+        peer_updates: mpsc::UnboundedSender<(u64, SocketAddr)>,
+    ) -> Self {
+        Self {
+            store,
+            cluster,
+            initial: initial.iter().map(|m| (m.id, m.clone())).collect(),
+            peer_updates,
+        }
+    }
+
+    fn added_member(&self, id: u64, event: &MembershipEvent) -> (MemberInfo, bool) {
+        if !event.context.is_empty() {
+            match serde_json::from_slice::<AddContext>(&event.context) {
+                Ok(ctx) => {
+                    let info = MemberInfo {
+                        id,
+                        peer_urls: ctx.peer_urls,
+                        ..MemberInfo::default()
+                    };
+                    return (info, false);
+                }
+                Err(e) => tracing::warn!(error = %e, "member: undecodable add context"),
+            }
+        }
+        let info = match self.initial.get(&id) {
+            Some(m) => MemberInfo {
+                id,
+                name: m.name.clone(),
+                peer_urls: vec![m.peer_url.clone()],
+                client_urls: Vec::new(),
+            },
+            None => MemberInfo {
+                id,
+                peer_urls: event
+                    .peer_addr
+                    .map(|a| vec![format!("http://{a}")])
+                    .unwrap_or_default(),
+                ..MemberInfo::default()
+            },
+        };
+        (info, event.context.is_empty())
+    }
+}
+
+/// The state machine's snapshot: membership and store, length-prefixed.
+fn encode_snapshot(cluster: &Cluster, store: &[u8]) -> Vec<u8> {
+    let cluster = serde_json::to_vec(cluster).unwrap_or_default();
+    let mut out = Vec::with_capacity(8 + cluster.len() + store.len());
+    out.extend_from_slice(&(cluster.len() as u64).to_le_bytes());
+    out.extend_from_slice(&cluster);
+    out.extend_from_slice(store);
+    out
+}
+
+fn decode_snapshot(data: &[u8]) -> Result<(Cluster, &[u8]), String> {
+    let (len, rest) = data
+        .split_first_chunk::<8>()
+        .ok_or("member snapshot too short")?;
+    let len = usize::try_from(u64::from_le_bytes(*len)).map_err(|e| e.to_string())?;
+    if rest.len() < len {
+        return Err("member snapshot truncated".into());
+    }
+    let (cluster, store) = rest.split_at(len);
+    let cluster = serde_json::from_slice(cluster).map_err(|e| format!("membership: {e}"))?;
+    Ok((cluster, store))
+}
+
+impl StateMachine for MemberStateMachine {
+    type Output = Applied;
+
+    fn apply(&mut self, index: u64, _term: u64, data: &[u8]) -> Applied {
+        let entry = match Entry::decode(data) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(index, error = %e, "member: undecodable entry");
+                return Applied::Undecodable;
+            }
+        };
+        let mut store = lock(&self.store);
+        match entry {
+            Entry::V2(p) => Applied::V2(Box::new(apply(&mut store, &p))),
+            Entry::Publish {
+                id,
+                name,
+                client_urls,
+                now,
+            } => Applied::Membership(lock(&self.cluster).publish(
+                &mut store,
+                id,
+                name,
+                client_urls,
+                now,
+            )),
+            Entry::ClusterVersion { version, now } => {
+                lock(&self.cluster).set_version(&mut store, version, now);
+                Applied::Membership(Ok(()))
+            }
+            Entry::UpdatePeerUrls { id, peer_urls, now } => {
+                let addrs: Vec<SocketAddr> = peer_urls
+                    .iter()
+                    .filter_map(|u| super::config::url_socket_addr(u).ok())
+                    .collect();
+                let res = lock(&self.cluster).update_peer_urls(&mut store, id, peer_urls, now);
+                if res.is_ok() {
+                    if let Some(addr) = addrs.first() {
+                        let _ = self.peer_updates.send((id, *addr));
+                    }
+                }
+                Applied::Membership(res)
+            }
+        }
+    }
+
+    fn apply_membership(&mut self, event: &MembershipEvent) {
+        // Membership writes carry no TTL: the clock they get shows nowhere.
+        let now: SystemTime = UNIX_EPOCH;
+        for &(kind, id) in &event.changes {
+            match kind {
+                ChangeKind::AddVoter | ChangeKind::AddLearner => {
+                    let (info, bootstrap) = self.added_member(id, event);
+                    let mut store = lock(&self.store);
+                    lock(&self.cluster).add(&mut store, info, bootstrap, now);
+                }
+                ChangeKind::Remove => {
+                    let mut store = lock(&self.store);
+                    lock(&self.cluster).remove(&mut store, id, now);
+                }
+            }
+        }
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        let store = lock(&self.store);
+        let cluster = lock(&self.cluster);
+        encode_snapshot(&cluster, &store.save())
+    }
+
+    fn restore(&mut self, index: u64, data: &[u8]) -> Result<(), String> {
+        let (cluster, store_bytes) = decode_snapshot(data)?;
+        let mut store = lock(&self.store);
+        store
+            .recover(store_bytes)
+            .map_err(|e| format!("store snapshot at {index}: {e}"))?;
+        for m in cluster.members() {
+            if let Some(addr) = m
+                .peer_urls
+                .iter()
+                .find_map(|u| super::config::url_socket_addr(u).ok())
+            {
+                let _ = self.peer_updates.send((m.id, addr));
+            }
+        }
+        *lock(&self.cluster) = cluster;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::ConfState;
+    use crate::server::v2_command::{V2Command, V2Proposal};
+
+    fn sm() -> (MemberStateMachine, Arc<Mutex<Store>>, Arc<Mutex<Cluster>>) {
+        let store = Arc::new(Mutex::new(Store::new()));
+        let cluster = Arc::new(Mutex::new(Cluster::default()));
+        let initial = vec![InitialMember {
+            id: 1,
+            name: "one".into(),
+            peer_url: "http://10.0.0.1:2380".into(),
+            addr: "10.0.0.1:2380".parse().unwrap(),
+        }];
+        let (tx, _rx) = mpsc::unbounded_channel();
+        (
+            MemberStateMachine::new(store.clone(), cluster.clone(), &initial, tx),
+            store,
+            cluster,
+        )
+    }
+
+    fn add_event(id: u64, context: Vec<u8>) -> MembershipEvent {
+        MembershipEvent {
+            index: 1,
+            changes: vec![(ChangeKind::AddVoter, id)],
+            peer_addr: None,
+            context,
+            conf_state: ConfState::default(),
+        }
+    }
+
+    #[test]
+    fn applies_entries_and_round_trips_snapshots() {
+        let (mut a, store, cluster) = sm();
+        a.apply_membership(&add_event(1, vec![]));
+        let ctx = serde_json::to_vec(&AddContext {
+            id: 9,
+            peer_urls: vec!["http://10.0.0.9:2380".into()],
+        })
+        .unwrap();
+        a.apply_membership(&add_event(9, ctx));
+        let publish = Entry::Publish {
+            id: 1,
+            name: "one".into(),
+            client_urls: vec!["http://10.0.0.1:2379".into()],
+            now: UNIX_EPOCH,
+        };
+        assert_eq!(
+            a.apply(3, 1, &publish.encode()),
+            Applied::Membership(Ok(()))
+        );
+        let set = Entry::V2(V2Proposal {
+            command: V2Command::Set {
+                path: "/1/k".into(),
+                dir: false,
+                value: "v".into(),
+                expire: None,
+                refresh: false,
+            },
+            now: UNIX_EPOCH,
+        });
+        match a.apply(4, 1, &set.encode()) {
+            Applied::V2(r) => match *r {
+                Some(Ok(r)) => assert_eq!(r.etcd_index, 4),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(a.apply(5, 1, b"junk"), Applied::Undecodable);
+        {
+            let c = lock(&cluster);
+            assert_eq!(c.member(1).unwrap().name, "one");
+            assert_eq!(c.member(9).unwrap().name, "");
+            assert_eq!(c.cluster_id(), Some(super::super::ids::cluster_id(&[1])));
+        }
+        let snap = a.snapshot();
+        let (mut b, store_b, cluster_b) = sm();
+        b.restore(5, &snap).unwrap();
+        assert_eq!(lock(&store_b).save(), lock(&store).save());
+        assert_eq!(*lock(&cluster_b), *lock(&cluster));
+        assert!(b.restore(5, b"short").is_err());
+    }
+}
