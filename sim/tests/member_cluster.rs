@@ -541,17 +541,18 @@ async fn a_member_is_added_joins_and_is_removed() {
     go_tx.send(()).unwrap();
     client_task.await.expect("client task");
     // The others no longer count it.
-    let c = cc.lock().unwrap();
-    let leader = (1..=3u8)
-        .map(|n| c.member(n).status())
-        .find(|s| s.is_leader())
-        .expect("a leader among 1..=3");
-    let voters = leader.voters;
-    assert_eq!(voters.len(), 3);
-    assert!(!voters.contains(&c.member(4).id()));
+    let removed = {
+        let c = cc.lock().unwrap();
+        let leader = (1..=3u8)
+            .map(|n| c.member(n).status())
+            .find(|s| s.is_leader())
+            .expect("a leader among 1..=3");
+        let voters = leader.voters;
+        assert_eq!(voters.len(), 3);
+        assert!(!voters.contains(&c.member(4).id()));
+        c.member(4)
+    };
     // The removed member learns of its own removal and stops.
-    let removed = c.member(4);
-    drop(c);
     let deadline = Instant::now() + Duration::from_secs(10);
     while removed.status().stopped.is_none() {
         assert!(
