@@ -25,4 +25,8 @@ step "tests (sim build, determinism checked: every run is replayed and compared)
 MADSIM_TEST_CHECK_DETERMINISM=1 RUSTFLAGS="--cfg madsim" \
   cargo test --workspace --lib --tests --target-dir target/sim
 
+step "fault scenarios over 20 seeds each (simulated cluster)"
+MADSIM_TEST_NUM=20 RUSTFLAGS="--cfg madsim" \
+  cargo test -p etcd-sim --target-dir target/sim --test cluster_scenarios --test member_cluster
+
 step "all test suites passed"

@@ -18,6 +18,8 @@
 
 pub mod api;
 pub mod auth;
+#[cfg(madsim)]
+pub mod cluster;
 pub mod member;
 pub mod raft;
 pub mod server;

@@ -1,0 +1,238 @@
+//! The fault API: pause/resume (SIGSTOP/SIGCONT), kill/restart (power loss),
+//! partitions and one-way cuts, latency and loss, leader loss, membership changes.
+
+use super::node::{NodeState, SimNode};
+use super::{ClusterError, SimCluster, member_name, peer_url};
+use etcd_sdk::MembersAPI;
+use madsim::net::NetSim;
+use madsim::runtime::Handle;
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Duration;
+
+impl SimCluster {
+    /// Pauses member `i` (SIGSTOP): its connections stay open, nothing answers,
+    /// timers fire late on resume.
+    pub fn pause(&self, i: usize) -> Result<(), ClusterError> {
+        let node = self.node(i)?;
+        if node.state() == NodeState::Running {
+            Handle::current().pause(node.handle.id());
+            node.set_state(NodeState::Paused);
+            self.log.record(format!("pause {}", node.name));
+        }
+        Ok(())
+    }
+
+    /// Resumes a paused member (SIGCONT).
+    pub fn resume(&self, i: usize) -> Result<(), ClusterError> {
+        let node = self.node(i)?;
+        if node.state() == NodeState::Paused {
+            Handle::current().resume(node.handle.id());
+            node.set_state(NodeState::Running);
+            self.log.record(format!("resume {}", node.name));
+        }
+        Ok(())
+    }
+
+    /// Kills member `i` like a power loss: its tasks stop and every disk write it
+    /// had not synced is lost.
+    pub fn kill(&self, i: usize) -> Result<(), ClusterError> {
+        let node = self.node(i)?;
+        if matches!(node.state(), NodeState::Running | NodeState::Paused) {
+            Handle::current().kill(node.handle.id());
+            let lost = node.disk.pending_writes();
+            node.disk.crash();
+            node.clear_member();
+            node.set_state(NodeState::Killed);
+            self.log.record(format!(
+                "kill {} ({lost} unsynced disk writes lost)",
+                node.name
+            ));
+        }
+        Ok(())
+    }
+
+    /// Restarts a killed member from its disk (a running one is killed first).
+    pub fn restart(&self, i: usize) -> Result<(), ClusterError> {
+        let node = self.node(i)?;
+        match node.state() {
+            NodeState::Removed => return Ok(()),
+            NodeState::Running | NodeState::Paused => self.kill(i)?,
+            NodeState::Killed => {}
+        }
+        Handle::current().restart(node.handle.id());
+        node.set_state(NodeState::Running);
+        self.log.record(format!("restart {}", node.name));
+        Ok(())
+    }
+
+    /// Pauses the current leader; returns its index.
+    pub fn pause_leader(&self) -> Option<usize> {
+        let l = self.leader()?;
+        self.pause(l).ok()?;
+        Some(l)
+    }
+
+    /// Kills the current leader; returns its index.
+    pub fn kill_leader(&self) -> Option<usize> {
+        let l = self.leader()?;
+        self.kill(l).ok()?;
+        Some(l)
+    }
+
+    /// Splits the members into `groups` that cannot reach each other (both
+    /// directions). Members named in no group keep all their links. Clients keep
+    /// reaching every member.
+    pub fn partition(&self, groups: &[Vec<usize>]) -> Result<(), ClusterError> {
+        let mut group_of = std::collections::BTreeMap::new();
+        for (g, members) in groups.iter().enumerate() {
+            for &i in members {
+                self.node(i)?;
+                group_of.insert(i, g);
+            }
+        }
+        for (&a, &ga) in &group_of {
+            for (&b, &gb) in &group_of {
+                if ga != gb {
+                    self.cut(a, b)?;
+                }
+            }
+        }
+        let names: Vec<String> = groups
+            .iter()
+            .map(|g| {
+                format!(
+                    "[{}]",
+                    g.iter()
+                        .map(|&i| member_name(i))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )
+            })
+            .collect();
+        self.log.record(format!("partition {}", names.join(" ")));
+        Ok(())
+    }
+
+    /// Cuts the link from member `from` to member `to` only (messages from `to`
+    /// still reach `from`).
+    pub fn cut_link(&self, from: usize, to: usize) -> Result<(), ClusterError> {
+        self.cut(from, to)?;
+        self.log
+            .record(format!("cut {} -> {}", member_name(from), member_name(to)));
+        Ok(())
+    }
+
+    fn cut(&self, from: usize, to: usize) -> Result<(), ClusterError> {
+        let (a, b) = (self.node(from)?, self.node(to)?);
+        NetSim::current().clog_link(a.handle.id(), b.handle.id());
+        self.cut_links
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((from, to));
+        Ok(())
+    }
+
+    /// Isolates member `i` from everyone, clients included (both directions).
+    pub fn isolate(&self, i: usize) -> Result<(), ClusterError> {
+        let node = self.node(i)?;
+        NetSim::current().clog_node(node.handle.id());
+        self.isolated
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(i);
+        self.log.record(format!("isolate {}", node.name));
+        Ok(())
+    }
+
+    /// Restores every cut link and isolated member, and resets latency and loss
+    /// to the simulator's defaults (loss 0, latency 1–10 ms).
+    pub fn heal(&self) {
+        let net = NetSim::current();
+        let cut: Vec<(usize, usize)> =
+            std::mem::take(&mut *self.cut_links.lock().unwrap_or_else(|p| p.into_inner()))
+                .into_iter()
+                .collect();
+        for (a, b) in cut {
+            if let (Ok(a), Ok(b)) = (self.node(a), self.node(b)) {
+                net.unclog_link(a.handle.id(), b.handle.id());
+            }
+        }
+        let isolated: Vec<usize> =
+            std::mem::take(&mut *self.isolated.lock().unwrap_or_else(|p| p.into_inner()))
+                .into_iter()
+                .collect();
+        for i in isolated {
+            if let Ok(n) = self.node(i) {
+                net.unclog_node(n.handle.id());
+            }
+        }
+        net.update_config(|c| {
+            c.packet_loss_rate = 0.0;
+            c.send_latency = Duration::from_millis(1)..Duration::from_millis(10);
+        });
+        self.log.record("heal");
+    }
+
+    /// Sets the one-way latency of every message (the simulator draws each from `range`).
+    pub fn set_latency(&self, range: Range<Duration>) {
+        let what = format!("latency {range:?}");
+        NetSim::current().update_config(|c| c.send_latency = range);
+        self.log.record(what);
+    }
+
+    /// Drops each datagram with probability `rate` (streams are unaffected).
+    pub fn set_packet_loss(&self, rate: f64) {
+        NetSim::current().update_config(|c| c.packet_loss_rate = rate.clamp(0.0, 1.0));
+        self.log.record(format!("packet loss {rate}"));
+    }
+
+    /// Adds a member through the members API (as `etcdctl member add` does), then
+    /// starts it with `existing` cluster state; returns its index once it is ready.
+    pub async fn add_member(&self) -> Result<usize, ClusterError> {
+        let i = self.len();
+        let peer = peer_url(i);
+        let added = {
+            let peer = peer.clone();
+            self.run_client(move |client| async move {
+                etcd_sdk::members::new_members_api(Arc::new(client))
+                    .add(&peer)
+                    .await
+            })
+            .await?
+        };
+        let mut initial: Vec<(String, String)> = self
+            .nodes()
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.state() != NodeState::Removed)
+            .map(|(j, _)| (member_name(j), peer_url(j)))
+            .collect();
+        initial.push((member_name(i), peer));
+        let node = Arc::new(SimNode::spawn(i, &self.cfg, initial, true));
+        self.nodes().push(node);
+        self.log
+            .record(format!("add {} (id {})", member_name(i), added.id));
+        self.wait_ready(self.cfg.startup_timeout).await?;
+        Ok(i)
+    }
+
+    /// Removes member `i` through the members API, then stops its node for good.
+    pub async fn remove_member(&self, i: usize) -> Result<(), ClusterError> {
+        let node = self.node(i)?;
+        let id = format!("{:x}", self.member_id(i));
+        self.run_client(move |client| async move {
+            etcd_sdk::members::new_members_api(Arc::new(client))
+                .remove(&id)
+                .await
+        })
+        .await?;
+        if node.state() != NodeState::Killed {
+            Handle::current().kill(node.handle.id());
+        }
+        node.clear_member();
+        node.set_state(NodeState::Removed);
+        self.log.record(format!("remove {}", node.name));
+        Ok(())
+    }
+}

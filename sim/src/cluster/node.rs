@@ -1,0 +1,108 @@
+//! One member's simulated node: its madsim node, disk and current incarnation.
+
+use super::{SimClusterConfig, client_url, member_ip, member_name, peer_url};
+use crate::member::{Member, MemberConfig, run_member};
+use crate::raft::SimDisk;
+use madsim::runtime::{Handle, NodeHandle};
+use std::sync::{Arc, Mutex};
+
+/// Where a member is in its simulated life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeState {
+    /// Running normally.
+    Running,
+    /// Paused (SIGSTOP): connections stay open, nothing answers.
+    Paused,
+    /// Killed (power loss); its disk kept what was synced.
+    Killed,
+    /// Removed from the cluster and stopped for good.
+    Removed,
+}
+
+pub(super) struct SimNode {
+    pub(super) name: String,
+    pub(super) client_url: String,
+    pub(super) handle: NodeHandle,
+    pub(super) disk: SimDisk,
+    incarnation: Arc<Mutex<Option<Member>>>,
+    state: Mutex<NodeState>,
+}
+
+impl SimNode {
+    /// Creates the madsim node for member `i`; its init runs the member (again on
+    /// every restart, over the same disk).
+    pub(super) fn spawn(
+        i: usize,
+        cfg: &SimClusterConfig,
+        initial_cluster: Vec<(String, String)>,
+        existing: bool,
+    ) -> SimNode {
+        let member_cfg = MemberConfig {
+            name: member_name(i),
+            client_url: client_url(i),
+            peer_url: peer_url(i),
+            initial_cluster,
+            cluster_token: cfg.cluster_token.clone(),
+            existing,
+            tick: cfg.tick,
+            election_ticks: cfg.election_ticks,
+            snapshot_count: cfg.snapshot_count,
+            request_timeout: cfg.request_timeout,
+            member_id: None,
+        };
+        let disk = SimDisk::new();
+        let incarnation: Arc<Mutex<Option<Member>>> = Arc::new(Mutex::new(None));
+        let handle = {
+            let (disk, incarnation) = (disk.clone(), incarnation.clone());
+            Handle::current()
+                .create_node()
+                .name(member_name(i))
+                .ip(member_ip(i))
+                .init(move || {
+                    let (cfg, disk, slot) = (member_cfg.clone(), disk.clone(), incarnation.clone());
+                    async move {
+                        let name = cfg.name.clone();
+                        let started = move |m: Member| {
+                            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(m)
+                        };
+                        if let Err(e) = run_member(cfg, disk, started).await {
+                            tracing::error!(member = %name, error = %e, "member stopped");
+                        }
+                    }
+                })
+                .build()
+        };
+        SimNode {
+            name: member_name(i),
+            client_url: client_url(i),
+            handle,
+            disk,
+            incarnation,
+            state: Mutex::new(NodeState::Running),
+        }
+    }
+
+    pub(super) fn state(&self) -> NodeState {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn set_state(&self, s: NodeState) {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = s;
+    }
+
+    /// The running incarnation's handle.
+    pub(super) fn member(&self) -> Option<Member> {
+        self.incarnation
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Forgets the incarnation (after a kill).
+    pub(super) fn clear_member(&self) {
+        self.incarnation
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+    }
+}
