@@ -162,56 +162,9 @@ fn watch(backend: &dyn V2Backend, req: &KeysRequest) -> Response<Body> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::backend::{RaftStatus, ReplicationError};
     use super::*;
-    use crate::server::v2_command::{V2Command, V2Proposal, apply};
-    use crate::store::v2::Store;
-    use async_trait::async_trait;
-    use std::sync::{Arc, Mutex};
-    use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-    /// One member that applies every command at once.
-    struct Local {
-        store: Arc<Mutex<Store>>,
-        fail: Option<ReplicationError>,
-    }
-
-    #[async_trait]
-    impl V2Backend for Local {
-        async fn propose_v2(
-            &self,
-            command: V2Command,
-            now: SystemTime,
-        ) -> Result<Result<Reply, StoreError>, ReplicationError> {
-            if let Some(e) = &self.fail {
-                return Err(e.clone());
-            }
-            let mut store = self.store.lock().unwrap();
-            Ok(apply(&mut store, &V2Proposal { command, now }).expect("not a sync"))
-        }
-        fn v2_store(&self) -> Arc<Mutex<Store>> {
-            self.store.clone()
-        }
-        fn cluster_id(&self) -> u64 {
-            0xf10b0bf1d8eda5d5
-        }
-        fn raft_status(&self) -> RaftStatus {
-            RaftStatus {
-                commit_index: 42,
-                term: 2,
-            }
-        }
-        fn now(&self) -> SystemTime {
-            UNIX_EPOCH + Duration::from_secs(1_795_215_679)
-        }
-    }
-
-    fn local() -> Local {
-        Local {
-            store: Arc::new(Mutex::new(Store::new())),
-            fail: None,
-        }
-    }
+    use crate::api::v2::test_backend::Local;
+    use std::sync::Arc;
 
     async fn call(b: &Local, method: &str, path: &str, query: &str, body: &str) -> Response<Body> {
         handle(
@@ -239,12 +192,12 @@ mod tests {
 
     #[tokio::test]
     async fn set_get_and_errors_are_byte_exact() {
-        let b = local();
+        let b = Local::new();
         let resp = call(&b, "PUT", "/message", "", "value=Hello+world").await;
         assert_eq!(resp.status(), 201);
-        assert_eq!(header(&resp, "X-Etcd-Cluster-Id"), Some("f10b0bf1d8eda5d5"));
+        assert_eq!(header(&resp, "X-Etcd-Cluster-Id"), Some("cdf818194e3a8c32"));
         assert_eq!(header(&resp, "X-Etcd-Index"), Some("1"));
-        assert_eq!(header(&resp, "X-Raft-Index"), Some("42"));
+        assert_eq!(header(&resp, "X-Raft-Index"), Some("9"));
         assert_eq!(header(&resp, "X-Raft-Term"), Some("2"));
         assert_eq!(
             body_text(resp).await,
@@ -279,7 +232,7 @@ mod tests {
 
     #[tokio::test]
     async fn ttl_no_value_on_success_and_head() {
-        let b = local();
+        let b = Local::new();
         let resp = call(&b, "PUT", "/foo", "", "value=bar&ttl=5").await;
         let text = body_text(resp).await;
         assert!(
@@ -300,10 +253,7 @@ mod tests {
 
     #[tokio::test]
     async fn replication_failure_is_error_300() {
-        let b = Local {
-            fail: Some(ReplicationError::timed_out()),
-            ..local()
-        };
+        let b = Local::failing();
         let resp = call(&b, "PUT", "/foo", "", "value=x").await;
         assert_eq!(resp.status(), 500);
         assert_eq!(
@@ -314,7 +264,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_watch_answers_headers_first_then_the_event() {
-        let b = Arc::new(local());
+        let b = Arc::new(Local::new());
         call(&b, "PUT", "/w1", "", "value=a").await;
         let resp = call(&b, "GET", "/w1", "wait=true", "").await;
         assert_eq!(resp.status(), 200);

@@ -12,3 +12,5 @@ pub mod misc;
 pub mod response;
 pub mod router;
 pub mod stats;
+#[cfg(test)]
+pub(crate) mod test_backend;

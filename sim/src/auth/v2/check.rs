@@ -247,9 +247,9 @@ pub fn key_allowed(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::v2::test_backend::Local;
     use crate::auth::v2::AuthStore;
     use crate::auth::v2::model::default_guest_role;
-    use crate::auth::v2::test_backend::Local;
     use etcd_sdk::wire::{Permissions, RwPermission};
 
     fn basic(user: &str, password: &str) -> String {

@@ -21,8 +21,6 @@ pub mod model;
 pub mod ops;
 pub mod password;
 pub mod store;
-#[cfg(test)]
-pub(crate) mod test_backend;
 
 pub use check::{Caller, Identity, caller_is_root, key_allowed, require_root};
 pub use error::AuthError;

@@ -286,7 +286,7 @@ fn json_text<T: serde::Serialize>(value: &T) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::v2::test_backend::Local;
+    use crate::api::v2::test_backend::Local;
 
     #[tokio::test]
     async fn the_first_write_creates_the_auth_tree_then_each_write_adds_one() {
