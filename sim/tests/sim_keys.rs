@@ -5,36 +5,11 @@
 
 #[path = "../../tests/cases/keys.rs"]
 mod keys;
-
-use etcd_sim::cluster::{SimCluster, SimClusterConfig};
-use std::future::Future;
-
-/// Runs `case` on a client node against a fresh single member.
-async fn on_fresh_member<F, Fut>(case: F)
-where
-    F: FnOnce(Vec<String>) -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let cluster = SimCluster::start(SimClusterConfig {
-        nodes: 1,
-        ..Default::default()
-    })
-    .await
-    .expect("cluster");
-    let endpoints = cluster.client_urls();
-    cluster.run_on_client_node(move || case(endpoints)).await;
-}
-
-macro_rules! against_sim {
-    ($($name:ident),* $(,)?) => {$(
-        #[madsim::test]
-        async fn $name() {
-            on_fresh_member(keys::$name).await;
-        }
-    )*};
-}
+#[macro_use]
+mod fresh_member;
 
 against_sim!(
+    keys:
     set_get_update_create_with_etcds_indices,
     compare_and_swap_and_compare_and_delete,
     directories_listing_sorting_and_deletes,

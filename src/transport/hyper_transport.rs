@@ -7,7 +7,7 @@
 
 use super::{
     ResponseBody, Transport, TransportError, TransportErrorKind, TransportRequest,
-    TransportResponse,
+    TransportResponse, error_chain,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -116,17 +116,6 @@ impl Transport for HyperTransport {
             body: ResponseBody::from_stream(chunks),
         })
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut msg = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    msg
 }
 
 /// Connects plain TCP through `tokio::net` (simulated under madsim).

@@ -141,3 +141,16 @@ pub fn default_transport() -> Arc<dyn Transport> {
         Arc::new(HyperTransport::new())
     }
 }
+
+/// An error and its sources, joined with `: ` (the top-level text of reqwest's
+/// and hyper's errors alone is vague).
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}

@@ -2,7 +2,7 @@
 
 use super::{
     ResponseBody, Transport, TransportError, TransportErrorKind, TransportRequest,
-    TransportResponse,
+    TransportResponse, error_chain,
 };
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -77,16 +77,4 @@ impl Transport for ReqwestTransport {
             body: ResponseBody::from_stream(body),
         })
     }
-}
-
-/// The error and its sources, joined: reqwest's top-level text alone is vague.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut msg = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    msg
 }

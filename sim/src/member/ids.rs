@@ -2,7 +2,7 @@
 //! `RaftCluster.genID`), so the same URLs and token give the ids a real etcd
 //! cluster would show.
 
-use super::sha1::sha1;
+use sha1::{Digest, Sha1};
 
 /// The first 8 bytes of `digest`, big-endian.
 fn leading_u64(digest: [u8; 20]) -> u64 {
@@ -26,7 +26,7 @@ pub fn member_id_of(peer_urls: &[String], cluster_token: &str, added_at: Option<
     if let Some(secs) = added_at {
         b.extend_from_slice(secs.to_string().as_bytes());
     }
-    leading_u64(sha1(&b))
+    leading_u64(Sha1::digest(&b).into())
 }
 
 /// The id of a member with one peer URL in a cluster started with `cluster_token`:
@@ -44,7 +44,7 @@ pub fn cluster_id(ids: &[u64]) -> u64 {
     for id in ids {
         b.extend_from_slice(&id.to_be_bytes());
     }
-    leading_u64(sha1(&b))
+    leading_u64(Sha1::digest(&b).into())
 }
 
 #[cfg(test)]

@@ -29,7 +29,6 @@ pub mod ids;
 pub mod membership;
 mod publish;
 mod server;
-mod sha1;
 mod shutdown;
 pub mod state_machine;
 mod stats;

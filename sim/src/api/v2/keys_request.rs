@@ -2,6 +2,7 @@
 //! (spec §2.2): the first failing check decides the error, always with index 0.
 
 use super::form::{Form, parse_bool, parse_uint};
+use crate::store::v2::keys_path;
 use etcd_sdk::wire::{ErrorBody, ErrorCode};
 
 /// A validated `/v2/keys` request, before dispatch.
@@ -139,7 +140,7 @@ impl KeysRequest {
         };
         Ok(KeysRequest {
             method: method.to_string(),
-            path: store_path(key_path),
+            path: keys_path(key_path),
             value: form.value("value").to_string(),
             dir,
             prev_value,
@@ -156,23 +157,6 @@ impl KeysRequest {
             no_value_on_success,
         })
     }
-}
-
-/// `path.Join("/1", key_path)`: the user namespace, cleaned.
-pub fn store_path(key_path: &str) -> String {
-    let mut parts: Vec<&str> = vec!["1"];
-    for seg in key_path.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if parts.len() > 1 {
-                    parts.pop();
-                }
-            }
-            s => parts.push(s),
-        }
-    }
-    format!("/{}", parts.join("/"))
 }
 
 #[cfg(test)]
@@ -276,11 +260,11 @@ mod tests {
     }
 
     #[test]
-    fn store_paths_are_cleaned_under_the_user_namespace() {
-        assert_eq!(store_path(""), "/1");
-        assert_eq!(store_path("/"), "/1");
-        assert_eq!(store_path("/trail/"), "/1/trail");
-        assert_eq!(store_path("/a b/c"), "/1/a b/c");
-        assert_eq!(store_path("/../x"), "/1/x");
+    fn key_paths_are_cleaned_under_the_user_namespace() {
+        assert_eq!(keys_path(""), "/1");
+        assert_eq!(keys_path("/"), "/1");
+        assert_eq!(keys_path("/trail/"), "/1/trail");
+        assert_eq!(keys_path("/a b/c"), "/1/a b/c");
+        assert_eq!(keys_path("/../x"), "/1/x");
     }
 }

@@ -130,27 +130,12 @@ pub fn percent_decode(raw: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&out).into_owned())
 }
 
-/// Go's `path.Clean`: no empty, `.` or `..` elements; rooted.
-fn path_clean(p: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in p.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
-    }
-    format!("/{}", parts.join("/"))
-}
-
 /// Go `ServeMux`'s `cleanPath`: `path.Clean`, keeping a trailing slash.
 pub fn clean_path(p: &str) -> String {
     if p.is_empty() {
         return "/".into();
     }
-    let mut np = path_clean(p);
+    let mut np = crate::store::v2::clean_path(p);
     if p.ends_with('/') && np != "/" {
         np.push('/');
     }
