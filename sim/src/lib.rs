@@ -18,6 +18,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod chaos;
 #[cfg(madsim)]
 pub mod cluster;
 pub mod member;
