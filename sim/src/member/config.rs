@@ -2,6 +2,7 @@
 //! etcd's defaults.
 
 use super::ids::member_id;
+use super::unsafe_mode::UnsafeMode;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -42,6 +43,9 @@ pub struct MemberConfig {
     /// as etcd gives every added member). `None`: [`member_id`]`(peer_url,
     /// cluster_token)`, which is also what `POST /v2/members` assigns when it can.
     pub member_id: Option<u64>,
+    /// A deliberately unsafe behaviour, **for testing the chaos checker only**
+    /// ([`UnsafeMode`]). `None` (the default): behave as etcd does.
+    pub unsafe_mode: Option<UnsafeMode>,
 }
 
 impl Default for MemberConfig {
@@ -60,6 +64,7 @@ impl Default for MemberConfig {
             snapshot_count: 10_000,
             request_timeout: etcd_request_timeout(tick, election_ticks),
             member_id: None,
+            unsafe_mode: None,
         }
     }
 }

@@ -32,8 +32,10 @@ mod server;
 mod shutdown;
 pub mod state_machine;
 mod stats;
+pub mod unsafe_mode;
 
 pub use config::MemberConfig;
 pub use handle::{Member, MemberError, run_member};
 pub use ids::{cluster_id, member_id};
 pub use publish::CLUSTER_VERSION;
+pub use unsafe_mode::UnsafeMode;
