@@ -3,5 +3,24 @@
 //!
 //! The history and the checkers are plain data and code (both builds); the
 //! workload and the nemesis drive a [`crate::cluster::SimCluster`] (sim builds).
+//!
+//! Judging a history: [`check::check`] runs every checker and returns a
+//! [`check::CheckReport`]; [`timeline::write_html`] draws the history with what the
+//! report found.
+//! - [`model`]: the sequential specification of one v2 key.
+//! - [`linearizability`]: the Wing–Gong–Lowe search over one key's operations.
+//! - [`minimize`]: shrinks a non-linearizable key's history to a witness.
+//! - [`index_check`], [`phantom_check`], [`watch_check`]: the store index, local
+//!   reads, and the watch guarantees.
 
+pub mod check;
+pub mod describe;
 pub mod history;
+pub mod index_check;
+pub mod linearizability;
+pub mod minimize;
+pub mod model;
+pub mod phantom_check;
+pub mod timeline;
+pub mod watch_check;
+pub mod writes;
