@@ -4,23 +4,42 @@
 //! The history and the checkers are plain data and code (both builds); the
 //! workload and the nemesis drive a [`crate::cluster::SimCluster`] (sim builds).
 //!
-//! - [`history`]: the record types (JSON lines).
+//! Judging a history: [`check::check`] runs every checker and returns a
+//! [`check::CheckReport`]; [`timeline::write_html`] draws the history with what the
+//! report found.
+//! - [`model`]: the sequential specification of one v2 key.
+//! - [`linearizability`]: the Wing–Gong–Lowe search over one key's operations.
+//! - [`minimize`]: shrinks a non-linearizable key's history to a witness.
+//! - [`index_check`], [`phantom_check`], [`watch_check`]: the store index, local
+//!   reads, and the watch guarantees.
+//!
+//! Making a history:
 //! - [`op_mix`], [`outcome`]: what the clients ask, and how an SDK result becomes
 //!   a recorded outcome.
 //! - [`fault_kind`], [`nemesis_plan`]: the fault menu and the pure, seed-derived
 //!   schedule over it.
 //! - [`recorder`], [`stop_signal`], [`stats`]: plumbing and numbers.
-//! - sim builds: [`workload`] (the clients), `watchers`, `nemesis` (the executor),
-//!   `run` ([`run::run_seed`]: one seed end to end).
+//! - sim builds: `workload` (the clients), `watchers`, `nemesis` (the executor),
+//!   `run` (`run_seed`: one seed end to end).
 
+pub mod check;
+pub mod describe;
 pub mod fault_kind;
 pub mod history;
+pub mod index_check;
+pub mod linearizability;
+pub mod minimize;
+pub mod model;
 pub mod nemesis_plan;
 pub mod op_mix;
 pub mod outcome;
+pub mod phantom_check;
 pub mod recorder;
 pub mod stats;
 pub mod stop_signal;
+pub mod timeline;
+pub mod watch_check;
+pub mod writes;
 
 #[cfg(madsim)]
 pub mod nemesis;
