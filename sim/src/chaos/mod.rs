@@ -18,10 +18,12 @@
 //!   a recorded outcome.
 //! - [`fault_kind`], [`nemesis_plan`]: the fault menu and the pure, seed-derived
 //!   schedule over it.
-//! - [`recorder`], [`stop_signal`], [`stats`]: plumbing and numbers.
+//! - [`recorder`], [`stop_signal`], [`stats`], [`artifacts`]: plumbing, numbers,
+//!   and the files a failing seed leaves.
 //! - sim builds: `workload` (the clients), `watchers`, `nemesis` (the executor),
-//!   `run` (`run_seed`: one seed end to end).
+//!   `run` (`run_seed`: one seed end to end) and `verdict` (its check).
 
+pub mod artifacts;
 pub mod check;
 pub mod describe;
 pub mod fault_kind;
@@ -45,6 +47,8 @@ pub mod writes;
 pub mod nemesis;
 #[cfg(madsim)]
 pub mod run;
+#[cfg(madsim)]
+pub mod verdict;
 #[cfg(madsim)]
 pub mod watchers;
 #[cfg(madsim)]
