@@ -35,8 +35,16 @@ fn main() {
     let count: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(20);
     let start: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
     for seed in start..start + count {
-        let rt = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
-        let tickets = rt.block_on(sim::one_seed());
+        // Each seed on a fresh thread (as `#[madsim::test]` does), so no
+        // thread-local state of one seed leaks into the next and every seed
+        // replays on its own.
+        let tickets = std::thread::spawn(move || {
+            let rt =
+                madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
+            rt.block_on(sim::one_seed())
+        })
+        .join()
+        .unwrap_or_else(|_| panic!("seed {seed} failed; replay it with: chaos_test 1 {seed}"));
         println!("seed {seed}: {tickets} tickets, none handed out twice");
     }
 }

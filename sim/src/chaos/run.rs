@@ -92,28 +92,80 @@ pub struct RunResult {
     pub liveness: Vec<String>,
 }
 
-/// Runs one seed in a runtime of its own (on the calling thread) and returns
-/// what happened. Panics if the run panics (e.g. it exceeds
-/// [`ChaosConfig::time_limit`]); callers that sweep seeds catch that.
+/// Runs one seed in a runtime of its own, on a thread of its own (as
+/// `#[madsim::test]` does: thread-local state such as rand's thread RNG must start
+/// fresh for a seed to replay), and returns what happened.
+///
+/// # Panics
+///
+/// If the run panics (e.g. it exceeds [`ChaosConfig::time_limit`]); see
+/// [`try_run_seed`].
 pub fn run_seed(cfg: &ChaosConfig) -> RunResult {
-    let wall = std::time::Instant::now();
-    let mut rt =
-        madsim::runtime::Runtime::with_seed_and_config(cfg.seed, madsim::Config::default());
-    rt.set_time_limit(cfg.time_limit);
-    let run_cfg = cfg.clone();
-    let mut result = rt.block_on(async move { run(run_cfg).await });
-    result.stats.wall_time = wall.elapsed();
-    result
+    match try_run_seed(cfg) {
+        Ok(r) => r,
+        Err(e) => panic!("{e}"),
+    }
 }
 
-/// Why a seed is not deterministic.
+/// A run that panicked.
 #[derive(Debug, thiserror::Error)]
-#[error("seed {seed} is not deterministic: {difference}")]
-pub struct NotDeterministic {
+#[error("seed {seed}: the run panicked: {message}")]
+pub struct RunPanicked {
     /// The seed.
     pub seed: u64,
-    /// The first difference between the two histories.
-    pub difference: String,
+    /// The panic's message.
+    pub message: String,
+}
+
+/// [`run_seed`], with a panic of the run returned as an error.
+///
+/// # Errors
+///
+/// [`RunPanicked`] when the run panicked or its thread could not be started.
+pub fn try_run_seed(cfg: &ChaosConfig) -> Result<RunResult, RunPanicked> {
+    let run_cfg = cfg.clone();
+    let seed = cfg.seed;
+    let thread = std::thread::Builder::new()
+        .name(format!("chaos-seed-{seed}"))
+        .spawn(move || {
+            let wall = std::time::Instant::now();
+            let mut rt = madsim::runtime::Runtime::with_seed_and_config(
+                run_cfg.seed,
+                madsim::Config::default(),
+            );
+            rt.set_time_limit(run_cfg.time_limit);
+            let mut result = rt.block_on(run(run_cfg));
+            result.stats.wall_time = wall.elapsed();
+            result
+        })
+        .map_err(|e| RunPanicked {
+            seed,
+            message: format!("cannot start the run's thread: {e}"),
+        })?;
+    thread.join().map_err(|panic| RunPanicked {
+        seed,
+        message: panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "(no message)".into()),
+    })
+}
+
+/// Why a determinism check failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NotDeterministic {
+    /// The two runs gave different histories.
+    #[error("seed {seed} is not deterministic: {difference}")]
+    Differs {
+        /// The seed.
+        seed: u64,
+        /// The first difference between the two histories.
+        difference: String,
+    },
+    /// A run panicked.
+    #[error(transparent)]
+    Panicked(#[from] RunPanicked),
 }
 
 /// Runs `cfg` twice and compares the two histories (every operation, outcome,
@@ -121,13 +173,13 @@ pub struct NotDeterministic {
 ///
 /// # Errors
 ///
-/// [`NotDeterministic`] with the first difference found.
+/// [`NotDeterministic`] with the first difference found, or the panic of a run.
 pub fn check_determinism(cfg: &ChaosConfig) -> Result<RunResult, NotDeterministic> {
-    let first = run_seed(cfg);
-    let second = run_seed(cfg);
+    let first = try_run_seed(cfg)?;
+    let second = try_run_seed(cfg)?;
     match first_difference(&first.history, &second.history) {
         None => Ok(first),
-        Some(difference) => Err(NotDeterministic {
+        Some(difference) => Err(NotDeterministic::Differs {
             seed: cfg.seed,
             difference,
         }),

@@ -6,12 +6,11 @@
 use crate::chaos_args::{ChaosArgs, Command, USAGE, parse};
 use etcd_sim::chaos::artifacts::write_artifacts;
 use etcd_sim::chaos::check::CheckOptions;
-use etcd_sim::chaos::run::{ChaosConfig, RunResult, check_determinism, run_seed};
+use etcd_sim::chaos::run::{ChaosConfig, RunResult, check_determinism, try_run_seed};
 use etcd_sim::chaos::stats::{Summary, Table, per_minute};
 use etcd_sim::chaos::verdict::Verdict;
 use etcd_sim::chaos::workload::WorkloadConfig;
 use std::io::Write;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -59,23 +58,10 @@ fn config(a: &ChaosArgs, seed: u64) -> ChaosConfig {
 
 /// One seed's run: the result, or why there is none.
 fn run_one(a: &ChaosArgs, cfg: &ChaosConfig) -> Result<RunResult, String> {
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        if a.check_determinism {
-            check_determinism(cfg).map_err(|e| e.to_string())
-        } else {
-            Ok(run_seed(cfg))
-        }
-    }));
-    match outcome {
-        Ok(r) => r,
-        Err(panic) => {
-            let why = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "panic".into());
-            Err(format!("the run panicked: {why}"))
-        }
+    if a.check_determinism {
+        check_determinism(cfg).map_err(|e| e.to_string())
+    } else {
+        try_run_seed(cfg).map_err(|e| e.to_string())
     }
 }
 
