@@ -58,7 +58,7 @@ impl NemesisPlan {
     /// The plan of the run with `seed`, over `faults`.
     pub fn new(seed: u64, faults: &FaultSet, bounds: NemesisBounds) -> Self {
         NemesisPlan {
-            rng: StdRng::seed_from_u64(seed ^ 0x6e65_6d65_7369_73),
+            rng: StdRng::seed_from_u64(seed ^ 0x006e_656d_6573_6973),
             kinds: faults.kinds(),
             bounds,
         }

@@ -58,7 +58,7 @@ impl OpMix {
     /// every other kind 1–6, so each run leans a different way but every kind
     /// appears.
     pub fn from_seed(seed: u64) -> OpMix {
-        let mut rng = StdRng::seed_from_u64(seed ^ 0x6f70_6d69_78);
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x006f_706d_6978);
         let weights = OpKind::ALL
             .iter()
             .map(|&k| {

@@ -31,7 +31,7 @@ pub struct WatchSpec {
 /// The watchers of the run with `seed`: alternately (seed-derived) the whole
 /// key directory, recursively, or one key.
 pub fn watch_specs(seed: u64, cfg: &WorkloadConfig) -> Vec<WatchSpec> {
-    let mut rng = StdRng::seed_from_u64(seed ^ 0x7761_7463_68);
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x0077_6174_6368);
     let keys = cfg.key_names();
     (0..cfg.watchers)
         .map(|index| {

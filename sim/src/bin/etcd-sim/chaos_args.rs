@@ -119,9 +119,9 @@ pub enum ArgsError {
     },
 }
 
-fn number<T: std::str::FromStr>(flag: &str, value: &str, min: T) -> Result<T, ArgsError>
+fn number<T>(flag: &str, value: &str, min: T) -> Result<T, ArgsError>
 where
-    T: PartialOrd + std::fmt::Display,
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
     T::Err: std::fmt::Display,
 {
     let bad = |why: String| ArgsError::BadValue {
