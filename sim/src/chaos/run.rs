@@ -115,6 +115,8 @@ pub struct RunPanicked {
     pub seed: u64,
     /// The panic's message.
     pub message: String,
+    /// What was recorded until the panic (for the history file and timeline).
+    pub partial: Option<Box<History>>,
 }
 
 /// [`run_seed`], with a panic of the run returned as an error.
@@ -125,6 +127,8 @@ pub struct RunPanicked {
 pub fn try_run_seed(cfg: &ChaosConfig) -> Result<RunResult, RunPanicked> {
     let run_cfg = cfg.clone();
     let seed = cfg.seed;
+    let slot: RecorderSlot = Arc::default();
+    let run_slot = slot.clone();
     let thread = std::thread::Builder::new()
         .name(format!("chaos-seed-{seed}"))
         .spawn(move || {
@@ -134,13 +138,14 @@ pub fn try_run_seed(cfg: &ChaosConfig) -> Result<RunResult, RunPanicked> {
                 madsim::Config::default(),
             );
             rt.set_time_limit(run_cfg.time_limit);
-            let mut result = rt.block_on(run(run_cfg));
+            let mut result = rt.block_on(run(run_cfg, run_slot));
             result.stats.wall_time = wall.elapsed();
             result
         })
         .map_err(|e| RunPanicked {
             seed,
             message: format!("cannot start the run's thread: {e}"),
+            partial: None,
         })?;
     thread.join().map_err(|panic| RunPanicked {
         seed,
@@ -149,6 +154,11 @@ pub fn try_run_seed(cfg: &ChaosConfig) -> Result<RunResult, RunPanicked> {
             .cloned()
             .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_else(|| "(no message)".into()),
+        partial: slot
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|r| Box::new(r.history(cfg.run_info()))),
     })
 }
 
@@ -215,8 +225,12 @@ fn first_difference(a: &History, b: &History) -> Option<String> {
     Some("the watch lists or run headers differ".into())
 }
 
+/// Where a run leaves its recorder, so that a run that panics still yields
+/// what it recorded.
+type RecorderSlot = Arc<std::sync::Mutex<Option<Arc<Recorder>>>>;
+
 /// The run itself, inside the runtime.
-async fn run(cfg: ChaosConfig) -> RunResult {
+async fn run(cfg: ChaosConfig, slot: RecorderSlot) -> RunResult {
     let info = cfg.run_info();
     let cluster_cfg = SimClusterConfig {
         nodes: cfg.nodes,
@@ -238,6 +252,7 @@ async fn run(cfg: ChaosConfig) -> RunResult {
     };
     let start = tokio::time::Instant::now();
     let recorder = Arc::new(Recorder::new());
+    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(recorder.clone());
     let workload_done = Arc::new(StopSignal::new());
     let watchers_stop = Arc::new(StopSignal::new());
     let w = &cfg.workload;

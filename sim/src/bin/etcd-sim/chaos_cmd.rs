@@ -6,7 +6,10 @@
 use crate::chaos_args::{ChaosArgs, Command, USAGE, parse};
 use etcd_sim::chaos::artifacts::write_artifacts;
 use etcd_sim::chaos::check::CheckOptions;
-use etcd_sim::chaos::run::{ChaosConfig, RunResult, check_determinism, try_run_seed};
+use etcd_sim::chaos::history::History;
+use etcd_sim::chaos::run::{
+    ChaosConfig, NotDeterministic, RunPanicked, RunResult, check_determinism, try_run_seed,
+};
 use etcd_sim::chaos::stats::{Summary, Table, per_minute};
 use etcd_sim::chaos::verdict::Verdict;
 use etcd_sim::chaos::workload::WorkloadConfig;
@@ -56,12 +59,20 @@ fn config(a: &ChaosArgs, seed: u64) -> ChaosConfig {
     }
 }
 
-/// One seed's run: the result, or why there is none.
-fn run_one(a: &ChaosArgs, cfg: &ChaosConfig) -> Result<RunResult, String> {
+/// One seed's run: the result, or why there is none (with what the run
+/// recorded before it panicked, when it did).
+fn run_one(a: &ChaosArgs, cfg: &ChaosConfig) -> Result<RunResult, (String, Option<Box<History>>)> {
+    let panicked = |mut e: RunPanicked| {
+        let partial = e.partial.take();
+        (e.to_string(), partial)
+    };
     if a.check_determinism {
-        check_determinism(cfg).map_err(|e| e.to_string())
+        check_determinism(cfg).map_err(|e| match e {
+            NotDeterministic::Panicked(p) => panicked(p),
+            other => (other.to_string(), None),
+        })
     } else {
-        try_run_seed(cfg).map_err(|e| e.to_string())
+        try_run_seed(cfg).map_err(panicked)
     }
 }
 
@@ -100,11 +111,22 @@ fn run(a: &ChaosArgs) -> ExitCode {
                     print_seed(a, &cfg, &result, &verdict);
                 }
             }
-            Err(why) => {
+            Err((why, partial)) => {
                 summary.add_crash(seed);
                 clear_progress();
                 println!("seed {seed}: FAILED: {why}");
                 println!("  replay: {}", cfg.replay_command());
+                if let Some(history) = partial {
+                    let report = etcd_sim::chaos::check::check(&history, &opts);
+                    match write_artifacts(&a.out, &history, &report) {
+                        Ok(files) => println!(
+                            "  history until the panic: {}\n  timeline: {}",
+                            files.jsonl.display(),
+                            files.html.display()
+                        ),
+                        Err(e) => println!("  could not write the history files: {e}"),
+                    }
+                }
             }
         }
         progress(&summary, total, started.elapsed());
