@@ -5,6 +5,7 @@
 use super::handle::Inner;
 use crate::api::v2::response::{Body, text, with_cors};
 use crate::api::v2::router;
+use etcd_sdk::transport::QuietFlush;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -43,8 +44,8 @@ async fn connection(inner: Arc<Inner>, stream: TcpStream) {
         let inner = inner.clone();
         async move { Ok::<_, Infallible>(handle(&inner, req).await) }
     });
-    let conn =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
+    let conn = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(QuietFlush::new(stream)), svc);
     tokio::select! {
         biased;
         // Dropping the connection closes it (and ends its watches).
