@@ -537,11 +537,13 @@ async fn a_member_is_added_joins_and_is_removed() {
         assert!(Instant::now() < deadline, "member 4 did not join");
         sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(format!("{:x}", cc.lock().unwrap().member(4).id()), id);
+    // Its handle, kept: once removed it stops and leaves the cluster's slot.
+    let removed = cc.lock().unwrap().member(4);
+    assert_eq!(format!("{:x}", removed.id()), id);
     go_tx.send(()).unwrap();
     client_task.await.expect("client task");
     // The others no longer count it.
-    let removed = {
+    {
         let c = cc.lock().unwrap();
         let leader = (1..=3u8)
             .map(|n| c.member(n).status())
@@ -549,9 +551,8 @@ async fn a_member_is_added_joins_and_is_removed() {
             .expect("a leader among 1..=3");
         let voters = leader.voters;
         assert_eq!(voters.len(), 3);
-        assert!(!voters.contains(&c.member(4).id()));
-        c.member(4)
-    };
+        assert!(!voters.contains(&removed.id()));
+    }
     // The removed member learns of its own removal and stops.
     let deadline = Instant::now() + Duration::from_secs(10);
     while removed.status().stopped.is_none() {
@@ -596,4 +597,62 @@ async fn without_quorum_writes_time_out_with_error_300() {
         assert_eq!(g.status, 200);
     })
     .await;
+}
+
+/// A member removed while it was down never sees the commit that removed it; when it
+/// comes back, its peers answer its messages with a removal notice (etcd answers 410
+/// Gone) and it stops, instead of running on forever outside the cluster.
+#[madsim::test]
+async fn a_member_removed_while_down_is_told_and_stops_when_it_returns() {
+    let c = Arc::new(Cluster::start(3).await);
+    let leader = c.wait_leader(Duration::from_secs(5)).await;
+    let gone = (1..=3u8).find(|n| *n != leader).expect("a follower");
+    let gone_id = format!("{:x}", c.member(gone).id());
+    c.kill(gone);
+    let live: Vec<String> = (1..=3u8).filter(|n| *n != gone).map(client_url).collect();
+    let (removed_tx, removed_rx) = tokio::sync::oneshot::channel::<()>();
+    let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
+    let client = madsim::runtime::Handle::current()
+        .create_node()
+        .name("client")
+        .ip("10.0.1.100".parse().unwrap())
+        .build()
+        .spawn(async move {
+            let members = new_members_api(client(live.clone()));
+            members
+                .remove(&gone_id)
+                .await
+                .expect("remove the dead member");
+            assert_eq!(members.list().await.unwrap().len(), 2);
+            // Past the two election timeouts the others keep its address for.
+            sleep(Duration::from_secs(3)).await;
+            removed_tx.send(()).unwrap();
+            stopped_rx.await.unwrap();
+            // The two that remain still serve writes.
+            set_eventually(&new_keys_api(client(live)), "/after", "v").await;
+        });
+    removed_rx.await.unwrap();
+    c.restart(gone);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let back = loop {
+        if let Some(m) = c.try_member(gone) {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "the member did not restart");
+        sleep(Duration::from_millis(5)).await;
+    };
+    loop {
+        let status = back.status();
+        if status.stopped.is_some() {
+            assert!(status.removed, "stopped for another reason: {status:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the removed member kept running after it came back: {status:?}"
+        );
+        sleep(Duration::from_millis(50)).await;
+    }
+    stopped_tx.send(()).unwrap();
+    client.await.expect("client task");
 }

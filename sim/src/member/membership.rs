@@ -90,6 +90,11 @@ impl Cluster {
         self.members.get(&id)
     }
 
+    /// Every removed id, ascending.
+    pub fn removed_ids(&self) -> Vec<u64> {
+        self.removed.iter().copied().collect()
+    }
+
     /// Whether `id` was removed.
     pub fn is_removed(&self, id: u64) -> bool {
         self.removed.contains(&id)

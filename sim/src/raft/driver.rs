@@ -82,6 +82,7 @@ pub(crate) async fn start<S: StateMachine, D: Disk>(
             book.insert(id, addr);
         }
         sm.restore(meta.index, state).map_err(RaftError::Raft)?;
+        book.set_removed(sm.removed_ids());
     }
     let raw = RawNode::new(&cfg.raft_config(meta.index), storage, &raft_logger())?;
     let (in_tx, in_rx) = mpsc::unbounded_channel();
@@ -239,6 +240,14 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
 
     fn on_report(&mut self, report: PeerReport) {
         match report {
+            PeerReport::Removed => {
+                // etcd stops a member whose peers answer 410 Gone: "the member has
+                // been permanently removed from the cluster".
+                if self.stop_at_tick.is_none() {
+                    tracing::warn!(id = self.cfg.id, "raft: removed from the cluster; stopping");
+                    self.stop_at_tick = Some(self.ticks);
+                }
+            }
             PeerReport::Unreachable(id) => self.raw.report_unreachable(id),
             PeerReport::Snapshot { to, ok } => {
                 let status = if ok {
@@ -382,6 +391,7 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
         self.sm
             .restore(meta.index, state)
             .map_err(RaftError::Raft)?;
+        self.book.set_removed(self.sm.removed_ids());
         self.conf_state = sorted(meta.get_conf_state().clone());
         self.applied = meta.index;
         self.proposals.snapshot_installed(meta.index);
@@ -460,6 +470,7 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
                     self.stop_at_tick = Some(self.ticks + self.cfg.election_ticks as u64);
                 }
                 ChangeKind::Remove => {
+                    self.book.mark_removed(id);
                     let at = self.ticks + 2 * self.cfg.election_ticks as u64;
                     self.forget_at.push((at, id));
                 }
