@@ -52,7 +52,10 @@ async fn start_ready_write_close_restart() {
     let client_url = etcd.client_urls()[0].clone();
     let peer_url = etcd.peer_url().to_string();
     assert!(!client_url.ends_with(":0") && !peer_url.ends_with(":0"));
-    assert_eq!(etcd.advertise_client_urls(), std::slice::from_ref(&client_url));
+    assert_eq!(
+        etcd.advertise_client_urls(),
+        std::slice::from_ref(&client_url)
+    );
     assert_eq!(etcd.advertise_peer_url(), peer_url);
     assert_eq!(etcd.config().name, "embedded");
 
