@@ -49,6 +49,7 @@ impl SimNode {
             snapshot_count: cfg.snapshot_count,
             request_timeout: cfg.request_timeout,
             member_id: None,
+            ..MemberConfig::default()
         };
         let disk = SimDisk::new();
         let incarnation: Arc<Mutex<Option<Member>>> = Arc::new(Mutex::new(None));

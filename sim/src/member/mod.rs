@@ -22,6 +22,7 @@
 
 mod backend;
 pub mod config;
+mod drain;
 pub mod entry;
 mod expiry;
 pub mod handle;
