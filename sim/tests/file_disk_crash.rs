@@ -242,7 +242,8 @@ async fn acknowledged_member_writes_survive_sigkill() {
         let keys = new_keys_api(client.clone());
         wait_writable(&keys).await;
         // Everything acknowledged before this incarnation is still there.
-        for &i in acked.lock().unwrap().iter() {
+        let so_far = acked.lock().unwrap().clone();
+        for i in so_far {
             let got = keys
                 .get(&format!("/crash/{i}"), GetOptions::default())
                 .await;
