@@ -4,11 +4,11 @@
 //! ours, and each file starts with a magic header so that an etcd data directory (or
 //! anything else) is refused with a clear error instead of being misread.
 //!
-//! - [`record`]: length- and CRC-32C-checked framing of every record.
-//! - [`codec`]: WAL record payloads (one [`DiskOp`] each, or a checkpoint).
-//! - [`segment`]: WAL segment files and the writer of the newest one.
-//! - [`snap_files`]: snapshot files, written atomically, purged past a limit.
-//! - [`replay`]: recovery, torn-tail repair and corruption detection.
+//! - `record`: length- and CRC-32C-checked framing of every record.
+//! - `codec`: WAL record payloads (one [`DiskOp`] each, or a checkpoint).
+//! - `segment`: WAL segment files and the writer of the newest one.
+//! - `snap_files`: snapshot files, written atomically, purged past a limit.
+//! - `replay`: recovery, torn-tail repair and corruption detection.
 //!
 //! # Durability
 //!
@@ -19,7 +19,8 @@
 //! checkpoint reach `segment_bytes`, the segment is synced and a new one begins with a
 //! checkpoint of the whole state, so older segments (beyond `max_wal_files`) can go.
 //! Snapshot files beyond `max_snapshot_files` are purged after a sync, never the one
-//! the state refers to.
+//! the state refers to. A checkpoint holds every retained entry: on a node that
+//! compacts (etcd's snapshot count plus catch-up entries) that stays bounded.
 //!
 //! After an I/O error the disk refuses every further write and sync (like etcd, which
 //! stops on a failed fsync): what reached the files is then unknown.
@@ -122,7 +123,7 @@ impl FileDisk {
     /// # Errors
     ///
     /// [`DiskError::Foreign`] for files not written by this disk (an etcd data
-    /// directory), [`DiskError::Corrupt`] for damaged ones (see [`replay`]),
+    /// directory), [`DiskError::Corrupt`] for damaged ones (see the `replay` module),
     /// [`DiskError::Io`] if a file or directory cannot be used.
     pub fn open(opts: FileDiskOptions) -> Result<FileDisk, DiskError> {
         let (wal_dir, snap_dir) = (opts.wal_path(), opts.snap_path());
