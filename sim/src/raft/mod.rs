@@ -5,6 +5,7 @@
 //!   watch its [`NodeStatus`]; the driver task behind it lives in `driver`.
 //! - [`StateMachine`]: what the node applies committed entries to.
 //! - [`disk`]: the [`Disk`] trait, [`MemDisk`] and the crash-simulating [`SimDisk`].
+//! - `file_disk` (real builds): `FileDisk`, the WAL and snapshot files in a data dir.
 //! - [`storage`]: raft-rs's `Storage` over a disk, and log compaction.
 //! - [`transport`]: peer messages (UDP datagrams, TCP for large ones).
 //! - [`membership`]: membership changes and the peer address book.
@@ -14,6 +15,8 @@ pub mod config;
 pub mod disk;
 mod driver;
 pub mod error;
+#[cfg(not(madsim))]
+pub mod file_disk;
 pub mod logger;
 pub mod membership;
 pub mod node;
@@ -26,6 +29,8 @@ pub mod transport;
 pub use config::RaftConfig;
 pub use disk::{Disk, DiskError, DiskOp, LogState, MemDisk, SimDisk, SimDiskStats};
 pub use error::RaftError;
+#[cfg(not(madsim))]
+pub use file_disk::{FileDisk, FileDiskOptions};
 pub use membership::{AddressBook, ChangeKind, MembershipChange, MembershipEvent};
 pub use node::RaftNode;
 pub use raft::eraftpb::ConfState;
