@@ -6,7 +6,7 @@
 
 use etcd_sdk::keys::{GetOptions, HttpKeysAPI, KeysAPI, SetOptions, WatcherOptions, new_keys_api};
 use etcd_sdk::members::{MembersAPI, new_members_api};
-use etcd_sdk::{Config as ClientConfig, HttpClient};
+use etcd_sdk::{Client, Config as ClientConfig, HttpClient};
 use etcd_sim::embed::{self, Config, EmbedError};
 use std::path::Path;
 use std::sync::Arc;
@@ -59,6 +59,14 @@ async fn start_ready_write_close_restart() {
     assert_eq!(etcd.advertise_peer_url(), peer_url);
     assert_eq!(etcd.config().name, "embedded");
 
+    // Ready means published (as etcd's ReadyNotify); the cluster version is decided
+    // a moment later, and is one more entry before ours.
+    let version_client = HttpClient::new(ClientConfig::new([client_url.clone()])).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while version_client.get_version().await.map(|v| v.cluster).ok() != Some("3.4.0".to_string()) {
+        assert!(Instant::now() < deadline, "cluster version not decided");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let kapi = keys(&client_url);
     let set = kapi
         .set("/embed/k", "v1", SetOptions::default())

@@ -44,25 +44,32 @@ async fn until_value(url: &str, key: &str, want: &str, within: Duration) {
         {
             return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "{url} never showed {key}={want}"
-        );
+        assert!(Instant::now() < deadline, "{url} never showed {key}={want}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-/// Writes `n` keys through the whole cluster; every write must be acknowledged.
+/// Writes `n` keys through the cluster; each write is retried (a plain set is
+/// idempotent) until acknowledged, for at most 20 s: right after a leader is lost,
+/// writes fail until the others elect one, as they do on etcd.
 async fn write_all(endpoints: Vec<String>, prefix: &str, n: usize) {
     let kapi = new_keys_api(client(endpoints));
     for i in 0..n {
-        kapi.set(
-            &format!("/{prefix}/{i}"),
-            &format!("v{i}"),
-            SetOptions::default(),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("write {prefix}/{i}: {e}"));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match kapi
+                .set(
+                    &format!("/{prefix}/{i}"),
+                    &format!("v{i}"),
+                    SetOptions::default(),
+                )
+                .await
+            {
+                Ok(_) => break,
+                Err(e) => assert!(Instant::now() < deadline, "write {prefix}/{i}: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 
@@ -106,9 +113,7 @@ async fn three_processes_survive_a_kill_catch_up_and_take_a_fourth() {
     // Restarted from its data dir, it has what it acknowledged before and catches
     // up on what it missed.
     c.member(leader).restart().await;
-    c.member(leader)
-        .wait_healthy(Duration::from_secs(20))
-        .await;
+    c.member(leader).wait_healthy(Duration::from_secs(20)).await;
     until_value(&urls[leader], "/before/9", "v9", Duration::from_secs(20)).await;
     until_value(&urls[leader], "/during/9", "v9", Duration::from_secs(20)).await;
 
