@@ -1,0 +1,268 @@
+//! etcdctl 3.4 in v2 mode (`ETCDCTL_API=2`) against etcd 3.4.23 and against
+//! etcd-sim, side by side: each scenario runs the same etcdctl commands against a
+//! fresh server of each kind and asserts that what etcdctl printed (stdout, stderr,
+//! exit code) is the same once URLs and member ids are normalized
+//! (`etcdctl_support/normalize.rs` lists what may differ; indices may not).
+//!
+//! Needs `/usr/bin/etcd` and `/usr/bin/etcdctl` (`scripts/install-deps.sh`).
+
+#![cfg(not(madsim))]
+
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+mod etcdctl_support;
+
+use etcdctl_support::{Session, compare};
+use std::time::Duration;
+
+/// Keys: set, get, mk, mkdir, update, rm, rmdir, ls, output formats, TTLs,
+/// compare-and-swap, and the errors with their exit codes.
+#[test]
+fn keys() {
+    compare(1, |s: &mut Session<'_>| {
+        s.ctl(&["set", "/a", "1"]);
+        s.ctl(&["get", "/a"]);
+        s.ctl(&["mk", "/a", "2"]);
+        s.ctl(&["mk", "/b", "2"]);
+        s.ctl(&["mkdir", "/dir"]);
+        s.ctl(&["mkdir", "/dir"]);
+        s.ctl(&["set", "/dir/x", "X"]);
+        s.ctl(&["set", "/dir/sub/y", "Y"]);
+        s.ctl(&["update", "/a", "10"]);
+        s.ctl(&["update", "/missing", "v"]);
+        s.ctl(&["get", "/missing"]);
+        s.ctl(&["get", "/dir"]);
+        // Without --sort etcd lists a directory in Go's (randomized) map order: those
+        // listings are compared as sets of lines.
+        s.ctl_sorted(&["ls"]);
+        s.ctl_sorted(&["ls", "/dir"]);
+        s.ctl_sorted(&["ls", "-r"]);
+        s.ctl_sorted(&["ls", "-p", "/"]);
+        s.ctl(&["ls", "-r", "-p", "--sort", "/"]);
+        s.ctl(&["ls", "/missing"]);
+        s.ctl(&["ls", "/a"]);
+        s.ctl(&["-o", "extended", "get", "/a"]);
+        s.ctl(&["-o", "json", "get", "/a"]);
+        s.ctl(&["-o", "extended", "set", "/a", "11"]);
+        s.ctl(&["-o", "json", "set", "/a", "12"]);
+        s.ctl(&["-o", "extended", "ls", "--sort", "-r", "/dir"]);
+        s.ctl(&["-o", "json", "ls", "--sort", "/dir"]);
+        s.ctl(&["set", "--ttl", "100", "/ttl", "t"]);
+        s.ctl(&["-o", "extended", "get", "/ttl"]);
+        s.ctl(&["-o", "json", "get", "/ttl"]);
+        s.ctl(&["mk", "--ttl", "50", "/ttl2", "t"]);
+        s.ctl(&["update", "--ttl", "0", "/ttl2", "u"]);
+        s.ctl(&["-o", "extended", "get", "/ttl2"]);
+        s.ctl(&["set", "--swap-with-value", "12", "/a", "13"]);
+        s.ctl(&["set", "--swap-with-value", "nope", "/a", "14"]);
+        let idx = s.index().to_string();
+        s.ctl(&["set", "--swap-with-index", &idx, "/a", "15"]);
+        s.ctl(&["set", "--swap-with-index", "1", "/a", "16"]);
+        s.ctl(&["set", "--swap-with-value", "x", "/missing", "1"]);
+        s.ctl(&["set", "/dir", "v"]);
+        s.ctl(&["set", "/a/b", "v"]);
+        s.ctl(&["mk", "--in-order", "/queue", "first"]);
+        s.ctl(&["-o", "extended", "mk", "--in-order", "/queue", "second"]);
+        s.ctl(&["ls", "--sort", "/queue"]);
+        s.ctl(&["rm", "/dir"]);
+        s.ctl(&["rmdir", "/dir"]);
+        s.ctl(&["rm", "--dir", "/dir"]);
+        s.ctl(&["rm", "--with-value", "wrong", "/b"]);
+        s.ctl(&["rm", "--with-index", "1", "/b"]);
+        s.ctl(&["rm", "--with-value", "2", "/b"]);
+        s.ctl(&["rm", "/b"]);
+        s.ctl(&["rmdir", "/a"]);
+        s.ctl(&["rm", "-r", "/dir"]);
+        s.ctl(&["mkdir", "/empty"]);
+        s.ctl(&["rmdir", "/empty"]);
+        s.ctl(&["setdir", "/sd"]);
+        s.ctl(&["setdir", "/sd"]);
+        s.ctl(&["updatedir", "--ttl", "30", "/sd"]);
+        s.ctl(&["updatedir", "/nosuchdir"]);
+        s.ctl(&["-o", "extended", "get", "/sd"]);
+        s.ctl(&["rm", "/a"]);
+        s.ctl(&["rm", "/a"]);
+        s.ctl(&["get", "/a"]);
+        s.ctl(&["set", "--", "/dash", "-v"]);
+        s.ctl(&["get", "/dash"]);
+        s.ctl(&["set", "/spaces and%20", "v w"]);
+        s.ctl_sorted(&["ls", "/"]);
+        s.ctl(&["get", "/_hidden"]);
+        s.ctl(&["set", "/_hidden", "h"]);
+        s.ctl(&["ls", "--sort", "/"]);
+        s.ctl(&["get", "-q", "/_hidden"]);
+        s.ctl(&["set"]);
+        s.ctl(&["get"]);
+        s.ctl(&["set", "--ttl", "abc", "/k", "v"]);
+    });
+}
+
+/// Watches: one-shot and `--forever` watches from an index, recursive watches,
+/// every output format, and `exec-watch` running a shell command per event.
+#[test]
+fn watch() {
+    compare(1, |s: &mut Session<'_>| {
+        s.ctl(&["set", "/w/a", "1"]);
+        // etcdctl's --after-index N waits for the first event with an index above N.
+        let before = (s.index() - 1).to_string();
+        // A one-shot watch answered from the event history.
+        s.ctl(&["watch", "--after-index", &before, "/w/a"]);
+        s.ctl(&["-o", "extended", "watch", "--after-index", &before, "/w/a"]);
+        s.ctl(&["-o", "json", "watch", "--after-index", &before, "/w/a"]);
+        let next = s.index().to_string();
+        // A one-shot watch waiting for the next change.
+        s.watch(&["watch", "--after-index", &next, "/w/a"], 1, |s| {
+            s.ctl(&["set", "/w/a", "2"]);
+        });
+        let next = s.index().to_string();
+        s.watch(
+            &["watch", "--forever", "--after-index", &next, "-r", "/w"],
+            5,
+            |s| {
+                s.ctl(&["set", "/w/b", "3"]);
+                s.ctl(&["mkdir", "/w/d"]);
+                s.ctl(&["update", "/w/a", "4"]);
+                s.ctl(&["set", "/w/d/e", "5"]);
+                s.ctl(&["rm", "/w/b"]);
+            },
+        );
+        // Extended output shows the response's X-Etcd-Index: the store index when the
+        // long poll arrived, which races with writes made while the watch runs. From
+        // the history, every poll sees the final index.
+        let before = s.index().to_string();
+        s.ctl(&["set", "/w/a", "6"]);
+        s.ctl(&["set", "--ttl", "100", "/w/t", "long"]);
+        s.watch(
+            &[
+                "-o",
+                "extended",
+                "watch",
+                "-f",
+                "--after-index",
+                &before,
+                "-r",
+                "/w",
+            ],
+            12,
+            |_| {},
+        );
+        let next = s.index().to_string();
+        s.watch(
+            &["watch", "-f", "--after-index", &next, "/w/short"],
+            2,
+            |s| {
+                s.ctl(&["set", "--ttl", "1", "/w/short", "gone soon"]);
+            },
+        );
+        let next = s.index().to_string();
+        s.watch(
+            &[
+                "-o",
+                "json",
+                "watch",
+                "--forever",
+                "--after-index",
+                &next,
+                "/w/a",
+            ],
+            2,
+            |s| {
+                s.ctl(&["set", "/w/a", "7"]);
+                s.ctl(&["rm", "/w/a"]);
+            },
+        );
+        let next = s.index().to_string();
+        let echo = "echo $ETCD_WATCH_ACTION $ETCD_WATCH_KEY $ETCD_WATCH_VALUE";
+        // exec-watch runs each event's command concurrently: lines in any order.
+        s.watch_unordered(
+            &[
+                "exec-watch",
+                "--after-index",
+                &next,
+                "-r",
+                "/w",
+                "--",
+                "sh",
+                "-c",
+                echo,
+            ],
+            4,
+            |s| {
+                s.ctl(&["set", "/w/x", "8"]);
+                s.ctl(&["update", "/w/x", "9"]);
+                s.ctl(&["mk", "/w/y", "10"]);
+                s.ctl(&["rm", "/w/x"]);
+            },
+        );
+        s.ctl(&["watch"]);
+        s.ctl(&["exec-watch", "/w"]);
+    });
+}
+
+/// Members of a three-member cluster: list, add (a member that never starts),
+/// remove it again, update, cluster-health, and the errors.
+#[test]
+fn members() {
+    compare(3, |s: &mut Session<'_>| {
+        // etcd refuses membership changes until its peers have been connected for 5 s.
+        s.server().settle_for(Duration::from_secs(5));
+        s.ctl_sorted(&["member", "list"]);
+        s.ctl_sorted(&["cluster-health"]);
+        let m0_peer = s.server().members()[0].peer_url.clone();
+        s.ctl(&["member", "add", "dup", &m0_peer]);
+        s.ctl(&["member", "add", "bad", "not-a-url"]);
+        s.ctl(&["member", "add", "m4"]);
+        let new_peer = fresh_url(s, "<new-peer>");
+        s.ctl(&["member", "add", "m3", &new_peer]);
+        s.ctl_sorted(&["member", "list"]);
+        s.ctl_sorted(&["cluster-health"]);
+        let added = added_id(s);
+        s.ctl(&["member", "remove", &added]);
+        s.ctl(&["member", "remove", &added]);
+        s.ctl(&["member", "remove", "abc"]);
+        s.ctl(&["member", "remove", "not-hex"]);
+        s.ctl(&["member", "remove"]);
+        s.ctl_sorted(&["member", "list"]);
+        let m2 = s.server().members()[2].id.clone();
+        let other_peer = fresh_url(s, "<other-peer>");
+        s.ctl(&["member", "update", &m2, &other_peer]);
+        s.ctl(&["member", "update", "abc", &other_peer]);
+        s.ctl_sorted(&["member", "list"]);
+    });
+}
+
+/// With a member added that never started, etcd's strict reconfiguration check
+/// (on by default) refuses further additions: every member answers 500, which
+/// etcdctl reports as "has no leader".
+#[test]
+#[ignore = "etcd-sim lacks the strict reconfiguration check (the lead's sim/src/member work)"]
+fn member_add_while_a_member_never_started() {
+    compare(3, |s: &mut Session<'_>| {
+        s.server().settle_for(Duration::from_secs(5));
+        let new_peer = fresh_url(s, "<new-peer>");
+        s.ctl(&["member", "add", "m3", &new_peer]);
+        s.ctl(&["member", "add", "again", &new_peer]);
+        let m0_peer = s.server().members()[0].peer_url.clone();
+        s.ctl(&["member", "add", "dup", &m0_peer]);
+    });
+}
+
+/// A peer URL on a free port, shown as `label` in the transcript.
+fn fresh_url(s: &mut Session<'_>, label: &str) -> String {
+    let url = format!("http://127.0.0.1:{}", support::ports::free_ports(1)[0]);
+    s.alias(&url, label);
+    url
+}
+
+/// The id `member add` announced in the last step that announced one.
+fn added_id(s: &Session<'_>) -> String {
+    s.steps()
+        .iter()
+        .rev()
+        .find_map(|step| {
+            let rest = step.stdout.split("with ID ").nth(1)?;
+            Some(rest.chars().take_while(char::is_ascii_hexdigit).collect())
+        })
+        .expect("a member add announced an id")
+}

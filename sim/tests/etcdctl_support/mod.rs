@@ -1,0 +1,44 @@
+//! Side-by-side runs of `etcdctl` (v2 mode) against etcd 3.4.23 and etcd-sim.
+//!
+//! - [`servers`]: a fresh server of either kind (real etcd from the root package's
+//!   harness, or our members in-process on a runtime of their own).
+//! - [`transcript`]: running etcdctl against one server and recording each command's
+//!   stdout, stderr and exit code.
+//! - [`normalize`]: what legitimately differs between the two (URLs, member ids,
+//!   expiration times), and the comparison of two transcripts.
+//!
+//! [`compare`] runs one scenario against both servers and asserts that the
+//! normalized transcripts are equal.
+
+#![allow(dead_code)]
+
+pub mod normalize;
+pub mod servers;
+pub mod transcript;
+
+pub use servers::{Flavor, Server};
+pub use transcript::Session;
+
+/// Runs `scenario` against a fresh `members`-member etcd 3.4.23 cluster and a fresh
+/// etcd-sim cluster of the same size, and panics with every differing step if the
+/// normalized transcripts differ. `ETCDCTL_COMPAT_SHOW=1` prints both transcripts.
+pub fn compare(members: usize, scenario: impl Fn(&mut Session<'_>)) {
+    let mut transcripts = Vec::new();
+    for flavor in [Flavor::Etcd, Flavor::Sim] {
+        let server = Server::start(flavor, members);
+        let mut session = Session::new(&server);
+        scenario(&mut session);
+        let (steps, aliases) = session.finish();
+        let norm = normalize::Normalizer::for_run(&server, &steps, aliases);
+        let rendered = norm.apply_all(&steps);
+        if std::env::var_os("ETCDCTL_COMPAT_SHOW").is_some() {
+            eprintln!("===== {flavor:?}\n{}", rendered.concat());
+        }
+        transcripts.push(rendered);
+    }
+    let ours = transcripts.pop().expect("two runs");
+    let etcd = transcripts.pop().expect("two runs");
+    if let Err(diff) = normalize::diff(&etcd, &ours) {
+        panic!("etcdctl transcripts differ (etcd 3.4.23 vs etcd-sim):\n{diff}");
+    }
+}
