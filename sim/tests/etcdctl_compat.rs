@@ -195,13 +195,32 @@ fn watch() {
                 s.ctl(&["rm", "/w/x"]);
             },
         );
+        let next = s.index().to_string();
+        let env = "env | grep ^ETCD_WATCH_ | sort";
+        s.watch(
+            &[
+                "exec-watch",
+                "--after-index",
+                &next,
+                "/w/env",
+                "--",
+                "sh",
+                "-c",
+                env,
+            ],
+            5,
+            |s| {
+                s.ctl(&["set", "--ttl", "100", "/w/env", "environment"]);
+            },
+        );
         s.ctl(&["watch"]);
         s.ctl(&["exec-watch", "/w"]);
     });
 }
 
-/// Members of a three-member cluster: list, add (a member that never starts),
-/// remove it again, update, cluster-health, and the errors.
+/// Members of a three-member cluster led by `m0`: list, add (a member that never
+/// starts), update and remove it, cluster-health, a stopped follower, and the
+/// errors.
 #[test]
 fn members() {
     compare(3, |s: &mut Session<'_>| {
@@ -218,17 +237,23 @@ fn members() {
         s.ctl_sorted(&["member", "list"]);
         s.ctl_sorted(&["cluster-health"]);
         let added = added_id(s);
+        let other_peer = fresh_url(s, "<other-peer>");
+        s.ctl(&["member", "update", &added, &other_peer]);
+        s.ctl(&["member", "update", "abc", &other_peer]);
+        s.ctl(&["member", "update", &added, &m0_peer]);
+        s.ctl_sorted(&["member", "list"]);
         s.ctl(&["member", "remove", &added]);
         s.ctl(&["member", "remove", &added]);
         s.ctl(&["member", "remove", "abc"]);
         s.ctl(&["member", "remove", "not-hex"]);
         s.ctl(&["member", "remove"]);
         s.ctl_sorted(&["member", "list"]);
-        let m2 = s.server().members()[2].id.clone();
-        let other_peer = fresh_url(s, "<other-peer>");
-        s.ctl(&["member", "update", &m2, &other_peer]);
-        s.ctl(&["member", "update", "abc", &other_peer]);
+        let m2 = s.server().members()[2].clone();
+        s.ctl(&["member", "update", &m2.id, &m2.peer_url]);
+        s.server().stop_member(2);
+        s.ctl_sorted(&["cluster-health"]);
         s.ctl_sorted(&["member", "list"]);
+        s.ctl(&["set", "/still", "works"]);
     });
 }
 
@@ -265,4 +290,214 @@ fn added_id(s: &Session<'_>) -> String {
             Some(rest.chars().take_while(char::is_ascii_hexdigit).collect())
         })
         .expect("a member add announced an id")
+}
+
+/// Users, roles and auth enable/disable: passwords on the command line and on
+/// stdin, grants and revokes, what a non-root user may and may not do, and the
+/// errors.
+#[test]
+fn auth() {
+    compare(1, |s: &mut Session<'_>| {
+        s.ctl(&["user", "list"]);
+        s.ctl(&["role", "list"]);
+        s.ctl(&["auth", "enable"]);
+        s.ctl(&["user", "get", "root"]);
+        s.ctl_stdin(&["user", "add", "root"], "rootpw\n");
+        s.ctl(&["user", "add", "alice:alicepw"]);
+        s.ctl(&["user", "add", "alice:other"]);
+        s.ctl_stdin(&["user", "add", "bob"], "bobpw\n");
+        s.ctl(&["user", "list"]);
+        s.ctl(&["user", "get", "root"]);
+        s.ctl(&["user", "get", "nobody"]);
+        s.ctl(&["role", "add", "reader"]);
+        s.ctl(&["role", "add", "reader"]);
+        s.ctl(&["role", "add", "writer"]);
+        s.ctl(&["role", "add", "root"]);
+        s.ctl(&["role", "list"]);
+        s.ctl(&["role", "get", "root"]);
+        s.ctl(&["role", "get", "nobody"]);
+        s.ctl(&["role", "grant", "reader", "--path", "/pub/*", "--read"]);
+        s.ctl(&["role", "grant", "reader", "--path", "/pub/*", "--read"]);
+        s.ctl(&["role", "grant", "writer", "--path", "/pub/*", "--write"]);
+        s.ctl(&["role", "grant", "writer", "--path", "/own/*", "--readwrite"]);
+        s.ctl(&["role", "grant", "writer", "--path", "/both", "--rw"]);
+        s.ctl(&["role", "grant", "writer", "--path", "/x"]);
+        s.ctl(&[
+            "role", "grant", "writer", "--read", "--write", "--path", "/x",
+        ]);
+        s.ctl(&["role", "grant", "writer", "--read"]);
+        s.ctl(&["role", "grant", "nobody", "--path", "/x", "--read"]);
+        s.ctl(&["role", "grant", "root", "--path", "/x", "--read"]);
+        s.ctl(&["role", "get", "reader"]);
+        s.ctl(&["role", "get", "writer"]);
+        s.ctl(&["role", "revoke", "writer", "--path", "/both", "--write"]);
+        s.ctl(&["role", "revoke", "writer", "--path", "/nothing", "--read"]);
+        s.ctl(&["role", "revoke", "nobody", "--path", "/x", "--read"]);
+        s.ctl(&["role", "get", "writer"]);
+        s.ctl(&["user", "grant", "alice", "--roles", "reader"]);
+        s.ctl(&["user", "grant", "alice", "--roles", "reader"]);
+        s.ctl(&[
+            "user", "grant", "bob", "--roles", "reader", "--roles", "writer",
+        ]);
+        // etcd grants a role that does not exist; getting the user then fails.
+        s.ctl(&["user", "add", "carol:carolpw"]);
+        s.ctl(&["user", "grant", "carol", "--roles", "nosuchrole"]);
+        s.ctl(&["user", "get", "carol"]);
+        s.ctl(&["-u", "carol:carolpw", "get", "/pub/a"]);
+        s.ctl(&["user", "grant", "nobody", "--roles", "reader"]);
+        s.ctl(&["user", "grant", "bob"]);
+        s.ctl(&["user", "revoke", "bob", "--roles", "reader"]);
+        s.ctl(&["user", "revoke", "bob", "--roles", "reader"]);
+        s.ctl(&["user", "get", "alice"]);
+        s.ctl(&["user", "get", "bob"]);
+        s.ctl(&["user", "revoke", "bob", "--roles", "nosuchrole"]);
+        s.ctl(&["user", "revoke", "nobody", "--roles", "reader"]);
+        s.ctl_stdin(&["user", "passwd", "alice"], "newalicepw\n");
+        s.ctl_stdin(&["user", "passwd", "nobody"], "pw\n");
+        s.ctl(&["set", "/pub/a", "public"]);
+        s.ctl(&["set", "/own/a", "own"]);
+        s.ctl(&["auth", "enable"]);
+        s.ctl(&["auth", "enable"]);
+        // Anyone may still do everything: enabling auth creates the guest role with
+        // read and write on /*.
+        s.ctl(&["get", "/pub/a"]);
+        s.ctl(&["-u", "root:rootpw", "role", "get", "guest"]);
+        s.ctl(&["-u", "root:rootpw", "role", "list"]);
+        s.ctl(&[
+            "-u",
+            "root:rootpw",
+            "role",
+            "revoke",
+            "guest",
+            "--path",
+            "/*",
+            "--rw",
+        ]);
+        s.ctl(&["get", "/pub/a"]);
+        s.ctl(&["set", "/pub/a", "anonymous"]);
+        s.ctl(&["user", "list"]);
+        s.ctl(&["-u", "alice:newalicepw", "get", "/pub/a"]);
+        s.ctl(&["-u", "alice:alicepw", "get", "/pub/a"]);
+        s.ctl(&["-u", "alice:newalicepw", "set", "/pub/a", "by alice"]);
+        s.ctl(&["-u", "alice:newalicepw", "get", "/own/a"]);
+        s.ctl(&["-u", "alice:newalicepw", "user", "list"]);
+        s.ctl(&["-u", "alice:newalicepw", "role", "add", "mine"]);
+        s.ctl(&["-u", "alice:newalicepw", "auth", "disable"]);
+        s.ctl_stdin(&["-u", "bob", "set", "/pub/a", "by bob"], "bobpw\n");
+        s.ctl(&["-u", "bob:bobpw", "get", "/pub/a"]);
+        s.ctl(&[
+            "-u",
+            "bob:bobpw",
+            "-o",
+            "extended",
+            "set",
+            "/own/b",
+            "bob's",
+        ]);
+        s.ctl(&["-u", "bob:bobpw", "ls", "--sort", "-r", "/own"]);
+        s.ctl(&["-u", "bob:bobpw", "get", "/own/b"]);
+        s.ctl(&["-u", "bob:bobpw", "rm", "/own/b"]);
+        s.ctl(&["-u", "bob:bobpw", "mkdir", "/elsewhere"]);
+        s.ctl(&["-u", "carol:carolpw", "get", "/pub/a"]);
+        s.ctl(&["-u", "nobody:pw", "get", "/pub/a"]);
+        s.ctl(&["-u", "root:wrong", "get", "/pub/a"]);
+        s.ctl(&["-u", "root:rootpw", "user", "list"]);
+        s.ctl(&[
+            "-u",
+            "root:rootpw",
+            "user",
+            "revoke",
+            "root",
+            "--roles",
+            "root",
+        ]);
+        s.ctl(&["-u", "root:rootpw", "user", "remove", "bob"]);
+        s.ctl(&["-u", "root:rootpw", "user", "remove", "bob"]);
+        s.ctl(&["-u", "root:rootpw", "user", "remove", "root"]);
+        s.ctl(&["-u", "root:rootpw", "role", "remove", "writer"]);
+        s.ctl(&["-u", "root:rootpw", "role", "remove", "writer"]);
+        s.ctl(&["-u", "root:rootpw", "role", "remove", "root"]);
+        s.ctl(&["-u", "root:rootpw", "role", "remove", "guest"]);
+        s.ctl(&["-u", "root:rootpw", "role", "list"]);
+        s.ctl(&["auth", "disable"]);
+        s.ctl(&["-u", "root:rootpw", "auth", "disable"]);
+        s.ctl(&["-u", "root:rootpw", "auth", "disable"]);
+        s.ctl(&["get", "/pub/a"]);
+        s.ctl(&["user", "list"]);
+        s.ctl(&["role", "list"]);
+        s.ctl(&["user", "remove", "root"]);
+        s.ctl(&["user", "add"]);
+        s.ctl(&["role", "add"]);
+        s.ctl(&["role", "revoke", "reader"]);
+        s.ctl(&["user", "revoke", "alice"]);
+    });
+}
+
+/// A one-member cluster as etcdctl sees it: member list, cluster-health, the
+/// `--debug` output, `--no-sync`.
+#[test]
+fn one_member_cluster() {
+    compare(1, |s: &mut Session<'_>| {
+        s.ctl(&["member", "list"]);
+        s.ctl(&["cluster-health"]);
+        s.ctl(&["--debug", "set", "/d", "v"]);
+        s.ctl(&["--debug", "get", "/d"]);
+        s.ctl(&["--debug", "member", "list"]);
+        s.ctl(&["--no-sync", "get", "/d"]);
+        s.ctl(&["--no-sync", "cluster-health"]);
+    });
+}
+
+/// The event history's limit (1000 events): a watch from a cleared index, and odd
+/// keys and values.
+#[test]
+fn history_and_odd_keys() {
+    compare(1, |s: &mut Session<'_>| {
+        for i in 0..1010 {
+            s.server().put_raw("/fill", &i.to_string());
+        }
+        s.ctl(&["watch", "--after-index", "1", "/fill"]);
+        s.ctl(&[
+            "exec-watch",
+            "--after-index",
+            "1",
+            "/fill",
+            "--",
+            "echo",
+            "x",
+        ]);
+        s.ctl(&["-o", "json", "watch", "--after-index", "1", "/fill"]);
+        let recent = (s.index() - 1).to_string();
+        s.ctl(&["watch", "--after-index", &recent, "/fill"]);
+        s.ctl(&["set", "/odd/a b", "with space"]);
+        s.ctl(&["set", "/odd/q?x=1&y", "query"]);
+        s.ctl(&["set", "/odd/ü/日本", "unicode ✓"]);
+        s.ctl(&["set", "/odd/pct%2F", "percent"]);
+        s.ctl(&["set", "/odd//double//slash/", "slashes"]);
+        s.ctl(&["set", "/odd/empty", ""]);
+        s.ctl(&["set", "/odd/multi", "line one\nline two"]);
+        s.ctl(&["ls", "--sort", "-r", "/odd"]);
+        s.ctl(&["-o", "json", "get", "/odd/ü/日本"]);
+        s.ctl(&["get", "/odd/double/slash"]);
+        s.ctl(&["get", "/odd/multi"]);
+        s.ctl(&["-o", "extended", "get", "/odd/empty"]);
+        s.ctl(&["get", "odd/empty"]);
+        s.ctl(&["-o", "extended", "get", "/odd"]);
+        s.ctl(&["-o", "json", "get", "/odd"]);
+        s.ctl(&["rm", "/"]);
+        s.ctl(&["rm", "-r", "/"]);
+        s.ctl(&["rmdir", "/"]);
+        s.ctl(&["set", "/", "root"]);
+        s.ctl(&["mkdir", "/"]);
+        s.ctl(&["get", "/"]);
+        s.ctl(&["update", "/odd", "v"]);
+        s.ctl(&["updatedir", "/odd/multi"]);
+        s.ctl(&["mkdir", "/odd/multi"]);
+        s.ctl(&["mk", "--in-order", "/odd/multi", "v"]);
+        s.ctl(&["rm", "--with-index", "abc", "/odd/multi"]);
+        s.ctl(&["set", "--ttl", "-5", "/odd/neg", "v"]);
+        s.ctl(&["set", "--swap-with-index", "-1", "/odd/multi", "v"]);
+        s.ctl(&["rm", "-r", "/odd"]);
+        s.ctl(&["ls", "/odd"]);
+    });
 }

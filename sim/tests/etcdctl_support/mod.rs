@@ -1,7 +1,8 @@
 //! Side-by-side runs of `etcdctl` (v2 mode) against etcd 3.4.23 and etcd-sim.
 //!
 //! - [`servers`]: a fresh server of either kind (real etcd from the root package's
-//!   harness, or our members in-process on a runtime of their own).
+//!   harness, or our members in-process on a runtime of their own), with member
+//!   `m0` in the lead.
 //! - [`transcript`]: running etcdctl against one server and recording each command's
 //!   stdout, stderr and exit code.
 //! - [`normalize`]: what legitimately differs between the two (URLs, member ids,

@@ -1,13 +1,14 @@
 //! What may differ between etcd's and etcd-sim's transcripts, and nothing more:
 //!
-//! - client and peer URLs (free ports): `<client-m0>`, `<peer-m0>`;
+//! - client and peer URLs (free ports): `<client-m0>`, `<peer-m0>`, and the client
+//!   address alone (dial errors): `<client-addr-m0>`;
 //! - member ids (etcd hashes the peer URLs, and salts an added member's id with the
 //!   time): `<id-m0>` by member name, `<added-1>` for ids announced by
 //!   `member add` ("... with ID <id> to cluster");
 //! - values a scenario picks per run (free ports), under the labels it gives them;
 //! - `"expiration"` times in JSON output (wall clock): `<time>`;
-//! - which member leads a cluster of several (a randomized election):
-//!   `isLeader=?`, with the number of `isLeader=true` lines shown instead;
+//! - the order of the per-endpoint errors in etcdctl's cluster errors
+//!   (`error #0: ...; error #1: ...`): etcdctl shuffles its endpoints;
 //! - orders that follow member ids: the members in `ETCD_INITIAL_CLUSTER="..."`
 //!   (sorted), and the lines of steps marked `sort_lines` (also used where etcd's
 //!   order is Go's randomized map order, or commands run concurrently).
@@ -20,7 +21,6 @@ use super::transcript::{Exit, Step};
 /// Text substitutions for one run.
 pub struct Normalizer {
     pairs: Vec<(String, String)>,
-    mask_leader: bool,
 }
 
 impl Normalizer {
@@ -31,6 +31,10 @@ impl Normalizer {
         for m in server.members() {
             pairs.push((m.client_url.clone(), format!("<client-{}>", m.name)));
             pairs.push((m.peer_url.clone(), format!("<peer-{}>", m.name)));
+            // Go's dial errors name the address alone.
+            if let Some(addr) = m.client_url.strip_prefix("http://") {
+                pairs.push((addr.to_string(), format!("<client-addr-{}>", m.name)));
+            }
             pairs.push((m.id.clone(), format!("<id-{}>", m.name)));
         }
         let mut added = 0;
@@ -47,10 +51,7 @@ impl Normalizer {
         }
         // Longest first: one port may be a prefix of another.
         pairs.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
-        Normalizer {
-            pairs,
-            mask_leader: server.members().len() > 1,
-        }
+        Normalizer { pairs }
     }
 
     /// `text` with the substitutions made.
@@ -61,16 +62,7 @@ impl Normalizer {
         }
         out = mask_after(&out, "\"expiration\":\"", '"', "<time>");
         out = sort_list_after(&out, "ETCD_INITIAL_CLUSTER=\"", '"', ',');
-        if self.mask_leader {
-            let leaders = out.matches("isLeader=true").count();
-            out = out
-                .replace("isLeader=true", "isLeader=?")
-                .replace("isLeader=false", "isLeader=?");
-            if leaders > 0 {
-                out.push_str(&format!(" [{leaders} leader(s)]"));
-            }
-        }
-        out
+        sort_cluster_errors(&out)
     }
 
     /// Every step rendered as normalized text.
@@ -134,6 +126,44 @@ fn sort_list_after(text: &str, marker: &str, end: char, sep: char) -> String {
     out
 }
 
+/// `text` with each list of numbered endpoint errors (`error #0: a\n; error #1:
+/// b\n`, or the same without `; `) sorted by message and renumbered.
+fn sort_cluster_errors(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("error #0: ") {
+        out.push_str(&rest[..at]);
+        let mut cur = &rest[at..];
+        let mut items: Vec<&str> = Vec::new();
+        let mut seps: Vec<&str> = Vec::new();
+        loop {
+            let prefix = format!("error #{}: ", items.len());
+            let Some(body) = cur.strip_prefix(prefix.as_str()) else {
+                break;
+            };
+            let end = body.find('\n').map_or(body.len(), |e| e + 1);
+            items.push(&body[..end]);
+            cur = &body[end..];
+            let sep = if cur.starts_with("; ") { "; " } else { "" };
+            if !cur[sep.len()..].starts_with(&format!("error #{}: ", items.len())) {
+                break;
+            }
+            seps.push(sep);
+            cur = &cur[sep.len()..];
+        }
+        items.sort_unstable();
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push_str(seps[i - 1]);
+            }
+            out.push_str(&format!("error #{i}: {item}"));
+        }
+        rest = cur;
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `Ok` if both transcripts are equal, else every differing step side by side.
 pub fn diff(etcd: &[String], ours: &[String]) -> Result<(), String> {
     let mut report = String::new();
@@ -158,7 +188,17 @@ pub fn diff(etcd: &[String], ours: &[String]) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{mask_after, sort_list_after};
+    use super::{mask_after, sort_cluster_errors, sort_list_after};
+
+    #[test]
+    fn sorts_cluster_errors() {
+        let s = "x; error #0: b\n; error #1: a\n\nerror #0: d\nerror #1: c\n\n";
+        assert_eq!(
+            sort_cluster_errors(s),
+            "x; error #0: a\n; error #1: b\n\nerror #0: c\nerror #1: d\n\n"
+        );
+        assert_eq!(sort_cluster_errors("no errors"), "no errors");
+    }
 
     #[test]
     fn sorts_the_initial_cluster() {

@@ -12,6 +12,9 @@ use tokio::runtime::Runtime;
 /// How long an etcd-sim cluster may take to elect, publish and decide its version.
 const SIM_STARTUP: Duration = Duration::from_secs(20);
 
+/// How long moving leadership to `m0` may take.
+const LEADER_MOVE_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// The timeout of the harness's own HTTP probes.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -80,7 +83,71 @@ impl Server {
         server.members = server.list_members(&first);
         server.members.sort_by(|a, b| a.name.cmp(&b.name));
         assert_eq!(server.members.len(), n, "{flavor:?}: members listed");
+        if n > 1 {
+            server.put_m0_in_the_lead();
+        }
         server
+    }
+
+    /// Moves leadership to `m0` (elections are random; transcripts show who leads)
+    /// and waits until every member names it leader.
+    fn put_m0_in_the_lead(&self) {
+        let m0 = self.members[0].id.clone();
+        let deadline = Instant::now() + LEADER_MOVE_TIMEOUT;
+        loop {
+            let leaders: Vec<String> = self
+                .members
+                .iter()
+                .map(|m| self.leader_seen_by(&m.client_url))
+                .collect();
+            if leaders.iter().all(|l| *l == m0) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{:?}: leadership did not move to m0 ({leaders:?})",
+                self.flavor
+            );
+            match &self.running {
+                Some(Running::Etcd(_)) => {
+                    let endpoints: Vec<&str> =
+                        self.members.iter().map(|m| m.client_url.as_str()).collect();
+                    // etcdctl v3 finds the leader among the endpoints and asks it.
+                    let out = std::process::Command::new(super::transcript::ETCDCTL_BIN)
+                        .env("ETCDCTL_API", "3")
+                        .arg("--endpoints")
+                        .arg(endpoints.join(","))
+                        .args(["move-leader", &m0])
+                        .output()
+                        .expect("run etcdctl move-leader");
+                    if !out.status.success() {
+                        eprintln!(
+                            "move-leader: {}",
+                            String::from_utf8_lossy(&out.stderr).trim()
+                        );
+                    }
+                }
+                Some(Running::Sim((members, _))) => {
+                    let to = u64::from_str_radix(&m0, 16).expect("a hex member id");
+                    for m in members.iter().filter(|m| m.status().is_leader()) {
+                        m.transfer_leader(to).expect("transfer leadership");
+                    }
+                }
+                None => {}
+            }
+            self.sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The id of the leader `GET /v2/members/leader` names at `url` ("" if none).
+    fn leader_seen_by(&self, url: &str) -> String {
+        let r = self
+            .rt
+            .block_on(raw_http::get(url, "/v2/members/leader", PROBE_TIMEOUT));
+        r.ok()
+            .filter(|r| r.status == 200)
+            .and_then(|r| r.json()["id"].as_str().map(str::to_string))
+            .unwrap_or_default()
     }
 
     /// The flavor.
@@ -110,12 +177,43 @@ impl Server {
             .unwrap_or_else(|| panic!("{:?}: no X-Etcd-Index in {r:?}", self.flavor))
     }
 
+    /// Sets `key` to `value` with a raw `PUT /v2/keys<key>` (not through etcdctl,
+    /// not recorded): for filling the event history quickly.
+    pub fn put_raw(&self, key: &str, value: &str) {
+        let url = self.endpoint().to_string();
+        let body = format!("value={value}");
+        let path = format!("/v2/keys{key}");
+        let r = self
+            .rt
+            .block_on(raw_http::request(
+                &url,
+                "PUT",
+                &path,
+                Some(("application/x-www-form-urlencoded", body.as_bytes())),
+                PROBE_TIMEOUT,
+            ))
+            .unwrap_or_else(|e| panic!("{:?}: PUT {path}: {e}", self.flavor));
+        assert!(r.status < 300, "{:?}: PUT {path}: {r:?}", self.flavor);
+    }
+
+    /// Stops member `i` (etcd: SIGKILL; etcd-sim: [`Member::stop`]).
+    pub fn stop_member(&self, i: usize) {
+        match &self.running {
+            Some(Running::Etcd(c)) => c.member(i).kill(),
+            Some(Running::Sim((members, _))) => self.rt.block_on(members[i].stop()),
+            None => {}
+        }
+    }
+
     /// Waits until the cluster has been ready for `d` (etcd refuses membership
     /// changes until its peers have been connected for 5 s).
     pub fn settle_for(&self, d: Duration) {
-        let until = self.ready_at + d;
-        self.rt
-            .block_on(async move { tokio::time::sleep_until(until.into()).await });
+        self.sleep((self.ready_at + d).saturating_duration_since(Instant::now()));
+    }
+
+    /// Sleeps on the server's runtime (whose timers need it to be entered).
+    fn sleep(&self, d: Duration) {
+        self.rt.block_on(async move { tokio::time::sleep(d).await });
     }
 
     fn list_members(&self, url: &str) -> Vec<MemberInfo> {
