@@ -399,6 +399,50 @@ fn auth() {
         s.ctl(&["-u", "bob:bobpw", "rm", "/own/b"]);
         s.ctl(&["-u", "bob:bobpw", "mkdir", "/elsewhere"]);
         s.ctl(&["-u", "carol:carolpw", "get", "/pub/a"]);
+        // Prefix permissions: /pub/* against the directory itself, recursion, depth.
+        s.ctl(&["-u", "bob:bobpw", "set", "/pub/sub/deep", "d"]);
+        s.ctl(&["-u", "bob:bobpw", "mkdir", "/pub/dir"]);
+        s.ctl(&["-u", "bob:bobpw", "set", "/pub", "file?"]);
+        s.ctl(&["-u", "alice:newalicepw", "get", "/pub/sub/deep"]);
+        s.ctl(&["-u", "alice:newalicepw", "ls", "--sort", "/pub"]);
+        s.ctl(&["-u", "alice:newalicepw", "ls", "--sort", "-r", "/pub"]);
+        s.ctl(&["-u", "alice:newalicepw", "ls", "--sort", "/pub/"]);
+        s.ctl(&["-u", "alice:newalicepw", "ls", "/"]);
+        s.ctl(&[
+            "-u",
+            "alice:newalicepw",
+            "watch",
+            "--after-index",
+            "1",
+            "/pub/a",
+        ]);
+        s.ctl(&[
+            "-u",
+            "alice:newalicepw",
+            "watch",
+            "-r",
+            "--after-index",
+            "1",
+            "/pub",
+        ]);
+        s.ctl(&["-u", "alice:newalicepw", "get", "/pubx"]);
+        s.ctl(&["-u", "bob:bobpw", "rm", "-r", "/pub/sub"]);
+        s.ctl(&["-u", "bob:bobpw", "rmdir", "/pub/dir"]);
+        s.ctl(&["-u", "bob:bobpw", "rm", "-r", "/pub"]);
+        s.ctl(&["-u", "root:rootpw", "role", "add", "guest"]);
+        s.ctl(&[
+            "-u",
+            "root:rootpw",
+            "role",
+            "grant",
+            "guest",
+            "--path",
+            "/pub/*",
+            "--read",
+        ]);
+        s.ctl(&["get", "/pub/a"]);
+        s.ctl(&["ls", "--sort", "/pub"]);
+        s.ctl(&["set", "/pub/a", "anonymous"]);
         s.ctl(&["-u", "nobody:pw", "get", "/pub/a"]);
         s.ctl(&["-u", "root:wrong", "get", "/pub/a"]);
         s.ctl(&["-u", "root:rootpw", "user", "list"]);
@@ -445,6 +489,24 @@ fn one_member_cluster() {
         s.ctl(&["--debug", "member", "list"]);
         s.ctl(&["--no-sync", "get", "/d"]);
         s.ctl(&["--no-sync", "cluster-health"]);
+        s.ctl(&[
+            "member",
+            "add",
+            "two",
+            "http://127.0.0.1:1,http://127.0.0.1:2",
+        ]);
+        s.ctl(&[
+            "member",
+            "add",
+            "two",
+            "http://127.0.0.1:1",
+            "http://127.0.0.1:2",
+        ]);
+        // A second member that never starts: the cluster loses its quorum.
+        let new_peer = fresh_url(s, "<new-peer>");
+        s.ctl(&["member", "add", "m1", &new_peer]);
+        s.ctl_sorted(&["member", "list"]);
+        s.ctl_sorted(&["cluster-health"]);
     });
 }
 
@@ -499,5 +561,94 @@ fn history_and_odd_keys() {
         s.ctl(&["set", "--swap-with-index", "-1", "/odd/multi", "v"]);
         s.ctl(&["rm", "-r", "/odd"]);
         s.ctl(&["ls", "/odd"]);
+    });
+}
+
+/// Compare-and-swap and compare-and-delete combinations, TTL changes on keys and
+/// directories, and the errors of each.
+#[test]
+fn conditions_and_ttls() {
+    compare(1, |s: &mut Session<'_>| {
+        s.ctl(&["set", "/c", "v1"]);
+        let idx = s.index().to_string();
+        s.ctl(&[
+            "set",
+            "--swap-with-value",
+            "no",
+            "--swap-with-index",
+            "1",
+            "/c",
+            "x",
+        ]);
+        s.ctl(&[
+            "set",
+            "--swap-with-value",
+            "v1",
+            "--swap-with-index",
+            "1",
+            "/c",
+            "x",
+        ]);
+        s.ctl(&[
+            "set",
+            "--swap-with-value",
+            "no",
+            "--swap-with-index",
+            &idx,
+            "/c",
+            "x",
+        ]);
+        s.ctl(&[
+            "-o",
+            "extended",
+            "set",
+            "--swap-with-value",
+            "v1",
+            "--swap-with-index",
+            &idx,
+            "/c",
+            "v2",
+        ]);
+        s.ctl(&["rm", "--with-value", "no", "--with-index", "1", "/c"]);
+        s.ctl(&["rm", "--with-value", "v2", "--with-index", "1", "/c"]);
+        s.ctl(&["set", "--swap-with-index", "1", "/nokey", "x"]);
+        s.ctl(&["rm", "--with-index", "1", "/nokey"]);
+        s.ctl(&["rm", "--with-value", "x", "/nokey"]);
+        s.ctl(&["mkdir", "/d/sub"]);
+        s.ctl(&["set", "/d/sub/k", "v"]);
+        s.ctl(&["mk", "/d", "v"]);
+        s.ctl(&["mk", "/d/sub/k", "v"]);
+        s.ctl(&["update", "/d", "v"]);
+        s.ctl(&["rm", "--dir", "/d/sub"]);
+        s.ctl(&["rmdir", "/d/sub"]);
+        s.ctl(&["rm", "--with-value", "v", "/d/sub"]);
+        s.ctl(&["rm", "-r", "--with-index", "1", "/d/sub"]);
+        s.ctl(&["setdir", "/d/sub/k"]);
+        s.ctl(&["set", "--swap-with-value", "x", "/d", "v"]);
+        s.ctl(&["mkdir", "--ttl", "100", "/td"]);
+        s.ctl(&["-o", "extended", "get", "/td/../td/"]);
+        s.ctl(&["-o", "json", "ls", "/td"]);
+        s.ctl(&["updatedir", "--ttl", "200", "/td"]);
+        s.ctl(&["-o", "json", "ls", "/td"]);
+        s.ctl(&["updatedir", "/td"]);
+        s.ctl(&["-o", "json", "ls", "/td"]);
+        s.ctl(&["setdir", "--ttl", "50", "/td"]);
+        s.ctl(&["mk", "--in-order", "--ttl", "60", "/td", "queued"]);
+        s.ctl(&["-o", "json", "ls", "--sort", "/td"]);
+        s.ctl(&["set", "--ttl", "30", "/tk", "v"]);
+        s.ctl(&["update", "/tk", "w"]);
+        s.ctl(&["-o", "extended", "get", "/tk"]);
+        s.ctl(&["update", "--ttl", "40", "/tk", "x"]);
+        s.ctl(&["-o", "extended", "get", "/tk"]);
+        s.ctl(&["set", "/tk", "y"]);
+        s.ctl(&["-o", "extended", "get", "/tk"]);
+        s.ctl(&["set", "--ttl", "1", "/gone", "soon"]);
+        s.ctl(&["mkdir", "--ttl", "1", "/gonedir"]);
+        s.ctl(&["set", "/gonedir/child", "c"]);
+        s.server().wait(Duration::from_millis(2500));
+        s.ctl(&["get", "/gone"]);
+        s.ctl(&["ls", "/gonedir"]);
+        s.ctl(&["get", "/gonedir/child"]);
+        s.ctl(&["ls", "--sort", "/"]);
     });
 }

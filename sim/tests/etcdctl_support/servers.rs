@@ -211,6 +211,11 @@ impl Server {
         self.sleep((self.ready_at + d).saturating_duration_since(Instant::now()));
     }
 
+    /// Lets `d` pass (TTLs expire meanwhile).
+    pub fn wait(&self, d: Duration) {
+        self.sleep(d);
+    }
+
     /// Sleeps on the server's runtime (whose timers need it to be entered).
     fn sleep(&self, d: Duration) {
         self.rt.block_on(async move { tokio::time::sleep(d).await });
