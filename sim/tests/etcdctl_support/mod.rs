@@ -21,25 +21,38 @@ pub use servers::{Flavor, Server};
 pub use transcript::Session;
 
 /// Runs `scenario` against a fresh `members`-member etcd 3.4.23 cluster and a fresh
-/// etcd-sim cluster of the same size, and panics with every differing step if the
-/// normalized transcripts differ. `ETCDCTL_COMPAT_SHOW=1` prints both transcripts.
-pub fn compare(members: usize, scenario: impl Fn(&mut Session<'_>)) {
-    let mut transcripts = Vec::new();
-    for flavor in [Flavor::Etcd, Flavor::Sim] {
-        let server = Server::start(flavor, members);
-        let mut session = Session::new(&server);
-        scenario(&mut session);
-        let (steps, aliases) = session.finish();
-        let norm = normalize::Normalizer::for_run(&server, &steps, aliases);
-        let rendered = norm.apply_all(&steps);
-        if std::env::var_os("ETCDCTL_COMPAT_SHOW").is_some() {
-            eprintln!("===== {flavor:?}\n{}", rendered.concat());
-        }
-        transcripts.push(rendered);
+/// etcd-sim cluster of the same size (both at once, each on a thread of its own),
+/// and panics with every differing step if the normalized transcripts differ.
+/// `ETCDCTL_COMPAT_SHOW=1` prints both transcripts.
+pub fn compare(members: usize, scenario: impl Fn(&mut Session<'_>) + Sync) {
+    let (etcd, ours) = std::thread::scope(|scope| {
+        // Each server lives and dies on its thread (etcd's processes are tied to the
+        // thread that started them).
+        let etcd = scope.spawn(|| transcript_of(Flavor::Etcd, members, &scenario));
+        let ours = scope.spawn(|| transcript_of(Flavor::Sim, members, &scenario));
+        let join = |h: std::thread::ScopedJoinHandle<'_, Vec<String>>| {
+            h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        };
+        (join(etcd), join(ours))
+    });
+    if std::env::var_os("ETCDCTL_COMPAT_SHOW").is_some() {
+        eprintln!("===== etcd 3.4.23\n{}", etcd.concat());
+        eprintln!("===== etcd-sim\n{}", ours.concat());
     }
-    let ours = transcripts.pop().expect("two runs");
-    let etcd = transcripts.pop().expect("two runs");
     if let Err(diff) = normalize::diff(&etcd, &ours) {
         panic!("etcdctl transcripts differ (etcd 3.4.23 vs etcd-sim):\n{diff}");
     }
+}
+
+/// `scenario`'s normalized transcript against a fresh server of `flavor`.
+fn transcript_of(
+    flavor: Flavor,
+    members: usize,
+    scenario: &(impl Fn(&mut Session<'_>) + Sync),
+) -> Vec<String> {
+    let server = Server::start(flavor, members);
+    let mut session = Session::new(&server);
+    scenario(&mut session);
+    let (steps, aliases) = session.finish();
+    normalize::Normalizer::for_run(&server, &steps, aliases).apply_all(&steps)
 }
