@@ -203,6 +203,17 @@ impl Member {
         self.inner.raft.status()
     }
 
+    /// If this member leads, asks Raft to hand leadership to member `to` (etcd's
+    /// `MoveLeader`); returns at once, a follower ignores it. Tests use it to put a
+    /// chosen member in the lead.
+    ///
+    /// # Errors
+    ///
+    /// [`MemberError::Raft`] when the Raft node has stopped.
+    pub fn transfer_leader(&self, to: u64) -> Result<(), MemberError> {
+        Ok(self.inner.raft.transfer_leader(to)?)
+    }
+
     /// Whether the member has published its attributes (etcd's `ReadyNotify`).
     pub fn is_ready(&self) -> bool {
         self.inner.ready.load(Ordering::SeqCst)
