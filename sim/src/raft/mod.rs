@@ -6,7 +6,8 @@
 //! - [`StateMachine`]: what the node applies committed entries to.
 //! - [`disk`]: the [`Disk`] trait, [`MemDisk`] and the crash-simulating [`SimDisk`].
 //! - [`storage`]: raft-rs's `Storage` over a disk, and log compaction.
-//! - [`transport`]: peer messages (UDP datagrams, TCP for large ones).
+//! - [`transport`]: peer messages (UDP datagrams, TCP for large ones) and pings.
+//! - [`peer_activity`]: which peers this node has heard from, and since when.
 //! - [`membership`]: membership changes and the peer address book.
 //! - [`config`]: [`RaftConfig`] with etcd's defaults.
 
@@ -17,6 +18,7 @@ pub mod error;
 pub mod logger;
 pub mod membership;
 pub mod node;
+pub mod peer_activity;
 mod pending;
 pub mod state_machine;
 pub mod status;
@@ -28,6 +30,7 @@ pub use disk::{Disk, DiskError, DiskOp, LogState, MemDisk, SimDisk, SimDiskStats
 pub use error::RaftError;
 pub use membership::{AddressBook, ChangeKind, MembershipChange, MembershipEvent};
 pub use node::RaftNode;
+pub use peer_activity::PeerActivity;
 pub use raft::eraftpb::ConfState;
 pub use state_machine::StateMachine;
 pub use status::{NodeStatus, Role};
