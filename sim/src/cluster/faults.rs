@@ -194,7 +194,7 @@ impl SimCluster {
     /// other member for 5 s: this first waits (up to the startup timeout) until
     /// every running member would accept it.
     pub async fn add_member(&self) -> Result<usize, ClusterError> {
-        self.wait_until_members_may_add().await;
+        self.wait_members_may_add().await;
         let i = self.len();
         let peer = peer_url(i);
         let added = {
@@ -222,7 +222,10 @@ impl SimCluster {
         Ok(i)
     }
 
-    async fn wait_until_members_may_add(&self) {
+    /// Waits (up to the startup timeout) until every running member would accept a
+    /// member add: etcd's strict reconfiguration check wants each one connected to
+    /// all its peers for 5 s, so a fresh cluster refuses adds for its first seconds.
+    pub async fn wait_members_may_add(&self) {
         let deadline = tokio::time::Instant::now() + self.cfg.startup_timeout;
         loop {
             let running: Vec<_> = (0..self.len())
