@@ -19,7 +19,9 @@ use etcd_sdk::members::{MembersAPI, new_members_api};
 use etcd_sdk::wire::{Action, ErrorCode};
 use etcd_sdk::{Client, Config, Error, HttpClient};
 use etcd_sim::member::{CLUSTER_VERSION, member_id};
-use member_support::{Cluster, TOKEN, client_url, config, on_client, peer_url, raw};
+use member_support::{
+    Cluster, TOKEN, client_url, config, on_client, peer_url, raw, wait_may_add_member,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::{Instant, sleep, timeout};
@@ -445,6 +447,11 @@ async fn a_paused_member_is_left_behind() {
 #[madsim::test]
 async fn a_member_is_added_joins_and_is_removed() {
     let c = Arc::new(std::sync::Mutex::new(Cluster::start(3).await));
+    let running: Vec<_> = {
+        let c = c.lock().unwrap();
+        c.running().iter().map(|n| c.member(*n)).collect()
+    };
+    wait_may_add_member(&running, Duration::from_secs(20)).await;
     let cc = c.clone();
     let endpoints = c.lock().unwrap().endpoints();
     let (tx, rx) = tokio::sync::oneshot::channel();

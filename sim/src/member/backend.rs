@@ -16,10 +16,31 @@ use async_trait::async_trait;
 use etcd_sdk::wire::Member as WireMember;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
+/// etcd's `HealthInterval`: how long a member must have been connected to every
+/// other member before it accepts a new voting member (its strict reconfiguration
+/// check, on by default).
+pub const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// etcd's `ErrUnhealthy`, answered as 500 `Internal Server Error`.
+const UNHEALTHY: &str = "etcdserver: unhealthy cluster";
+
 impl Inner {
+    /// Whether this member has heard from every other member without a gap for at
+    /// least `d` (etcd's `isConnectedFullySince(now - d)` over the voting members).
+    pub(crate) fn connected_to_all_members_for(&self, d: Duration) -> bool {
+        let now = Instant::now();
+        let Some(since) = now.checked_sub(d) else {
+            return false;
+        };
+        let ids: Vec<u64> = lock(&self.cluster).members().iter().map(|m| m.id).collect();
+        self.raft
+            .peer_activity()
+            .connected_fully_since(self.id, ids, since, now)
+    }
+
     /// Runs `attempt` until it succeeds, retrying while the outcome is certainly
     /// "not applied" (no leader yet, proposal dropped), for at most the request
     /// timeout.
@@ -158,6 +179,14 @@ impl ClusterBackend for Inner {
             }
             id
         };
+        if !self.connected_to_all_members_for(HEALTH_INTERVAL) {
+            tracing::warn!(
+                member = %self.cfg.name,
+                "rejecting member add request; local member has not been connected to all \
+                 peers, reconfigure breaks active quorum"
+            );
+            return Err(MembersError::Other(UNHEALTHY.into()));
+        }
         let context = serde_json::to_vec(&AddContext {
             id,
             peer_urls: peer_urls.clone(),

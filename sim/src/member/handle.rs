@@ -219,6 +219,14 @@ impl Member {
         self.inner.ready.load(Ordering::SeqCst)
     }
 
+    /// Whether the member would pass etcd's strict reconfiguration check for adding
+    /// a member: it has been connected to every other member for
+    /// [`super::HEALTH_INTERVAL`] (5 s).
+    pub fn may_add_member(&self) -> bool {
+        self.inner
+            .connected_to_all_members_for(super::HEALTH_INTERVAL)
+    }
+
     /// Waits until the member is ready (or has stopped).
     pub async fn wait_ready(&self) -> bool {
         while !self.is_ready() {

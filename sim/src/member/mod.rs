@@ -19,6 +19,10 @@
 //! A quorum GET, the `/health` probe and every write go through the log. A proposal
 //! that finds no leader or is dropped is retried until the request timeout
 //! (default 7 s), then fails with `etcdserver: request timed out` (error 300).
+//!
+//! Adding a member passes etcd's strict reconfiguration check first: enough started
+//! members for the new quorum, and this member connected to every other one for
+//! [`HEALTH_INTERVAL`] (5 s); otherwise 500 (`etcdserver: unhealthy cluster`).
 
 mod backend;
 pub mod config;
@@ -34,6 +38,7 @@ mod shutdown;
 pub mod state_machine;
 mod stats;
 
+pub use backend::HEALTH_INTERVAL;
 pub use config::MemberConfig;
 pub use handle::{Member, MemberError, run_member};
 pub use ids::{cluster_id, member_id};

@@ -22,6 +22,7 @@ use super::membership::{
     decode_snapshot, encode_snapshot,
 };
 use super::node::Command;
+use super::peer_activity::PeerActivity;
 use super::pending::{ProposalId, Proposals, Reads, Waiter, read_ctx, read_seq};
 use super::state_machine::StateMachine;
 use super::status::{NodeStatus, StatusBoard};
@@ -41,7 +42,12 @@ const STEP_BATCH: usize = 64;
 /// Ticks between sweeps of abandoned proposal waiters.
 const SWEEP_TICKS: u64 = 10;
 
-type Started<O> = (u64, mpsc::UnboundedSender<Command<O>>, StatusBoard);
+type Started<O> = (
+    u64,
+    mpsc::UnboundedSender<Command<O>>,
+    StatusBoard,
+    PeerActivity,
+);
 
 /// Opens the disk, restores the state machine, binds the transport and spawns the
 /// driver task.
@@ -87,9 +93,17 @@ pub(crate) async fn start<S: StateMachine, D: Disk>(
     let raw = RawNode::new(&cfg.raft_config(meta.index), storage, &raft_logger())?;
     let (in_tx, in_rx) = mpsc::unbounded_channel();
     let (rep_tx, rep_rx) = mpsc::unbounded_channel();
-    let transport = PeerTransport::start(cfg.id, cfg.listen, book.clone(), in_tx, rep_tx)
-        .await
-        .map_err(|e| RaftError::Transport(format!("{}: {e}", cfg.listen)))?;
+    let activity = PeerActivity::default();
+    let transport = PeerTransport::start(
+        cfg.id,
+        cfg.listen,
+        book.clone(),
+        activity.clone(),
+        in_tx,
+        rep_tx,
+    )
+    .await
+    .map_err(|e| RaftError::Transport(format!("{}: {e}", cfg.listen)))?;
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let driver = Driver {
         raw,
@@ -111,7 +125,7 @@ pub(crate) async fn start<S: StateMachine, D: Disk>(
     driver.publish_status(None);
     let id = driver.cfg.id;
     tokio::spawn(driver.run(cmd_rx, in_rx, rep_rx));
-    Ok((id, cmd_tx, board))
+    Ok((id, cmd_tx, board, activity))
 }
 
 struct Driver<S: StateMachine, D: Disk> {

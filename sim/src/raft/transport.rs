@@ -8,8 +8,16 @@
 //! length-prefixed frame. Failures are reported back to the node ([`PeerReport`]) so
 //! raft-rs can probe the peer again, and every snapshot send reports its outcome.
 //! Undecodable input is dropped with a warning.
+//!
+//! Every [`PING_INTERVAL`] the transport also sends each peer in the address book a
+//! small ping datagram (magic `ERP1`, then the sender's id), and whatever arrives from
+//! a peer is recorded in the node's [`PeerActivity`]: that is how a member knows it is
+//! connected to all its peers, followers included, which Raft never makes talk.
+//! A message from a member removed from the cluster is answered with a removal
+//! notice (magic `ERX1`), as etcd answers it with 410 Gone; the removed member stops.
 
 use super::membership::AddressBook;
+use super::peer_activity::PeerActivity;
 use protobuf::Message as _;
 use raft::eraftpb::{Message, MessageType};
 use std::io;
@@ -27,7 +35,26 @@ pub const MAX_FRAME: usize = 256 * 1024 * 1024;
 /// How long a TCP send may take (connect + write) before it counts as failed.
 pub const STREAM_SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How often each peer is pinged.
+pub const PING_INTERVAL: Duration = Duration::from_secs(1);
+
 const MAGIC: &[u8; 4] = b"ERM1";
+const PING_MAGIC: &[u8; 4] = b"ERP1";
+
+/// A ping from node `from`.
+fn encode_ping(from: u64) -> [u8; 12] {
+    let mut out = [0u8; 12];
+    out[..4].copy_from_slice(PING_MAGIC);
+    out[4..].copy_from_slice(&from.to_le_bytes());
+    out
+}
+
+/// The sender of a ping; `None` if `bytes` is not one.
+fn decode_ping(bytes: &[u8]) -> Option<u64> {
+    let id = bytes.strip_prefix(PING_MAGIC)?;
+    Some(u64::from_le_bytes(id.try_into().ok()?))
+}
+
 /// A removal notice: this magic, then the removed node's id (u64, big-endian).
 const REMOVED_MAGIC: &[u8; 4] = b"ERX1";
 
@@ -103,7 +130,8 @@ pub struct PeerTransport {
 impl PeerTransport {
     /// Binds `listen` (UDP and TCP, same port) and starts the tasks: received messages
     /// addressed to `id` go to `inbound`, send failures and snapshot outcomes to
-    /// `reports`; destinations are looked up in `book` at send time.
+    /// `reports`, and every message or ping from a peer is noted in `activity`;
+    /// destinations are looked up in `book` at send time.
     ///
     /// # Errors
     ///
@@ -112,6 +140,7 @@ impl PeerTransport {
         id: u64,
         listen: SocketAddr,
         book: AddressBook,
+        activity: PeerActivity,
         inbound: mpsc::UnboundedSender<Message>,
         reports: mpsc::UnboundedSender<PeerReport>,
     ) -> io::Result<Self> {
@@ -123,9 +152,11 @@ impl PeerTransport {
             book: book.clone(),
             inbound,
             reports: reports.clone(),
+            activity,
         };
         let tasks = vec![
-            tokio::spawn(send_loop(udp.clone(), out_rx, book, reports)),
+            tokio::spawn(send_loop(udp.clone(), out_rx, book.clone(), reports)),
+            tokio::spawn(ping_loop(id, udp.clone(), book)),
             tokio::spawn(recv_datagrams(udp, receiver.clone())),
             tokio::spawn(accept_streams(tcp, receiver)),
         ];
@@ -154,6 +185,7 @@ struct Receiver {
     book: AddressBook,
     inbound: mpsc::UnboundedSender<Message>,
     reports: mpsc::UnboundedSender<PeerReport>,
+    activity: PeerActivity,
 }
 
 /// What became of one received input.
@@ -178,6 +210,12 @@ impl Receiver {
             }
             return Received::Done;
         }
+        if let Some(from) = decode_ping(bytes) {
+            if from != self.id {
+                self.activity.heard_from(from, tokio::time::Instant::now());
+            }
+            return Received::Done;
+        }
         let Some(msg) = decode(bytes) else {
             return Received::Done;
         };
@@ -192,10 +230,30 @@ impl Receiver {
         if self.book.is_removed(msg.from) {
             return Received::FromRemoved(msg.from);
         }
+        self.activity
+            .heard_from(msg.from, tokio::time::Instant::now());
         if self.inbound.send(msg).is_ok() {
             Received::Done
         } else {
             Received::Closed
+        }
+    }
+}
+
+/// Pings every peer in `book` every [`PING_INTERVAL`], the first time at once.
+async fn ping_loop(id: u64, udp: std::sync::Arc<UdpSocket>, book: AddressBook) {
+    let ping = encode_ping(id);
+    let mut ticker = tokio::time::interval(PING_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        for (peer, addr) in book.entries() {
+            if peer == id {
+                continue;
+            }
+            if let Err(e) = send_datagram(&udp, addr, &ping).await {
+                tracing::trace!(peer, %addr, error = %e, "raft transport: ping not sent");
+            }
         }
     }
 }
@@ -363,5 +421,13 @@ mod tests {
         assert_eq!(parse_removed_notice(&removed_notice(0xabc)), Some(0xabc));
         assert_eq!(parse_removed_notice(b"ERX1\x01"), None);
         assert_eq!(parse_removed_notice(b"ERM1\0\0\0\0\0\0\0\x01"), None);
+    }
+
+    #[test]
+    fn pings_round_trip_and_are_not_messages() {
+        let ping = encode_ping(0x1234_5678_9abc);
+        assert_eq!(decode_ping(&ping), Some(0x1234_5678_9abc));
+        assert_eq!(decode_ping(&ping[..11]), None);
+        assert_eq!(decode_ping(b"ERM1\x01\x02"), None);
     }
 }
