@@ -12,6 +12,8 @@
 //! - [`minimize`]: shrinks a non-linearizable key's history to a witness.
 //! - [`index_check`], [`phantom_check`], [`watch_check`]: the store index, local
 //!   reads, and the watch guarantees.
+//! - [`synthetic`]: valid concurrent histories from a seed, for tests and the
+//!   checker benchmark.
 
 pub mod check;
 pub mod describe;
@@ -21,6 +23,7 @@ pub mod linearizability;
 pub mod minimize;
 pub mod model;
 pub mod phantom_check;
+pub mod synthetic;
 pub mod timeline;
 pub mod watch_check;
 pub mod writes;

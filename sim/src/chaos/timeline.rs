@@ -59,6 +59,8 @@ pre{background:#f6f6f6;border:1px solid #ddd;padding:6px 8px;overflow-x:auto;mar
 .op:hover{filter:brightness(0.8);z-index:4}
 .ok{background:#43a047} .okr{background:#81c784} .failed{background:#bdbdbd} .unknown{background:#fb8c00}
 .viol{outline:3px solid #e00;outline-offset:1px;z-index:3}
+.ctx{outline:2px dashed #e00;outline-offset:1px;z-index:3}
+.vlabel{position:absolute;font-size:10px;font-weight:bold;color:#d00;white-space:nowrap;z-index:4}
 :target{outline:3px solid #000;z-index:6}
 .tail{position:absolute;height:0;border-top:2px dashed #fb8c00;opacity:.55}
 .watch{position:absolute;height:2px;background:#7e57c2;opacity:.7}
@@ -214,6 +216,7 @@ fn header(h: &mut String, history: &History, report: &CheckReport) {
          <span><i class=\"sw failed\"></i>failed (not applied)</span>\
          <span><i class=\"sw unknown\"></i>unknown (may apply later)</span>\
          <span><i class=\"sw\" style=\"outline:3px solid #e00\"></i>in a violation</span>\
+         <span><i class=\"sw\" style=\"outline:2px dashed #e00\"></i>its values' writes</span>\
          <span><i class=\"sw\" style=\"background:#7e57c2;height:3px\"></i>watch, ticks = events</span>\
          <span style=\"color:#b71c1c\">&#x2506; fault</span>\
          &middot; hover a bar for the operation; times in ms of virtual time</div>",
@@ -229,6 +232,12 @@ pub fn write_html(history: &History, report: &CheckReport, mut out: impl Write) 
     let end = end_of(history);
     let scale = scale_for(history, end);
     let violating: BTreeSet<u64> = report.violating_ops().into_iter().collect();
+    let context: BTreeSet<u64> = report
+        .violations
+        .iter()
+        .flat_map(|v| v.context.iter().copied())
+        .filter(|id| !violating.contains(id))
+        .collect();
     let mut clients: BTreeSet<usize> = history.ops.iter().map(|o| o.client).collect();
     clients.extend(history.watches.iter().map(|w| w.client));
     let row_of: BTreeMap<usize, usize> = clients.iter().enumerate().map(|(i, &c)| (c, i)).collect();
@@ -346,6 +355,14 @@ pub fn write_html(history: &History, report: &CheckReport, mut out: impl Write) 
         let mut class = outcome_class(o).to_string();
         if violating.contains(&o.id) {
             class.push_str(" viol");
+            let _ = write!(
+                h,
+                "<div class=\"vlabel\" style=\"left:{x0:.1}px;top:{:.0}px\">#{}</div>",
+                y - 13.0,
+                o.id
+            );
+        } else if context.contains(&o.id) {
+            class.push_str(" ctx");
         }
         let title = describe::line(o);
         let _ = write!(
