@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 pub struct CheckOptions {
     /// Search steps allowed per key before its verdict is "unknown" (a step is one
     /// entry visited; a well-behaved key needs a few per operation). Memory grows
-    /// with the steps taken: about 100 bytes plus an operation bit per step.
+    /// with the steps taken: on the order of 100 bytes per step.
     pub partition_step_budget: u64,
     /// Shrink each non-linearizable key's history to a minimal witness.
     pub minimize: bool,
