@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Quickstart: installs etcd 3.4 from Debian if missing, starts a throwaway
+# Quickstart: runs examples/quickstart.rs (an embedded etcd-sim member, nothing to
+# install), then installs etcd 3.4 from Debian if missing, starts a throwaway
 # single-member etcd (v2 API on) on free loopback ports, runs the KeysAPI example
 # against it, and stops the server again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+cargo run --quiet --example quickstart
 bash scripts/install-deps.sh
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }

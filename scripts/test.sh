@@ -27,6 +27,7 @@ MADSIM_TEST_CHECK_DETERMINISM=1 RUSTFLAGS="--cfg madsim" \
 
 step "fault scenarios over 20 seeds each (simulated cluster)"
 MADSIM_TEST_NUM=20 RUSTFLAGS="--cfg madsim" \
-  cargo test -p etcd-sim --target-dir target/sim --test cluster_scenarios --test member_cluster
+  cargo test -p etcd-sim --target-dir target/sim --test cluster_scenarios --test cluster_scenarios_5 \
+  --test member_cluster
 
 step "all test suites passed"

@@ -1,150 +1,24 @@
 //! `MembersAPI` against real etcd 3.4: list, leader, add and remove, update,
-//! and the errors etcd answers.
+//! and the errors etcd answers. The bodies are in `tests/cases/members.rs`, shared
+//! with the simulated cluster's run of the same checks (`sim/tests/sim_members.rs`).
 #![cfg(not(madsim))]
 
+#[path = "cases/members.rs"]
+mod members;
 mod support;
 
-use etcd_sdk::members::new_members_api;
-use etcd_sdk::{Client, Error, MembersAPI};
-use std::sync::Arc;
-use std::time::Duration;
-use support::{EtcdCluster, ports, raw_http, sdk};
-
-fn members_api(c: &EtcdCluster) -> impl MembersAPI + use<> {
-    let client: Arc<dyn Client> =
-        Arc::new(sdk::client(&c.client_urls(), Some(Duration::from_secs(5))));
-    new_members_api(client)
-}
-
-/// The member id etcd reports for member `i` (`/v2/stats/self`).
-async fn member_id(c: &EtcdCluster, i: usize) -> String {
-    let r = raw_http::get(
-        c.member(i).client_url(),
-        "/v2/stats/self",
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
-    r.json()["id"].as_str().unwrap().to_string()
-}
+use support::EtcdCluster;
+// The shared bodies reach these as `crate::backend`, `crate::raw_http`, `crate::sdk`.
+use support::{backend, raw_http, sdk};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_and_leader_of_one_member() {
     let c = EtcdCluster::start(1).await;
-    let api = members_api(&c);
-    let list = api.list().await.unwrap();
-    assert_eq!(list.len(), 1);
-    let m = &list[0];
-    assert_eq!(m.id, member_id(&c, 0).await);
-    assert_eq!(m.name, "m0");
-    assert_eq!(m.peer_urls, vec![c.member(0).peer_url().to_string()]);
-    assert_eq!(m.client_urls, c.client_urls());
-    assert_eq!(&api.leader().await.unwrap(), m);
+    members::list_and_leader_of_one_member(&c).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_leader_add_update_remove_on_three_members() {
     let c = EtcdCluster::start(3).await;
-    let api = members_api(&c);
-
-    let list = api.list().await.unwrap();
-    assert_eq!(list.len(), 3);
-    for i in 0..3 {
-        let id = member_id(&c, i).await;
-        let m = list
-            .iter()
-            .find(|m| m.id == id)
-            .unwrap_or_else(|| panic!("member {i} ({id}) not listed in {list:?}"));
-        assert_eq!(m.name, c.member(i).name());
-        assert_eq!(m.peer_urls, vec![c.member(i).peer_url().to_string()]);
-        assert_eq!(m.client_urls, vec![c.member(i).client_url().to_string()]);
-    }
-
-    let leader = c.wait_for_leader(None, Duration::from_secs(20)).await;
-    let m = api.leader().await.unwrap();
-    assert_eq!(m.id, member_id(&c, leader).await);
-    assert_eq!(m.name, c.member(leader).name());
-
-    // Update a member's peer URLs to the same list: accepted (204).
-    let id0 = member_id(&c, 0).await;
-    api.update(&id0, &[c.member(0).peer_url().to_string()])
-        .await
-        .unwrap();
-    // Unknown ids.
-    match api
-        .update(
-            "1234",
-            &[format!("http://127.0.0.1:{}", ports::closed_port())],
-        )
-        .await
-    {
-        Err(Error::Members(msg)) => assert_eq!(msg, "No such member: 1234"),
-        other => panic!("expected 'No such member', got {other:?}"),
-    }
-    match api.remove("1234").await {
-        Err(Error::UnexpectedStatus(404)) => {}
-        other => panic!("expected unexpected status 404, got {other:?}"),
-    }
-
-    // Add a 4th member that never starts: 3 of 4 are up, quorum holds. etcd
-    // only allows it once its peers have been connected for 5 s.
-    c.settle_for(Duration::from_secs(6)).await;
-    // An existing member's peer URL conflicts.
-    match api.add(c.member(1).peer_url()).await {
-        Err(Error::Members(msg)) => assert_eq!(msg, "membership: peerURL exists"),
-        other => panic!("expected a conflict, got {other:?}"),
-    }
-    let new_peer = format!("http://127.0.0.1:{}", ports::closed_port());
-    let added = api.add(&new_peer).await.unwrap();
-    assert!(!added.id.is_empty());
-    assert_eq!(added.name, "");
-    assert_eq!(added.peer_urls, vec![new_peer.clone()]);
-    assert!(added.client_urls.is_empty());
-    let list = api.list().await.unwrap();
-    assert_eq!(list.len(), 4);
-    let listed = list.iter().find(|m| m.id == added.id).unwrap();
-    assert_eq!(
-        (listed.name.as_str(), listed.peer_urls.clone()),
-        ("", vec![new_peer.clone()])
-    );
-
-    // With the 4th member down, etcd's strict reconfiguration check refuses any
-    // further add (HTTP 500, "unhealthy cluster"): the client cannot know that
-    // a write answered with a 500 was not applied, so the add's outcome is unknown.
-    let fifth = format!("http://127.0.0.1:{}", ports::closed_port());
-    match api.add(&fifth).await {
-        Err(Error::OutcomeUnknown { cause, .. }) => {
-            assert!(matches!(*cause, Error::NoLeader { .. }), "{cause:?}")
-        }
-        other => panic!("expected the strict reconfig check to refuse, got {other:?}"),
-    }
-    assert_eq!(
-        api.list().await.unwrap().len(),
-        4,
-        "the refused add was not applied"
-    );
-    // A bad peer URL is refused before anything is sent.
-    assert!(matches!(
-        api.add("notaurl").await,
-        Err(Error::InvalidArgument(_))
-    ));
-
-    // Remove it; removing it again is a success (410).
-    api.remove(&added.id).await.unwrap();
-    let list = api.list().await.unwrap();
-    assert_eq!(list.len(), 3);
-    assert!(list.iter().all(|m| m.id != added.id));
-    api.remove(&added.id).await.unwrap();
-
-    // The cluster still takes writes.
-    let r = raw_http::request(
-        &c.client_urls()[0],
-        "PUT",
-        "/v2/keys/after-membership-changes",
-        Some(("application/x-www-form-urlencoded", b"value=ok")),
-        Duration::from_secs(10),
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.status, 201, "{}", r.text());
+    members::list_leader_add_update_remove_on_three_members(&c).await;
 }

@@ -13,6 +13,8 @@
 //! - [`member`]: the etcd member that joins these: a Raft node over the v2 store,
 //!   serving etcd's v2 HTTP API ([`member::Member`], [`member::run_member`]).
 //! - [`sim_rand`]: routes raft-rs's randomness through madsim in sim builds.
+//! - `embed` (real builds): etcd's embed API (`Config`, `start` → `Etcd`) and its
+//!   command-line flags, which the `etcd-sim` binary takes.
 //!
 //! Next: `SimCluster`.
 
@@ -21,6 +23,8 @@ pub mod auth;
 pub mod chaos;
 #[cfg(madsim)]
 pub mod cluster;
+#[cfg(not(madsim))]
+pub mod embed;
 pub mod member;
 pub mod raft;
 pub mod server;

@@ -212,6 +212,9 @@ async fn killing_and_restarting_every_member_loses_no_acknowledged_write() {
 #[madsim::test]
 async fn a_member_is_added_and_removed_under_load() {
     let cluster = Arc::new(cluster().await);
+    // Members accept an add only once connected to all peers for 5 s: wait for that
+    // first, so that the add and the removal happen while the writer runs.
+    cluster.wait_members_may_add().await;
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let writer = {
         let (cfg, acked, cluster) = (cluster.client_config(), acked.clone(), cluster.clone());

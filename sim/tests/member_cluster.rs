@@ -19,7 +19,9 @@ use etcd_sdk::members::{MembersAPI, new_members_api};
 use etcd_sdk::wire::{Action, ErrorCode};
 use etcd_sdk::{Client, Config, Error, HttpClient};
 use etcd_sim::member::{CLUSTER_VERSION, member_id};
-use member_support::{Cluster, TOKEN, client_url, config, on_client, peer_url, raw};
+use member_support::{
+    Cluster, TOKEN, client_url, config, on_client, peer_url, raw, wait_may_add_member,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::{Instant, sleep, timeout};
@@ -445,6 +447,11 @@ async fn a_paused_member_is_left_behind() {
 #[madsim::test]
 async fn a_member_is_added_joins_and_is_removed() {
     let c = Arc::new(std::sync::Mutex::new(Cluster::start(3).await));
+    let running: Vec<_> = {
+        let c = c.lock().unwrap();
+        c.running().iter().map(|n| c.member(*n)).collect()
+    };
+    wait_may_add_member(&running, Duration::from_secs(20)).await;
     let cc = c.clone();
     let endpoints = c.lock().unwrap().endpoints();
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -462,8 +469,21 @@ async fn a_member_is_added_joins_and_is_removed() {
             assert_eq!(added.id, format!("{:x}", member_id(&peer_url(4), TOKEN)));
             assert_eq!(added.name, "");
             assert!(added.client_urls.is_empty());
-            let e = members.add(&peer_url(4)).await.unwrap_err();
-            assert!(e.to_string().contains("membership: peerURL exists"), "{e}");
+            // While the added member has not started, the strict reconfiguration
+            // check refuses any other add, duplicates included, with a 500 (as
+            // etcd does; the SDK reports an at-most-once write's 5xx as unknown).
+            let again = raw(
+                1,
+                "POST",
+                "/v2/members",
+                Some("application/json"),
+                &format!(r#"{{"peerURLs":["{}"]}}"#, peer_url(4)),
+            )
+            .await;
+            assert_eq!(
+                (again.status, again.body.as_str()),
+                (500, r#"{"message":"Internal Server Error"}"#)
+            );
             let list = members.list().await.unwrap();
             assert_eq!(list.len(), 4);
             tx.send(added.id.clone()).unwrap();
@@ -537,11 +557,13 @@ async fn a_member_is_added_joins_and_is_removed() {
         assert!(Instant::now() < deadline, "member 4 did not join");
         sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(format!("{:x}", cc.lock().unwrap().member(4).id()), id);
+    // Its handle, kept: once removed it stops and leaves the cluster's slot.
+    let removed = cc.lock().unwrap().member(4);
+    assert_eq!(format!("{:x}", removed.id()), id);
     go_tx.send(()).unwrap();
     client_task.await.expect("client task");
     // The others no longer count it.
-    let removed = {
+    {
         let c = cc.lock().unwrap();
         let leader = (1..=3u8)
             .map(|n| c.member(n).status())
@@ -549,9 +571,8 @@ async fn a_member_is_added_joins_and_is_removed() {
             .expect("a leader among 1..=3");
         let voters = leader.voters;
         assert_eq!(voters.len(), 3);
-        assert!(!voters.contains(&c.member(4).id()));
-        c.member(4)
-    };
+        assert!(!voters.contains(&removed.id()));
+    }
     // The removed member learns of its own removal and stops.
     let deadline = Instant::now() + Duration::from_secs(10);
     while removed.status().stopped.is_none() {
@@ -594,6 +615,103 @@ async fn without_quorum_writes_time_out_with_error_300() {
         // Local reads still work.
         let g = raw(leader, "GET", "/v2/keys/", None, "").await;
         assert_eq!(g.status, 200);
+    })
+    .await;
+}
+
+/// A member removed while it was down never sees the commit that removed it; when it
+/// comes back, its peers answer its messages with a removal notice (etcd answers 410
+/// Gone) and it stops, instead of running on forever outside the cluster.
+#[madsim::test]
+async fn a_member_removed_while_down_is_told_and_stops_when_it_returns() {
+    let c = Arc::new(Cluster::start(3).await);
+    let leader = c.wait_leader(Duration::from_secs(5)).await;
+    let gone = (1..=3u8).find(|n| *n != leader).expect("a follower");
+    let gone_id = format!("{:x}", c.member(gone).id());
+    // Connected for etcd's 5 s health interval first, or the strict
+    // reconfiguration check refuses the removal.
+    sleep(Duration::from_secs(6)).await;
+    c.kill(gone);
+    let live: Vec<String> = (1..=3u8).filter(|n| *n != gone).map(client_url).collect();
+    let (removed_tx, removed_rx) = tokio::sync::oneshot::channel::<()>();
+    let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
+    let client = madsim::runtime::Handle::current()
+        .create_node()
+        .name("client")
+        .ip("10.0.1.100".parse().unwrap())
+        .build()
+        .spawn(async move {
+            let members = new_members_api(client(live.clone()));
+            members
+                .remove(&gone_id)
+                .await
+                .expect("remove the dead member");
+            assert_eq!(members.list().await.unwrap().len(), 2);
+            // Past the two election timeouts the others keep its address for.
+            sleep(Duration::from_secs(3)).await;
+            removed_tx.send(()).unwrap();
+            stopped_rx.await.unwrap();
+            // The two that remain still serve writes.
+            set_eventually(&new_keys_api(client(live)), "/after", "v").await;
+        });
+    removed_rx.await.unwrap();
+    c.restart(gone);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let back = loop {
+        if let Some(m) = c.try_member(gone) {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "the member did not restart");
+        sleep(Duration::from_millis(5)).await;
+    };
+    loop {
+        let status = back.status();
+        if status.stopped.is_some() {
+            assert!(status.removed, "stopped for another reason: {status:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the removed member kept running after it came back: {status:?}"
+        );
+        sleep(Duration::from_millis(50)).await;
+    }
+    stopped_tx.send(()).unwrap();
+    client.await.expect("client task");
+}
+
+/// etcd's strict reconfiguration check on removal: with one member down, removing
+/// a live one would leave no quorum, so it is refused (500); the member that is
+/// down can be removed.
+#[madsim::test]
+async fn removing_a_live_member_while_another_is_down_is_refused() {
+    let c = Arc::new(Cluster::start(3).await);
+    let leader = c.wait_leader(Duration::from_secs(5)).await;
+    let others: Vec<u8> = (1..=3).filter(|n| *n != leader).collect();
+    let (live, down) = (others[0], others[1]);
+    let live_id = format!("{:x}", c.member(live).id());
+    let down_id = format!("{:x}", c.member(down).id());
+    // Connected for etcd's 5 s health interval, then one member goes down for
+    // longer than it takes to count as disconnected.
+    sleep(Duration::from_secs(6)).await;
+    c.kill(down);
+    sleep(Duration::from_secs(5)).await;
+    on_client(move || async move {
+        let path = format!("/v2/members/{live_id}");
+        let refused = raw(leader, "DELETE", &path, None, "").await;
+        assert_eq!(
+            (refused.status, refused.body.as_str()),
+            (500, r#"{"message":"Internal Server Error"}"#)
+        );
+        let removed = raw(
+            leader,
+            "DELETE",
+            &format!("/v2/members/{down_id}"),
+            None,
+            "",
+        )
+        .await;
+        assert_eq!(removed.status, 204, "{}", removed.body);
     })
     .await;
 }

@@ -5,6 +5,7 @@
 //! real tokio runtime, so this module supplies both on top of `tokio::spawn` and
 //! `tokio::time` (which madsim virtualises).
 
+use super::QuietFlush;
 use super::{
     ResponseBody, Transport, TransportError, TransportErrorKind, TransportRequest,
     TransportResponse, error_chain,
@@ -123,7 +124,7 @@ impl Transport for HyperTransport {
 struct TcpConnector;
 
 /// A connected stream, adapted to hyper's IO traits.
-struct TcpConn(TokioIo<TcpStream>);
+struct TcpConn(TokioIo<QuietFlush<TcpStream>>);
 
 impl Connection for TcpConn {
     fn connected(&self) -> Connected {
@@ -180,7 +181,7 @@ impl tower::Service<http::Uri> for TcpConnector {
             let stream = TcpStream::connect((host.as_str(), port)).await?;
             #[cfg(not(madsim))]
             let _ = stream.set_nodelay(true);
-            Ok(TcpConn(TokioIo::new(stream)))
+            Ok(TcpConn(TokioIo::new(QuietFlush::new(stream))))
         })
     }
 }

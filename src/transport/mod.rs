@@ -14,6 +14,7 @@
 mod body;
 mod curl;
 mod hyper_transport;
+mod quiet_flush;
 #[cfg(not(madsim))]
 mod reqwest_transport;
 mod scripted;
@@ -22,6 +23,7 @@ pub use body::ResponseBody;
 pub(crate) use curl::log_curl_command;
 pub use curl::{curl_debug_enabled, disable_curl_debug, enable_curl_debug};
 pub use hyper_transport::HyperTransport;
+pub use quiet_flush::QuietFlush;
 #[cfg(not(madsim))]
 pub use reqwest_transport::ReqwestTransport;
 pub use scripted::{Reply, ScriptedTransport};

@@ -38,6 +38,7 @@ static CLUSTER_SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// A running etcd cluster; killed on drop.
 pub struct EtcdCluster {
+    bin: PathBuf,
     members: Vec<EtcdMember>,
     /// When the cluster was found ready.
     ready_at: Instant,
@@ -47,6 +48,7 @@ pub struct EtcdCluster {
 
 /// One member of an [`EtcdCluster`].
 pub struct EtcdMember {
+    bin: PathBuf,
     index: usize,
     name: String,
     client_url: String,
@@ -74,15 +76,30 @@ impl EtcdCluster {
 
     /// Like [`EtcdCluster::start`], returning the failure (with log tails) instead.
     pub async fn try_start(n: usize) -> Result<EtcdCluster, String> {
+        Self::try_start_with(Path::new(ETCD_BIN), n).await
+    }
+
+    /// Like [`EtcdCluster::start`], with another server binary that takes etcd's
+    /// flags (our `etcd-sim`).
+    pub async fn start_with(bin: &Path, n: usize) -> EtcdCluster {
+        match Self::try_start_with(bin, n).await {
+            Ok(c) => c,
+            Err(e) => panic!("{} cluster of {n} did not start: {e}", bin.display()),
+        }
+    }
+
+    /// Like [`EtcdCluster::try_start`], with another server binary.
+    pub async fn try_start_with(bin: &Path, n: usize) -> Result<EtcdCluster, String> {
         assert!(n >= 1, "a cluster needs a member");
-        if !Path::new(ETCD_BIN).exists() {
+        if !bin.exists() {
             return Err(format!(
-                "{ETCD_BIN} is missing: run scripts/install-deps.sh"
+                "{} is missing: run scripts/install-deps.sh",
+                bin.display()
             ));
         }
         let mut last = String::new();
         for attempt in 1..=START_ATTEMPTS {
-            let mut cluster = Self::spawn(n)?;
+            let mut cluster = Self::spawn(bin, n)?;
             match cluster
                 .wait_ready(n, Instant::now() + STARTUP_TIMEOUT)
                 .await
@@ -106,7 +123,7 @@ impl EtcdCluster {
         Err(last)
     }
 
-    fn spawn(n: usize) -> Result<EtcdCluster, String> {
+    fn spawn(bin: &Path, n: usize) -> Result<EtcdCluster, String> {
         let dir = tempfile::Builder::new()
             .prefix("etcd-sdk-test-")
             .tempdir()
@@ -143,6 +160,7 @@ impl EtcdCluster {
                 "--log-outputs=stderr".to_string(),
             ];
             members.push(EtcdMember {
+                bin: bin.to_path_buf(),
                 index: i,
                 log_path: dir.path().join(format!("{name}.log")),
                 name,
@@ -153,6 +171,7 @@ impl EtcdCluster {
             });
         }
         let cluster = EtcdCluster {
+            bin: bin.to_path_buf(),
             members,
             ready_at: Instant::now(),
             dir,
@@ -215,7 +234,12 @@ impl EtcdCluster {
         tokio::time::sleep_until((self.ready_at + d).into()).await;
     }
 
-    /// The number of members.
+    /// The server binary the members run.
+    pub fn bin(&self) -> &Path {
+        &self.bin
+    }
+
+    /// Number of members.
     pub fn size(&self) -> usize {
         self.members.len()
     }
@@ -322,6 +346,11 @@ impl EtcdMember {
     /// The member's peer URL.
     pub fn peer_url(&self) -> &str {
         &self.peer_url
+    }
+
+    /// The command-line arguments the member runs with.
+    pub fn args(&self) -> &[String] {
+        &self.args
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Proc> {
@@ -461,7 +490,7 @@ impl EtcdMember {
             .open(&self.log_path)
             .map_err(|e| format!("open {}: {e}", self.log_path.display()))?;
         let log_err = log.try_clone().map_err(|e| format!("dup log file: {e}"))?;
-        let mut cmd = Command::new(ETCD_BIN);
+        let mut cmd = Command::new(&self.bin);
         cmd.args(&self.args)
             .stdin(Stdio::null())
             .stdout(log)
@@ -484,7 +513,9 @@ impl EtcdMember {
                 Ok(())
             });
         }
-        let child = cmd.spawn().map_err(|e| format!("spawn {ETCD_BIN}: {e}"))?;
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("spawn {}: {e}", self.bin.display()))?;
         let mut p = self.lock();
         p.child = Some(child);
         p.paused = false;

@@ -3,6 +3,9 @@
 //!
 //! HTTP/1.0 with `Connection: close` keeps it simple: etcd (Go's net/http) then
 //! answers without chunked encoding and closes the connection at the end of the body.
+//!
+//! It uses `tokio::net`, so it runs unchanged under madsim against the simulated
+//! cluster (the shared case bodies in `tests/cases/` use it in both worlds).
 
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -80,6 +83,12 @@ pub async fn request(
             .write_all(&bytes)
             .await
             .map_err(|e| format!("write to {addr}: {e}"))?;
+        // madsim's simulated TCP holds written bytes until a flush; a real socket
+        // sends them at once, where the flush is a no-op.
+        stream
+            .flush()
+            .await
+            .map_err(|e| format!("flush to {addr}: {e}"))?;
         let mut buf = Vec::new();
         stream
             .read_to_end(&mut buf)

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 pub struct CheckOptions {
     /// Search steps allowed per key before its verdict is "unknown" (a step is one
     /// entry visited; a well-behaved key needs a few per operation). Memory grows
-    /// with the steps taken: about 100 bytes plus an operation bit per step.
+    /// with the steps taken: on the order of 100 bytes per step.
     pub partition_step_budget: u64,
     /// Shrink each non-linearizable key's history to a minimal witness.
     pub minimize: bool,
@@ -120,6 +120,9 @@ pub struct Violation {
     /// The operations involved, one line each (for a linearizability violation:
     /// the minimized sub-history and the writes its values came from).
     pub sub_history: String,
+    /// Operations that explain the violation without being part of it (for a
+    /// linearizability violation: the writes the witness's values came from).
+    pub context: Vec<u64>,
 }
 
 /// A key whose verdict the search could not reach within its budget.
@@ -317,6 +320,7 @@ fn not_linearizable(
             ops: lin.iter().map(|o| o.id).collect(),
             watches: Vec::new(),
             sub_history: String::new(),
+            context: Vec::new(),
         };
     }
     let m = minimize(lin, opts.minimize_options);
@@ -351,6 +355,7 @@ fn not_linearizable(
         ops: m.ops,
         watches: Vec::new(),
         sub_history: text,
+        context: m.context,
     }
 }
 
@@ -419,4 +424,251 @@ pub fn check(history: &History, opts: &CheckOptions) -> CheckReport {
         "history checked"
     );
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chaos::history::Response;
+
+    const MS: u64 = 1_000_000;
+
+    /// A tiny history builder: ops get ids in invocation order.
+    #[derive(Default)]
+    struct H {
+        ops: Vec<Operation>,
+        index: u64,
+    }
+
+    impl H {
+        fn push(&mut self, client: usize, t: (u64, u64), op: Op, outcome: Outcome) -> u64 {
+            let id = self.ops.len() as u64;
+            self.ops.push(Operation {
+                id,
+                client,
+                endpoint: None,
+                invoke_ns: t.0 * MS,
+                complete_ns: t.1 * MS,
+                op,
+                outcome,
+            });
+            id
+        }
+        fn done(&mut self, value: Option<&str>, prev: Option<&str>) -> Outcome {
+            self.index += 1;
+            Outcome::Ok(Response::Done {
+                value: value.map(str::to_string),
+                prev: prev.map(str::to_string),
+                node_key: "/k".into(),
+                modified_index: self.index,
+                etcd_index: self.index,
+            })
+        }
+        fn set(&mut self, c: usize, t: (u64, u64), v: &str, prev: Option<&str>) -> u64 {
+            let outcome = self.done(Some(v), prev);
+            let op = Op::Set {
+                key: "/k".into(),
+                value: v.into(),
+            };
+            self.push(c, t, op, outcome)
+        }
+        fn set_with(&mut self, c: usize, t: (u64, u64), v: &str, outcome: Outcome) -> u64 {
+            let op = Op::Set {
+                key: "/k".into(),
+                value: v.into(),
+            };
+            self.push(c, t, op, outcome)
+        }
+        /// A quorum read of `v` written at `mi`.
+        fn get(&mut self, c: usize, t: (u64, u64), v: Option<&str>, mi: u64) -> u64 {
+            let outcome = match v {
+                Some(v) => Outcome::Ok(Response::Done {
+                    value: Some(v.into()),
+                    prev: None,
+                    node_key: "/k".into(),
+                    modified_index: mi,
+                    etcd_index: self.index,
+                }),
+                None => Outcome::Ok(Response::NotFound { index: self.index }),
+            };
+            let op = Op::Get {
+                key: "/k".into(),
+                quorum: true,
+            };
+            self.push(c, t, op, outcome)
+        }
+        fn check(self) -> CheckReport {
+            let h = History {
+                ops: self.ops,
+                ..History::default()
+            };
+            check(&h, &CheckOptions::default())
+        }
+    }
+
+    fn lin_violation(r: &CheckReport) -> &Violation {
+        r.violations
+            .iter()
+            .find(|v| v.kind == ViolationKind::NotLinearizable)
+            .unwrap_or_else(|| panic!("no linearizability violation: {r}"))
+    }
+
+    #[test]
+    fn stale_read_after_a_completed_write() {
+        let mut h = H::default();
+        h.set(0, (0, 1), "a", None);
+        let b = h.set(1, (2, 3), "b", Some("a"));
+        // Reads a with a's index, but claims the current store index: only the
+        // linearizability check can tell.
+        let r = h.get(2, (4, 5), Some("a"), 1);
+        let report = h.check();
+        assert!(!report.is_ok());
+        let v = lin_violation(&report);
+        assert_eq!(v.key.as_deref(), Some("/k"));
+        assert_eq!(v.ops, vec![b, r]);
+        let text = report.to_string();
+        assert!(text.contains("not-linearizable key /k"), "{text}");
+        assert!(text.contains("set /k = b"), "{text}");
+        assert!(text.contains("where the values came from"), "{text}");
+    }
+
+    #[test]
+    fn lost_acknowledged_write() {
+        let mut h = H::default();
+        let w = h.set(0, (0, 1), "a", None);
+        let r = h.get(1, (2, 3), None, 0);
+        let report = h.check();
+        assert_eq!(lin_violation(&report).ops, vec![w, r]);
+    }
+
+    #[test]
+    fn compare_and_swap_on_a_wrong_value() {
+        let mut h = H::default();
+        h.set(0, (0, 1), "a", None);
+        h.set(1, (2, 3), "b", Some("a"));
+        let outcome = h.done(Some("c"), Some("a"));
+        let cas = h.push(
+            2,
+            (4, 5),
+            Op::CompareAndSwap {
+                key: "/k".into(),
+                prev: "a".into(),
+                value: "c".into(),
+            },
+            outcome,
+        );
+        let report = h.check();
+        assert!(lin_violation(&report).ops.contains(&cas), "{report}");
+    }
+
+    #[test]
+    fn concurrent_overlapping_operations_pass() {
+        let mut h = H::default();
+        h.set(0, (0, 10), "a", None);
+        h.set(1, (1, 9), "b", Some("a"));
+        h.get(2, (2, 3), Some("a"), 1);
+        h.get(3, (5, 12), Some("b"), 2);
+        h.get(2, (11, 12), Some("b"), 2);
+        let report = h.check();
+        assert!(report.is_ok() && report.is_conclusive(), "{report}");
+        assert_eq!(report.partitions, 1);
+        assert_eq!(report.linearizability_ops, 5);
+    }
+
+    #[test]
+    fn unknown_writes_late_or_never_and_failed_ones_ignored() {
+        let unknown = || Outcome::Unknown {
+            error: "timeout".into(),
+        };
+        let mut h = H::default();
+        h.set(0, (0, 1), "a", None);
+        // Never applied.
+        h.set_with(1, (2, 3), "lost", unknown());
+        // Applied long after the client gave up (index 2).
+        h.set_with(1, (4, 5), "late", unknown());
+        // Certainly not applied.
+        h.set_with(
+            2,
+            (4, 5),
+            "refused",
+            Outcome::Failed {
+                error: "refused".into(),
+            },
+        );
+        h.get(0, (10, 11), Some("a"), 1);
+        h.index = 2;
+        h.get(0, (50, 51), Some("late"), 2);
+        let report = h.check();
+        assert!(report.is_ok() && report.is_conclusive(), "{report}");
+        assert_eq!(report.linearizability_ops, 5, "the failed set is left out");
+    }
+
+    #[test]
+    fn a_read_of_a_failed_write_is_caught() {
+        let mut h = H::default();
+        h.set_with(
+            0,
+            (0, 1),
+            "refused",
+            Outcome::Failed {
+                error: "refused".into(),
+            },
+        );
+        h.get(1, (2, 3), Some("refused"), 1);
+        assert!(!h.check().is_ok());
+    }
+
+    #[test]
+    fn budget_exhaustion_is_reported_not_hidden() {
+        let mut h = H::default();
+        for i in 0..30 {
+            h.set(i, (0, 100), &format!("v{i}"), None);
+        }
+        let h = History {
+            ops: h.ops,
+            ..History::default()
+        };
+        let opts = CheckOptions {
+            partition_step_budget: 5,
+            ..CheckOptions::default()
+        };
+        let report = check(&h, &opts);
+        assert!(!report.is_conclusive());
+        assert_eq!(report.undecided.len(), 1);
+        assert!(report.to_string().contains("undecided: key /k"), "{report}");
+    }
+
+    #[test]
+    fn violations_are_capped_per_kind() {
+        let mut h = H::default();
+        for i in 0..10 {
+            let t = 10 * i;
+            h.set(0, (t, t + 1), &format!("v{i}"), None); // prev missing: illegal
+        }
+        h.index = 0; // the indexes restart: every later write is out of order
+        for i in 0..10 {
+            let t = 200 + 10 * i;
+            h.set(0, (t, t + 1), &format!("w{i}"), None);
+        }
+        let ops = h.ops;
+        let opts = CheckOptions {
+            max_violations_per_kind: 3,
+            ..CheckOptions::default()
+        };
+        let report = check(
+            &History {
+                ops,
+                ..History::default()
+            },
+            &opts,
+        );
+        let order = report
+            .violations
+            .iter()
+            .filter(|v| v.kind == ViolationKind::WriteIndexOrder)
+            .count();
+        assert_eq!(order, 3);
+        assert!(report.suppressed > 0);
+        assert!(!report.is_ok());
+    }
 }

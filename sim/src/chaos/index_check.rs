@@ -22,6 +22,7 @@ fn violation(kind: ViolationKind, key: Option<&str>, message: String, ops: Vec<u
         ops,
         watches: Vec::new(),
         sub_history: String::new(),
+        context: Vec::new(),
     }
 }
 

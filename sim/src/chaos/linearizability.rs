@@ -157,7 +157,11 @@ impl EntryList {
     }
 }
 
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// A [`Bitset`]'s cache key (see [`Bitset::key`]).
+type SetKey = (usize, Box<[u64]>);
+
+/// The set of linearized (or dropped) operations, one bit per operation in
+/// invocation order.
 struct Bitset(Vec<u64>);
 
 impl Bitset {
@@ -170,6 +174,16 @@ impl Bitset {
     fn clear(&mut self, i: usize) {
         self.0[i / 64] &= !(1 << (i % 64));
     }
+
+    /// A compact, exact key for the cache: the number of leading all-ones words
+    /// and the words from there to the last non-zero one. The search linearizes
+    /// roughly in invocation order, so that is one or two words however long the
+    /// history, instead of a copy of the whole set.
+    fn key(&self) -> SetKey {
+        let full = self.0.iter().take_while(|&&w| w == u64::MAX).count();
+        let end = self.0.iter().rposition(|&w| w != 0).map_or(0, |i| i + 1);
+        (full, self.0[full..end.max(full)].into())
+    }
 }
 
 struct Frame {
@@ -179,13 +193,26 @@ struct Frame {
     dropped: bool,
 }
 
+/// Each operation's position in invocation order.
+fn invocation_ranks(ops: &[LinOp]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..ops.len()).collect();
+    order.sort_by_key(|&i| (ops[i].call, i));
+    let mut rank = vec![0; ops.len()];
+    for (r, i) in order.into_iter().enumerate() {
+        rank[i] = r;
+    }
+    rank
+}
+
 /// Whether one key's operations are linearizable, searching at most `budget`
 /// steps.
 pub fn check_key(ops: &[LinOp], budget: u64) -> LinOutcome {
     let mut list = EntryList::new(ops);
     let mut definite_left = ops.iter().filter(|o| o.result.is_some()).count();
     let mut linearized = Bitset::new(ops.len());
-    let mut cache: HashSet<(Bitset, KeyState)> = HashSet::new();
+    // Bits in invocation order, so the linearized set is mostly a prefix.
+    let bit = invocation_ranks(ops);
+    let mut cache: HashSet<(SetKey, KeyState)> = HashSet::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut state: KeyState = None;
     let mut steps = 0u64;
@@ -215,8 +242,8 @@ pub fn check_key(ops: &[LinOp], budget: u64) -> LinOutcome {
             None
         };
         if let Some(new_state) = attempt {
-            linearized.set(i);
-            if cache.insert((linearized.clone(), new_state)) {
+            linearized.set(bit[i]);
+            if cache.insert((linearized.key(), new_state)) {
                 stack.push(Frame {
                     op: i,
                     state_before: state,
@@ -230,7 +257,7 @@ pub fn check_key(ops: &[LinOp], budget: u64) -> LinOutcome {
                 entry = list.first();
                 continue;
             }
-            linearized.clear(i);
+            linearized.clear(bit[i]);
         }
         if is_call {
             entry = list.next[entry];
@@ -241,7 +268,7 @@ pub fn check_key(ops: &[LinOp], budget: u64) -> LinOutcome {
             let Some(frame) = stack.pop() else {
                 return verdict(LinResult::Illegal, steps);
             };
-            linearized.clear(frame.op);
+            linearized.clear(bit[frame.op]);
             state = frame.state_before;
             list.unlift(frame.op);
             if ops[frame.op].result.is_some() {

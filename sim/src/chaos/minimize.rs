@@ -29,6 +29,9 @@ pub struct MinimizeOptions {
     pub check_budget: u64,
     /// How many checks to run at most; past it the result is what was reached.
     pub max_checks: usize,
+    /// How many search steps all the checks may take together; past it the
+    /// result is what was reached.
+    pub max_total_steps: u64,
 }
 
 impl Default for MinimizeOptions {
@@ -36,6 +39,7 @@ impl Default for MinimizeOptions {
         MinimizeOptions {
             check_budget: 200_000,
             max_checks: 400,
+            max_total_steps: 20_000_000,
         }
     }
 }
@@ -60,11 +64,12 @@ struct Shrinker<'a> {
     ops: &'a [LinOp],
     opts: MinimizeOptions,
     checks: usize,
+    steps: u64,
 }
 
 impl Shrinker<'_> {
     fn exhausted(&self) -> bool {
-        self.checks >= self.opts.max_checks
+        self.checks >= self.opts.max_checks || self.steps >= self.opts.max_total_steps
     }
 
     /// Checks `window` with only `keep` definite: other writes relaxed, reads out.
@@ -83,7 +88,9 @@ impl Shrinker<'_> {
                 }
             })
             .collect();
-        check_key(&sub, self.opts.check_budget).result == LinResult::Illegal
+        let outcome = check_key(&sub, self.opts.check_budget);
+        self.steps += outcome.steps;
+        outcome.result == LinResult::Illegal
     }
 
     /// The first `k` operations in invocation order plus the later ones invoked
@@ -115,6 +122,7 @@ pub fn minimize(ops: &[LinOp], opts: MinimizeOptions) -> Minimized {
         ops,
         opts,
         checks: 0,
+        steps: 0,
     };
 
     // (1) The shortest failing prefix: `hi` always fails (the whole history does).
@@ -267,5 +275,22 @@ mod tests {
         assert_eq!(m.ops, vec![2, 3], "the overwrite and the stale read");
         assert_eq!(m.context, vec![1]);
         assert_eq!(m.relaxed, 1);
+    }
+
+    #[test]
+    fn the_limits_stop_shrinking_with_a_sound_but_larger_witness() {
+        let h = [
+            get(0, 0, 10, 1),
+            set(1, 2, 4, 1, None),
+            set(2, 12, 14, 2, Some(1)),
+            get(3, 20, 21, 1),
+        ];
+        let opts = MinimizeOptions {
+            max_checks: 1,
+            ..MinimizeOptions::default()
+        };
+        let m = minimize(&h, opts);
+        assert!(!m.complete);
+        assert!(m.ops.len() > 2 && m.ops.contains(&3), "{m:?}");
     }
 }

@@ -12,6 +12,8 @@
 //! - [`minimize`]: shrinks a non-linearizable key's history to a witness.
 //! - [`index_check`], [`phantom_check`], [`watch_check`]: the store index, local
 //!   reads, and the watch guarantees.
+//! - [`synthetic`]: valid concurrent histories from a seed, for tests and the
+//!   checker benchmark.
 //!
 //! Making a history:
 //! - [`op_mix`], [`outcome`]: what the clients ask, and how an SDK result becomes
@@ -39,6 +41,7 @@ pub mod phantom_check;
 pub mod recorder;
 pub mod stats;
 pub mod stop_signal;
+pub mod synthetic;
 pub mod timeline;
 pub mod watch_check;
 pub mod writes;

@@ -25,6 +25,9 @@ enum Undo {
 
 /// How long a membership change may take before the nemesis gives up on it.
 const MEMBERSHIP_TIMEOUT: Duration = Duration::from_secs(40);
+/// How long an add waits for the members to accept it (see
+/// [`SimCluster::wait_members_may_add`]) before trying anyway.
+const ADD_READY_WAIT: Duration = Duration::from_secs(10);
 /// How long the final heal waits for a leader and for every member to be ready.
 const RECOVERY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -160,6 +163,10 @@ impl<'a> Nemesis<'a> {
         let active = self.active();
         let change = if active.len() <= self.initial {
             tokio::time::timeout(MEMBERSHIP_TIMEOUT, async {
+                // etcd's strict reconfiguration check refuses an add until every
+                // member has been connected to all its peers for a while.
+                let _ =
+                    tokio::time::timeout(ADD_READY_WAIT, self.cluster.wait_members_may_add()).await;
                 self.cluster.add_member().await.map(|_| ())
             })
             .await

@@ -62,6 +62,7 @@ pub fn check(history: &History) -> Vec<Violation> {
                     .collect(),
                 watches: Vec::new(),
                 sub_history: String::new(),
+                context: Vec::new(),
             });
         }
     }

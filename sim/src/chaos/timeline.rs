@@ -33,7 +33,8 @@ fn esc(s: &str) -> String {
     out
 }
 
-const LABEL_W: f64 = 170.0;
+/// Space left of time 0.
+const PAD: f64 = 8.0;
 const ROW_H: f64 = 34.0;
 const BAR_H: f64 = 16.0;
 const FAULT_LANE_H: f64 = 15.0;
@@ -49,16 +50,20 @@ pre{background:#f6f6f6;border:1px solid #ddd;padding:6px 8px;overflow-x:auto;mar
 .violation{border-left:4px solid #d00;padding-left:8px;margin:8px 0}
 .legend span{display:inline-block;margin-right:14px}
 .sw{display:inline-block;width:22px;height:10px;vertical-align:middle;margin-right:4px;border-radius:2px}
-.scroll{overflow-x:auto;border:1px solid #ccc;margin-top:8px}
+.wrap{display:flex;border:1px solid #ccc;margin-top:8px}
+.labels{position:relative;flex:0 0 170px;background:#fafafa;border-right:1px solid #ccc}
+.scroll{overflow-x:auto;flex:1 1 auto}
 .tl{position:relative}
-.lbl{position:absolute;left:0;width:164px;padding-left:6px;background:#fafafa;border-right:1px solid #ccc;
-  overflow:hidden;white-space:nowrap;font-size:12px;z-index:5}
+.lbl{position:absolute;left:0;width:164px;padding-left:6px;overflow:hidden;white-space:nowrap;font-size:12px;
+  border-top:1px solid #eee}
 .lbl small{color:#666}
 .row{position:absolute;height:34px;border-top:1px solid #eee}
 .op{position:absolute;height:16px;border-radius:2px;box-sizing:border-box;min-width:2px;display:block}
 .op:hover{filter:brightness(0.8);z-index:4}
 .ok{background:#43a047} .okr{background:#81c784} .failed{background:#bdbdbd} .unknown{background:#fb8c00}
 .viol{outline:3px solid #e00;outline-offset:1px;z-index:3}
+.ctx{outline:2px dashed #e00;outline-offset:1px;z-index:3}
+.vlabel{position:absolute;font-size:10px;font-weight:bold;color:#d00;white-space:nowrap;z-index:4}
 :target{outline:3px solid #000;z-index:6}
 .tail{position:absolute;height:0;border-top:2px dashed #fb8c00;opacity:.55}
 .watch{position:absolute;height:2px;background:#7e57c2;opacity:.7}
@@ -77,7 +82,7 @@ struct Scale {
 
 impl Scale {
     fn x(&self, ns: u64) -> f64 {
-        LABEL_W + ns as f64 * self.px_per_ns
+        PAD + ns as f64 * self.px_per_ns
     }
 }
 
@@ -214,6 +219,7 @@ fn header(h: &mut String, history: &History, report: &CheckReport) {
          <span><i class=\"sw failed\"></i>failed (not applied)</span>\
          <span><i class=\"sw unknown\"></i>unknown (may apply later)</span>\
          <span><i class=\"sw\" style=\"outline:3px solid #e00\"></i>in a violation</span>\
+         <span><i class=\"sw\" style=\"outline:2px dashed #e00\"></i>its values' writes</span>\
          <span><i class=\"sw\" style=\"background:#7e57c2;height:3px\"></i>watch, ticks = events</span>\
          <span style=\"color:#b71c1c\">&#x2506; fault</span>\
          &middot; hover a bar for the operation; times in ms of virtual time</div>",
@@ -229,6 +235,12 @@ pub fn write_html(history: &History, report: &CheckReport, mut out: impl Write) 
     let end = end_of(history);
     let scale = scale_for(history, end);
     let violating: BTreeSet<u64> = report.violating_ops().into_iter().collect();
+    let context: BTreeSet<u64> = report
+        .violations
+        .iter()
+        .flat_map(|v| v.context.iter().copied())
+        .filter(|id| !violating.contains(id))
+        .collect();
     let mut clients: BTreeSet<usize> = history.ops.iter().map(|o| o.client).collect();
     clients.extend(history.watches.iter().map(|w| w.client));
     let row_of: BTreeMap<usize, usize> = clients.iter().enumerate().map(|(i, &c)| (c, i)).collect();
@@ -244,6 +256,9 @@ pub fn write_html(history: &History, report: &CheckReport, mut out: impl Write) 
         history.info.seed
     );
     header(&mut h, history, report);
+    // The client labels sit in a column left of the scrolling timeline.
+    let mut labels = String::new();
+    let scroll_at = h.len();
     let _ = write!(
         h,
         "<div class=\"scroll\"><div class=\"tl\" style=\"width:{total_w:.0}px;height:{height:.0}px\">"
@@ -295,8 +310,11 @@ pub fn write_html(history: &History, report: &CheckReport, mut out: impl Write) 
         };
         let _ = write!(
             h,
-            "<div class=\"row\" style=\"left:0;top:{y:.0}px;width:{total_w:.0}px\"></div>\
-             <div class=\"lbl\" style=\"top:{y:.0}px;height:{ROW_H}px\"><b>client {client}</b> \
+            "<div class=\"row\" style=\"left:0;top:{y:.0}px;width:{total_w:.0}px\"></div>"
+        );
+        let _ = write!(
+            labels,
+            "<div class=\"lbl\" style=\"top:{y:.0}px;height:{ROW_H}px\"><b>client {client}</b> \
              <small>{ops} ops</small>{watch_note}</div>"
         );
         for w in watches {
@@ -346,6 +364,14 @@ pub fn write_html(history: &History, report: &CheckReport, mut out: impl Write) 
         let mut class = outcome_class(o).to_string();
         if violating.contains(&o.id) {
             class.push_str(" viol");
+            let _ = write!(
+                h,
+                "<div class=\"vlabel\" style=\"left:{x0:.1}px;top:{:.0}px\">#{}</div>",
+                y - 13.0,
+                o.id
+            );
+        } else if context.contains(&o.id) {
+            class.push_str(" ctx");
         }
         let title = describe::line(o);
         let _ = write!(
@@ -387,9 +413,13 @@ pub fn write_html(history: &History, report: &CheckReport, mut out: impl Write) 
             esc(&f.what)
         );
     }
+    let before = format!(
+        "<div class=\"wrap\"><div class=\"labels\" style=\"height:{height:.0}px\">{labels}</div>"
+    );
+    h.insert_str(scroll_at, &before);
     let _ = writeln!(
         h,
-        "</div></div><p><small>{} operations, {} watches, {} faults; {:.0} px wide ({:.3} px/ms)</small></p></body></html>",
+        "</div></div></div><p><small>{} operations, {} watches, {} faults; {:.0} px wide ({:.3} px/ms)</small></p></body></html>",
         history.ops.len(),
         history.watches.len(),
         history.faults.len(),

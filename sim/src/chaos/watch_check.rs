@@ -97,6 +97,7 @@ impl Checker {
             ops,
             watches,
             sub_history: String::new(),
+            context: Vec::new(),
         });
     }
 }
@@ -180,6 +181,7 @@ fn known_changes(history: &History, out: &mut Vec<Violation>) -> BTreeMap<u64, C
             ops,
             watches,
             sub_history: String::new(),
+            context: Vec::new(),
         });
     }
     known
@@ -235,6 +237,10 @@ fn check_watcher(c: &mut Checker, w: &WatchRecord, known: &BTreeMap<u64, Change>
     } else {
         first.modified_index
     };
+    if from > last {
+        // Every event was below the start index (reported above).
+        return;
+    }
     let seen: BTreeSet<u64> = w.events.iter().map(|e| e.modified_index).collect();
     let missing: Vec<(u64, &Change)> = known
         .range(from..=last)
@@ -289,4 +295,190 @@ pub fn check(history: &History) -> Vec<Violation> {
         check_watcher(&mut c, w, &known);
     }
     c.out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chaos::history::{Op, Operation, Outcome, Response};
+
+    fn ev(action: &str, key: &str, value: Option<&str>, index: u64) -> WatchEvent {
+        WatchEvent {
+            action: action.into(),
+            key: key.into(),
+            value: value.map(str::to_string),
+            modified_index: index,
+            received_ns: index * 10,
+        }
+    }
+    fn watcher(
+        id: u64,
+        key: &str,
+        recursive: bool,
+        start: u64,
+        events: Vec<WatchEvent>,
+    ) -> WatchRecord {
+        WatchRecord {
+            id,
+            client: 0,
+            key: key.into(),
+            recursive,
+            start_index: start,
+            started_ns: 0,
+            ended_ns: 1000,
+            end: "run finished".into(),
+            events,
+        }
+    }
+    fn set(id: u64, key: &str, value: &str, index: u64) -> Operation {
+        Operation {
+            id,
+            client: 1,
+            endpoint: None,
+            invoke_ns: index * 10 - 5,
+            complete_ns: index * 10 + 5,
+            op: Op::Set {
+                key: key.into(),
+                value: value.into(),
+            },
+            outcome: Outcome::Ok(Response::Done {
+                value: Some(value.into()),
+                prev: None,
+                node_key: key.into(),
+                modified_index: index,
+                etcd_index: index,
+            }),
+        }
+    }
+    fn kinds(ops: Vec<Operation>, watches: Vec<WatchRecord>) -> Vec<ViolationKind> {
+        let h = History {
+            ops,
+            watches,
+            ..History::default()
+        };
+        check(&h).into_iter().map(|v| v.kind).collect()
+    }
+
+    fn a_b_c() -> Vec<Operation> {
+        vec![
+            set(0, "/k", "a", 5),
+            set(1, "/other", "x", 6),
+            set(2, "/k", "b", 7),
+            set(3, "/k", "c", 9),
+        ]
+    }
+
+    #[test]
+    fn complete_ordered_watches_pass() {
+        let w = watcher(
+            0,
+            "/k",
+            false,
+            5,
+            vec![ev("set", "/k", Some("a"), 5), ev("set", "/k", Some("b"), 7)],
+        );
+        // A resumed watcher from the last index + 1.
+        let resumed = watcher(1, "/k", false, 8, vec![ev("set", "/k", Some("c"), 9)]);
+        let all = watcher(
+            2,
+            "/",
+            true,
+            6,
+            vec![
+                ev("set", "/other", Some("x"), 6),
+                ev("set", "/k", Some("b"), 7),
+            ],
+        );
+        assert_eq!(kinds(a_b_c(), vec![w, resumed, all]), vec![]);
+    }
+
+    #[test]
+    fn duplicate_and_out_of_order_events() {
+        let dup = watcher(
+            0,
+            "/k",
+            false,
+            5,
+            vec![ev("set", "/k", Some("a"), 5), ev("set", "/k", Some("a"), 5)],
+        );
+        assert_eq!(kinds(a_b_c(), vec![dup]), vec![ViolationKind::WatchOrder]);
+        let swapped = watcher(
+            0,
+            "/k",
+            false,
+            5,
+            vec![ev("set", "/k", Some("b"), 7), ev("set", "/k", Some("a"), 5)],
+        );
+        assert_eq!(
+            kinds(a_b_c(), vec![swapped]),
+            vec![ViolationKind::WatchOrder]
+        );
+    }
+
+    #[test]
+    fn missing_events() {
+        // Skips the write at 7, known from its acknowledgement.
+        let gap = watcher(
+            0,
+            "/k",
+            false,
+            5,
+            vec![ev("set", "/k", Some("a"), 5), ev("set", "/k", Some("c"), 9)],
+        );
+        assert_eq!(
+            kinds(a_b_c(), vec![gap.clone()]),
+            vec![ViolationKind::WatchMissing]
+        );
+        // Known only from another watcher.
+        let other = watcher(1, "/k", false, 7, vec![ev("set", "/k", Some("b"), 7)]);
+        assert_eq!(
+            kinds(vec![], vec![gap, other]),
+            vec![ViolationKind::WatchMissing]
+        );
+        // Missing before its first event, after its start.
+        let late = watcher(0, "/k", false, 1, vec![ev("set", "/k", Some("b"), 7)]);
+        assert_eq!(
+            kinds(a_b_c(), vec![late]),
+            vec![ViolationKind::WatchMissing]
+        );
+        // Start index 0: from its first event.
+        let from_now = watcher(0, "/k", false, 0, vec![ev("set", "/k", Some("b"), 7)]);
+        assert_eq!(kinds(a_b_c(), vec![from_now]), vec![]);
+    }
+
+    #[test]
+    fn events_before_start_or_for_other_keys() {
+        let early = watcher(0, "/k", false, 6, vec![ev("set", "/k", Some("a"), 5)]);
+        assert_eq!(
+            kinds(a_b_c(), vec![early]),
+            vec![ViolationKind::WatchBeforeStart]
+        );
+        let foreign = watcher(0, "/k", false, 6, vec![ev("set", "/other", Some("x"), 6)]);
+        assert_eq!(kinds(a_b_c(), vec![foreign]), vec![ViolationKind::WatchKey]);
+        // Not recursive: a child's change is not reported; a recursive watcher
+        // skips hidden children; an ancestor's deletion is reported.
+        let child = watcher(0, "/d", false, 1, vec![ev("set", "/d/x", Some("1"), 3)]);
+        assert_eq!(kinds(vec![], vec![child]), vec![ViolationKind::WatchKey]);
+        let hidden = watcher(0, "/d", true, 1, vec![ev("set", "/d/_h", Some("1"), 3)]);
+        assert_eq!(kinds(vec![], vec![hidden]), vec![ViolationKind::WatchKey]);
+        let parent_gone = watcher(0, "/d/x", false, 1, vec![ev("delete", "/d", None, 3)]);
+        assert_eq!(kinds(vec![], vec![parent_gone]), vec![]);
+        let sibling = watcher(0, "/dx", true, 1, vec![ev("set", "/dxy", Some("1"), 3)]);
+        assert_eq!(kinds(vec![], vec![sibling]), vec![ViolationKind::WatchKey]);
+    }
+
+    #[test]
+    fn sources_must_agree() {
+        let wrong_value = watcher(0, "/k", false, 7, vec![ev("set", "/k", Some("zzz"), 7)]);
+        assert_eq!(
+            kinds(a_b_c(), vec![wrong_value]),
+            vec![ViolationKind::WatchDisagreement]
+        );
+        let a = watcher(0, "/", true, 3, vec![ev("set", "/x", Some("1"), 3)]);
+        let b = watcher(1, "/", true, 3, vec![ev("delete", "/x", None, 3)]);
+        assert_eq!(
+            kinds(vec![], vec![a, b]),
+            vec![ViolationKind::WatchDisagreement]
+        );
+    }
 }

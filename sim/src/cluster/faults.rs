@@ -189,7 +189,12 @@ impl SimCluster {
 
     /// Adds a member through the members API (as `etcdctl member add` does), then
     /// starts it with `existing` cluster state; returns its index once it is ready.
+    ///
+    /// Like etcd, a member refuses the add until it has been connected to every
+    /// other member for 5 s: this first waits (up to the startup timeout) until
+    /// every running member would accept it.
     pub async fn add_member(&self) -> Result<usize, ClusterError> {
+        self.wait_members_may_add().await;
         let i = self.len();
         let peer = peer_url(i);
         let added = {
@@ -215,6 +220,27 @@ impl SimCluster {
             .record(format!("add {} (id {})", member_name(i), added.id));
         self.wait_ready(self.cfg.startup_timeout).await?;
         Ok(i)
+    }
+
+    /// Waits (up to the startup timeout) until every running member would accept a
+    /// member add: etcd's strict reconfiguration check wants each one connected to
+    /// all its peers for 5 s, so a fresh cluster refuses adds for its first seconds.
+    pub async fn wait_members_may_add(&self) {
+        let deadline = tokio::time::Instant::now() + self.cfg.startup_timeout;
+        loop {
+            let running: Vec<_> = (0..self.len())
+                .filter(|&i| self.state(i) == Some(NodeState::Running))
+                .filter_map(|i| self.member(i))
+                .collect();
+            if running.iter().all(|m| m.may_add_member()) {
+                return;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!("cluster: members still not connected to all peers; adding anyway");
+                return;
+            }
+            tokio::time::sleep(self.cfg.tick).await;
+        }
     }
 
     /// Removes member `i` through the members API, then stops its node for good.

@@ -50,6 +50,7 @@ impl SimNode {
             request_timeout: cfg.request_timeout,
             member_id: None,
             unsafe_mode: cfg.unsafe_mode,
+            ..MemberConfig::default()
         };
         let disk = SimDisk::new();
         let incarnation: Arc<Mutex<Option<Member>>> = Arc::new(Mutex::new(None));

@@ -12,11 +12,12 @@ use std::time::Duration;
 pub struct MemberConfig {
     /// The member's name (`--name`, default `default`).
     pub name: String,
-    /// Where the member serves clients, e.g. `http://10.0.0.1:2379`: listened on and
-    /// advertised. The host must be an IP literal.
+    /// Where the member serves clients, e.g. `http://10.0.0.1:2379`: advertised, and
+    /// listened on by [`crate::member::Member::start`] (the host must then be an IP
+    /// literal or `localhost`).
     pub client_url: String,
     /// Where the member takes Raft traffic, e.g. `http://10.0.0.1:2380`. The host
-    /// must be an IP literal.
+    /// must be an IP literal or `localhost`.
     pub peer_url: String,
     /// etcd's `--initial-cluster`: (name, peer URL) of every initial member, this
     /// one included. Empty means this member alone. A member joining with
@@ -46,6 +47,19 @@ pub struct MemberConfig {
     /// A deliberately unsafe behaviour, **for testing the chaos checker only**
     /// ([`UnsafeMode`]). `None` (the default): behave as etcd does.
     pub unsafe_mode: Option<UnsafeMode>,
+    /// Client URLs published after `client_url` (the rest of etcd's
+    /// `--advertise-client-urls`).
+    pub extra_client_urls: Vec<String>,
+    /// Where the Raft transport listens (etcd's `--listen-peer-urls`, e.g.
+    /// `0.0.0.0:2380`) when not at `peer_url`'s address.
+    pub listen_peer: Option<SocketAddr>,
+    /// Raft pre-vote (etcd 3.4's `--pre-vote`, off there by default; on here by
+    /// default, as in etcd 3.5).
+    pub pre_vote: bool,
+    /// etcd's `--strict-reconfig-check` (default true): refuse a membership change
+    /// that could break the active quorum (500 Internal Server Error on the v2
+    /// members API, as etcd answers).
+    pub strict_reconfig_check: bool,
 }
 
 impl Default for MemberConfig {
@@ -65,6 +79,10 @@ impl Default for MemberConfig {
             request_timeout: etcd_request_timeout(tick, election_ticks),
             member_id: None,
             unsafe_mode: None,
+            extra_client_urls: Vec::new(),
+            listen_peer: None,
+            pre_vote: true,
+            strict_reconfig_check: true,
         }
     }
 }
@@ -98,6 +116,13 @@ impl MemberConfig {
             peer_url: format!("http://{ip}:2380"),
             ..Self::default()
         }
+    }
+
+    /// The client URLs the member publishes: `client_url`, then `extra_client_urls`.
+    pub fn client_urls(&self) -> Vec<String> {
+        let mut urls = vec![self.client_url.clone()];
+        urls.extend(self.extra_client_urls.iter().cloned());
+        urls
     }
 
     /// This member's id.
@@ -140,11 +165,10 @@ impl MemberConfig {
     ///
     /// # Errors
     ///
-    /// A description of the first problem: a URL without an IP and port, a tick or
+    /// A description of the first problem: a peer URL without an IP and port, a tick or
     /// election timeout of zero, a bootstrapping member missing from its own
     /// initial cluster.
     pub fn validate(&self) -> Result<(), String> {
-        url_socket_addr(&self.client_url)?;
         url_socket_addr(&self.peer_url)?;
         if self.tick.is_zero() || self.election_ticks == 0 {
             return Err("tick and election ticks must be positive".into());
@@ -171,6 +195,12 @@ pub fn url_socket_addr(url: &str) -> Result<SocketAddr, String> {
         .split_once("://")
         .ok_or_else(|| format!("URL without a scheme: {url}"))?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // etcd binds `localhost` as the loopback address (the one host name it accepts).
+    if let Some(port) = authority.strip_prefix("localhost:") {
+        return format!("127.0.0.1:{port}")
+            .parse()
+            .map_err(|e| format!("URL {url}: bad port: {e}"));
+    }
     authority
         .parse()
         .map_err(|e| format!("URL {url}: host must be an IP literal with a port: {e}"))
@@ -202,7 +232,11 @@ mod tests {
             "[::1]:2380".parse().unwrap()
         );
         assert!(url_socket_addr("10.0.0.1:2380").is_err());
-        assert!(url_socket_addr("http://localhost:2380").is_err());
+        assert_eq!(
+            url_socket_addr("http://localhost:2380").unwrap(),
+            "127.0.0.1:2380".parse().unwrap()
+        );
+        assert!(url_socket_addr("http://example.com:2380").is_err());
         let mut c = MemberConfig::on_ip("a", "10.0.1.1");
         c.initial_cluster = vec![("b".into(), "http://10.0.1.2:2380".into())];
         assert!(

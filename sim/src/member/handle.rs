@@ -1,6 +1,7 @@
 //! [`Member`]: start a member (Raft node, store, HTTP server), look at it, stop it.
 
 use super::config::{MemberConfig, url_socket_addr};
+use super::drain::Connections;
 use super::entry::Applied;
 use super::ids::cluster_id;
 use super::membership::Cluster;
@@ -14,7 +15,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -54,6 +55,8 @@ pub(crate) struct Inner {
     pub ready: AtomicBool,
     pub stats: Mutex<StatsTracker>,
     pub shutdown: Shutdown,
+    /// Open client connections (a graceful stop waits for them).
+    pub connections: Connections,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -97,10 +100,35 @@ impl Member {
         disk: D,
     ) -> Result<Member, MemberError> {
         cfg.validate().map_err(MemberError::Config)?;
+        let client_addr = url_socket_addr(&cfg.client_url).map_err(MemberError::Config)?;
+        let listener = TcpListener::bind(client_addr)
+            .await
+            .map_err(|e| MemberError::Listen {
+                addr: client_addr,
+                error: e.to_string(),
+            })?;
+        Self::start_with_listeners(cfg, disk, vec![listener]).await
+    }
+
+    /// As [`Member::start`], serving clients on `listeners` (bound by the caller, e.g.
+    /// on etcd's `--listen-client-urls`, which may differ from the advertised
+    /// [`MemberConfig::client_url`]) instead of binding the client URL.
+    ///
+    /// # Errors
+    ///
+    /// [`MemberError::Config`], [`MemberError::Raft`].
+    pub async fn start_with_listeners<D: Disk + 'static>(
+        cfg: MemberConfig,
+        disk: D,
+        listeners: Vec<TcpListener>,
+    ) -> Result<Member, MemberError> {
+        cfg.validate().map_err(MemberError::Config)?;
         let id = cfg.id();
         let initial = cfg.initial_members().map_err(MemberError::Config)?;
-        let peer_addr = url_socket_addr(&cfg.peer_url).map_err(MemberError::Config)?;
-        let client_addr = url_socket_addr(&cfg.client_url).map_err(MemberError::Config)?;
+        let peer_addr = match cfg.listen_peer {
+            Some(addr) => addr,
+            None => url_socket_addr(&cfg.peer_url).map_err(MemberError::Config)?,
+        };
         let peers: BTreeMap<u64, SocketAddr> = initial
             .iter()
             .filter(|m| m.id != id)
@@ -116,21 +144,16 @@ impl Member {
         rc.tick = cfg.tick;
         rc.election_ticks = cfg.election_ticks;
         rc.compaction.snapshot_count = cfg.snapshot_count;
+        rc.pre_vote = cfg.pre_vote;
         let store = Arc::new(Mutex::new(Store::new()));
         let cluster = Arc::new(Mutex::new(Cluster::default()));
         let (peer_tx, peer_rx) = mpsc::unbounded_channel();
         let sm = MemberStateMachine::new(store.clone(), cluster.clone(), &initial, peer_tx);
         let raft = RaftNode::start(rc, disk, sm).await?;
-        let listener = match TcpListener::bind(client_addr).await {
-            Ok(l) => l,
-            Err(e) => {
-                raft.stop().await;
-                return Err(MemberError::Listen {
-                    addr: client_addr,
-                    error: e.to_string(),
-                });
-            }
-        };
+        let client_addrs: Vec<SocketAddr> = listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect();
         let inner = Arc::new(Inner {
             id,
             provisional_cluster_id: cluster_id(&bootstrap_ids),
@@ -140,18 +163,22 @@ impl Member {
             ready: AtomicBool::new(false),
             stats: Mutex::new(StatsTracker::new(SystemTime::now())),
             shutdown: Shutdown::default(),
+            connections: Connections::default(),
             tasks: Mutex::new(Vec::new()),
             cfg,
         });
-        tracing::info!(name = %inner.cfg.name, id = %format!("{id:x}"), %client_addr, %peer_addr, "member: started");
-        let tasks = vec![
-            tokio::spawn(server::serve(inner.clone(), listener)),
+        tracing::info!(name = %inner.cfg.name, id = %format!("{id:x}"), ?client_addrs, %peer_addr, "member: started");
+        let mut tasks: Vec<JoinHandle<()>> = listeners
+            .into_iter()
+            .map(|l| tokio::spawn(server::serve(inner.clone(), l)))
+            .collect();
+        tasks.extend([
             tokio::spawn(peer_addresses(inner.clone(), peer_rx)),
             tokio::spawn(publish::publish_attributes(inner.clone())),
             tokio::spawn(publish::decide_cluster_version(inner.clone())),
             tokio::spawn(expiry::run(inner.clone())),
             tokio::spawn(observe_status(inner.clone())),
-        ];
+        ]);
         lock(&inner.tasks).extend(tasks);
         Ok(Member { inner })
     }
@@ -176,9 +203,28 @@ impl Member {
         self.inner.raft.status()
     }
 
+    /// If this member leads, asks Raft to hand leadership to member `to` (etcd's
+    /// `MoveLeader`); returns at once, a follower ignores it. Tests use it to put a
+    /// chosen member in the lead.
+    ///
+    /// # Errors
+    ///
+    /// [`MemberError::Raft`] when the Raft node has stopped.
+    pub fn transfer_leader(&self, to: u64) -> Result<(), MemberError> {
+        Ok(self.inner.raft.transfer_leader(to)?)
+    }
+
     /// Whether the member has published its attributes (etcd's `ReadyNotify`).
     pub fn is_ready(&self) -> bool {
         self.inner.ready.load(Ordering::SeqCst)
+    }
+
+    /// Whether the member would pass etcd's strict reconfiguration check for adding
+    /// a member: it has been connected to every other member for
+    /// [`super::HEALTH_INTERVAL`] (5 s).
+    pub fn may_add_member(&self) -> bool {
+        self.inner
+            .connected_to_all_members_for(super::HEALTH_INTERVAL)
     }
 
     /// Waits until the member is ready (or has stopped).
@@ -210,6 +256,21 @@ impl Member {
         for t in lock(&self.inner.tasks).drain(..) {
             t.abort();
         }
+    }
+
+    /// Stops the member gracefully: stops accepting clients, lets the requests in
+    /// flight finish (idle connections close at once) for up to `grace`, then stops
+    /// as [`Member::stop`] does. Requests still running after `grace` are cut off.
+    pub async fn stop_gracefully(&self, grace: Duration) {
+        self.inner.connections.set_grace(grace);
+        self.inner.shutdown.trigger();
+        if tokio::time::timeout(grace, self.inner.connections.wait_idle())
+            .await
+            .is_err()
+        {
+            tracing::warn!(name = %self.inner.cfg.name, ?grace, "member: connections still open after the grace period; closing them");
+        }
+        self.stop().await;
     }
 
     /// Waits until the member's Raft node stops (removed, stopped, or failed).

@@ -90,6 +90,11 @@ impl Cluster {
         self.members.get(&id)
     }
 
+    /// Every removed id, ascending.
+    pub fn removed_ids(&self) -> Vec<u64> {
+        self.removed.iter().copied().collect()
+    }
+
     /// Whether `id` was removed.
     pub fn is_removed(&self, id: u64) -> bool {
         self.removed.contains(&id)
@@ -117,6 +122,15 @@ impl Cluster {
         let nmembers = self.members.len() + 1;
         let nstarted = self.members.values().filter(|m| m.is_started()).count();
         (nstarted == 1 && nmembers == 2) || nstarted > nmembers / 2
+    }
+
+    /// Whether removing voter `id` leaves a quorum of started members among the
+    /// rest (etcd's `IsReadyToRemoveVotingMember`).
+    pub fn ready_to_remove_voter(&self, id: u64) -> bool {
+        let rest = self.members.values().filter(|m| m.id != id);
+        let nmembers = rest.clone().count();
+        let nstarted = rest.filter(|m| m.is_started()).count();
+        nstarted > nmembers / 2
     }
 
     fn url_owner(&self, url: &str) -> Option<u64> {

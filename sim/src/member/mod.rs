@@ -19,9 +19,14 @@
 //! A quorum GET, the `/health` probe and every write go through the log. A proposal
 //! that finds no leader or is dropped is retried until the request timeout
 //! (default 7 s), then fails with `etcdserver: request timed out` (error 300).
+//!
+//! Adding a member passes etcd's strict reconfiguration check first: enough started
+//! members for the new quorum, and this member connected to every other one for
+//! [`HEALTH_INTERVAL`] (5 s); otherwise 500 (`etcdserver: unhealthy cluster`).
 
 mod backend;
 pub mod config;
+mod drain;
 pub mod entry;
 mod expiry;
 pub mod handle;
@@ -34,6 +39,7 @@ pub mod state_machine;
 mod stats;
 pub mod unsafe_mode;
 
+pub use backend::HEALTH_INTERVAL;
 pub use config::MemberConfig;
 pub use handle::{Member, MemberError, run_member};
 pub use ids::{cluster_id, member_id};

@@ -25,7 +25,7 @@ pub(crate) async fn publish_attributes(inner: Arc<Inner>) {
         let entry = Entry::Publish {
             id: inner.id,
             name: inner.cfg.name.clone(),
-            client_urls: vec![inner.cfg.client_url.clone()],
+            client_urls: inner.cfg.client_urls(),
             now: SystemTime::now(),
         };
         match inner.propose(&entry).await {

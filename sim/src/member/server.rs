@@ -5,6 +5,7 @@
 use super::handle::Inner;
 use crate::api::v2::response::{Body, text, with_cors};
 use crate::api::v2::router;
+use etcd_sdk::transport::QuietFlush;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -39,21 +40,33 @@ pub(crate) async fn serve(inner: Arc<Inner>, listener: TcpListener) {
 
 async fn connection(inner: Arc<Inner>, stream: TcpStream) {
     let guard = inner.clone();
+    let _open = guard.connections.enter();
     let svc = service_fn(move |req: Request<Incoming>| {
         let inner = inner.clone();
         async move { Ok::<_, Infallible>(handle(&inner, req).await) }
     });
-    let conn =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
-    tokio::select! {
+    let conn = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(QuietFlush::new(stream)), svc);
+    let mut conn = std::pin::pin!(conn);
+    let result = tokio::select! {
         biased;
-        // Dropping the connection closes it (and ends its watches).
-        _ = guard.shutdown.wait() => {}
-        r = conn => {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "member: connection ended with an error");
+        _ = guard.shutdown.wait() => {
+            // Dropping the connection closes it (and ends its watches); with a grace
+            // period, the request in flight may finish first and idle ones close now.
+            let grace = guard.connections.grace();
+            if grace.is_zero() {
+                return;
+            }
+            conn.as_mut().graceful_shutdown();
+            match tokio::time::timeout(grace, conn).await {
+                Ok(r) => r,
+                Err(_) => return,
             }
         }
+        r = conn.as_mut() => r,
+    };
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "member: connection ended with an error");
     }
 }
 

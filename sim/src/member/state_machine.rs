@@ -185,6 +185,10 @@ impl StateMachine for MemberStateMachine {
         encode_snapshot(&cluster, &store.save())
     }
 
+    fn removed_ids(&self) -> Vec<u64> {
+        lock(&self.cluster).removed_ids()
+    }
+
     fn restore(&mut self, index: u64, data: &[u8]) -> Result<(), String> {
         let (cluster, store_bytes) = decode_snapshot(data)?;
         let mut store = lock(&self.store);

@@ -73,9 +73,34 @@ pub enum DiskError {
         /// The term the log holds at that index.
         log_term: u64,
     },
-    /// The medium failed (an injected fault on a [`SimDisk`]).
+    /// The medium failed (an injected fault on a [`SimDisk`]; on a file disk the message
+    /// names the file or directory).
     #[error("disk: I/O error: {0}")]
     Io(String),
+    /// Stored data is damaged where it cannot be a torn last write: a bad record followed
+    /// by valid data, a bad record in an older WAL segment, a missing or damaged snapshot
+    /// file. Nothing is recovered from such a disk rather than something wrong.
+    #[error("disk: {}: corrupt at offset {offset}: {reason}", path.display())]
+    Corrupt {
+        /// The damaged file (or the directory missing a file).
+        path: std::path::PathBuf,
+        /// Byte offset of the damage in that file (0 when it concerns the whole file).
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A file in the data directory was not written by this simulator (etcd's own data
+    /// directories use the same file names but another format).
+    #[error(
+        "{}: not an etcd-sim {kind} (etcd's own data directories are not readable)",
+        path.display()
+    )]
+    Foreign {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What it should have been: "WAL" or "snapshot".
+        kind: &'static str,
+    },
 }
 
 /// One write to a disk. Every write is atomic: it happens entirely or not at all.
@@ -133,6 +158,60 @@ impl LogState {
     /// Index of the last entry (the compaction point when the log is empty).
     pub fn last_index(&self) -> u64 {
         self.compacted.0 + self.entries.len() as u64
+    }
+
+    /// Index and term of the last compacted entry (the entry just before
+    /// [`LogState::first_index`]; `(0, 0)` before any compaction).
+    pub fn compacted(&self) -> (u64, u64) {
+        self.compacted
+    }
+
+    /// Every entry after the compaction point.
+    pub fn retained_entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// Rebuilds a state from its parts (as [`LogState::compacted`] and
+    /// [`LogState::retained_entries`] give them), checking the invariants.
+    #[cfg(not(madsim))]
+    pub(crate) fn from_parts(
+        hard_state: HardState,
+        snapshot: Snapshot,
+        compacted: (u64, u64),
+        entries: Vec<Entry>,
+    ) -> Result<Self, String> {
+        let first = compacted.0 + 1;
+        for (i, e) in entries.iter().enumerate() {
+            if e.index != first + i as u64 {
+                return Err(format!(
+                    "entry {} where {} was expected",
+                    e.index,
+                    first + i as u64
+                ));
+            }
+        }
+        let state = Self {
+            hard_state,
+            snapshot,
+            compacted,
+            entries,
+        };
+        let snap_index = state.snapshot.get_metadata().index;
+        if compacted.0 > snap_index || snap_index > state.last_index() {
+            return Err(format!(
+                "compaction point {} and snapshot {snap_index} disagree with last index {}",
+                compacted.0,
+                state.last_index()
+            ));
+        }
+        Ok(state)
+    }
+
+    /// Replaces the stored snapshot's data (a file disk replays snapshot metadata from
+    /// its log and loads the data of the latest snapshot last).
+    #[cfg(not(madsim))]
+    pub(crate) fn set_snapshot_data(&mut self, data: bytes::Bytes) {
+        self.snapshot.data = data;
     }
 
     /// True when nothing was ever written.

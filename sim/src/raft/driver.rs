@@ -22,6 +22,7 @@ use super::membership::{
     decode_snapshot, encode_snapshot,
 };
 use super::node::Command;
+use super::peer_activity::PeerActivity;
 use super::pending::{ProposalId, Proposals, Reads, Waiter, read_ctx, read_seq};
 use super::state_machine::StateMachine;
 use super::status::{NodeStatus, StatusBoard};
@@ -41,7 +42,12 @@ const STEP_BATCH: usize = 64;
 /// Ticks between sweeps of abandoned proposal waiters.
 const SWEEP_TICKS: u64 = 10;
 
-type Started<O> = (u64, mpsc::UnboundedSender<Command<O>>, StatusBoard);
+type Started<O> = (
+    u64,
+    mpsc::UnboundedSender<Command<O>>,
+    StatusBoard,
+    PeerActivity,
+);
 
 /// Opens the disk, restores the state machine, binds the transport and spawns the
 /// driver task.
@@ -82,13 +88,22 @@ pub(crate) async fn start<S: StateMachine, D: Disk>(
             book.insert(id, addr);
         }
         sm.restore(meta.index, state).map_err(RaftError::Raft)?;
+        book.set_removed(sm.removed_ids());
     }
     let raw = RawNode::new(&cfg.raft_config(meta.index), storage, &raft_logger())?;
     let (in_tx, in_rx) = mpsc::unbounded_channel();
     let (rep_tx, rep_rx) = mpsc::unbounded_channel();
-    let transport = PeerTransport::start(cfg.id, cfg.listen, book.clone(), in_tx, rep_tx)
-        .await
-        .map_err(|e| RaftError::Transport(format!("{}: {e}", cfg.listen)))?;
+    let activity = PeerActivity::default();
+    let transport = PeerTransport::start(
+        cfg.id,
+        cfg.listen,
+        book.clone(),
+        activity.clone(),
+        in_tx,
+        rep_tx,
+    )
+    .await
+    .map_err(|e| RaftError::Transport(format!("{}: {e}", cfg.listen)))?;
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let driver = Driver {
         raw,
@@ -110,7 +125,7 @@ pub(crate) async fn start<S: StateMachine, D: Disk>(
     driver.publish_status(None);
     let id = driver.cfg.id;
     tokio::spawn(driver.run(cmd_rx, in_rx, rep_rx));
-    Ok((id, cmd_tx, board))
+    Ok((id, cmd_tx, board, activity))
 }
 
 struct Driver<S: StateMachine, D: Disk> {
@@ -239,6 +254,14 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
 
     fn on_report(&mut self, report: PeerReport) {
         match report {
+            PeerReport::Removed => {
+                // etcd stops a member whose peers answer 410 Gone: "the member has
+                // been permanently removed from the cluster".
+                if self.stop_at_tick.is_none() {
+                    tracing::warn!(id = self.cfg.id, "raft: removed from the cluster; stopping");
+                    self.stop_at_tick = Some(self.ticks);
+                }
+            }
             PeerReport::Unreachable(id) => self.raw.report_unreachable(id),
             PeerReport::Snapshot { to, ok } => {
                 let status = if ok {
@@ -382,6 +405,7 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
         self.sm
             .restore(meta.index, state)
             .map_err(RaftError::Raft)?;
+        self.book.set_removed(self.sm.removed_ids());
         self.conf_state = sorted(meta.get_conf_state().clone());
         self.applied = meta.index;
         self.proposals.snapshot_installed(meta.index);
@@ -460,6 +484,7 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
                     self.stop_at_tick = Some(self.ticks + self.cfg.election_ticks as u64);
                 }
                 ChangeKind::Remove => {
+                    self.book.mark_removed(id);
                     let at = self.ticks + 2 * self.cfg.election_ticks as u64;
                     self.forget_at.push((at, id));
                 }

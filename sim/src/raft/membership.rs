@@ -7,7 +7,7 @@ use raft::eraftpb::{
     ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2, ConfState, Entry,
     EntryType,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -165,10 +165,13 @@ pub(crate) fn decode_context(ctx: &[u8]) -> Result<(Option<SocketAddr>, Vec<u8>)
     Ok((addr, user.to_vec()))
 }
 
-/// Where each member listens for Raft messages. Clones share one book.
+/// Where each member listens for Raft messages, and which ids were removed from the
+/// cluster for good (their messages are answered with a removal notice, as etcd
+/// answers them with 410 Gone). Clones share one book.
 #[derive(Debug, Clone, Default)]
 pub struct AddressBook {
     inner: Arc<Mutex<BTreeMap<u64, SocketAddr>>>,
+    removed: Arc<Mutex<BTreeSet<u64>>>,
 }
 
 impl AddressBook {
@@ -176,7 +179,27 @@ impl AddressBook {
     pub fn new(peers: BTreeMap<u64, SocketAddr>) -> Self {
         Self {
             inner: Arc::new(Mutex::new(peers)),
+            removed: Arc::default(),
         }
+    }
+
+    fn removed(&self) -> MutexGuard<'_, BTreeSet<u64>> {
+        self.removed.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records that node `id` was removed from the cluster (ids are never reused).
+    pub fn mark_removed(&self, id: u64) {
+        self.removed().insert(id);
+    }
+
+    /// Replaces the removed ids (after restoring a snapshot).
+    pub fn set_removed(&self, ids: impl IntoIterator<Item = u64>) {
+        *self.removed() = ids.into_iter().collect();
+    }
+
+    /// Whether node `id` was removed from the cluster.
+    pub fn is_removed(&self, id: u64) -> bool {
+        self.removed().contains(&id)
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<u64, SocketAddr>> {

@@ -5,8 +5,10 @@
 //!   watch its [`NodeStatus`]; the driver task behind it lives in `driver`.
 //! - [`StateMachine`]: what the node applies committed entries to.
 //! - [`disk`]: the [`Disk`] trait, [`MemDisk`] and the crash-simulating [`SimDisk`].
+//! - `file_disk` (real builds): `FileDisk`, the WAL and snapshot files in a data dir.
 //! - [`storage`]: raft-rs's `Storage` over a disk, and log compaction.
-//! - [`transport`]: peer messages (UDP datagrams, TCP for large ones).
+//! - [`transport`]: peer messages (UDP datagrams, TCP for large ones) and pings.
+//! - [`peer_activity`]: which peers this node has heard from, and since when.
 //! - [`membership`]: membership changes and the peer address book.
 //! - [`config`]: [`RaftConfig`] with etcd's defaults.
 
@@ -14,9 +16,12 @@ pub mod config;
 pub mod disk;
 mod driver;
 pub mod error;
+#[cfg(not(madsim))]
+pub mod file_disk;
 pub mod logger;
 pub mod membership;
 pub mod node;
+pub mod peer_activity;
 mod pending;
 pub mod state_machine;
 pub mod status;
@@ -26,8 +31,11 @@ pub mod transport;
 pub use config::RaftConfig;
 pub use disk::{Disk, DiskError, DiskOp, LogState, MemDisk, SimDisk, SimDiskStats};
 pub use error::RaftError;
+#[cfg(not(madsim))]
+pub use file_disk::{FileDisk, FileDiskOptions};
 pub use membership::{AddressBook, ChangeKind, MembershipChange, MembershipEvent};
 pub use node::RaftNode;
+pub use peer_activity::PeerActivity;
 pub use raft::eraftpb::ConfState;
 pub use state_machine::StateMachine;
 pub use status::{NodeStatus, Role};

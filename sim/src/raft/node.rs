@@ -6,6 +6,7 @@ use super::disk::Disk;
 use super::driver;
 use super::error::RaftError;
 use super::membership::MembershipChange;
+use super::peer_activity::PeerActivity;
 use super::state_machine::StateMachine;
 use super::status::{NodeStatus, StatusBoard};
 use raft::eraftpb::ConfState;
@@ -45,6 +46,7 @@ pub struct RaftNode<O> {
     id: u64,
     cmds: mpsc::UnboundedSender<Command<O>>,
     status: StatusBoard,
+    activity: PeerActivity,
 }
 
 impl<O> Clone for RaftNode<O> {
@@ -53,6 +55,7 @@ impl<O> Clone for RaftNode<O> {
             id: self.id,
             cmds: self.cmds.clone(),
             status: self.status.clone(),
+            activity: self.activity.clone(),
         }
     }
 }
@@ -77,13 +80,23 @@ impl<O: Send + 'static> RaftNode<O> {
         S: StateMachine<Output = O>,
         D: Disk,
     {
-        let (id, cmds, status) = driver::start(config, disk, state_machine).await?;
-        Ok(Self { id, cmds, status })
+        let (id, cmds, status, activity) = driver::start(config, disk, state_machine).await?;
+        Ok(Self {
+            id,
+            cmds,
+            status,
+            activity,
+        })
     }
 
     /// This node's id.
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// Which peers this node has heard from recently, and since when.
+    pub fn peer_activity(&self) -> &PeerActivity {
+        &self.activity
     }
 
     /// The latest published status.

@@ -24,6 +24,13 @@ pub trait StateMachine: Send + 'static {
         let _ = event;
     }
 
+    /// The ids removed from the cluster for good, as this state records them (read
+    /// after a restore, so the node keeps answering removed members' messages with a
+    /// removal notice). The default: none.
+    fn removed_ids(&self) -> Vec<u64> {
+        Vec::new()
+    }
+
     /// The whole state, as bytes that [`StateMachine::restore`] accepts.
     fn snapshot(&self) -> Vec<u8>;
 

@@ -8,8 +8,16 @@
 //! length-prefixed frame. Failures are reported back to the node ([`PeerReport`]) so
 //! raft-rs can probe the peer again, and every snapshot send reports its outcome.
 //! Undecodable input is dropped with a warning.
+//!
+//! Every [`PING_INTERVAL`] the transport also sends each peer in the address book a
+//! small ping datagram (magic `ERP1`, then the sender's id), and whatever arrives from
+//! a peer is recorded in the node's [`PeerActivity`]: that is how a member knows it is
+//! connected to all its peers, followers included, which Raft never makes talk.
+//! A message from a member removed from the cluster is answered with a removal
+//! notice (magic `ERX1`), as etcd answers it with 410 Gone; the removed member stops.
 
 use super::membership::AddressBook;
+use super::peer_activity::PeerActivity;
 use protobuf::Message as _;
 use raft::eraftpb::{Message, MessageType};
 use std::io;
@@ -27,11 +35,48 @@ pub const MAX_FRAME: usize = 256 * 1024 * 1024;
 /// How long a TCP send may take (connect + write) before it counts as failed.
 pub const STREAM_SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How often each peer is pinged.
+pub const PING_INTERVAL: Duration = Duration::from_secs(1);
+
 const MAGIC: &[u8; 4] = b"ERM1";
+const PING_MAGIC: &[u8; 4] = b"ERP1";
+
+/// A ping from node `from`.
+fn encode_ping(from: u64) -> [u8; 12] {
+    let mut out = [0u8; 12];
+    out[..4].copy_from_slice(PING_MAGIC);
+    out[4..].copy_from_slice(&from.to_le_bytes());
+    out
+}
+
+/// The sender of a ping; `None` if `bytes` is not one.
+fn decode_ping(bytes: &[u8]) -> Option<u64> {
+    let id = bytes.strip_prefix(PING_MAGIC)?;
+    Some(u64::from_le_bytes(id.try_into().ok()?))
+}
+
+/// A removal notice: this magic, then the removed node's id (u64, big-endian).
+const REMOVED_MAGIC: &[u8; 4] = b"ERX1";
+
+/// The notice sent to a removed node that still sends messages.
+fn removed_notice(to: u64) -> Vec<u8> {
+    let mut out = REMOVED_MAGIC.to_vec();
+    out.extend_from_slice(&to.to_be_bytes());
+    out
+}
+
+/// The id a removal notice names, if `bytes` is one.
+fn parse_removed_notice(bytes: &[u8]) -> Option<u64> {
+    let id = bytes.strip_prefix(REMOVED_MAGIC)?;
+    Some(u64::from_be_bytes(id.try_into().ok()?))
+}
 
 /// What the transport tells the node about its sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PeerReport {
+    /// A peer answered that this node was removed from the cluster (etcd's 410
+    /// Gone): it must stop.
+    Removed,
     /// A message to this peer could not be sent.
     Unreachable(u64),
     /// A snapshot to this peer was sent (`ok`) or failed.
@@ -85,7 +130,8 @@ pub struct PeerTransport {
 impl PeerTransport {
     /// Binds `listen` (UDP and TCP, same port) and starts the tasks: received messages
     /// addressed to `id` go to `inbound`, send failures and snapshot outcomes to
-    /// `reports`; destinations are looked up in `book` at send time.
+    /// `reports`, and every message or ping from a peer is noted in `activity`;
+    /// destinations are looked up in `book` at send time.
     ///
     /// # Errors
     ///
@@ -94,16 +140,25 @@ impl PeerTransport {
         id: u64,
         listen: SocketAddr,
         book: AddressBook,
+        activity: PeerActivity,
         inbound: mpsc::UnboundedSender<Message>,
         reports: mpsc::UnboundedSender<PeerReport>,
     ) -> io::Result<Self> {
         let udp = std::sync::Arc::new(UdpSocket::bind(listen).await?);
         let tcp = TcpListener::bind(listen).await?;
         let (out, out_rx) = mpsc::unbounded_channel();
+        let receiver = Receiver {
+            id,
+            book: book.clone(),
+            inbound,
+            reports: reports.clone(),
+            activity,
+        };
         let tasks = vec![
-            tokio::spawn(send_loop(udp.clone(), out_rx, book, reports)),
-            tokio::spawn(recv_datagrams(id, udp, inbound.clone())),
-            tokio::spawn(accept_streams(id, tcp, inbound)),
+            tokio::spawn(send_loop(udp.clone(), out_rx, book.clone(), reports)),
+            tokio::spawn(ping_loop(id, udp.clone(), book)),
+            tokio::spawn(recv_datagrams(udp, receiver.clone())),
+            tokio::spawn(accept_streams(tcp, receiver)),
         ];
         Ok(Self { out, tasks })
     }
@@ -123,19 +178,84 @@ impl Drop for PeerTransport {
     }
 }
 
-fn deliver(id: u64, bytes: &[u8], inbound: &mpsc::UnboundedSender<Message>) -> bool {
-    let Some(msg) = decode(bytes) else {
-        return true;
-    };
-    if msg.to != id {
-        tracing::warn!(
-            to = msg.to,
-            me = id,
-            "raft transport: dropping message for another node"
-        );
-        return true;
+/// What receiving tasks need: who we are, who was removed, and where input goes.
+#[derive(Clone)]
+struct Receiver {
+    id: u64,
+    book: AddressBook,
+    inbound: mpsc::UnboundedSender<Message>,
+    reports: mpsc::UnboundedSender<PeerReport>,
+    activity: PeerActivity,
+}
+
+/// What became of one received input.
+enum Received {
+    /// Passed to the node, or dropped as junk.
+    Done,
+    /// From a removed node: it should be told.
+    FromRemoved(u64),
+    /// The node is gone; stop receiving.
+    Closed,
+}
+
+impl Receiver {
+    fn deliver(&self, bytes: &[u8]) -> Received {
+        if let Some(removed) = parse_removed_notice(bytes) {
+            if removed == self.id {
+                tracing::warn!(
+                    id = self.id,
+                    "raft transport: a peer says this node was removed"
+                );
+                let _ = self.reports.send(PeerReport::Removed);
+            }
+            return Received::Done;
+        }
+        if let Some(from) = decode_ping(bytes) {
+            if from != self.id {
+                self.activity.heard_from(from, tokio::time::Instant::now());
+            }
+            return Received::Done;
+        }
+        let Some(msg) = decode(bytes) else {
+            return Received::Done;
+        };
+        if msg.to != self.id {
+            tracing::warn!(
+                to = msg.to,
+                me = self.id,
+                "raft transport: dropping message for another node"
+            );
+            return Received::Done;
+        }
+        if self.book.is_removed(msg.from) {
+            return Received::FromRemoved(msg.from);
+        }
+        self.activity
+            .heard_from(msg.from, tokio::time::Instant::now());
+        if self.inbound.send(msg).is_ok() {
+            Received::Done
+        } else {
+            Received::Closed
+        }
     }
-    inbound.send(msg).is_ok()
+}
+
+/// Pings every peer in `book` every [`PING_INTERVAL`], the first time at once.
+async fn ping_loop(id: u64, udp: std::sync::Arc<UdpSocket>, book: AddressBook) {
+    let ping = encode_ping(id);
+    let mut ticker = tokio::time::interval(PING_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        for (peer, addr) in book.entries() {
+            if peer == id {
+                continue;
+            }
+            if let Err(e) = send_datagram(&udp, addr, &ping).await {
+                tracing::trace!(peer, %addr, error = %e, "raft transport: ping not sent");
+            }
+        }
+    }
 }
 
 async fn send_loop(
@@ -208,19 +328,21 @@ async fn send_frame(addr: SocketAddr, bytes: &[u8]) -> io::Result<()> {
     stream.flush().await
 }
 
-async fn recv_datagrams(
-    id: u64,
-    udp: std::sync::Arc<UdpSocket>,
-    inbound: mpsc::UnboundedSender<Message>,
-) {
+async fn recv_datagrams(udp: std::sync::Arc<UdpSocket>, rx: Receiver) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match udp.recv_from(&mut buf).await {
-            Ok((n, _from)) => {
-                if !deliver(id, &buf[..n], &inbound) {
-                    return;
+            Ok((n, from)) => match rx.deliver(&buf[..n]) {
+                Received::Done => {}
+                Received::Closed => return,
+                Received::FromRemoved(id) => {
+                    // Peers send from their listening socket, so `from` reaches it.
+                    tracing::info!(id, %from, "raft transport: telling a removed member");
+                    if let Err(e) = send_datagram(&udp, from, &removed_notice(id)).await {
+                        tracing::debug!(id, error = %e, "raft transport: removal notice not sent");
+                    }
                 }
-            }
+            },
             Err(e) => {
                 // Real sockets report earlier sends' ICMP errors here; keep going.
                 tracing::debug!(error = %e, "raft transport: datagram receive error");
@@ -230,11 +352,11 @@ async fn recv_datagrams(
     }
 }
 
-async fn accept_streams(id: u64, tcp: TcpListener, inbound: mpsc::UnboundedSender<Message>) {
+async fn accept_streams(tcp: TcpListener, rx: Receiver) {
     loop {
         match tcp.accept().await {
             Ok((stream, _)) => {
-                tokio::spawn(read_frames(id, stream, inbound.clone()));
+                tokio::spawn(read_frames(stream, rx.clone()));
             }
             Err(e) => {
                 tracing::debug!(error = %e, "raft transport: accept error");
@@ -244,7 +366,7 @@ async fn accept_streams(id: u64, tcp: TcpListener, inbound: mpsc::UnboundedSende
     }
 }
 
-async fn read_frames(id: u64, mut stream: TcpStream, inbound: mpsc::UnboundedSender<Message>) {
+async fn read_frames(mut stream: TcpStream, rx: Receiver) {
     loop {
         let mut len = [0u8; 4];
         if stream.read_exact(&mut len).await.is_err() {
@@ -259,7 +381,9 @@ async fn read_frames(id: u64, mut stream: TcpStream, inbound: mpsc::UnboundedSen
         if stream.read_exact(&mut body).await.is_err() {
             return;
         }
-        if !deliver(id, &body, &inbound) {
+        // A removed member's big messages are dropped: its small ones (heartbeat
+        // answers, votes) go by datagram and get the removal notice.
+        if matches!(rx.deliver(&body), Received::Closed) {
             return;
         }
     }
@@ -290,5 +414,20 @@ mod tests {
         assert_eq!(decode(&bytes), Some(m));
         assert_eq!(decode(b"ERM1\xff\xff\xff"), None);
         assert_eq!(decode(b"junk"), None);
+    }
+
+    #[test]
+    fn removal_notices_round_trip() {
+        assert_eq!(parse_removed_notice(&removed_notice(0xabc)), Some(0xabc));
+        assert_eq!(parse_removed_notice(b"ERX1\x01"), None);
+        assert_eq!(parse_removed_notice(b"ERM1\0\0\0\0\0\0\0\x01"), None);
+    }
+
+    #[test]
+    fn pings_round_trip_and_are_not_messages() {
+        let ping = encode_ping(0x1234_5678_9abc);
+        assert_eq!(decode_ping(&ping), Some(0x1234_5678_9abc));
+        assert_eq!(decode_ping(&ping[..11]), None);
+        assert_eq!(decode_ping(b"ERM1\x01\x02"), None);
     }
 }

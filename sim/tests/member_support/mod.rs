@@ -292,3 +292,16 @@ pub async fn raw(n: u8, method: &str, path: &str, content_type: Option<&str>, bo
         body: String::from_utf8_lossy(&body).into_owned(),
     }
 }
+
+/// Waits until each of `members` would accept a member add: etcd's strict
+/// reconfiguration check wants it connected to all its peers for 5 s.
+pub async fn wait_may_add_member(members: &[Member], within: Duration) {
+    let deadline = Instant::now() + within;
+    while !members.iter().all(Member::may_add_member) {
+        assert!(
+            Instant::now() < deadline,
+            "members not connected to all peers in {within:?}"
+        );
+        sleep(Duration::from_millis(100)).await;
+    }
+}

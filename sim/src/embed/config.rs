@@ -1,0 +1,282 @@
+//! [`Config`]: etcd 3.4's `embed.Config`, the settings our server honours, with
+//! etcd's defaults. Settings of etcd's that we do not implement are kept by flag
+//! name in [`Config::unsupported`] when given a non-default value, and
+//! [`Config::validate`] rejects them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// etcd's default member name.
+pub const DEFAULT_NAME: &str = "default";
+/// etcd's default `--listen-peer-urls` and `--initial-advertise-peer-urls`.
+pub const DEFAULT_PEER_URL: &str = "http://localhost:2380";
+/// etcd's default `--listen-client-urls` and `--advertise-client-urls`.
+pub const DEFAULT_CLIENT_URL: &str = "http://localhost:2379";
+/// etcd 3.4's default `--snapshot-count` (also used when it is set to 0).
+pub const DEFAULT_SNAPSHOT_COUNT: u64 = 100_000;
+/// The longest election timeout etcd accepts, in milliseconds.
+pub const MAX_ELECTION_MS: u64 = 50_000;
+
+/// `--initial-cluster-state`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClusterState {
+    /// `new`: bootstrap a new cluster from `--initial-cluster`.
+    #[default]
+    New,
+    /// `existing`: join a running cluster (after `member add`).
+    Existing,
+}
+
+impl ClusterState {
+    /// etcd's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClusterState::New => "new",
+            ClusterState::Existing => "existing",
+        }
+    }
+}
+
+/// The configuration of an embedded etcd server (etcd 3.4's `embed.Config`). Every
+/// field documents its flag and default; [`Config::default`] is etcd's.
+///
+/// What our server does with each: the member settings (name, directories,
+/// snapshot count, heartbeat and election, URLs, initial cluster and its state and
+/// token, pre-vote) are honoured. `--enable-v2` must be true: the server implements
+/// the v2 API only. Settings that only shape etcd's v3 backend or gRPC server
+/// (quota, txn ops, request bytes, keepalive, auto compaction, backend batching) are
+/// checked as etcd checks them and otherwise have no effect, as on etcd's v2 API.
+/// Anything else of etcd's (TLS, discovery, proxy, metrics, CORS and host lists,
+/// experimental features, force-new-cluster) is rejected by [`Config::validate`]
+/// when set to a non-default value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// `--name` (default `default`).
+    pub name: String,
+    /// `--data-dir`; `None` means `<name>.etcd`, as etcd does.
+    pub data_dir: Option<PathBuf>,
+    /// `--wal-dir`: a dedicated WAL directory (default: inside the data dir).
+    pub wal_dir: Option<PathBuf>,
+    /// `--snapshot-count`: applied entries between snapshots (default 100 000; 0
+    /// means the default).
+    pub snapshot_count: u64,
+    /// `--max-snapshots`: snapshot files kept (default 5; 0 is unlimited).
+    pub max_snapshots: u32,
+    /// `--max-wals`: WAL files kept (default 5; 0 is unlimited).
+    pub max_wals: u32,
+    /// `--heartbeat-interval` in milliseconds (default 100): the Raft tick.
+    pub heartbeat_ms: u64,
+    /// `--election-timeout` in milliseconds (default 1000).
+    pub election_ms: u64,
+    /// `--initial-election-tick-advance` (default true). etcd fast-forwards a
+    /// booting member's election clock; ours always starts it at zero, which only
+    /// makes the first election of a multi-member cluster up to one election
+    /// timeout slower.
+    pub initial_election_tick_advance: bool,
+    /// `--listen-peer-urls` (default `http://localhost:2380`), sorted.
+    pub listen_peer_urls: Vec<String>,
+    /// `--listen-client-urls` (default `http://localhost:2379`), sorted.
+    pub listen_client_urls: Vec<String>,
+    /// `--initial-advertise-peer-urls` (default `http://localhost:2380`), sorted.
+    pub initial_advertise_peer_urls: Vec<String>,
+    /// `--advertise-client-urls` (default `http://localhost:2379`), sorted. Empty
+    /// when `--listen-client-urls` was given without it (an error, as in etcd).
+    pub advertise_client_urls: Vec<String>,
+    /// `--initial-cluster`; `None` means etcd's default: this member alone,
+    /// `<name>=<each advertised peer URL>` when the name is not `default`, else
+    /// `default=http://localhost:2380` (so a member keeping the default name but
+    /// advertising another peer URL must list itself, as in etcd).
+    pub initial_cluster: Option<String>,
+    /// `--initial-cluster-state` (default `new`).
+    pub initial_cluster_state: ClusterState,
+    /// `--initial-cluster-token` (default `etcd-cluster`).
+    pub initial_cluster_token: String,
+    /// `--strict-reconfig-check` (default true): membership changes that could
+    /// break the active quorum are refused, as etcd refuses them.
+    pub strict_reconfig_check: bool,
+    /// `--enable-v2` (etcd 3.4's default: false). Must be true here.
+    pub enable_v2: bool,
+    /// `--pre-vote` (default false).
+    pub pre_vote: bool,
+    /// `--auth-token` (default `simple`): the v3 token type; only `simple`.
+    pub auth_token: String,
+    /// `--bcrypt-cost` (default 10): only 10, the cost the v2 auth store uses.
+    pub bcrypt_cost: u32,
+    /// `--auth-token-ttl` in seconds (default 300; v3 tokens only).
+    pub auth_token_ttl: u64,
+    /// `--quota-backend-bytes` (default 0; etcd's v3 backend only).
+    pub quota_backend_bytes: i64,
+    /// `--backend-batch-interval` (default 0; v3 backend only).
+    pub backend_batch_interval: Duration,
+    /// `--backend-batch-limit` (default 0; v3 backend only).
+    pub backend_batch_limit: i64,
+    /// `--max-txn-ops` (default 128; v3 only).
+    pub max_txn_ops: u32,
+    /// `--max-request-bytes` (default 1.5 MiB; v3 gRPC only).
+    pub max_request_bytes: u32,
+    /// `--max-concurrent-streams` (default 2^32-1; v3 gRPC only).
+    pub max_concurrent_streams: u32,
+    /// `--grpc-keepalive-min-time` (default 5 s; v3 gRPC only).
+    pub grpc_keepalive_min_time: Duration,
+    /// `--grpc-keepalive-interval` (default 2 h; v3 gRPC only).
+    pub grpc_keepalive_interval: Duration,
+    /// `--grpc-keepalive-timeout` (default 20 s; v3 gRPC only).
+    pub grpc_keepalive_timeout: Duration,
+    /// `--auto-compaction-mode` (default `periodic`; v3 MVCC only).
+    pub auto_compaction_mode: String,
+    /// `--auto-compaction-retention` (default `0`; v3 MVCC only).
+    pub auto_compaction_retention: String,
+    /// `--logger` (default `capnslog`; `zap` also accepted; the format is ours).
+    pub logger: String,
+    /// `--log-outputs` (default `default`, i.e. stderr; `stderr` and `stdout`).
+    pub log_outputs: Vec<String>,
+    /// `--log-level` (default `info`).
+    pub log_level: String,
+    /// `--debug` (default false): log level debug.
+    pub debug: bool,
+    /// `--force-new-cluster` (default false). Not supported: must stay false.
+    pub force_new_cluster: bool,
+    /// etcd settings we do not implement that were given a non-default value, by
+    /// flag name (e.g. `cert-file`), with the value as given.
+    pub unsupported: BTreeMap<String, String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            name: DEFAULT_NAME.into(),
+            data_dir: None,
+            wal_dir: None,
+            snapshot_count: DEFAULT_SNAPSHOT_COUNT,
+            max_snapshots: 5,
+            max_wals: 5,
+            heartbeat_ms: 100,
+            election_ms: 1000,
+            initial_election_tick_advance: true,
+            listen_peer_urls: vec![DEFAULT_PEER_URL.into()],
+            listen_client_urls: vec![DEFAULT_CLIENT_URL.into()],
+            initial_advertise_peer_urls: vec![DEFAULT_PEER_URL.into()],
+            advertise_client_urls: vec![DEFAULT_CLIENT_URL.into()],
+            initial_cluster: None,
+            initial_cluster_state: ClusterState::New,
+            initial_cluster_token: "etcd-cluster".into(),
+            strict_reconfig_check: true,
+            enable_v2: false,
+            pre_vote: false,
+            auth_token: "simple".into(),
+            bcrypt_cost: 10,
+            auth_token_ttl: 300,
+            quota_backend_bytes: 0,
+            backend_batch_interval: Duration::ZERO,
+            backend_batch_limit: 0,
+            max_txn_ops: 128,
+            max_request_bytes: 1_572_864,
+            max_concurrent_streams: u32::MAX,
+            grpc_keepalive_min_time: Duration::from_secs(5),
+            grpc_keepalive_interval: Duration::from_secs(2 * 3600),
+            grpc_keepalive_timeout: Duration::from_secs(20),
+            auto_compaction_mode: "periodic".into(),
+            auto_compaction_retention: "0".into(),
+            logger: "capnslog".into(),
+            log_outputs: vec!["default".into()],
+            log_level: "info".into(),
+            debug: false,
+            force_new_cluster: false,
+            unsupported: BTreeMap::new(),
+        }
+    }
+}
+
+impl Config {
+    /// The data directory: `data_dir`, or `<name>.etcd`.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("{}.etcd", self.name)))
+    }
+
+    /// The initial cluster string: `initial_cluster`, or this member alone.
+    pub fn initial_cluster(&self) -> String {
+        match &self.initial_cluster {
+            Some(s) => s.clone(),
+            // etcd derives it from the name only when the name was changed.
+            None if self.name == DEFAULT_NAME || self.name.is_empty() => {
+                format!("{DEFAULT_NAME}={DEFAULT_PEER_URL}")
+            }
+            None => self
+                .initial_advertise_peer_urls
+                .iter()
+                .map(|u| format!("{}={u}", self.name))
+                .collect::<Vec<_>>()
+                .join(","),
+        }
+    }
+
+    /// The Raft tick.
+    pub fn tick(&self) -> Duration {
+        Duration::from_millis(self.heartbeat_ms)
+    }
+
+    /// Election timeout in ticks (etcd: election ms / heartbeat ms).
+    pub fn election_ticks(&self) -> usize {
+        usize::try_from(self.election_ms / self.heartbeat_ms.max(1)).unwrap_or(usize::MAX)
+    }
+
+    /// The snapshot count in effect (0 means etcd's default).
+    pub fn effective_snapshot_count(&self) -> u64 {
+        if self.snapshot_count == 0 {
+            DEFAULT_SNAPSHOT_COUNT
+        } else {
+            self.snapshot_count
+        }
+    }
+
+    /// The tracing filter directive for `log_level` and `debug`.
+    pub fn log_filter(&self) -> &str {
+        if self.debug {
+            return "debug";
+        }
+        match self.log_level.as_str() {
+            "debug" => "debug",
+            "warn" => "warn",
+            "error" | "panic" | "fatal" => "error",
+            _ => "info",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_etcd_3_4s() {
+        let c = Config::default();
+        assert_eq!(c.name, "default");
+        assert_eq!(c.data_dir(), PathBuf::from("default.etcd"));
+        assert_eq!(c.initial_cluster(), "default=http://localhost:2380");
+        assert_eq!(c.snapshot_count, 100_000);
+        assert_eq!(
+            (c.heartbeat_ms, c.election_ms, c.election_ticks()),
+            (100, 1000, 10)
+        );
+        assert_eq!(c.max_request_bytes, 1_572_864);
+        assert!(!c.enable_v2 && c.strict_reconfig_check && !c.pre_vote);
+        let named = Config {
+            name: "n1".into(),
+            initial_advertise_peer_urls: vec!["http://10.0.0.1:2380".into()],
+            ..Config::default()
+        };
+        assert_eq!(named.initial_cluster(), "n1=http://10.0.0.1:2380");
+        assert_eq!(named.data_dir(), PathBuf::from("n1.etcd"));
+        assert_eq!(
+            Config {
+                snapshot_count: 0,
+                ..Config::default()
+            }
+            .effective_snapshot_count(),
+            100_000
+        );
+    }
+}

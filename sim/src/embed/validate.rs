@@ -1,0 +1,490 @@
+//! [`Config::validate`]: etcd's checks with etcd's texts (`embed.Config.Validate`,
+//! then the server's bootstrap checks), and etcd-sim's own limits in between.
+
+use super::config::{ClusterState, Config, MAX_ELECTION_MS};
+use super::error::EmbedError;
+use super::settings::find;
+use super::urls::{
+    UrlsMap, go_quoted_list, parse_initial_cluster, split_host_port, url_host, urls_map_string,
+};
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+/// etcd's `ErrConflictBootstrapFlags`.
+pub const ERR_CONFLICT_BOOTSTRAP: &str = "multiple discovery or bootstrap flags are set. Choose one of \"initial-cluster\", \"discovery\" or \"discovery-srv\"";
+/// etcd's `ErrUnsetAdvertiseClientURLsFlag`.
+pub const ERR_UNSET_ADVERTISE_CLIENT_URLS: &str =
+    "--advertise-client-urls is required when --listen-client-urls is set explicitly";
+
+impl Config {
+    /// Checks the configuration as etcd does, with etcd's error texts, and rejects
+    /// what etcd-sim does not implement.
+    ///
+    /// # Errors
+    ///
+    /// [`EmbedError::Invalid`] (etcd's `embed.Config.Validate`),
+    /// [`EmbedError::Unsupported`], [`EmbedError::Bootstrap`] (etcd's bootstrap
+    /// checks: the initial cluster against the name and advertised peer URLs).
+    pub fn validate(&self) -> Result<(), EmbedError> {
+        self.validate_like_etcd()?;
+        self.validate_supported()?;
+        self.initial_cluster_map().map(|_| ())
+    }
+
+    /// etcd's `embed.Config.Validate`.
+    fn validate_like_etcd(&self) -> Result<(), EmbedError> {
+        let invalid = |m: String| Err(EmbedError::Invalid(m));
+        if !matches!(self.logger.as_str(), "capnslog" | "zap") {
+            return invalid(format!("unknown logger option {:?}", self.logger));
+        }
+        if !matches!(
+            self.log_level.as_str(),
+            "debug" | "info" | "warn" | "error" | "panic" | "fatal" | "dpanic"
+        ) {
+            return invalid(format!("unknown log level {:?}", self.log_level));
+        }
+        for url in self.listen_peer_urls.iter().chain(&self.listen_client_urls) {
+            check_bind_url(url).map_err(EmbedError::Invalid)?;
+        }
+        for (flag, urls) in [
+            (
+                "--initial-advertise-peer-urls",
+                &self.initial_advertise_peer_urls,
+            ),
+            ("--advertise-client-urls", &self.advertise_client_urls),
+        ] {
+            if let Some(bad) = urls.iter().find(|u| url_host(u).is_empty()) {
+                return invalid(format!(
+                    "{flag} {:?} must be \"host:port\" (unexpected empty host ({bad}))",
+                    urls.join(",")
+                ));
+            }
+        }
+        let discovery = ["discovery", "discovery-srv"]
+            .iter()
+            .filter(|k| self.unsupported.contains_key(**k))
+            .count();
+        if discovery + usize::from(self.initial_cluster.is_some()) > 1 {
+            return invalid(ERR_CONFLICT_BOOTSTRAP.into());
+        }
+        if self.heartbeat_ms == 0 {
+            return invalid(format!(
+                "--heartbeat-interval must be >0 (set to {}ms)",
+                self.heartbeat_ms
+            ));
+        }
+        if self.election_ms == 0 {
+            return invalid(format!(
+                "--election-timeout must be >0 (set to {}ms)",
+                self.election_ms
+            ));
+        }
+        if 5 * self.heartbeat_ms > self.election_ms {
+            return invalid(format!(
+                "--election-timeout[{}ms] should be at least as 5 times as --heartbeat-interval[{}ms]",
+                self.election_ms, self.heartbeat_ms
+            ));
+        }
+        if self.election_ms > MAX_ELECTION_MS {
+            return invalid(format!(
+                "--election-timeout[{}ms] is too long, and should be set less than {MAX_ELECTION_MS}ms",
+                self.election_ms
+            ));
+        }
+        if !self.listen_client_urls.is_empty() && self.advertise_client_urls.is_empty() {
+            return invalid(ERR_UNSET_ADVERTISE_CLIENT_URLS.into());
+        }
+        if !matches!(
+            self.auto_compaction_mode.as_str(),
+            "" | "periodic" | "revision"
+        ) {
+            return invalid(format!(
+                "unknown auto-compaction-mode {:?}",
+                self.auto_compaction_mode
+            ));
+        }
+        Ok(())
+    }
+
+    /// What etcd-sim does not implement.
+    fn validate_supported(&self) -> Result<(), EmbedError> {
+        let unsupported = |setting: &str, reason: String| {
+            Err(EmbedError::Unsupported {
+                setting: setting.into(),
+                reason,
+            })
+        };
+        if !self.enable_v2 {
+            return unsupported(
+                "enable-v2",
+                "etcd-sim serves only the v2 API, so --enable-v2 must be true (etcd 3.4 defaults it to false: pass --enable-v2, ETCD_ENABLE_V2=true or `enable-v2: true`)".into(),
+            );
+        }
+        if let Some((flag, value)) = self.unsupported.iter().next() {
+            let what = find(flag).map_or("", |s| s.help);
+            return unsupported(
+                flag,
+                format!("{value:?} is not supported by etcd-sim (only the default works): {what}"),
+            );
+        }
+        if self.force_new_cluster {
+            return unsupported("force-new-cluster", "not supported by etcd-sim".into());
+        }
+        if self.auth_token != "simple" {
+            return unsupported(
+                "auth-token",
+                format!("{:?}: etcd-sim supports only \"simple\"", self.auth_token),
+            );
+        }
+        if self.bcrypt_cost != 10 {
+            return unsupported(
+                "bcrypt-cost",
+                format!(
+                    "{}: etcd-sim hashes v2 passwords at cost 10 only",
+                    self.bcrypt_cost
+                ),
+            );
+        }
+        if let Some(bad) = self
+            .log_outputs
+            .iter()
+            .find(|o| !matches!(o.as_str(), "default" | "stderr" | "stdout"))
+        {
+            return unsupported(
+                "log-outputs",
+                format!("{bad:?}: etcd-sim logs to default, stderr or stdout only"),
+            );
+        }
+        for (flag, urls) in [
+            ("listen-peer-urls", &self.listen_peer_urls),
+            ("listen-client-urls", &self.listen_client_urls),
+            (
+                "initial-advertise-peer-urls",
+                &self.initial_advertise_peer_urls,
+            ),
+            ("advertise-client-urls", &self.advertise_client_urls),
+        ] {
+            if let Some(bad) = urls.iter().find(|u| !u.starts_with("http://")) {
+                return unsupported(
+                    flag,
+                    format!("{bad}: etcd-sim serves plain http only (no TLS, no unix sockets)"),
+                );
+            }
+        }
+        for (flag, urls) in [
+            ("listen-peer-urls", &self.listen_peer_urls),
+            (
+                "initial-advertise-peer-urls",
+                &self.initial_advertise_peer_urls,
+            ),
+        ] {
+            if urls.len() != 1 {
+                return unsupported(
+                    flag,
+                    format!(
+                        "{:?}: an etcd-sim member has exactly one peer URL",
+                        urls.join(",")
+                    ),
+                );
+            }
+        }
+        if let Some(bad) = self
+            .initial_advertise_peer_urls
+            .iter()
+            .find(|u| !is_ip_or_localhost(url_host(u)))
+        {
+            return unsupported(
+                "initial-advertise-peer-urls",
+                format!("{bad}: etcd-sim needs an IP address or localhost in peer URLs"),
+            );
+        }
+        if self.listen_client_urls.is_empty() {
+            return unsupported(
+                "listen-client-urls",
+                "empty: etcd-sim serves the v2 API on the client URLs and needs one".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The initial cluster as a map, after etcd's bootstrap checks.
+    ///
+    /// # Errors
+    ///
+    /// [`EmbedError::Bootstrap`] with etcd's texts; [`EmbedError::Unsupported`] for
+    /// a member with several peer URLs or a peer host that is not an IP.
+    pub fn initial_cluster_map(&self) -> Result<UrlsMap, EmbedError> {
+        let bootstrap = |m: String| Err(EmbedError::Bootstrap(m));
+        let map = parse_initial_cluster(&self.initial_cluster())
+            .map_err(|e| EmbedError::Bootstrap(format!("error setting up initial cluster: {e}")))?;
+        if !map.contains_key(&self.name) {
+            return bootstrap(format!(
+                "couldn't find local name {:?} in the initial cluster configuration",
+                self.name
+            ));
+        }
+        if self.initial_cluster_state == ClusterState::New {
+            advertise_matches_cluster(&self.name, &self.initial_advertise_peer_urls, &map)
+                .map_err(EmbedError::Bootstrap)?;
+        }
+        let mut seen = BTreeSet::new();
+        if map.values().flatten().any(|u| !seen.insert(u.clone())) {
+            return bootstrap(format!(
+                "initial cluster {} has duplicate url",
+                urls_map_string(&map)
+            ));
+        }
+        for (name, urls) in &map {
+            if urls.len() != 1 {
+                return Err(EmbedError::Unsupported {
+                    setting: "initial-cluster".into(),
+                    reason: format!(
+                        "member {name:?} has {} peer URLs: an etcd-sim member has exactly one",
+                        urls.len()
+                    ),
+                });
+            }
+            if !is_ip_or_localhost(url_host(&urls[0])) || !urls[0].starts_with("http://") {
+                return Err(EmbedError::Unsupported {
+                    setting: "initial-cluster".into(),
+                    reason: format!(
+                        "{}: etcd-sim needs http:// and an IP address or localhost in peer URLs",
+                        urls[0]
+                    ),
+                });
+            }
+        }
+        Ok(map)
+    }
+}
+
+/// etcd's `checkBindURLs` for one URL: the host must be an IP or `localhost`.
+fn check_bind_url(url: &str) -> Result<(), String> {
+    if url.starts_with("unix") {
+        return Ok(());
+    }
+    let host = url_host(url);
+    if host == "localhost" || host.parse::<IpAddr>().is_ok() {
+        return Ok(());
+    }
+    if split_host_port(url.split_once("://").map_or(url, |(_, r)| r)).is_none() {
+        return Err(format!("missing port in address {url}"));
+    }
+    Err(format!("expected IP in URL for binding ({url})"))
+}
+
+fn is_ip_or_localhost(host: &str) -> bool {
+    host == "localhost" || host.parse::<IpAddr>().is_ok()
+}
+
+/// etcd's `advertiseMatchesCluster` (URLs compared as written; etcd also resolves
+/// host names, which matters only for names other than IPs).
+fn advertise_matches_cluster(
+    name: &str,
+    advertised: &[String],
+    map: &UrlsMap,
+) -> Result<(), String> {
+    let listed: Vec<String> = map.get(name).cloned().unwrap_or_default();
+    let mut ap: Vec<String> = advertised.to_vec();
+    ap.sort();
+    let reason = if ap.len() != listed.len() {
+        format!(
+            "len({}) != len({})",
+            go_quoted_list(&ap),
+            go_quoted_list(&listed)
+        )
+    } else if let Some((a, b)) = ap.iter().zip(&listed).find(|(a, b)| a != b) {
+        format!("resolved urls: {a:?} != {b:?}")
+    } else {
+        return Ok(());
+    };
+    let missing: Vec<String> = listed
+        .iter()
+        .filter(|u| !ap.contains(u))
+        .map(|u| format!("{name}={u}"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "--initial-cluster has {} but missing from --initial-advertise-peer-urls={} ({reason})",
+            missing.join(","),
+            ap.join(",")
+        ));
+    }
+    let extra: Vec<String> = ap.iter().filter(|u| !listed.contains(u)).cloned().collect();
+    let own: Vec<String> = ap.iter().map(|u| format!("{name}={u}")).collect();
+    if !extra.is_empty() {
+        return Err(format!(
+            "--initial-advertise-peer-urls has {} but missing from --initial-cluster={}",
+            extra.join(","),
+            own.join(",")
+        ));
+    }
+    Err(format!(
+        "failed to resolve {} to match --initial-cluster={} ({reason})",
+        ap.join(","),
+        own.join(",")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A valid single-member configuration on loopback.
+    fn base() -> Config {
+        Config {
+            name: "a".into(),
+            enable_v2: true,
+            listen_client_urls: vec!["http://127.0.0.1:23791".into()],
+            advertise_client_urls: vec!["http://127.0.0.1:23791".into()],
+            listen_peer_urls: vec!["http://127.0.0.1:23801".into()],
+            initial_advertise_peer_urls: vec!["http://127.0.0.1:23801".into()],
+            ..Config::default()
+        }
+    }
+
+    fn msg(c: &Config) -> String {
+        c.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_plain_config_is_valid() {
+        base().validate().unwrap();
+        let mut defaults = Config {
+            enable_v2: true,
+            ..Config::default()
+        };
+        defaults.validate().unwrap();
+        defaults.name = "n".into();
+        assert_eq!(defaults.initial_cluster_map().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn etcds_validate_texts() {
+        let mut c = base();
+        c.heartbeat_ms = 300;
+        assert_eq!(
+            msg(&c),
+            "--election-timeout[1000ms] should be at least as 5 times as --heartbeat-interval[300ms]"
+        );
+        c.heartbeat_ms = 0;
+        assert_eq!(msg(&c), "--heartbeat-interval must be >0 (set to 0ms)");
+        let mut c = base();
+        c.election_ms = 60_000;
+        assert_eq!(
+            msg(&c),
+            "--election-timeout[60000ms] is too long, and should be set less than 50000ms"
+        );
+        let mut c = base();
+        c.advertise_client_urls.clear();
+        assert_eq!(msg(&c), ERR_UNSET_ADVERTISE_CLIENT_URLS);
+        let mut c = base();
+        c.listen_client_urls = vec!["http://myhost:23791".into()];
+        assert_eq!(
+            msg(&c),
+            "expected IP in URL for binding (http://myhost:23791)"
+        );
+        let mut c = base();
+        c.initial_advertise_peer_urls = vec!["http://:23801".into()];
+        assert_eq!(
+            msg(&c),
+            "--initial-advertise-peer-urls \"http://:23801\" must be \"host:port\" (unexpected empty host (http://:23801))"
+        );
+        let mut c = base();
+        c.auto_compaction_mode = "foo".into();
+        assert_eq!(msg(&c), "unknown auto-compaction-mode \"foo\"");
+        let mut c = base();
+        c.unsupported.insert("discovery".into(), "http://x".into());
+        c.initial_cluster = Some("a=http://127.0.0.1:23801".into());
+        assert_eq!(msg(&c), ERR_CONFLICT_BOOTSTRAP);
+    }
+
+    #[test]
+    fn etcds_bootstrap_texts() {
+        let mut c = base();
+        c.initial_cluster = Some("a=http://127.0.0.1:23802".into());
+        assert_eq!(
+            msg(&c),
+            "--initial-cluster has a=http://127.0.0.1:23802 but missing from --initial-advertise-peer-urls=http://127.0.0.1:23801 (resolved urls: \"http://127.0.0.1:23801\" != \"http://127.0.0.1:23802\")"
+        );
+        c.initial_cluster = Some(
+            "c=http://127.0.0.1:23803,a=http://127.0.0.1:23801,a=http://127.0.0.1:23802".into(),
+        );
+        assert_eq!(
+            msg(&c),
+            "--initial-cluster has a=http://127.0.0.1:23802 but missing from --initial-advertise-peer-urls=http://127.0.0.1:23801 (len([\"http://127.0.0.1:23801\"]) != len([\"http://127.0.0.1:23801\" \"http://127.0.0.1:23802\"]))"
+        );
+        c.name = "b".into();
+        c.initial_cluster = Some("a=http://127.0.0.1:23801".into());
+        assert_eq!(
+            msg(&c),
+            "couldn't find local name \"b\" in the initial cluster configuration"
+        );
+        let mut c = base();
+        c.initial_cluster = Some("a=http://127.0.0.1:23801,b=http://127.0.0.1:23801".into());
+        assert_eq!(
+            msg(&c),
+            "initial cluster a=http://127.0.0.1:23801,b=http://127.0.0.1:23801 has duplicate url"
+        );
+        c.initial_cluster = Some("foo".into());
+        assert_eq!(
+            msg(&c),
+            "error setting up initial cluster: URL scheme must be http, https, unix, or unixs: "
+        );
+        // The default name keeps etcd's default initial cluster.
+        let mut c = base();
+        c.name = "default".into();
+        assert_eq!(
+            msg(&c),
+            "--initial-cluster has default=http://localhost:2380 but missing from --initial-advertise-peer-urls=http://127.0.0.1:23801 (resolved urls: \"http://127.0.0.1:23801\" != \"http://localhost:2380\")"
+        );
+        // Joining an existing cluster does not compare the advertised URLs.
+        let mut c = base();
+        c.initial_cluster_state = ClusterState::Existing;
+        c.initial_cluster = Some("a=http://127.0.0.1:23801,b=http://127.0.0.1:23802".into());
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn what_etcd_sim_rejects() {
+        let rejects = |f: &dyn Fn(&mut Config), flag: &str| {
+            let mut c = base();
+            f(&mut c);
+            match c.validate() {
+                Err(EmbedError::Unsupported { setting, .. }) => assert_eq!(setting, flag),
+                other => panic!("{flag}: {other:?}"),
+            }
+        };
+        rejects(&|c| c.enable_v2 = false, "enable-v2");
+        rejects(&|c| c.force_new_cluster = true, "force-new-cluster");
+        rejects(
+            &|c| {
+                c.unsupported.insert("cert-file".into(), "/c".into());
+            },
+            "cert-file",
+        );
+        rejects(&|c| c.auth_token = "jwt".into(), "auth-token");
+        rejects(
+            &|c| c.log_outputs = vec!["/var/log/etcd".into()],
+            "log-outputs",
+        );
+        rejects(
+            &|c| c.listen_client_urls = vec!["https://127.0.0.1:1".into()],
+            "listen-client-urls",
+        );
+        rejects(
+            &|c| c.listen_peer_urls.push("http://127.0.0.2:1".into()),
+            "listen-peer-urls",
+        );
+        rejects(
+            &|c| c.initial_cluster = Some("a=http://127.0.0.1:23801,b=http://h:1".into()),
+            "initial-cluster",
+        );
+        let e = {
+            let mut c = base();
+            c.enable_v2 = false;
+            c.validate().unwrap_err().to_string()
+        };
+        assert!(e.contains("--enable-v2"), "{e}");
+    }
+}

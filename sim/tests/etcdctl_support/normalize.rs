@@ -1,0 +1,220 @@
+//! What may differ between etcd's and etcd-sim's transcripts, and nothing more:
+//!
+//! - client and peer URLs (free ports): `<client-m0>`, `<peer-m0>`, and the client
+//!   address alone (dial errors): `<client-addr-m0>`;
+//! - member ids (etcd hashes the peer URLs, and salts an added member's id with the
+//!   time): `<id-m0>` by member name, `<added-1>` for ids announced by
+//!   `member add` ("... with ID <id> to cluster");
+//! - values a scenario picks per run (free ports), under the labels it gives them;
+//! - `"expiration"` times in JSON output (wall clock): `<time>`;
+//! - the order of the per-endpoint errors in etcdctl's cluster errors
+//!   (`error #0: ...; error #1: ...`): etcdctl shuffles its endpoints;
+//! - orders that follow member ids: the members in `ETCD_INITIAL_CLUSTER="..."`
+//!   (sorted), and the lines of steps marked `sort_lines` (also used where etcd's
+//!   order is Go's randomized map order, or commands run concurrently).
+//!
+//! Indices are NOT normalized: both servers must produce the same ones.
+
+use super::servers::Server;
+use super::transcript::{Exit, Step};
+
+/// Text substitutions for one run.
+pub struct Normalizer {
+    pairs: Vec<(String, String)>,
+}
+
+impl Normalizer {
+    /// The substitutions for `server`'s members, the ids `steps` announce and the
+    /// scenario's `aliases`.
+    pub fn for_run(server: &Server, steps: &[Step], aliases: Vec<(String, String)>) -> Normalizer {
+        let mut pairs = aliases;
+        for m in server.members() {
+            pairs.push((m.client_url.clone(), format!("<client-{}>", m.name)));
+            pairs.push((m.peer_url.clone(), format!("<peer-{}>", m.name)));
+            // Go's dial errors name the address alone.
+            if let Some(addr) = m.client_url.strip_prefix("http://") {
+                pairs.push((addr.to_string(), format!("<client-addr-{}>", m.name)));
+            }
+            pairs.push((m.id.clone(), format!("<id-{}>", m.name)));
+        }
+        let mut added = 0;
+        for step in steps {
+            for text in [&step.stdout, &step.stderr] {
+                for part in text.split("with ID ").skip(1) {
+                    let id: String = part.chars().take_while(char::is_ascii_hexdigit).collect();
+                    if !id.is_empty() && !pairs.iter().any(|(from, _)| *from == id) {
+                        added += 1;
+                        pairs.push((id, format!("<added-{added}>")));
+                    }
+                }
+            }
+        }
+        // Longest first: one port may be a prefix of another.
+        pairs.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
+        Normalizer { pairs }
+    }
+
+    /// `text` with the substitutions made.
+    pub fn apply(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (from, to) in &self.pairs {
+            out = out.replace(from.as_str(), to);
+        }
+        out = mask_after(&out, "\"expiration\":\"", '"', "<time>");
+        out = sort_list_after(&out, "ETCD_INITIAL_CLUSTER=\"", '"', ',');
+        sort_cluster_errors(&out)
+    }
+
+    /// Every step rendered as normalized text.
+    pub fn apply_all(&self, steps: &[Step]) -> Vec<String> {
+        steps.iter().map(|s| self.render(s)).collect()
+    }
+
+    fn render(&self, s: &Step) -> String {
+        let mut stdout = self.apply(&s.stdout);
+        if s.sort_lines {
+            let mut lines: Vec<&str> = stdout.lines().collect();
+            lines.sort_unstable();
+            stdout = lines.join("\n");
+        }
+        let exit = match &s.exit {
+            Exit::Code(c) => format!("exit {c}"),
+            Exit::Signal => "killed by a signal".to_string(),
+            Exit::Stopped => "stopped by the harness".to_string(),
+        };
+        let stdin = s
+            .stdin
+            .as_ref()
+            .map(|i| format!("  stdin: {i:?}\n"))
+            .unwrap_or_default();
+        format!(
+            "$ etcdctl {}\n{stdin}  stdout: {stdout:?}\n  stderr: {:?}\n  {exit}\n",
+            self.apply(&s.command),
+            self.apply(&s.stderr),
+        )
+    }
+}
+
+/// `text` with whatever follows each `marker` up to `end` replaced by `with`.
+fn mask_after(text: &str, marker: &str, end: char, with: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(marker) {
+        let (head, tail) = rest.split_at(at + marker.len());
+        out.push_str(head);
+        out.push_str(with);
+        rest = tail.find(end).map_or("", |e| &tail[e..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `text` with the `sep`-separated list after each `marker` (up to `end`) sorted.
+fn sort_list_after(text: &str, marker: &str, end: char, sep: char) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(marker) {
+        let (head, tail) = rest.split_at(at + marker.len());
+        out.push_str(head);
+        let stop = tail.find(end).unwrap_or(tail.len());
+        let mut items: Vec<&str> = tail[..stop].split(sep).collect();
+        items.sort_unstable();
+        out.push_str(&items.join(&sep.to_string()));
+        rest = &tail[stop..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `text` with each list of numbered endpoint errors (`error #0: a\n; error #1:
+/// b\n`, or the same without `; `) sorted by message and renumbered.
+fn sort_cluster_errors(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("error #0: ") {
+        out.push_str(&rest[..at]);
+        let mut cur = &rest[at..];
+        let mut items: Vec<&str> = Vec::new();
+        let mut seps: Vec<&str> = Vec::new();
+        loop {
+            let prefix = format!("error #{}: ", items.len());
+            let Some(body) = cur.strip_prefix(prefix.as_str()) else {
+                break;
+            };
+            let end = body.find('\n').map_or(body.len(), |e| e + 1);
+            items.push(&body[..end]);
+            cur = &body[end..];
+            let sep = if cur.starts_with("; ") { "; " } else { "" };
+            if !cur[sep.len()..].starts_with(&format!("error #{}: ", items.len())) {
+                break;
+            }
+            seps.push(sep);
+            cur = &cur[sep.len()..];
+        }
+        items.sort_unstable();
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push_str(seps[i - 1]);
+            }
+            out.push_str(&format!("error #{i}: {item}"));
+        }
+        rest = cur;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `Ok` if both transcripts are equal, else every differing step side by side.
+pub fn diff(etcd: &[String], ours: &[String]) -> Result<(), String> {
+    let mut report = String::new();
+    if etcd.len() != ours.len() {
+        report.push_str(&format!(
+            "{} steps against etcd, {} against etcd-sim\n",
+            etcd.len(),
+            ours.len()
+        ));
+    }
+    for (i, (a, b)) in etcd.iter().zip(ours).enumerate() {
+        if a != b {
+            report.push_str(&format!("step {i}:\n--- etcd\n{a}+++ etcd-sim\n{b}\n"));
+        }
+    }
+    if report.is_empty() {
+        Ok(())
+    } else {
+        Err(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{mask_after, sort_cluster_errors, sort_list_after};
+
+    #[test]
+    fn sorts_cluster_errors() {
+        let s = "x; error #0: b\n; error #1: a\n\nerror #0: d\nerror #1: c\n\n";
+        assert_eq!(
+            sort_cluster_errors(s),
+            "x; error #0: a\n; error #1: b\n\nerror #0: c\nerror #1: d\n\n"
+        );
+        assert_eq!(sort_cluster_errors("no errors"), "no errors");
+    }
+
+    #[test]
+    fn sorts_the_initial_cluster() {
+        let s = "X\nETCD_INITIAL_CLUSTER=\"b=2,a=1,c=3\"\nY";
+        assert_eq!(
+            sort_list_after(s, "ETCD_INITIAL_CLUSTER=\"", '"', ','),
+            "X\nETCD_INITIAL_CLUSTER=\"a=1,b=2,c=3\"\nY"
+        );
+    }
+
+    #[test]
+    fn masks_every_expiration() {
+        let s = r#"{"expiration":"2024-01-01T00:00:00Z","ttl":5} {"expiration":"x"}"#;
+        assert_eq!(
+            mask_after(s, "\"expiration\":\"", '"', "<time>"),
+            r#"{"expiration":"<time>","ttl":5} {"expiration":"<time>"}"#
+        );
+    }
+}
