@@ -28,8 +28,19 @@ fn config(seed: u64, nodes: usize, ops: usize) -> ChaosConfig {
 
 /// The fixed block: (seed, members). Sized to stay well under CI's limit in a
 /// debug build.
-const BLOCK: [(u64, usize); 6] = [(1, 3), (2, 3), (3, 3), (4, 3), (5, 5), (6, 5)];
-const OPS: usize = 300;
+const BLOCK: [(u64, usize); 10] = [
+    (1, 3),
+    (2, 3),
+    (3, 3),
+    (4, 3),
+    (5, 3),
+    (6, 3),
+    (7, 5),
+    (8, 5),
+    (9, 5),
+    (10, 5),
+];
+const OPS: usize = 600;
 
 #[test]
 fn a_fixed_block_of_seeds_has_no_violation_and_stays_live() {
