@@ -2,7 +2,7 @@
 //! faults from a seed, the recorded [`history`], and the checkers that judge it.
 //!
 //! The history and the checkers are plain data and code (both builds); the
-//! workload and the nemesis drive a [`crate::cluster::SimCluster`] (sim builds).
+//! workload and the nemesis drive a `SimCluster` (sim builds).
 //!
 //! Judging a history: [`check::check`] runs every checker and returns a
 //! [`check::CheckReport`]; [`timeline::write_html`] draws the history with what the
