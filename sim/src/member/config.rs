@@ -60,6 +60,12 @@ pub struct MemberConfig {
     /// that could break the active quorum (500 Internal Server Error on the v2
     /// members API, as etcd answers).
     pub strict_reconfig_check: bool,
+    /// etcd's `--initial-election-tick-advance`: at boot, once its peers are
+    /// connected, fast-forward the election clock so the first election comes
+    /// sooner than a whole election timeout. A one-member cluster always
+    /// fast-forwards, as etcd's does. Default false here, keeping the simulator's
+    /// multi-member boots as they were; `embed::Config` has etcd's default, true.
+    pub initial_election_tick_advance: bool,
 }
 
 impl Default for MemberConfig {
@@ -83,6 +89,7 @@ impl Default for MemberConfig {
             listen_peer: None,
             pre_vote: true,
             strict_reconfig_check: true,
+            initial_election_tick_advance: false,
         }
     }
 }

@@ -37,6 +37,7 @@ mod server;
 mod shutdown;
 pub mod state_machine;
 mod stats;
+mod tick_advance;
 pub mod unsafe_mode;
 
 pub use backend::HEALTH_INTERVAL;

@@ -343,6 +343,13 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
                     tracing::debug!(id = self.cfg.id, error = %e, "raft: campaign refused");
                 }
             }
+            Command::AdvanceTicks(ticks) => {
+                // Raft's clock only: the driver's own tick count (which times
+                // read retries and forgotten peers) keeps real time.
+                for _ in 0..ticks {
+                    self.raw.tick();
+                }
+            }
             Command::SetPeerAddr { id, addr } => self.book.insert(id, addr),
             Command::Stop => {}
         }
