@@ -166,7 +166,7 @@ impl Inner {
         self.replicate(|| self.raft.change_membership(change.clone()))
             .await
             .map(|_| ())
-            .map_err(|e| MembersError::Other(e.0))
+            .map_err(|e| MembersError::from_apply_error(e.0))
     }
 }
 
