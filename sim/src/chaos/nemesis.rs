@@ -211,8 +211,8 @@ impl<'a> Nemesis<'a> {
     }
 
     /// Undoes everything: resumes paused members, restarts killed ones, heals the
-    /// network and resets latency and loss; then waits for a leader and for every
-    /// member to be ready. Returns what failed to recover (empty when the
+    /// network and resets latency and loss; then waits until every member follows
+    /// one leader and every member is ready. Returns what failed to recover (empty when the
     /// cluster recovered).
     pub async fn final_heal(&self) -> Vec<String> {
         let before = self.cluster.fault_log().len();
@@ -225,7 +225,7 @@ impl<'a> Nemesis<'a> {
         self.cluster.heal();
         self.record_since(before, "final-heal");
         let mut problems = Vec::new();
-        if let Err(e) = self.cluster.wait_for_leader(RECOVERY_TIMEOUT).await {
+        if let Err(e) = self.cluster.wait_converged(RECOVERY_TIMEOUT).await {
             problems.push(format!("after the final heal: {e}"));
         } else if let Err(e) = self.cluster.wait_ready(RECOVERY_TIMEOUT).await {
             problems.push(format!("after the final heal: {e}"));

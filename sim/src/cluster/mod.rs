@@ -309,6 +309,38 @@ impl SimCluster {
         }
     }
 
+    /// Waits (up to `timeout`, virtual time) until the cluster has settled: a
+    /// leader, and every running member following it in its term. Right after a
+    /// heal, a member can still believe in a leader that has stepped down, and
+    /// forwards proposals there that are dropped (as etcd's followers do), so a
+    /// write through it waits for the request timeout.
+    ///
+    /// # Errors
+    ///
+    /// [`ClusterError::NoLeader`] if that does not happen in time.
+    pub async fn wait_converged(&self, timeout: Duration) -> Result<usize, ClusterError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(l) = self.leader()
+                && let Some(lead) = self.status(l)
+            {
+                let agreed = (0..self.len())
+                    .filter(|&i| self.state(i) == Some(NodeState::Running))
+                    .all(|i| {
+                        self.status(i)
+                            .is_some_and(|s| s.leader_id == Some(lead.id) && s.term == lead.term)
+                    });
+                if agreed {
+                    return Ok(l);
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ClusterError::NoLeader(timeout));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Every fault injected so far, with its virtual time.
     pub fn fault_log(&self) -> Vec<FaultRecord> {
         self.log.records()

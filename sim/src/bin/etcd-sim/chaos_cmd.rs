@@ -30,6 +30,14 @@ pub fn main(args: Vec<String>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // `RUST_LOG=etcd_sim=debug scripts/chaos.sh --replay <seed> ...` shows what the
+    // members did (virtual timestamps); quiet otherwise.
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     match parse(&rest) {
         Ok(Command::Help) => {
             println!("{USAGE}");
