@@ -33,10 +33,17 @@ pub async fn run(opts: &Options, bins: &Binaries) -> Result<(), String> {
         for kind in SERVERS {
             clusters.push(bins.start(kind, members, Storage::Disk).await?);
         }
+        // Every request goes to the leader, so a follower's forwarding (which
+        // endpoint the client happened to pin) does not decide the comparison.
         let mut clients = Vec::new();
         for cluster in &clusters {
+            let leader = cluster
+                .leader_index()
+                .await
+                .ok_or("no leader after start-up")?;
+            let endpoint = cluster.member(leader).client_url().to_string();
             clients.push(Arc::new(SdkKv::new(
-                &cluster.client_urls(),
+                &[endpoint],
                 SdkTransport::Default,
                 None,
             )?));
