@@ -261,7 +261,6 @@ fn members() {
 /// (on by default) refuses further additions: every member answers 500, which
 /// etcdctl reports as "has no leader".
 #[test]
-#[ignore = "etcd-sim lacks the strict reconfiguration check (the lead's sim/src/member work)"]
 fn member_add_while_a_member_never_started() {
     compare(3, |s: &mut Session<'_>| {
         s.server().settle_for(Duration::from_secs(5));

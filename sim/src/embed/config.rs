@@ -92,8 +92,8 @@ pub struct Config {
     pub initial_cluster_state: ClusterState,
     /// `--initial-cluster-token` (default `etcd-cluster`).
     pub initial_cluster_token: String,
-    /// `--strict-reconfig-check` (default true). Not enforced: member changes are
-    /// never refused for quorum reasons (a warning says so at start when true).
+    /// `--strict-reconfig-check` (default true): membership changes that could
+    /// break the active quorum are refused, as etcd refuses them.
     pub strict_reconfig_check: bool,
     /// `--enable-v2` (etcd 3.4's default: false). Must be true here.
     pub enable_v2: bool,

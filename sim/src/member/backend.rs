@@ -26,6 +26,9 @@ pub const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
 
 /// etcd's `ErrUnhealthy`, answered as 500 `Internal Server Error`.
 const UNHEALTHY: &str = "etcdserver: unhealthy cluster";
+/// etcd's ErrNotEnoughStartedMembers.
+const NOT_ENOUGH_STARTED: &str =
+    "etcdserver: re-configuration failed due to not enough started members";
 
 impl Inner {
     /// Whether this member has heard from every other member without a gap for at
@@ -39,6 +42,70 @@ impl Inner {
         self.raft
             .peer_activity()
             .connected_fully_since(self.id, ids, since, now)
+    }
+
+    /// etcd's `mayAddMember` under `--strict-reconfig-check`: enough started
+    /// members for the bigger cluster, and this member connected to every other for
+    /// [`HEALTH_INTERVAL`].
+    fn may_add_member(&self) -> Result<(), MembersError> {
+        if !self.cfg.strict_reconfig_check {
+            return Ok(());
+        }
+        if !lock(&self.cluster).ready_to_add_voter() {
+            tracing::warn!(member = %self.cfg.name, "rejecting member add request; not enough healthy members");
+            return Err(MembersError::Other(NOT_ENOUGH_STARTED.into()));
+        }
+        if !self.connected_to_all_members_for(HEALTH_INTERVAL) {
+            tracing::warn!(
+                member = %self.cfg.name,
+                "rejecting member add request; local member has not been connected to all \
+                 peers, reconfigure breaks active quorum"
+            );
+            return Err(MembersError::Other(UNHEALTHY.into()));
+        }
+        Ok(())
+    }
+
+    /// etcd's `mayRemoveMember` under `--strict-reconfig-check`: the members left
+    /// must hold a quorum of started ones, and, unless the member to remove is down
+    /// (never heard from), the members this one has been connected to for
+    /// [`HEALTH_INTERVAL`] must still make a quorum without it.
+    fn may_remove_member(&self, id: u64) -> Result<(), MembersError> {
+        if !self.cfg.strict_reconfig_check {
+            return Ok(());
+        }
+        let ids: Vec<u64> = {
+            let cluster = lock(&self.cluster);
+            if cluster.member(id).is_none() {
+                // Unknown or removed ids get their own answers (404, 410).
+                return Ok(());
+            }
+            if !cluster.ready_to_remove_voter(id) {
+                return Err(MembersError::Other(NOT_ENOUGH_STARTED.into()));
+            }
+            cluster.members().iter().map(|m| m.id).collect()
+        };
+        let now = Instant::now();
+        let activity = self.raft.peer_activity();
+        if id != self.id && activity.active_since(id, now).is_none() {
+            return Ok(());
+        }
+        let Some(since) = now.checked_sub(HEALTH_INTERVAL) else {
+            return Err(MembersError::Other(UNHEALTHY.into()));
+        };
+        let active = ids
+            .iter()
+            .filter(|&&m| m == self.id || activity.active_since(m, now).is_some_and(|t| t <= since))
+            .count();
+        if active.saturating_sub(1) < 1 + (ids.len() - 1) / 2 {
+            tracing::warn!(
+                member = %self.cfg.name,
+                "rejecting member remove request; local member has not been connected to \
+                 enough peers, reconfigure breaks active quorum"
+            );
+            return Err(MembersError::Other(UNHEALTHY.into()));
+        }
+        Ok(())
     }
 
     /// Runs `attempt` until it succeeds, retrying while the outcome is certainly
@@ -158,6 +225,9 @@ impl ClusterBackend for Inner {
     }
 
     async fn add_member(&self, peer_urls: Vec<String>) -> Result<WireMember, MembersError> {
+        // etcd checks the quorum first (mayAddMember), so an unhealthy cluster
+        // answers 500 even to an add that would be refused as a duplicate.
+        self.may_add_member()?;
         let id = {
             let cluster = lock(&self.cluster);
             // The id the new member computes itself from its peer URL and the
@@ -172,21 +242,8 @@ impl ClusterBackend for Inner {
                 id = member_id_of(&peer_urls, "", Some(secs));
             }
             cluster.check_add(id, &peer_urls)?;
-            if !cluster.ready_to_add_voter() {
-                return Err(MembersError::Other(
-                    "etcdserver: re-configuration failed due to not enough started members".into(),
-                ));
-            }
             id
         };
-        if !self.connected_to_all_members_for(HEALTH_INTERVAL) {
-            tracing::warn!(
-                member = %self.cfg.name,
-                "rejecting member add request; local member has not been connected to all \
-                 peers, reconfigure breaks active quorum"
-            );
-            return Err(MembersError::Other(UNHEALTHY.into()));
-        }
         let context = serde_json::to_vec(&AddContext {
             id,
             peer_urls: peer_urls.clone(),
@@ -208,6 +265,7 @@ impl ClusterBackend for Inner {
     }
 
     async fn remove_member(&self, id: u64) -> Result<(), MembersError> {
+        self.may_remove_member(id)?;
         lock(&self.cluster).check_remove(id)?;
         self.change(MembershipChange {
             kind: ChangeKind::Remove,

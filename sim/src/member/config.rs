@@ -52,6 +52,10 @@ pub struct MemberConfig {
     /// Raft pre-vote (etcd 3.4's `--pre-vote`, off there by default; on here by
     /// default, as in etcd 3.5).
     pub pre_vote: bool,
+    /// etcd's `--strict-reconfig-check` (default true): refuse a membership change
+    /// that could break the active quorum (500 Internal Server Error on the v2
+    /// members API, as etcd answers).
+    pub strict_reconfig_check: bool,
 }
 
 impl Default for MemberConfig {
@@ -73,6 +77,7 @@ impl Default for MemberConfig {
             extra_client_urls: Vec::new(),
             listen_peer: None,
             pre_vote: true,
+            strict_reconfig_check: true,
         }
     }
 }

@@ -124,6 +124,15 @@ impl Cluster {
         (nstarted == 1 && nmembers == 2) || nstarted > nmembers / 2
     }
 
+    /// Whether removing voter `id` leaves a quorum of started members among the
+    /// rest (etcd's `IsReadyToRemoveVotingMember`).
+    pub fn ready_to_remove_voter(&self, id: u64) -> bool {
+        let rest = self.members.values().filter(|m| m.id != id);
+        let nmembers = rest.clone().count();
+        let nstarted = rest.filter(|m| m.is_started()).count();
+        nstarted > nmembers / 2
+    }
+
     fn url_owner(&self, url: &str) -> Option<u64> {
         self.members
             .values()
