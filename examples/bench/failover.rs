@@ -21,6 +21,9 @@ const TRIAL_LIMIT: Duration = Duration::from_secs(30);
 /// How long the cluster may take to be healthy again after SIGCONT.
 const RECOVERY_LIMIT: Duration = Duration::from_secs(30);
 
+/// Quiet time after recovery, longer than an election timeout (1 s).
+const SETTLE: Duration = Duration::from_millis(1500);
+
 /// The trials of one server.
 #[derive(Serialize)]
 struct Row {
@@ -110,6 +113,10 @@ async fn wait_recovered(cluster: &EtcdCluster) -> Result<(), String> {
             healthy += usize::from(ok);
         }
         if healthy == cluster.size() && cluster.leader_index().await.is_some() {
+            // The resumed old leader may still call itself leader until the new
+            // leader's first heartbeat reaches it: let that happen before the next
+            // trial picks whom to stop.
+            tokio::time::sleep(SETTLE).await;
             return Ok(());
         }
         if Instant::now() > deadline {
