@@ -119,6 +119,7 @@ fn table(rows: &[Row]) -> Table {
         ]);
     }
     let errors: u64 = rows.iter().map(|r| r.summary.errors).sum();
+    t.note("the SDK (default transport) talks to the leader only; quorum gets go through Raft in both servers");
     t.note(format!(
         "errors in all cells: {errors} (details in server.json)"
     ));
