@@ -5,6 +5,10 @@
 
 #![cfg(not(madsim))]
 
+#[allow(dead_code)]
+#[path = "../../tests/support/ports.rs"]
+mod ports;
+
 use etcd_sdk::keys::{GetOptions, KeysAPI, SetOptions, new_keys_api};
 use etcd_sdk::{Config as ClientConfig, HttpClient};
 use std::io::{BufRead, BufReader};
@@ -16,13 +20,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_etcd-sim");
 
 /// A loopback port free for both UDP and TCP (the peer transport uses both).
 fn free_port() -> u16 {
-    loop {
-        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
+    ports::free_ports(1)[0]
 }
 
 /// Runs the binary to completion with `args` and extra environment variables.

@@ -3,6 +3,10 @@
 
 #![cfg(not(madsim))]
 
+#[allow(dead_code)]
+#[path = "../../tests/support/ports.rs"]
+mod ports;
+
 use etcd_sim::raft::{MemDisk, RaftConfig, RaftNode, StateMachine};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -33,15 +37,9 @@ impl StateMachine for Counter {
     }
 }
 
-/// A loopback port free for both UDP and TCP (checked by binding both).
+/// A loopback port free for both UDP and TCP (the peer transport uses both).
 fn free_port() -> u16 {
-    loop {
-        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
+    ports::free_ports(1)[0]
 }
 
 #[tokio::test]

@@ -57,6 +57,20 @@ pub struct Config {
     /// [`Error::OutcomeUnknown`] for an at-most-once write already sent). Watches
     /// ignore it. `None`: no bound (drop the future to abandon a call).
     pub request_timeout: Option<Duration>,
+    /// Writes are never re-sent after they may have reached a server: every
+    /// write (any method but GET and HEAD), plain `set` and `update` included, is
+    /// sent at-most-once ([`crate::client::Delivery::AtMostOnce`]) and fails with
+    /// [`Error::OutcomeUnknown`] instead of being retried on another endpoint.
+    /// Go's client re-sends a plain set to the next endpoint, so one call can be
+    /// applied twice (the first proposal may commit after the second succeeded);
+    /// turn this on when every call must have at most one effect (e.g. to check a
+    /// history for linearizability). Default `false` (Go's behaviour).
+    pub at_most_once_writes: bool,
+    /// Keep the endpoints in the order given and pin the first, instead of
+    /// shuffling them (Go shuffles to spread clients over members). After a
+    /// [`crate::Client::sync`] in [`EndpointSelectionMode::Random`] the list is
+    /// shuffled as usual. Default `false`.
+    pub keep_endpoint_order: bool,
 }
 
 impl fmt::Debug for Config {
@@ -76,6 +90,8 @@ impl fmt::Debug for Config {
             )
             .field("selection_mode", &self.selection_mode)
             .field("request_timeout", &self.request_timeout)
+            .field("at_most_once_writes", &self.at_most_once_writes)
+            .field("keep_endpoint_order", &self.keep_endpoint_order)
             .finish()
     }
 }

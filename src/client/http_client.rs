@@ -39,6 +39,10 @@ struct Inner {
     header_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
     selection_mode: EndpointSelectionMode,
+    /// [`Config::at_most_once_writes`].
+    at_most_once_writes: bool,
+    /// [`Config::keep_endpoint_order`].
+    keep_endpoint_order: bool,
     state: Mutex<EndpointState>,
     /// Set by `close`; `close_notify` wakes the calls waiting on it. (Not a
     /// `tokio::sync::watch`: its wakeups draw from a thread-local RNG, which breaks
@@ -100,6 +104,8 @@ impl HttpClient {
                 header_timeout: cfg.header_timeout_per_request.filter(|d| !d.is_zero()),
                 request_timeout: cfg.request_timeout.filter(|d| !d.is_zero()),
                 selection_mode: cfg.selection_mode,
+                at_most_once_writes: cfg.at_most_once_writes,
+                keep_endpoint_order: cfg.keep_endpoint_order,
                 state: Mutex::new(EndpointState {
                     endpoints: Arc::new(Vec::new()),
                     pinned: 0,
@@ -168,12 +174,13 @@ impl HttpClient {
     /// Runs `req` against the client's endpoints, bounded by close and the request timeout.
     async fn send_bounded(
         &self,
-        req: Request,
+        mut req: Request,
         endpoints: Option<(Arc<Vec<Endpoint>>, usize)>,
     ) -> Result<Response> {
         if self.is_closed() {
             return Err(Error::Cancelled);
         }
+        req.delivery = self.delivery_of(&req);
         // The endpoint of an at-most-once attempt whose request may be on the wire.
         let in_flight: Mutex<Option<String>> = Mutex::new(None);
         let deadline = if req.long_poll {
@@ -197,6 +204,17 @@ impl HttpClient {
             r = work => r,
             _ = self.closed() => Err(abandon(Error::Cancelled)),
             _ = sleep_for(deadline) => Err(abandon(Error::Timeout)),
+        }
+    }
+
+    /// The request's delivery, made at-most-once for every write when
+    /// [`Config::at_most_once_writes`] is set.
+    fn delivery_of(&self, req: &Request) -> Delivery {
+        let read = req.method == http::Method::GET || req.method == http::Method::HEAD;
+        if self.inner.at_most_once_writes && !read {
+            Delivery::AtMostOnce
+        } else {
+            req.delivery
         }
     }
 
@@ -536,7 +554,9 @@ impl Client for HttpClient {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        parsed.shuffle(&mut rand::rng());
+        if !self.inner.keep_endpoint_order {
+            parsed.shuffle(&mut rand::rng());
+        }
         self.install(parsed, 0);
         Ok(())
     }

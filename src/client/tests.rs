@@ -586,6 +586,57 @@ async fn at_most_once_after_the_request_may_have_arrived_is_outcome_unknown() {
 }
 
 #[tokio::test]
+async fn at_most_once_writes_makes_a_plain_set_at_most_once() {
+    for method in [Method::PUT, Method::POST, Method::DELETE] {
+        let h = Harness::with(&[A, B], |c| c.at_most_once_writes = true);
+        let order = h.order();
+        h.on(&order[0], Reply::broken());
+        // A plain (retry) request: with the option it is not re-sent.
+        let (endpoint, _) = outcome_unknown(
+            h.client
+                .send(Request::new(method.clone(), "/v2/keys/x"))
+                .await,
+        );
+        assert_eq!(endpoint, order[0], "{method}");
+        assert_eq!(h.sent_to(), vec![order[0].clone()], "{method}: one request");
+    }
+}
+
+#[tokio::test]
+async fn at_most_once_writes_still_fails_over_a_refused_write_and_any_read() {
+    let h = Harness::with(&[A, B], |c| c.at_most_once_writes = true);
+    let order = h.order();
+    h.on(&order[0], Reply::refused());
+    let resp = h
+        .client
+        .send(Request::new(Method::PUT, "/v2/keys/x"))
+        .await
+        .unwrap();
+    assert_eq!(resp.endpoint, order[1], "a refused write was never sent");
+
+    let h = Harness::with(&[A, B], |c| c.at_most_once_writes = true);
+    let order = h.order();
+    h.on(&order[0], Reply::broken());
+    let resp = h.client.send(get("/v2/keys/x")).await.unwrap();
+    assert_eq!(resp.endpoint, order[1], "reads are still retried");
+    assert_eq!(h.sent_to(), order);
+}
+
+#[tokio::test]
+async fn keep_endpoint_order_pins_the_first_endpoint() {
+    for _ in 0..20 {
+        let h = Harness::with(&[C, A, B], |c| c.keep_endpoint_order = true);
+        assert_eq!(h.client.endpoints(), [C, A, B]);
+        assert_eq!(h.client.pinned_endpoint().as_deref(), Some(C));
+        h.client
+            .set_endpoints(&[B.to_string(), C.to_string()])
+            .unwrap();
+        assert_eq!(h.client.endpoints(), [B, C]);
+        assert_eq!(h.client.pinned_endpoint().as_deref(), Some(B));
+    }
+}
+
+#[tokio::test]
 async fn a_retried_request_fails_over_where_at_most_once_would_not() {
     let h = Harness::new(&[A, B]);
     let order = h.order();

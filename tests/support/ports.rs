@@ -1,13 +1,14 @@
 //! Free loopback ports for test clusters.
 //!
-//! A port is found by binding `127.0.0.1:0`; the listeners of one cluster are held
+//! A port is found by binding `127.0.0.1:0` (and checking UDP can bind it too: our
+//! own server's peers use both on one port); the listeners of one cluster are held
 //! until all its ports are chosen, so they differ from each other, and a
 //! process-wide set keeps two clusters of one test binary apart. Another process
 //! can still take a port between our check and etcd's bind: the cluster start-up
 //! notices the clash ("address already in use") and retries with new ports.
 
 use std::collections::BTreeSet;
-use std::net::TcpListener;
+use std::net::{TcpListener, UdpSocket};
 use std::sync::Mutex;
 
 /// Ports a user may run etcd on: never used by the tests.
@@ -27,6 +28,9 @@ pub fn free_ports(n: usize) -> Vec<u16> {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let port = listener.local_addr().expect("local_addr").port();
         if RESERVED.contains(&port) || handed_out.contains(&port) {
+            continue;
+        }
+        if UdpSocket::bind(("127.0.0.1", port)).is_err() {
             continue;
         }
         handed_out.insert(port);

@@ -3,7 +3,7 @@
 
 use super::node::{NodeState, SimNode};
 use super::{ClusterError, SimCluster, member_name, peer_url};
-use etcd_sdk::MembersAPI;
+use etcd_sdk::{HttpClient, MembersAPI};
 use madsim::net::NetSim;
 use madsim::runtime::Handle;
 use std::ops::Range;
@@ -247,10 +247,17 @@ impl SimCluster {
     pub async fn remove_member(&self, i: usize) -> Result<(), ClusterError> {
         let node = self.node(i)?;
         let id = format!("{:x}", self.member_id(i));
-        self.run_client(move |client| async move {
+        // Through the other members, as an operator would: the member being
+        // removed may refuse (its strict reconfiguration check counts its own
+        // connections, which a new member has not held for long).
+        let mut cfg = self.client_config();
+        cfg.endpoints.retain(|url| *url != node.client_url);
+        self.run_on_client_node(move || async move {
+            let client = HttpClient::new(cfg).map_err(ClusterError::Membership)?;
             etcd_sdk::members::new_members_api(Arc::new(client))
                 .remove(&id)
                 .await
+                .map_err(ClusterError::Membership)
         })
         .await?;
         if node.state() != NodeState::Killed {

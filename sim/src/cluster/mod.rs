@@ -31,7 +31,7 @@ mod node;
 pub use fault_log::{FaultLog, FaultRecord};
 pub use node::NodeState;
 
-use crate::member::Member;
+use crate::member::{Member, UnsafeMode};
 use crate::raft::NodeStatus;
 use etcd_sdk::{Config, HttpClient};
 use node::SimNode;
@@ -59,6 +59,9 @@ pub struct SimClusterConfig {
     pub client_header_timeout: Duration,
     /// How long [`SimCluster::start`] waits for every member to be ready (virtual time).
     pub startup_timeout: Duration,
+    /// A deliberately unsafe member behaviour, **for testing the chaos checker
+    /// only** ([`UnsafeMode`]); `None` (the default) runs etcd's semantics.
+    pub unsafe_mode: Option<UnsafeMode>,
 }
 
 impl Default for SimClusterConfig {
@@ -72,6 +75,7 @@ impl Default for SimClusterConfig {
             request_timeout: Duration::from_secs(7),
             client_header_timeout: Duration::from_secs(1),
             startup_timeout: Duration::from_secs(30),
+            unsafe_mode: None,
         }
     }
 }

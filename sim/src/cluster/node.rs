@@ -49,6 +49,7 @@ impl SimNode {
             snapshot_count: cfg.snapshot_count,
             request_timeout: cfg.request_timeout,
             member_id: None,
+            unsafe_mode: cfg.unsafe_mode,
             ..MemberConfig::default()
         };
         let disk = SimDisk::new();

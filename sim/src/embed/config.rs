@@ -69,10 +69,8 @@ pub struct Config {
     pub heartbeat_ms: u64,
     /// `--election-timeout` in milliseconds (default 1000).
     pub election_ms: u64,
-    /// `--initial-election-tick-advance` (default true). etcd fast-forwards a
-    /// booting member's election clock; ours always starts it at zero, which only
-    /// makes the first election of a multi-member cluster up to one election
-    /// timeout slower.
+    /// `--initial-election-tick-advance` (default true): fast-forward a booting
+    /// member's election clock once its peers are connected, as etcd does.
     pub initial_election_tick_advance: bool,
     /// `--listen-peer-urls` (default `http://localhost:2380`), sorted.
     pub listen_peer_urls: Vec<String>,

@@ -129,6 +129,8 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
         member_id: None,
         pre_vote: config.pre_vote,
         strict_reconfig_check: config.strict_reconfig_check,
+        initial_election_tick_advance: config.initial_election_tick_advance,
+        unsafe_mode: None,
     };
     let disk = open_disk(&config)?;
     let member = Member::start_with_listeners(member_cfg, disk, listeners).await?;

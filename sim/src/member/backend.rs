@@ -6,6 +6,7 @@ use super::entry::{Applied, Entry};
 use super::handle::Inner;
 use super::ids::member_id_of;
 use super::state_machine::{AddContext, lock};
+use super::unsafe_mode::UnsafeMode;
 use crate::api::v2::backend::{RaftStatus, ReplicationError, V2Backend};
 use crate::api::v2::members::{ClusterBackend, MembersError};
 use crate::api::v2::stats::{LeaderStats, SelfStats, StatsBackend};
@@ -165,7 +166,7 @@ impl Inner {
         self.replicate(|| self.raft.change_membership(change.clone()))
             .await
             .map(|_| ())
-            .map_err(|e| MembersError::Other(e.0))
+            .map_err(|e| MembersError::from_apply_error(e.0))
     }
 }
 
@@ -180,6 +181,12 @@ impl V2Backend for Inner {
         command: V2Command,
         now: SystemTime,
     ) -> Result<Result<Reply, StoreError>, ReplicationError> {
+        if let (Some(UnsafeMode::LocalQuorumReads), V2Command::QuorumGet { path, recursive }) =
+            (self.cfg.unsafe_mode, &command)
+        {
+            // Unsafe, for testing the chaos checker only: no ReadIndex, no log.
+            return Ok(lock(&self.store).get(path, *recursive, now));
+        }
         match self
             .propose(&Entry::V2(V2Proposal { command, now }))
             .await?

@@ -2,6 +2,7 @@
 //! etcd's defaults.
 
 use super::ids::member_id;
+use super::unsafe_mode::UnsafeMode;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -43,6 +44,9 @@ pub struct MemberConfig {
     /// as etcd gives every added member). `None`: [`member_id`]`(peer_url,
     /// cluster_token)`, which is also what `POST /v2/members` assigns when it can.
     pub member_id: Option<u64>,
+    /// A deliberately unsafe behaviour, **for testing the chaos checker only**
+    /// ([`UnsafeMode`]). `None` (the default): behave as etcd does.
+    pub unsafe_mode: Option<UnsafeMode>,
     /// Client URLs published after `client_url` (the rest of etcd's
     /// `--advertise-client-urls`).
     pub extra_client_urls: Vec<String>,
@@ -56,6 +60,12 @@ pub struct MemberConfig {
     /// that could break the active quorum (500 Internal Server Error on the v2
     /// members API, as etcd answers).
     pub strict_reconfig_check: bool,
+    /// etcd's `--initial-election-tick-advance`: at boot, once its peers are
+    /// connected, fast-forward the election clock so the first election comes
+    /// sooner than a whole election timeout. A one-member cluster always
+    /// fast-forwards, as etcd's does. Default false here, keeping the simulator's
+    /// multi-member boots as they were; `embed::Config` has etcd's default, true.
+    pub initial_election_tick_advance: bool,
 }
 
 impl Default for MemberConfig {
@@ -74,10 +84,12 @@ impl Default for MemberConfig {
             snapshot_count: 10_000,
             request_timeout: etcd_request_timeout(tick, election_ticks),
             member_id: None,
+            unsafe_mode: None,
             extra_client_urls: Vec::new(),
             listen_peer: None,
             pre_vote: true,
             strict_reconfig_check: true,
+            initial_election_tick_advance: false,
         }
     }
 }

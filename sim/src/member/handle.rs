@@ -8,7 +8,7 @@ use super::membership::Cluster;
 use super::shutdown::Shutdown;
 use super::state_machine::{MemberStateMachine, lock};
 use super::stats::StatsTracker;
-use super::{expiry, publish, server};
+use super::{expiry, publish, server, tick_advance};
 use crate::raft::{Disk, NodeStatus, RaftConfig, RaftError, RaftNode};
 use crate::store::v2::Store;
 use std::collections::BTreeMap;
@@ -175,6 +175,7 @@ impl Member {
         tasks.extend([
             tokio::spawn(peer_addresses(inner.clone(), peer_rx)),
             tokio::spawn(publish::publish_attributes(inner.clone())),
+            tokio::spawn(tick_advance::adjust_ticks(inner.clone())),
             tokio::spawn(publish::decide_cluster_version(inner.clone())),
             tokio::spawn(expiry::run(inner.clone())),
             tokio::spawn(observe_status(inner.clone())),

@@ -37,9 +37,12 @@ mod server;
 mod shutdown;
 pub mod state_machine;
 mod stats;
+mod tick_advance;
+pub mod unsafe_mode;
 
 pub use backend::HEALTH_INTERVAL;
 pub use config::MemberConfig;
 pub use handle::{Member, MemberError, run_member};
 pub use ids::{cluster_id, member_id};
 pub use publish::CLUSTER_VERSION;
+pub use unsafe_mode::UnsafeMode;

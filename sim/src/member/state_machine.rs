@@ -185,6 +185,29 @@ impl StateMachine for MemberStateMachine {
         encode_snapshot(&cluster, &store.save())
     }
 
+    fn validate_membership(
+        &self,
+        changes: &[(ChangeKind, u64)],
+        context: &[u8],
+    ) -> Result<(), String> {
+        let cluster = lock(&self.cluster);
+        for &(kind, id) in changes {
+            let checked = match kind {
+                // Only adds made through the members API carry their peer URLs;
+                // the bootstrap entries are checked by construction.
+                ChangeKind::AddVoter | ChangeKind::AddLearner => {
+                    match serde_json::from_slice::<AddContext>(context) {
+                        Ok(ctx) => cluster.check_add(id, &ctx.peer_urls),
+                        Err(_) => Ok(()),
+                    }
+                }
+                ChangeKind::Remove => cluster.check_remove(id),
+            };
+            checked.map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
     fn removed_ids(&self) -> Vec<u64> {
         lock(&self.cluster).removed_ids()
     }
@@ -240,6 +263,47 @@ mod tests {
             context,
             conf_state: ConfState::default(),
         }
+    }
+
+    #[test]
+    fn membership_changes_are_validated_against_the_state_at_apply() {
+        let (mut a, _store, _cluster) = sm();
+        a.apply_membership(&add_event(1, vec![]));
+        let ctx = |id: u64, url: &str| {
+            serde_json::to_vec(&AddContext {
+                id,
+                peer_urls: vec![url.into()],
+            })
+            .unwrap()
+        };
+        let add = |id| vec![(ChangeKind::AddVoter, id)];
+        let first = ctx(9, "http://10.0.0.9:2380");
+        assert_eq!(a.validate_membership(&add(9), &first), Ok(()));
+        a.apply_membership(&add_event(9, first.clone()));
+        // The same add proposed twice (two members accepted it before either
+        // applied it), or another id for the same URL: refused.
+        assert_eq!(
+            a.validate_membership(&add(9), &first),
+            Err("membership: ID exists".into())
+        );
+        assert_eq!(
+            a.validate_membership(&add(10), &ctx(10, "http://10.0.0.9:2380")),
+            Err("membership: peerURL exists".into())
+        );
+        let remove = |id| vec![(ChangeKind::Remove, id)];
+        assert_eq!(a.validate_membership(&remove(9), &[]), Ok(()));
+        a.apply_membership(&MembershipEvent {
+            changes: remove(9),
+            ..add_event(9, vec![])
+        });
+        assert_eq!(
+            a.validate_membership(&remove(9), &[]),
+            Err("membership: ID removed".into())
+        );
+        assert_eq!(
+            a.validate_membership(&remove(77), &[]),
+            Err("membership: ID not found".into())
+        );
     }
 
     #[test]

@@ -343,6 +343,13 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
                     tracing::debug!(id = self.cfg.id, error = %e, "raft: campaign refused");
                 }
             }
+            Command::AdvanceTicks(ticks) => {
+                // Raft's clock only: the driver's own tick count (which times
+                // read retries and forgotten peers) keeps real time.
+                for _ in 0..ticks {
+                    self.raw.tick();
+                }
+            }
             Command::SetPeerAddr { id, addr } => self.book.insert(id, addr),
             Command::Stop => {}
         }
@@ -465,16 +472,22 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
         let cc = decoded.map_err(|e| {
             RaftError::ConfChange(format!("undecodable conf change at {}: {e}", entry.index))
         })?;
-        let cs = sorted(
-            self.raw
-                .apply_conf_change(&cc)
-                .map_err(|e| RaftError::ConfChange(e.to_string()))?,
-        );
         let changes = changes_of(&cc);
         let (peer_addr, context) = decode_context(&cc.context).unwrap_or_else(|e| {
             tracing::warn!(index = entry.index, error = %e, "raft: conf change context not ours");
             (None, cc.context.to_vec())
         });
+        // Like etcd, a committed change that the state refuses is applied as a
+        // no-op on every member alike (they all hold the same state here).
+        if let Err(why) = self.sm.validate_membership(&changes, &context) {
+            tracing::info!(index = entry.index, %why, "raft: membership change refused at apply");
+            return Err(RaftError::ConfChange(why));
+        }
+        let cs = sorted(
+            self.raw
+                .apply_conf_change(&cc)
+                .map_err(|e| RaftError::ConfChange(e.to_string()))?,
+        );
         for &(kind, id) in &changes {
             match kind {
                 ChangeKind::Remove if id == self.cfg.id => {

@@ -31,6 +31,7 @@ pub(crate) enum Command<O> {
         to: u64,
     },
     Campaign,
+    AdvanceTicks(u64),
     SetPeerAddr {
         id: u64,
         addr: SocketAddr,
@@ -193,6 +194,16 @@ impl<O: Send + 'static> RaftNode<O> {
     /// [`RaftError::Stopped`].
     pub fn campaign(&self) -> Result<(), RaftError> {
         self.send(Command::Campaign)
+    }
+
+    /// Fast-forwards the logical clock by `ticks` ticks at once (etcd's
+    /// `advanceTicks`, used at boot so the first election comes sooner).
+    ///
+    /// # Errors
+    ///
+    /// [`RaftError::Stopped`].
+    pub fn advance_ticks(&self, ticks: u64) -> Result<(), RaftError> {
+        self.send(Command::AdvanceTicks(ticks))
     }
 
     /// Records where node `id` listens (for a member learned outside the log, e.g. from

@@ -64,6 +64,14 @@ impl PeerActivity {
             .map(|c| c.since)
     }
 
+    /// How many peers are connected as of `now` (etcd's `ActivePeers`).
+    pub fn active_peers(&self, now: Instant) -> usize {
+        self.lock()
+            .values()
+            .filter(|c| now.saturating_duration_since(c.last) <= INACTIVE_AFTER)
+            .count()
+    }
+
     /// Whether every peer in `peers` (other than `me`) has been connected since
     /// `since` or earlier (etcd's `isConnectedFullySince`).
     pub fn connected_fully_since(

@@ -24,6 +24,24 @@ pub trait StateMachine: Send + 'static {
         let _ = event;
     }
 
+    /// Checks a committed membership change against the state before it is applied
+    /// (etcd's `ValidateConfigurationChange` at apply time: two members may each
+    /// have accepted an add of the same peer URL before either was applied). An
+    /// `Err` leaves Raft's configuration and the state untouched, and the proposer
+    /// gets the message. The default accepts everything.
+    ///
+    /// # Errors
+    ///
+    /// Why the change cannot be applied.
+    fn validate_membership(
+        &self,
+        changes: &[(super::membership::ChangeKind, u64)],
+        context: &[u8],
+    ) -> Result<(), String> {
+        let _ = (changes, context);
+        Ok(())
+    }
+
     /// The ids removed from the cluster for good, as this state records them (read
     /// after a restore, so the node keeps answering removed members' messages with a
     /// removal notice). The default: none.

@@ -32,6 +32,22 @@ pub enum MembersError {
     Other(String),
 }
 
+impl MembersError {
+    /// The error a membership change refused at apply time came back with: the
+    /// refusal's own text names one of the conflicts; anything else is `Other`.
+    pub fn from_apply_error(message: String) -> MembersError {
+        [
+            MembersError::IdExists,
+            MembersError::PeerUrlExists,
+            MembersError::IdNotFound,
+            MembersError::IdRemoved,
+        ]
+        .into_iter()
+        .find(|e| e.to_string() == message)
+        .unwrap_or(MembersError::Other(message))
+    }
+}
+
 /// The cluster as the members, machines and version handlers see it.
 #[async_trait]
 pub trait ClusterBackend: Send + Sync + 'static {

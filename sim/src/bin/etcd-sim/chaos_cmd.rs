@@ -1,9 +1,245 @@
-//! `etcd-sim chaos` (sim builds). Placeholder until the chaos runner lands.
+//! `etcd-sim chaos` (sim builds): runs seeds, checks each history, prints a
+//! progress line on stderr and a closing table on stdout; a failing seed prints
+//! its replay command and minimal violating sub-history and leaves its history
+//! and HTML timeline in the output directory.
 
+use crate::chaos_args::{ChaosArgs, Command, USAGE, parse};
+use etcd_sim::chaos::artifacts::write_artifacts;
+use etcd_sim::chaos::check::CheckOptions;
+use etcd_sim::chaos::history::History;
+use etcd_sim::chaos::run::{
+    ChaosConfig, NotDeterministic, RunPanicked, RunResult, check_determinism, try_run_seed,
+};
+use etcd_sim::chaos::stats::{Summary, Table, per_minute};
+use etcd_sim::chaos::verdict::Verdict;
+use etcd_sim::chaos::workload::WorkloadConfig;
+use std::io::Write;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
-/// Runs the chaos command line.
-pub fn main(_args: Vec<String>) -> ExitCode {
-    eprintln!("etcd-sim: the chaos runner is not built yet");
-    ExitCode::from(2)
+/// Runs the chaos command line (`args[0]` is the program, `args[1]` `chaos`).
+pub fn main(args: Vec<String>) -> ExitCode {
+    let rest: Vec<String> = match args.get(1).map(String::as_str) {
+        Some("chaos") => args[2..].to_vec(),
+        Some("-h" | "--help") => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("etcd-sim: sim builds run `etcd-sim chaos ...`\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match parse(&rest) {
+        Ok(Command::Help) => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Run(a)) => run(&a),
+        Err(e) => {
+            eprintln!("etcd-sim chaos: {e}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn config(a: &ChaosArgs, seed: u64) -> ChaosConfig {
+    ChaosConfig {
+        seed,
+        nodes: a.nodes,
+        workload: WorkloadConfig {
+            clients: a.clients,
+            ops: a.ops,
+            watchers: a.watchers,
+            ..Default::default()
+        },
+        faults: a.faults.clone(),
+        unsafe_mode: a.unsafe_mode,
+        ..Default::default()
+    }
+}
+
+/// One seed's run: the result, or why there is none (with what the run
+/// recorded before it panicked, when it did).
+fn run_one(a: &ChaosArgs, cfg: &ChaosConfig) -> Result<RunResult, (String, Option<Box<History>>)> {
+    let panicked = |mut e: RunPanicked| {
+        let partial = e.partial.take();
+        (e.to_string(), partial)
+    };
+    if a.check_determinism {
+        check_determinism(cfg).map_err(|e| match e {
+            NotDeterministic::Panicked(p) => panicked(p),
+            other => (other.to_string(), None),
+        })
+    } else {
+        try_run_seed(cfg).map_err(panicked)
+    }
+}
+
+fn run(a: &ChaosArgs) -> ExitCode {
+    let seeds = a.seed_list();
+    let total = seeds.end - seeds.start;
+    let started = Instant::now();
+    let opts = CheckOptions::default();
+    let mut summary = Summary::default();
+    let mut undecided = 0u64;
+    eprintln!(
+        "etcd-sim chaos: {total} seed(s) from {}, {} members, {} clients, {} ops, faults {}{}",
+        seeds.start,
+        a.nodes,
+        a.clients,
+        a.ops,
+        a.faults,
+        a.unsafe_mode
+            .map(|m| format!(", UNSAFE MODE {m}"))
+            .unwrap_or_default()
+    );
+    for seed in seeds {
+        let cfg = config(a, seed);
+        match run_one(a, &cfg) {
+            Ok(result) => {
+                let verdict = Verdict::of(&result, &opts);
+                summary.add(
+                    seed,
+                    &result.stats,
+                    verdict.is_violation(),
+                    verdict.is_liveness_failure(),
+                );
+                undecided += u64::from(!verdict.report.is_conclusive());
+                if !verdict.passed() || a.replay.is_some() {
+                    clear_progress();
+                    print_seed(a, &cfg, &result, &verdict);
+                }
+            }
+            Err((why, partial)) => {
+                summary.add_crash(seed);
+                clear_progress();
+                println!("seed {seed}: FAILED: {why}");
+                println!("  replay: {}", cfg.replay_command());
+                if let Some(history) = partial {
+                    let report = etcd_sim::chaos::check::check(&history, &opts);
+                    match write_artifacts(&a.out, &history, &report) {
+                        Ok(files) => println!(
+                            "  history until the panic: {}\n  timeline: {}",
+                            files.jsonl.display(),
+                            files.html.display()
+                        ),
+                        Err(e) => println!("  could not write the history files: {e}"),
+                    }
+                }
+            }
+        }
+        progress(&summary, total, started.elapsed());
+    }
+    clear_progress();
+    println!(
+        "{}",
+        Table {
+            summary: &summary,
+            wall: started.elapsed(),
+        }
+    );
+    if undecided > 0 {
+        println!(
+            "note: {undecided} seed(s) had keys the linearizability search could not decide within its budget"
+        );
+    }
+    if summary.all_passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn print_seed(a: &ChaosArgs, cfg: &ChaosConfig, result: &RunResult, verdict: &Verdict) {
+    let what = match (verdict.is_violation(), verdict.is_liveness_failure()) {
+        (true, true) => "VIOLATION and LIVENESS FAILURE",
+        (true, false) => "VIOLATION",
+        (false, true) => "LIVENESS FAILURE",
+        (false, false) => "ok",
+    };
+    let s = &result.stats;
+    println!(
+        "seed {}: {what} ({} ops: {} ok, {} failed, {} unknown; {} faults; {:.1} virtual s)",
+        cfg.seed,
+        s.ops(),
+        s.ok,
+        s.failed,
+        s.unknown,
+        s.faults.values().sum::<u64>(),
+        s.virtual_time.as_secs_f64()
+    );
+    println!("  replay: {}", cfg.replay_command());
+    match write_artifacts(&a.out, &result.history, &verdict.report) {
+        Ok(files) => println!(
+            "  history: {}\n  timeline: {}",
+            files.jsonl.display(),
+            files.html.display()
+        ),
+        Err(e) => println!("  could not write the history files: {e}"),
+    }
+    for line in verdict.to_string().lines() {
+        println!("  {line}");
+    }
+}
+
+fn progress(s: &Summary, total: u64, wall: Duration) {
+    let rate = per_minute(s.seeds, wall);
+    let left = total.saturating_sub(s.seeds);
+    let eta = if rate > 0.0 {
+        format_duration(Duration::from_secs_f64(left as f64 * 60.0 / rate))
+    } else {
+        "?".into()
+    };
+    let mut err = std::io::stderr();
+    let _ = write!(
+        err,
+        "\r[{}/{total}] violations {}  liveness {}  crashed {}  {rate:.1} seeds/min  ETA {eta}   ",
+        s.seeds, s.violations, s.liveness_failures, s.crashes
+    );
+    let _ = err.flush();
+}
+
+fn clear_progress() {
+    let mut err = std::io::stderr();
+    let _ = write!(err, "\r{:100}\r", "");
+    let _ = err.flush();
+}
+
+fn format_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, s % 3600 / 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(format_duration(Duration::from_secs(5)), "5s");
+        assert_eq!(format_duration(Duration::from_secs(125)), "2m05s");
+        assert_eq!(format_duration(Duration::from_secs(7260)), "2h01m");
+    }
+
+    #[test]
+    fn the_config_follows_the_flags() {
+        let a = ChaosArgs {
+            nodes: 3,
+            ops: 100,
+            clients: 2,
+            ..Default::default()
+        };
+        let c = config(&a, 9);
+        assert_eq!(
+            (c.seed, c.nodes, c.workload.ops, c.workload.clients),
+            (9, 3, 100, 2)
+        );
+    }
 }

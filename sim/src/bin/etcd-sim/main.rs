@@ -5,6 +5,8 @@
 //! `etcd-sim chaos ...`: randomized fault-injection runs of a simulated cluster.
 
 #[cfg(madsim)]
+mod chaos_args;
+#[cfg(madsim)]
 mod chaos_cmd;
 #[cfg(not(madsim))]
 mod server_cmd;
