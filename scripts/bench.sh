@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark, release builds, both worlds; prints all tables at the end.
 #
-#   scripts/bench.sh              # short cells (3 s), 50 failover trials: ~20 minutes
+#   scripts/bench.sh              # short cells (3 s), 50 failover trials: ~15-20 minutes
 #   scripts/bench.sh --long       # 30 s cells, 200 failover trials
 #   SIM_SEEDS=100 CHAOS_SEEDS=500 scripts/bench.sh   # sim failover seeds, chaos seeds
 #
