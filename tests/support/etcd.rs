@@ -90,6 +90,12 @@ impl EtcdCluster {
 
     /// Like [`EtcdCluster::try_start`], with another server binary.
     pub async fn try_start_with(bin: &Path, n: usize) -> Result<EtcdCluster, String> {
+        Self::try_start_in(bin, n, &std::env::temp_dir()).await
+    }
+
+    /// Like [`EtcdCluster::try_start_with`], with the data dirs and logs in a new
+    /// directory under `parent` (a tmpfs or a disk, for benchmarks).
+    pub async fn try_start_in(bin: &Path, n: usize, parent: &Path) -> Result<EtcdCluster, String> {
         assert!(n >= 1, "a cluster needs a member");
         if !bin.exists() {
             return Err(format!(
@@ -99,7 +105,7 @@ impl EtcdCluster {
         }
         let mut last = String::new();
         for attempt in 1..=START_ATTEMPTS {
-            let mut cluster = Self::spawn(bin, n)?;
+            let mut cluster = Self::spawn(bin, n, parent)?;
             match cluster
                 .wait_ready(n, Instant::now() + STARTUP_TIMEOUT)
                 .await
@@ -123,10 +129,10 @@ impl EtcdCluster {
         Err(last)
     }
 
-    fn spawn(bin: &Path, n: usize) -> Result<EtcdCluster, String> {
+    fn spawn(bin: &Path, n: usize, parent: &Path) -> Result<EtcdCluster, String> {
         let dir = tempfile::Builder::new()
             .prefix("etcd-sdk-test-")
-            .tempdir()
+            .tempdir_in(parent)
             .map_err(|e| format!("tempdir: {e}"))?;
         let ports = free_ports(2 * n);
         let seq = CLUSTER_SEQ.fetch_add(1, Ordering::Relaxed);

@@ -1,0 +1,165 @@
+//! The command line.
+
+use crate::load::Window;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Which part to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Section {
+    /// SDK vs raw hyper vs the etcd crate, against etcd.
+    Sdk,
+    /// Our server vs etcd under the SDK.
+    Server,
+    /// Leader SIGSTOP to first acknowledged write.
+    Failover,
+    /// Server RSS with many keys; SDK RSS with many watches.
+    Memory,
+    /// All of the above.
+    All,
+    /// Internal: this process holds `--watches` SDK watches on `--endpoint` and
+    /// prints its memory as JSON (the memory section runs it as a child).
+    WatchRss,
+}
+
+/// Parsed options.
+#[derive(Clone, Debug, Serialize)]
+pub struct Options {
+    /// The section.
+    pub section: Section,
+    /// Unrecorded start of each load cell, seconds.
+    pub warmup_secs: f64,
+    /// Recorded length of each load cell, seconds.
+    pub duration_secs: f64,
+    /// Concurrency levels of the load cells.
+    pub concurrency: Vec<usize>,
+    /// Failover trials per server.
+    pub trials: usize,
+    /// Keys written before reading the servers' peak RSS.
+    pub keys: usize,
+    /// Concurrent SDK watches for the SDK's RSS.
+    pub watches: usize,
+    /// The etcd binary.
+    pub etcd: PathBuf,
+    /// The endpoint of `watch-rss`.
+    pub endpoint: String,
+}
+
+/// The usage text.
+pub const USAGE: &str = "\
+usage: cargo run --release --example bench -- <sdk|server|failover|memory|all> [flags]
+  --duration <secs>     recorded seconds per load cell (default 3)
+  --warmup <secs>       unrecorded seconds before each cell (default 0.5)
+  --concurrency <list>  comma-separated concurrency levels (default 1,16,256)
+  --trials <n>          failover trials per server (default 50)
+  --keys <n>            keys written before reading server RSS (default 100000)
+  --watches <n>         concurrent SDK watches (default 1000)
+  --etcd <path>         the etcd binary (default /usr/bin/etcd)
+  --long                30 s cells, 2 s warm-up, 200 failover trials";
+
+impl Options {
+    /// Parses `args` (without the program name).
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
+        let mut opts = Options {
+            section: Section::All,
+            warmup_secs: 0.5,
+            duration_secs: 3.0,
+            concurrency: vec![1, 16, 256],
+            trials: 50,
+            keys: 100_000,
+            watches: 1000,
+            etcd: PathBuf::from("/usr/bin/etcd"),
+            endpoint: String::new(),
+        };
+        let mut it = args.into_iter();
+        let section = it.next().ok_or("missing section")?;
+        opts.section = match section.as_str() {
+            "sdk" => Section::Sdk,
+            "server" => Section::Server,
+            "failover" => Section::Failover,
+            "memory" => Section::Memory,
+            "all" => Section::All,
+            "watch-rss" => Section::WatchRss,
+            other => return Err(format!("unknown section {other:?}")),
+        };
+        while let Some(flag) = it.next() {
+            if flag == "--long" {
+                opts.duration_secs = 30.0;
+                opts.warmup_secs = 2.0;
+                opts.trials = 200;
+                continue;
+            }
+            let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            let bad = |e: &dyn std::fmt::Display| format!("{flag} {value}: {e}");
+            match flag.as_str() {
+                "--duration" => opts.duration_secs = value.parse().map_err(|e| bad(&e))?,
+                "--warmup" => opts.warmup_secs = value.parse().map_err(|e| bad(&e))?,
+                "--concurrency" => {
+                    opts.concurrency = value
+                        .split(',')
+                        .map(|c| c.trim().parse::<usize>())
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| bad(&e))?
+                }
+                "--trials" => opts.trials = value.parse().map_err(|e| bad(&e))?,
+                "--keys" => opts.keys = value.parse().map_err(|e| bad(&e))?,
+                "--watches" => opts.watches = value.parse().map_err(|e| bad(&e))?,
+                "--etcd" => opts.etcd = PathBuf::from(value),
+                "--endpoint" => opts.endpoint = value,
+                other => return Err(format!("unknown flag {other:?}")),
+            }
+        }
+        let finite = |x: f64| x.is_finite() && x >= 0.0;
+        if !finite(opts.duration_secs) || opts.duration_secs == 0.0 || !finite(opts.warmup_secs) {
+            return Err("--duration must be > 0 and --warmup >= 0".into());
+        }
+        if opts.concurrency.contains(&0) {
+            return Err("--concurrency levels must be at least 1".into());
+        }
+        Ok(opts)
+    }
+
+    /// The window of one load cell.
+    pub fn window(&self) -> Window {
+        Window {
+            warmup: Duration::from_secs_f64(self.warmup_secs),
+            duration: Duration::from_secs_f64(self.duration_secs),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Options, String> {
+        Options::parse(s.split_whitespace().map(str::to_string))
+    }
+
+    #[test]
+    fn defaults_and_flags() {
+        let o = parse("sdk").unwrap();
+        assert_eq!(
+            (o.section, o.duration_secs, o.trials),
+            (Section::Sdk, 3.0, 50)
+        );
+        assert_eq!(o.concurrency, vec![1, 16, 256]);
+        let o = parse("failover --trials 5 --concurrency 2,4 --long").unwrap();
+        assert_eq!((o.trials, o.duration_secs), (200, 30.0));
+        assert_eq!(o.concurrency, vec![2, 4]);
+        let o = parse("all --long --trials 7").unwrap();
+        assert_eq!(o.trials, 7);
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        assert!(parse("").is_err());
+        assert!(parse("nope").is_err());
+        assert!(parse("sdk --duration").is_err());
+        assert!(parse("sdk --duration 0").is_err());
+        assert!(parse("sdk --concurrency 1,0").is_err());
+        assert!(parse("sdk --bogus 1").is_err());
+    }
+}
