@@ -39,6 +39,8 @@ use tokio::time::MissedTickBehavior;
 
 /// Most queued peer messages stepped per loop iteration before handling a `Ready`.
 const STEP_BATCH: usize = 64;
+/// Most queued commands (proposals, reads) taken per loop iteration into one Ready.
+const COMMAND_BATCH: usize = 256;
 /// Ticks between sweeps of abandoned proposal waiters.
 const SWEEP_TICKS: u64 = 10;
 
@@ -195,6 +197,22 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
                     Ok(msg) => self.step(msg),
                     Err(_) => break,
                 }
+            }
+            // Proposals queued meanwhile go into the same Ready: one disk sync and
+            // one round of appends for the batch (etcd batches the same way).
+            let mut stopping = false;
+            for _ in 0..COMMAND_BATCH {
+                match cmds.try_recv() {
+                    Ok(Command::Stop) => {
+                        stopping = true;
+                        break;
+                    }
+                    Ok(cmd) => self.on_command(cmd),
+                    Err(_) => break,
+                }
+            }
+            if stopping {
+                break "stopped".to_string();
             }
             if let Some(seq) = self.reads.start_round(self.ticks) {
                 self.raw.read_index(read_ctx(self.nonce, seq));
