@@ -165,3 +165,42 @@ async fn a_taken_client_port_is_a_listen_error() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Like etcd (which locks its WAL files), a second member on a data dir that is
+/// in use fails at start with a clear error, instead of writing into the same log.
+#[tokio::test]
+async fn a_data_dir_in_use_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = embed::start(config(
+        dir.path(),
+        "http://127.0.0.1:0",
+        "http://127.0.0.1:0",
+    ))
+    .await
+    .unwrap();
+    timeout(Duration::from_secs(10), first.ready())
+        .await
+        .expect("ready in time")
+        .unwrap();
+    let second = embed::start(config(
+        dir.path(),
+        "http://127.0.0.1:0",
+        "http://127.0.0.1:0",
+    ))
+    .await;
+    let err = second.expect_err("the second start is refused");
+    assert!(
+        err.to_string().contains("in use by another process"),
+        "{err}"
+    );
+    first.close().await;
+    // Closed, the data dir is free again.
+    let again = embed::start(config(
+        dir.path(),
+        "http://127.0.0.1:0",
+        "http://127.0.0.1:0",
+    ))
+    .await
+    .unwrap();
+    again.close().await;
+}

@@ -27,6 +27,7 @@
 
 mod codec;
 mod crc;
+mod dir_lock;
 mod fs_util;
 mod record;
 mod replay;
@@ -35,6 +36,7 @@ mod snap_files;
 
 use super::disk::{Disk, DiskError, DiskOp, LogState};
 use codec::SnapRef;
+use dir_lock::DirLock;
 use segment::{SegmentName, SegmentWriter};
 use std::path::{Path, PathBuf};
 
@@ -98,6 +100,8 @@ impl FileDiskOptions {
 /// See the module docs.
 #[derive(Debug)]
 pub struct FileDisk {
+    /// Held while open: no other process may use the WAL directory.
+    _lock: DirLock,
     opts: FileDiskOptions,
     wal_dir: PathBuf,
     snap_dir: PathBuf,
@@ -129,6 +133,7 @@ impl FileDisk {
         let (wal_dir, snap_dir) = (opts.wal_path(), opts.snap_path());
         fs_util::ensure_private_dir(&wal_dir)?;
         fs_util::ensure_private_dir(&snap_dir)?;
+        let lock = DirLock::acquire(&wal_dir)?;
         fs_util::remove_tmp_files(&wal_dir)?;
         fs_util::remove_tmp_files(&snap_dir)?;
         let segments = segment::list(&wal_dir)?;
@@ -159,6 +164,7 @@ impl FileDisk {
             "file disk: opened"
         );
         Ok(FileDisk {
+            _lock: lock,
             opts,
             wal_dir,
             snap_dir,
