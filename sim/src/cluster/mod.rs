@@ -297,16 +297,7 @@ impl SimCluster {
 
     /// Waits for a leader among the running members, up to `timeout` (virtual time).
     pub async fn wait_for_leader(&self, timeout: Duration) -> Result<usize, ClusterError> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Some(l) = self.leader() {
-                return Ok(l);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(ClusterError::NoLeader(timeout));
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.poll_leader(timeout, |_| true).await
     }
 
     /// Waits (up to `timeout`, virtual time) until the cluster has settled: a
@@ -319,20 +310,30 @@ impl SimCluster {
     ///
     /// [`ClusterError::NoLeader`] if that does not happen in time.
     pub async fn wait_converged(&self, timeout: Duration) -> Result<usize, ClusterError> {
+        self.poll_leader(timeout, |lead| {
+            (0..self.len())
+                .filter(|&i| self.state(i) == Some(NodeState::Running))
+                .all(|i| {
+                    self.status(i)
+                        .is_some_and(|s| s.leader_id == Some(lead.id) && s.term == lead.term)
+                })
+        })
+        .await
+    }
+
+    /// Polls every 20 ms (virtual) until [`SimCluster::leader`] names a member whose
+    /// status passes `settled`; [`ClusterError::NoLeader`] after `timeout`.
+    async fn poll_leader(
+        &self,
+        timeout: Duration,
+        settled: impl Fn(&NodeStatus) -> bool,
+    ) -> Result<usize, ClusterError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if let Some(l) = self.leader()
-                && let Some(lead) = self.status(l)
+                && self.status(l).is_some_and(|lead| settled(&lead))
             {
-                let agreed = (0..self.len())
-                    .filter(|&i| self.state(i) == Some(NodeState::Running))
-                    .all(|i| {
-                        self.status(i)
-                            .is_some_and(|s| s.leader_id == Some(lead.id) && s.term == lead.term)
-                    });
-                if agreed {
-                    return Ok(l);
-                }
+                return Ok(l);
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(ClusterError::NoLeader(timeout));

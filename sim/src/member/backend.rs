@@ -48,7 +48,7 @@ impl Inner {
     /// etcd's `mayAddMember` under `--strict-reconfig-check`: enough started
     /// members for the bigger cluster, and this member connected to every other for
     /// [`HEALTH_INTERVAL`].
-    fn may_add_member(&self) -> Result<(), MembersError> {
+    pub(crate) fn may_add_member(&self) -> Result<(), MembersError> {
         if !self.cfg.strict_reconfig_check {
             return Ok(());
         }
@@ -94,10 +94,7 @@ impl Inner {
         let Some(since) = now.checked_sub(HEALTH_INTERVAL) else {
             return Err(MembersError::Other(UNHEALTHY.into()));
         };
-        let active = ids
-            .iter()
-            .filter(|&&m| m == self.id || activity.active_since(m, now).is_some_and(|t| t <= since))
-            .count();
+        let active = activity.connected_since(self.id, ids.iter().copied(), since, now);
         if active.saturating_sub(1) < 1 + (ids.len() - 1) / 2 {
             tracing::warn!(
                 member = %self.cfg.name,

@@ -72,6 +72,21 @@ impl PeerActivity {
             .count()
     }
 
+    /// How many of `peers` have been connected since `since` or earlier, counting
+    /// `me` as connected (etcd's `numConnectedSince`).
+    pub fn connected_since(
+        &self,
+        me: u64,
+        peers: impl IntoIterator<Item = u64>,
+        since: Instant,
+        now: Instant,
+    ) -> usize {
+        peers
+            .into_iter()
+            .filter(|&p| p == me || self.active_since(p, now).is_some_and(|t| t <= since))
+            .count()
+    }
+
     /// Whether every peer in `peers` (other than `me`) has been connected since
     /// `since` or earlier (etcd's `isConnectedFullySince`).
     pub fn connected_fully_since(
@@ -138,5 +153,9 @@ mod tests {
             "4 never heard from"
         );
         assert!(a.connected_fully_since(1, [], since, now));
+        // Counted as etcd's numConnectedSince does: me, and 2 (3 is too recent, 4
+        // never heard from).
+        assert_eq!(a.connected_since(1, [1, 2, 3, 4], since, now), 2);
+        assert_eq!(a.connected_since(1, [1, 2, 3, 4], now - secs(3), now), 3);
     }
 }
