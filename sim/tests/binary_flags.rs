@@ -1,7 +1,7 @@
 //! The `etcd-sim` binary with etcd's command line: started the way a tool starts
 //! `etcd` (mixed `--flag value`, `-flag=value` forms and an `ETCD_*` variable), it
-//! announces readiness, serves the SDK, and exits cleanly on SIGTERM; bad flags
-//! exit as etcd's do.
+//! announces readiness, logs where `--log-outputs` says, serves the SDK, and on
+//! SIGTERM closes and ends by the signal as etcd does; bad flags exit as etcd's do.
 
 #![cfg(not(madsim))]
 
@@ -12,6 +12,7 @@ mod ports;
 use etcd_sdk::keys::{GetOptions, KeysAPI, SetOptions, new_keys_api};
 use etcd_sdk::{Config as ClientConfig, HttpClient};
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
@@ -124,7 +125,11 @@ async fn runs_with_etcds_argv_and_stops_on_sigterm() {
     let client = format!("http://127.0.0.1:{cp}");
     let peer = format!("http://127.0.0.1:{pp}");
     let data_dir = dir.path().join("m1.etcd");
+    let log_file = dir.path().join("m1.log");
+    let log_outputs = format!("--log-outputs=stderr,{}", log_file.display());
     let args: Vec<String> = [
+        "--logger=zap",
+        &log_outputs,
         "--name",
         "m1",
         "--data-dir",
@@ -171,9 +176,72 @@ async fn runs_with_etcds_argv_and_stops_on_sigterm() {
         .unwrap();
     assert!(killed.success());
     let status = server.wait_exit(Duration::from_secs(15));
-    assert!(status.success(), "exit {status:?}:\n{}", server.log());
+    // As etcd: once closed, it ends by the signal (a shell sees 143).
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGTERM),
+        "exit {status:?}:\n{}",
+        server.log()
+    );
     server.wait_log("shutting down");
     assert!(kapi.get("/bin/k", GetOptions::default()).await.is_err());
+
+    // The log went to the file as well as to stderr, up to the last line.
+    let logged = std::fs::read_to_string(&log_file).unwrap();
+    for line in ["ready to serve client requests", "shutting down"] {
+        assert!(
+            logged.contains(line),
+            "no {line:?} in the log file:\n{logged}"
+        );
+    }
+    assert!(
+        !logged.contains('\u{1b}'),
+        "colour codes in a file:\n{logged}"
+    );
+}
+
+#[test]
+fn log_outputs_are_checked_like_etcd() {
+    let out = run(&["--enable-v2", "--log-outputs=/tmp/x.log"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(
+            "unknown log-output \"/tmp/x.log\" (only supports \"default\", \"stderr\", \"stdout\")"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&["--enable-v2", "--log-outputs=stdout,stderr"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains(
+        "--logger=capnslog supports only 1 value in '--log-outputs', got [\"stderr\" \"stdout\"]"
+    ));
+    let out = run(
+        &[
+            "--enable-v2",
+            "--logger=zap",
+            "--log-outputs=default,stderr",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("multi logoutput for \"default\" is not supported yet"));
+    let out = run(
+        &[
+            "--enable-v2",
+            "--logger=zap",
+            "--log-outputs=/nonexistent/dir/x.log",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(
+            "open sink \"/nonexistent/dir/x.log\": open /nonexistent/dir/x.log: no such file or directory"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

@@ -224,8 +224,9 @@ fn watch() {
 #[test]
 fn members() {
     compare(3, |s: &mut Session<'_>| {
-        // etcd refuses membership changes until its peers have been connected for 5 s.
-        s.server().settle_for(Duration::from_secs(5));
+        // etcd refuses membership changes until its peers have been connected for 5 s
+        // (6 s from readiness leaves a margin for a loaded machine).
+        s.server().settle_for(Duration::from_secs(6));
         s.ctl_sorted(&["member", "list"]);
         s.ctl_sorted(&["cluster-health"]);
         let m0_peer = s.server().members()[0].peer_url.clone();
@@ -263,7 +264,7 @@ fn members() {
 #[test]
 fn member_add_while_a_member_never_started() {
     compare(3, |s: &mut Session<'_>| {
-        s.server().settle_for(Duration::from_secs(5));
+        s.server().settle_for(Duration::from_secs(6));
         let new_peer = fresh_url(s, "<new-peer>");
         s.ctl(&["member", "add", "m3", &new_peer]);
         s.ctl(&["member", "add", "again", &new_peer]);

@@ -112,6 +112,7 @@ async fn three_processes_survive_a_kill_catch_up_and_take_a_fourth() {
 
     // Restarted from its data dir, it has what it acknowledged before and catches
     // up on what it missed.
+    let restarted_at = Instant::now();
     c.member(leader).restart().await;
     c.member(leader).wait_healthy(Duration::from_secs(20)).await;
     until_value(&urls[leader], "/before/9", "v9", Duration::from_secs(20)).await;
@@ -119,13 +120,38 @@ async fn three_processes_survive_a_kill_catch_up_and_take_a_fourth() {
 
     // A fourth member: `member add`, then started with the new cluster and
     // `--initial-cluster-state existing`. etcd refuses membership changes until
-    // the peers have been connected for 5 s, so give the restart that long.
-    c.settle_for(Duration::from_secs(6)).await;
+    // the member asked has been connected to every peer for 5 s, and every peer
+    // reconnected to the restarted one only after it came back: wait that long
+    // from the restart, then retry while the cluster still says it is unhealthy
+    // (a loaded machine can delay the reconnection), as an operator would.
+    tokio::time::sleep_until((restarted_at + Duration::from_secs(6)).into()).await;
     let ports = ports::free_ports(2);
     let client_url = format!("http://127.0.0.1:{}", ports[0]);
     let peer_url = format!("http://127.0.0.1:{}", ports[1]);
     let members = new_members_api(client(urls.clone()));
-    let added = members.add(&peer_url).await.expect("member add");
+    let add_deadline = Instant::now() + Duration::from_secs(20);
+    let mut retried = false;
+    let added = loop {
+        match members.add(&peer_url).await {
+            Ok(added) => break added,
+            // Every member answered 500 (Go's client, and ours, report that as
+            // "has no leader"): the check refused it.
+            Err(e @ etcd_sdk::Error::Cluster(_)) => {
+                assert!(Instant::now() < add_deadline, "member add: {e}");
+                retried = true;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            // A refused attempt may still have been a slow success.
+            Err(e) if retried && e.to_string().contains("exists") => {
+                let list = members.list().await.expect("member list");
+                break list
+                    .into_iter()
+                    .find(|m| m.peer_urls == vec![peer_url.clone()])
+                    .unwrap_or_else(|| panic!("member add: {e}, yet no member has {peer_url}"));
+            }
+            Err(e) => panic!("member add: {e}"),
+        }
+    };
     assert_eq!(added.name, "");
     let args0 = c.member(0).args();
     let initial = format!("{},m3={peer_url}", flag(args0, "initial-cluster"));

@@ -127,7 +127,11 @@ pub struct Config {
     pub auto_compaction_retention: String,
     /// `--logger` (default `capnslog`; `zap` also accepted; the format is ours).
     pub logger: String,
-    /// `--log-outputs` (default `default`, i.e. stderr; `stderr` and `stdout`).
+    /// `--log-outputs` (default `default`, i.e. stderr). With `--logger=capnslog`
+    /// exactly one of `default`, `stderr` and `stdout`; with `zap` also file paths
+    /// (created if missing, appended to). The `etcd-sim` binary writes its log
+    /// there; an embedded server logs through the application's `tracing`
+    /// subscriber, which this setting does not change.
     pub log_outputs: Vec<String>,
     /// `--log-level` (default `info`).
     pub log_level: String,

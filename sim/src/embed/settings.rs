@@ -534,7 +534,7 @@ pub const SETTINGS: &[Setting] = &[
         Strings,
         "default",
         Field,
-        "Log to 'default', 'stderr' or 'stdout'.",
+        "Log to 'default', 'stderr' or 'stdout'; with --logger=zap also to files (comma-separated).",
     ),
     s(
         "log-level",

@@ -150,8 +150,8 @@ pub fn urls_map_string(map: &UrlsMap) -> String {
 }
 
 /// Go's `%q` of a string list: `["a" "b"]`.
-pub fn go_quoted_list(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| format!("{s:?}")).collect();
+pub fn go_quoted_list<S: AsRef<str>>(items: &[S]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("{:?}", s.as_ref())).collect();
     format!("[{}]", quoted.join(" "))
 }
 
@@ -224,6 +224,6 @@ mod tests {
             "URL scheme must be http, https, unix, or unixs: "
         );
         assert!(parse_initial_cluster("").unwrap().is_empty());
-        assert_eq!(go_quoted_list(&["a".into(), "b".into()]), "[\"a\" \"b\"]");
+        assert_eq!(go_quoted_list(&["a", "b"]), "[\"a\" \"b\"]");
     }
 }

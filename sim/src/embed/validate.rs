@@ -10,6 +10,9 @@ use super::urls::{
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
+/// The `--log-outputs` value that sends etcd's logs to systemd's journal.
+const JOURNAL_LOG_OUTPUT: &str = "systemd/journal";
+
 /// etcd's `ErrConflictBootstrapFlags`.
 pub const ERR_CONFLICT_BOOTSTRAP: &str = "multiple discovery or bootstrap flags are set. Choose one of \"initial-cluster\", \"discovery\" or \"discovery-srv\"";
 /// etcd's `ErrUnsetAdvertiseClientURLsFlag`.
@@ -31,12 +34,55 @@ impl Config {
         self.initial_cluster_map().map(|_| ())
     }
 
+    /// etcd's logging checks (`setupLogging`, the first step of its `Validate`):
+    /// capnslog, 3.4's default logger, takes exactly one of `default`, `stderr` and
+    /// `stdout`; zap also takes files, and `default` or `systemd/journal` only alone.
+    /// Values are compared as etcd's flag parser leaves them: sorted, deduplicated.
+    fn check_log_outputs(&self) -> Result<(), EmbedError> {
+        let invalid = |m: String| Err(EmbedError::Invalid(m));
+        let outputs: Vec<&str> = self
+            .log_outputs
+            .iter()
+            .map(String::as_str)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let listed = || go_quoted_list(&outputs);
+        if self.logger == "capnslog" {
+            if outputs.len() != 1 {
+                return invalid(format!(
+                    "--logger=capnslog supports only 1 value in '--log-outputs', got {}",
+                    listed()
+                ));
+            }
+            if !matches!(outputs[0], "default" | "stderr" | "stdout") {
+                return invalid(format!(
+                    "unknown log-output {:?} (only supports \"default\", \"stderr\", \"stdout\")",
+                    outputs[0]
+                ));
+            }
+            return Ok(());
+        }
+        if outputs.len() > 1 && outputs.contains(&"default") {
+            return invalid("multi logoutput for \"default\" is not supported yet".into());
+        }
+        if outputs.len() > 1 && outputs.contains(&JOURNAL_LOG_OUTPUT) {
+            return invalid(format!(
+                "running with systemd/journal but other '--log-outputs' values ({}) are \
+                 configured with 'default'; override 'default' value with something else",
+                listed()
+            ));
+        }
+        Ok(())
+    }
+
     /// etcd's `embed.Config.Validate`.
     fn validate_like_etcd(&self) -> Result<(), EmbedError> {
         let invalid = |m: String| Err(EmbedError::Invalid(m));
         if !matches!(self.logger.as_str(), "capnslog" | "zap") {
             return invalid(format!("unknown logger option {:?}", self.logger));
         }
+        self.check_log_outputs()?;
         if !matches!(
             self.log_level.as_str(),
             "debug" | "info" | "warn" | "error" | "panic" | "fatal" | "dpanic"
@@ -145,14 +191,12 @@ impl Config {
                 ),
             );
         }
-        if let Some(bad) = self
-            .log_outputs
-            .iter()
-            .find(|o| !matches!(o.as_str(), "default" | "stderr" | "stdout"))
-        {
+        if self.log_outputs.iter().any(|o| o == JOURNAL_LOG_OUTPUT) {
             return unsupported(
                 "log-outputs",
-                format!("{bad:?}: etcd-sim logs to default, stderr or stdout only"),
+                "etcd-sim cannot log to systemd's journal; log to stderr (journald \
+                 collects it under systemd) or to a file"
+                    .to_string(),
             );
         }
         for (flag, urls) in [
@@ -399,6 +443,41 @@ mod tests {
         assert_eq!(msg(&c), ERR_CONFLICT_BOOTSTRAP);
     }
 
+    /// The texts etcd 3.4.23 printed for these `--logger`/`--log-outputs` values.
+    #[test]
+    fn etcds_log_output_texts() {
+        let with = |logger: &str, outputs: &[&str]| {
+            let mut c = base();
+            c.logger = logger.into();
+            c.log_outputs = outputs.iter().map(|o| o.to_string()).collect();
+            c
+        };
+        assert_eq!(
+            msg(&with("capnslog", &["/tmp/le/x.log"])),
+            "unknown log-output \"/tmp/le/x.log\" (only supports \"default\", \"stderr\", \"stdout\")"
+        );
+        assert_eq!(
+            msg(&with("capnslog", &["stdout", "stderr"])),
+            "--logger=capnslog supports only 1 value in '--log-outputs', got [\"stderr\" \"stdout\"]"
+        );
+        assert_eq!(
+            msg(&with("zap", &["default", "stderr"])),
+            "multi logoutput for \"default\" is not supported yet"
+        );
+        assert_eq!(
+            msg(&with("zap", &["systemd/journal", "stderr"])),
+            "running with systemd/journal but other '--log-outputs' values ([\"stderr\" \"systemd/journal\"]) are configured with 'default'; override 'default' value with something else"
+        );
+        for ok in [
+            with("capnslog", &["stdout"]),
+            with("capnslog", &["stderr", "stderr"]),
+            with("zap", &["stderr", "/var/log/etcd.log"]),
+            with("zap", &["default"]),
+        ] {
+            ok.validate().unwrap();
+        }
+    }
+
     #[test]
     fn etcds_bootstrap_texts() {
         let mut c = base();
@@ -465,7 +544,10 @@ mod tests {
         );
         rejects(&|c| c.auth_token = "jwt".into(), "auth-token");
         rejects(
-            &|c| c.log_outputs = vec!["/var/log/etcd".into()],
+            &|c| {
+                c.logger = "zap".into();
+                c.log_outputs = vec!["systemd/journal".into()];
+            },
             "log-outputs",
         );
         rejects(
