@@ -125,6 +125,8 @@ pub struct RunPanicked {
 ///
 /// [`RunPanicked`] when the run panicked or its thread could not be started.
 pub fn try_run_seed(cfg: &ChaosConfig) -> Result<RunResult, RunPanicked> {
+    // Outside the simulation, so that no seed builds them (see the function).
+    crate::raft::logger::build_protobuf_tables();
     let run_cfg = cfg.clone();
     let seed = cfg.seed;
     let slot: RecorderSlot = Arc::default();
