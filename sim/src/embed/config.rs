@@ -234,6 +234,14 @@ impl Config {
         }
     }
 
+    /// `log_outputs` as etcd's flag parser leaves them: sorted, without repeats.
+    pub fn log_output_set(&self) -> Vec<&str> {
+        let mut outputs: Vec<&str> = self.log_outputs.iter().map(String::as_str).collect();
+        outputs.sort_unstable();
+        outputs.dedup();
+        outputs
+    }
+
     /// The tracing filter directive for `log_level` and `debug`.
     pub fn log_filter(&self) -> &str {
         if self.debug {

@@ -37,16 +37,10 @@ impl Config {
     /// etcd's logging checks (`setupLogging`, the first step of its `Validate`):
     /// capnslog, 3.4's default logger, takes exactly one of `default`, `stderr` and
     /// `stdout`; zap also takes files, and `default` or `systemd/journal` only alone.
-    /// Values are compared as etcd's flag parser leaves them: sorted, deduplicated.
+    /// Values are compared as etcd's flag parser leaves them ([`Config::log_output_set`]).
     fn check_log_outputs(&self) -> Result<(), EmbedError> {
         let invalid = |m: String| Err(EmbedError::Invalid(m));
-        let outputs: Vec<&str> = self
-            .log_outputs
-            .iter()
-            .map(String::as_str)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let outputs = self.log_output_set();
         let listed = || go_quoted_list(&outputs);
         if self.logger == "capnslog" {
             if outputs.len() != 1 {

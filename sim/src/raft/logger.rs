@@ -2,18 +2,38 @@
 //! (target `raft`), with the record's key-value pairs appended to the message.
 
 use slog::{Drain, KV, Key, Level, Logger, Never, OwnedKVList, Record, Serializer};
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 /// A `slog` drain that emits every record as a `tracing` event.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TracingDrain;
 
-struct KvText(String);
+/// A record's message and key-value pairs, formatted only when written: tracing
+/// evaluates an event's arguments only if a subscriber wants the event. Besides the
+/// cost, raft-rs's records carry protobuf messages, whose Debug builds protobuf's
+/// reflection tables on first use: process-wide hash maps whose construction
+/// advances the thread's std `RandomState` keys. A simulation that did that and
+/// one that found the tables built would hash differently and diverge.
+struct RecordText<'a, 'b> {
+    record: &'a Record<'b>,
+    values: &'a OwnedKVList,
+}
 
-impl Serializer for KvText {
+/// Writes each pair as ` key=value`.
+struct KvWriter<'a, 'b>(&'a mut fmt::Formatter<'b>);
+
+impl Serializer for KvWriter<'_, '_> {
     fn emit_arguments(&mut self, key: Key, val: &fmt::Arguments<'_>) -> slog::Result {
-        // Writing to a String cannot fail.
-        let _ = write!(self.0, " {key}={val}");
+        write!(self.0, " {key}={val}").map_err(slog::Error::from)
+    }
+}
+
+impl fmt::Display for RecordText<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_fmt(*self.record.msg())?;
+        let mut kv = KvWriter(f);
+        let _ = self.record.kv().serialize(self.record, &mut kv);
+        let _ = self.values.serialize(self.record, &mut kv);
         Ok(())
     }
 }
@@ -23,33 +43,13 @@ impl Drain for TracingDrain {
     type Err = Never;
 
     fn log(&self, record: &Record<'_>, values: &OwnedKVList) -> Result<(), Never> {
-        // Format nothing that no subscriber will see. Besides the cost, raft-rs's
-        // records carry protobuf messages, whose Debug builds protobuf's reflection
-        // tables on first use: process-wide hash maps whose construction advances
-        // the thread's std `RandomState` keys. A simulation that did that and one
-        // that found the tables built would hash differently and diverge.
-        let enabled = match record.level() {
-            Level::Critical | Level::Error => {
-                tracing::enabled!(target: "raft", tracing::Level::ERROR)
-            }
-            Level::Warning => tracing::enabled!(target: "raft", tracing::Level::WARN),
-            Level::Info => tracing::enabled!(target: "raft", tracing::Level::INFO),
-            Level::Debug => tracing::enabled!(target: "raft", tracing::Level::DEBUG),
-            Level::Trace => tracing::enabled!(target: "raft", tracing::Level::TRACE),
-        };
-        if !enabled {
-            return Ok(());
-        }
-        let mut kv = KvText(String::new());
-        let _ = record.kv().serialize(record, &mut kv);
-        let _ = values.serialize(record, &mut kv);
-        let (msg, kv) = (record.msg(), kv.0);
+        let text = RecordText { record, values };
         match record.level() {
-            Level::Critical | Level::Error => tracing::error!(target: "raft", "{msg}{kv}"),
-            Level::Warning => tracing::warn!(target: "raft", "{msg}{kv}"),
-            Level::Info => tracing::info!(target: "raft", "{msg}{kv}"),
-            Level::Debug => tracing::debug!(target: "raft", "{msg}{kv}"),
-            Level::Trace => tracing::trace!(target: "raft", "{msg}{kv}"),
+            Level::Critical | Level::Error => tracing::error!(target: "raft", "{text}"),
+            Level::Warning => tracing::warn!(target: "raft", "{text}"),
+            Level::Info => tracing::info!(target: "raft", "{text}"),
+            Level::Debug => tracing::debug!(target: "raft", "{text}"),
+            Level::Trace => tracing::trace!(target: "raft", "{text}"),
         }
         Ok(())
     }

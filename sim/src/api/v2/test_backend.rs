@@ -10,7 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// One member that applies every command at once (or fails them all).
 pub(crate) struct Local {
     store: Arc<Mutex<Store>>,
-    fail: Option<ReplicationError>,
+    /// When set, every proposal fails with it.
+    pub(crate) fail: Option<ReplicationError>,
 }
 
 impl Local {

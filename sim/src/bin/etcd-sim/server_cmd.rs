@@ -110,9 +110,7 @@ pub fn main(args: Vec<String>) -> ExitCode {
 fn init_logging(config: &Config) -> Result<(), String> {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(config.log_filter()));
-    let mut outputs: Vec<&str> = config.log_outputs.iter().map(String::as_str).collect();
-    outputs.sort_unstable();
-    outputs.dedup();
+    let outputs = config.log_output_set();
     let mut writer: Option<BoxMakeWriter> = None;
     let mut ansi = outputs.len() == 1;
     for output in outputs {

@@ -5,7 +5,8 @@ use crate::api::v2::backend::{RaftStatus, ReplicationError, V2Backend};
 use crate::api::v2::members::{ClusterBackend, MembersError};
 use crate::api::v2::response::Body;
 use crate::api::v2::stats::{LeaderInfo, LeaderStats, SelfStats, StatsBackend};
-use crate::server::v2_command::{V2Command, V2Proposal, apply};
+use crate::api::v2::test_backend::Local;
+use crate::server::v2_command::V2Command;
 use crate::store::v2::{Reply, Store, StoreError};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -14,15 +15,15 @@ use http::Response;
 use http_body_util::BodyExt;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 pub(crate) struct Fake {
-    pub store: Arc<Mutex<Store>>,
+    /// The store and its proposals (set `v2.fail` to fail them).
+    pub v2: Local,
     pub members: Mutex<Vec<Member>>,
     pub removed: Mutex<Vec<u64>>,
     pub leader: Option<u64>,
     pub version: Option<String>,
-    pub fail: Option<ReplicationError>,
 }
 
 pub(crate) fn member(id: u64, name: &str, n: u8) -> Member {
@@ -37,18 +38,18 @@ pub(crate) fn member(id: u64, name: &str, n: u8) -> Member {
 impl Fake {
     pub fn new() -> Self {
         Fake {
-            store: Arc::new(Mutex::new(Store::new())),
+            v2: Local::new(),
             members: Mutex::new(vec![member(1, "one", 1), member(2, "two", 2)]),
             removed: Mutex::new(vec![]),
             leader: Some(1),
             version: Some("3.4.0".into()),
-            fail: None,
         }
     }
 }
 
 pub(crate) const CLUSTER_ID: u64 = 0xf10b_0bf1_d8ed_a5d5;
 
+/// The v2 part is [`Local`]'s, under this fake's cluster id.
 #[async_trait]
 impl V2Backend for Fake {
     async fn propose_v2(
@@ -56,26 +57,19 @@ impl V2Backend for Fake {
         command: V2Command,
         now: SystemTime,
     ) -> Result<Result<Reply, StoreError>, ReplicationError> {
-        if let Some(e) = &self.fail {
-            return Err(e.clone());
-        }
-        let mut store = self.store.lock().unwrap();
-        Ok(apply(&mut store, &V2Proposal { command, now }).expect("not a sync"))
+        self.v2.propose_v2(command, now).await
     }
     fn v2_store(&self) -> Arc<Mutex<Store>> {
-        self.store.clone()
+        self.v2.v2_store()
     }
     fn cluster_id(&self) -> u64 {
         CLUSTER_ID
     }
     fn raft_status(&self) -> RaftStatus {
-        RaftStatus {
-            commit_index: 9,
-            term: 2,
-        }
+        self.v2.raft_status()
     }
     fn now(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(1_795_215_679)
+        self.v2.now()
     }
 }
 

@@ -145,7 +145,7 @@ async fn version_health_and_machines() {
     );
     assert_eq!(body_text(resp).await, r#"{"health":"true"}"#);
     assert_eq!(
-        f.store.lock().unwrap().stats().gets_success,
+        f.v2.with(|s| s.stats().gets_success),
         1,
         "the probe is a quorum get of /"
     );
@@ -166,7 +166,7 @@ async fn version_health_and_machines() {
     assert_eq!(body_text(resp).await, "");
 
     f.version = None;
-    f.fail = Some(crate::api::v2::backend::ReplicationError::timed_out());
+    f.v2.fail = Some(crate::api::v2::backend::ReplicationError::timed_out());
     let resp = send(&f, "GET", "/version", None, "").await;
     assert_eq!(
         body_text(resp).await,
@@ -174,7 +174,7 @@ async fn version_health_and_machines() {
     );
     let resp = send(&f, "GET", "/health", None, "").await;
     assert_eq!(resp.status(), 503, "the quorum probe fails");
-    f.fail = None;
+    f.v2.fail = None;
     f.leader = None;
     let resp = send(&f, "GET", "/health", None, "").await;
     assert_eq!(resp.status(), 503);
