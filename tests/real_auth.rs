@@ -1,12 +1,9 @@
-//! Auth APIs against real etcd 3.4. The bodies are in `tests/cases/auth.rs`,
+//! Auth APIs against real etcd 3.4. The bodies are in `etcd_test_support::cases::auth`,
 //! shared with the simulated cluster's run of the same checks.
 #![cfg(not(madsim))]
 
-#[path = "cases/auth.rs"]
-mod auth;
-mod support;
-
-use support::EtcdCluster;
+use etcd_test_support::EtcdCluster;
+use etcd_test_support::cases::auth;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enable_users_roles_guest_and_disable() {

@@ -1,16 +1,11 @@
 //! The cluster client (`HttpClient`) against real etcd 3.4: version, sync,
 //! endpoint validation, failover past dead, paused and killed members, and
-//! at-most-once delivery. The bodies are in `tests/cases/client.rs`, shared with
+//! at-most-once delivery. The bodies are in `etcd_test_support::cases::client`, shared with
 //! the simulated cluster's run of the same checks (`sim/tests/sim_client.rs`).
 #![cfg(not(madsim))]
 
-#[path = "cases/client.rs"]
-mod client;
-mod support;
-
-use support::EtcdCluster;
-// The shared bodies reach these as `crate::backend`, `crate::raw_http`, `crate::sdk`.
-use support::{backend, raw_http, sdk};
+use etcd_test_support::EtcdCluster;
+use etcd_test_support::cases::client;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_version_reports_etcd_3_4() {

@@ -2,11 +2,9 @@
 //! documented start index, and pause, resume, kill and restart do what they say.
 #![cfg(not(madsim))]
 
-mod support;
-
+use etcd_test_support::EtcdCluster;
+use etcd_test_support::raw_http;
 use std::time::Duration;
-use support::EtcdCluster;
-use support::raw_http;
 
 const T: Duration = Duration::from_secs(5);
 

@@ -1,13 +1,10 @@
 //! `KeysAPI` against real etcd 3.4: every call and option, with the exact
 //! indices, actions and error codes etcd answers (spec §9). The bodies are in
-//! `tests/cases/keys.rs`, shared with the simulated cluster's run of the same checks.
+//! `etcd_test_support::cases::keys`, shared with the simulated cluster's run of the same checks.
 #![cfg(not(madsim))]
 
-#[path = "cases/keys.rs"]
-mod keys;
-mod support;
-
-use support::EtcdCluster;
+use etcd_test_support::EtcdCluster;
+use etcd_test_support::cases::keys;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn set_get_update_create_with_etcds_indices() {

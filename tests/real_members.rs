@@ -1,15 +1,10 @@
 //! `MembersAPI` against real etcd 3.4: list, leader, add and remove, update,
-//! and the errors etcd answers. The bodies are in `tests/cases/members.rs`, shared
+//! and the errors etcd answers. The bodies are in `etcd_test_support::cases::members`, shared
 //! with the simulated cluster's run of the same checks (`sim/tests/sim_members.rs`).
 #![cfg(not(madsim))]
 
-#[path = "cases/members.rs"]
-mod members;
-mod support;
-
-use support::EtcdCluster;
-// The shared bodies reach these as `crate::backend`, `crate::raw_http`, `crate::sdk`.
-use support::{backend, raw_http, sdk};
+use etcd_test_support::EtcdCluster;
+use etcd_test_support::cases::members;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_and_leader_of_one_member() {

@@ -2,18 +2,13 @@
 //! etcd-sim, side by side: each scenario runs the same etcdctl commands against a
 //! fresh server of each kind and asserts that what etcdctl printed (stdout, stderr,
 //! exit code) is the same once URLs and member ids are normalized
-//! (`etcdctl_support/normalize.rs` lists what may differ; indices may not).
+//! (`etcd_test_support::etcdctl::normalize` lists what may differ; indices may not).
 //!
 //! Needs `/usr/bin/etcd` and `/usr/bin/etcdctl` (`scripts/install-deps.sh`).
 
 #![cfg(not(madsim))]
 
-#[path = "../../tests/support/mod.rs"]
-mod support;
-
-mod etcdctl_support;
-
-use etcdctl_support::{Session, compare};
+use etcd_test_support::etcdctl::{Session, compare};
 use std::time::Duration;
 
 /// Keys: set, get, mk, mkdir, update, rm, rmdir, ls, output formats, TTLs,
@@ -275,7 +270,10 @@ fn member_add_while_a_member_never_started() {
 
 /// A peer URL on a free port, shown as `label` in the transcript.
 fn fresh_url(s: &mut Session<'_>, label: &str) -> String {
-    let url = format!("http://127.0.0.1:{}", support::ports::free_ports(1)[0]);
+    let url = format!(
+        "http://127.0.0.1:{}",
+        etcd_test_support::ports::free_ports(1)[0]
+    );
     s.alias(&url, label);
     url
 }

@@ -5,9 +5,7 @@
 
 #![cfg(not(madsim))]
 
-#[allow(dead_code)]
-#[path = "../../tests/support/ports.rs"]
-mod ports;
+use etcd_test_support::ports;
 
 use etcd_sdk::keys::{GetOptions, KeysAPI, SetOptions, new_keys_api};
 use etcd_sdk::{Config, HttpClient};

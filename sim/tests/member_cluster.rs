@@ -9,8 +9,6 @@
 
 #![cfg(madsim)]
 
-mod member_support;
-
 use etcd_sdk::keys::{
     CreateInOrderOptions, DeleteOptions, GetOptions, KeysAPI, SetOptions, WatcherOptions,
     new_keys_api,
@@ -19,7 +17,7 @@ use etcd_sdk::members::{MembersAPI, new_members_api};
 use etcd_sdk::wire::{Action, ErrorCode};
 use etcd_sdk::{Client, Config, Error, HttpClient};
 use etcd_sim::member::{CLUSTER_VERSION, member_id};
-use member_support::{
+use etcd_test_support::sim::member::{
     Cluster, TOKEN, client_url, config, on_client, peer_url, raw, wait_may_add_member,
 };
 use std::sync::Arc;

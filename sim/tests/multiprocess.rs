@@ -5,12 +5,10 @@
 //! existing`.
 #![cfg(not(madsim))]
 
-mod process_support;
-
 use etcd_sdk::keys::{GetOptions, KeysAPI, SetOptions, new_keys_api};
 use etcd_sdk::members::{MembersAPI, new_members_api};
 use etcd_sdk::{Config, HttpClient};
-use process_support::{EtcdCluster, ports};
+use etcd_test_support::{EtcdCluster, ports};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;

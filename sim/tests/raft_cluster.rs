@@ -7,10 +7,8 @@
 
 #![cfg(madsim)]
 
-mod raft_support;
-
 use etcd_sim::raft::{ChangeKind, MembershipChange, RaftError, Role};
-use raft_support::{Cluster, addr, payload, payloads};
+use etcd_test_support::sim::raft::{Cluster, addr, payload, payloads};
 use std::time::Duration;
 use tokio::time::{sleep, timeout};
 

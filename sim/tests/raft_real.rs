@@ -3,9 +3,7 @@
 
 #![cfg(not(madsim))]
 
-#[allow(dead_code)]
-#[path = "../../tests/support/ports.rs"]
-mod ports;
+use etcd_test_support::ports;
 
 use etcd_sim::raft::{MemDisk, RaftConfig, RaftNode, StateMachine};
 use std::collections::BTreeMap;

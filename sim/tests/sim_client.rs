@@ -1,20 +1,10 @@
-//! The cluster-client checks of `tests/cases/client.rs` — the same bodies that run
+//! The cluster-client checks of `etcd_test_support::cases::client` — the same bodies that run
 //! against real etcd 3.4 in `tests/real_client.rs` — against a fresh simulated
 //! cluster each: failover past dead, paused and killed members, at-most-once
 //! delivery, sync and version, with the same results and (virtual) time bounds.
 #![cfg(madsim)]
 
-#[path = "../../tests/cases/backend.rs"]
-mod backend;
-#[path = "../../tests/cases/client.rs"]
-mod client;
-#[path = "../../tests/support/raw_http.rs"]
-mod raw_http;
-#[allow(dead_code)]
-#[path = "../../tests/support/sdk.rs"]
-mod sdk;
-#[macro_use]
-mod sim_backend;
+use etcd_test_support::on_sim_cluster;
 
 on_sim_cluster!(
     client:

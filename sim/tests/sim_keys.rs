@@ -1,12 +1,9 @@
-//! The KeysAPI checks of `tests/cases/keys.rs` — the same bodies that run against
+//! The KeysAPI checks of `etcd_test_support::cases::keys` — the same bodies that run against
 //! real etcd 3.4 in `tests/real_keys.rs` — against a fresh 1-member simulated
 //! cluster each: same indices, actions, errors and bytes.
 #![cfg(madsim)]
 
-#[path = "../../tests/cases/keys.rs"]
-mod keys;
-#[macro_use]
-mod fresh_member;
+use etcd_test_support::against_sim;
 
 against_sim!(
     keys:

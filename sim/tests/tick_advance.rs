@@ -8,9 +8,7 @@
 //! (rand's thread-local state must not carry over between seeds).
 #![cfg(madsim)]
 
-mod member_support;
-
-use member_support::Cluster;
+use etcd_test_support::sim::member::Cluster;
 use std::time::Duration;
 use tokio::time::Instant;
 

@@ -1,4 +1,4 @@
-//! Runs a shared case body (`tests/cases/*.rs`) against a fresh 1-member
+//! Runs a shared case body ([`crate::cases`]) against a fresh 1-member
 //! simulated cluster, on a client node of its own.
 
 use etcd_sim::cluster::{SimCluster, SimClusterConfig};
@@ -20,12 +20,14 @@ where
     cluster.run_on_client_node(move || case(endpoints)).await;
 }
 
-/// One `#[madsim::test]` per case of module `$cases`, each on a fresh member.
+/// One `#[madsim::test]` per case of [`crate::cases`]`::$cases`, each on a fresh
+/// member.
+#[macro_export]
 macro_rules! against_sim {
     ($cases:ident: $($name:ident),* $(,)?) => {$(
         #[madsim::test]
         async fn $name() {
-            fresh_member::on_fresh_member($cases::$name).await;
+            $crate::sim::fresh_member::on_fresh_member($crate::cases::$cases::$name).await;
         }
     )*};
 }

@@ -1,8 +1,6 @@
 //! Test harness for Raft scenarios under madsim: a cluster of simulated nodes, each
 //! running a `RaftNode` over a `SimDisk` with an append-only list as state machine.
 
-#![allow(dead_code)]
-
 use etcd_sim::raft::{MembershipEvent, RaftConfig, RaftError, RaftNode, SimDisk, StateMachine};
 use madsim::net::NetSim;
 use madsim::runtime::{Handle, NodeHandle};
@@ -19,6 +17,7 @@ pub type List = Arc<Mutex<Vec<Vec<u8>>>>;
 pub struct ListSm {
     items: List,
     /// Membership events seen (index, changes).
+    /// The membership changes it has applied.
     pub events: Arc<Mutex<Vec<MembershipEvent>>>,
 }
 
@@ -57,25 +56,36 @@ impl StateMachine for ListSm {
 
 /// One member: its madsim node, disk, current handle and applied list.
 pub struct Member {
+    /// The Raft id.
     pub id: u64,
+    /// The simulated node it runs on (replaced on restart).
     pub node: NodeHandle,
+    /// Its disk, which outlives kills and restarts.
     pub disk: SimDisk,
+    /// The running Raft node (`None` while down).
     pub slot: Arc<Mutex<Option<RaftNode<u64>>>>,
+    /// The payloads it has applied, in order.
     pub list: List,
+    /// The membership changes it has applied.
     pub events: Arc<Mutex<Vec<MembershipEvent>>>,
 }
 
 /// A Raft cluster under madsim.
 pub struct Cluster {
+    /// The simulator's handle (kill, restart, pause, resume).
     pub handle: Handle,
+    /// Every member, by Raft id.
     pub members: BTreeMap<u64, Member>,
+    /// Every member's peer address, by Raft id.
     pub peers: BTreeMap<u64, SocketAddr>,
 }
 
+/// Member `id`'s peer address.
 pub fn addr(id: u64) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, id as u8)), 2380)
 }
 
+/// How long the waiting helpers wait by default (virtual time).
 pub const SHORT: Duration = Duration::from_secs(5);
 
 impl Cluster {
@@ -151,6 +161,7 @@ impl Cluster {
         );
     }
 
+    /// Waits until member `id`'s Raft node is running.
     pub async fn wait_started(&self, id: u64) {
         let deadline = Instant::now() + SHORT;
         while self.try_node(id).is_none() {
@@ -159,19 +170,23 @@ impl Cluster {
         }
     }
 
+    /// Member `id`'s Raft node if it is running.
     pub fn try_node(&self, id: u64) -> Option<RaftNode<u64>> {
         self.members[&id].slot.lock().unwrap().clone()
     }
 
+    /// Member `id`'s Raft node; panics if it is not running.
     pub fn node(&self, id: u64) -> RaftNode<u64> {
         self.try_node(id)
             .unwrap_or_else(|| panic!("node {id} is not running"))
     }
 
+    /// The payloads member `id` has applied, in order.
     pub fn list(&self, id: u64) -> Vec<Vec<u8>> {
         self.members[&id].list.lock().unwrap().clone()
     }
 
+    /// The ids of the members whose Raft node is running.
     pub fn running(&self) -> Vec<u64> {
         self.members
             .keys()
@@ -194,18 +209,22 @@ impl Cluster {
         self.wait_started(id).await;
     }
 
+    /// Pauses member `id`'s node (SIGSTOP).
     pub fn pause(&self, id: u64) {
         self.handle.pause(self.members[&id].node.id());
     }
 
+    /// Resumes member `id`'s node (SIGCONT).
     pub fn resume(&self, id: u64) {
         self.handle.resume(self.members[&id].node.id());
     }
 
+    /// Cuts member `id` off the network, both ways.
     pub fn clog(&self, id: u64) {
         NetSim::current().clog_node(self.members[&id].node.id());
     }
 
+    /// Reconnects member `id`.
     pub fn unclog(&self, id: u64) {
         NetSim::current().unclog_node(self.members[&id].node.id());
     }
@@ -240,6 +259,7 @@ impl Cluster {
         }
     }
 
+    /// Waits until the running members agree on a leader; returns it and how long it took. Panics after `within`.
     pub async fn wait_leader(&self, within: Duration) -> (u64, Duration) {
         let running = self.running();
         self.wait_leader_among(&running, within).await

@@ -4,8 +4,6 @@
 //! (`sim/tests/sim_members.rs`). Each case expects a fresh cluster of the size its
 //! doc names.
 
-#![allow(dead_code)]
-
 use crate::backend::Backend;
 use crate::raw_http;
 use crate::sdk;

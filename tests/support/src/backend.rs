@@ -1,13 +1,7 @@
 //! The fault interface the shared case bodies drive: one [`Backend`] trait, two
-//! implementations. Real etcd 3.4 processes (`tests/support/etcd_backend.rs`, over
-//! `EtcdCluster`) and the simulated cluster (`sim/tests/sim_backend/mod.rs`, over
-//! `SimCluster`, with the bodies running on a client node of their own).
-//!
-//! Case files that use it (`tests/cases/{client,members}.rs`) refer to
-//! `crate::backend`, `crate::raw_http` and `crate::sdk`: every test crate that
-//! includes them provides those three modules at its root.
-
-#![allow(dead_code)]
+//! implementations. Real etcd 3.4 processes (`etcd_backend`, over `EtcdCluster`,
+//! real builds) and the simulated cluster (`sim::backend`, over `SimCluster`, with
+//! the bodies running on a client node of their own, sim builds).
 
 use async_trait::async_trait;
 use std::time::Duration;

@@ -8,8 +8,8 @@
 //! restarted. Dropping the cluster kills every process; if the test is failing,
 //! the tail of each member's log is printed first.
 
-use super::ports::free_ports;
-use super::raw_http;
+use crate::ports::free_ports;
+use crate::raw_http;
 use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::path::{Path, PathBuf};

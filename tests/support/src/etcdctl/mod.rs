@@ -11,8 +11,6 @@
 //! [`compare`] runs one scenario against both servers and asserts that the
 //! normalized transcripts are equal.
 
-#![allow(dead_code)]
-
 pub mod normalize;
 pub mod servers;
 pub mod transcript;

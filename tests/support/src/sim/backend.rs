@@ -1,5 +1,5 @@
 //! [`Backend`] for the simulated cluster: the shared case bodies
-//! (`tests/cases/{client,members}.rs`) against a fresh [`SimCluster`], run on a
+//! ([`crate::cases::client`], [`crate::cases::members`]) against a fresh [`SimCluster`], run on a
 //! client node of their own (the test's node 0 has no address), with the faults
 //! injected from there.
 
@@ -153,14 +153,15 @@ where
     cluster.run_on_client_node(move || case(backend)).await;
 }
 
-/// One `#[madsim::test]` per case of module `$cases`, each against a fresh
-/// cluster of the given number of members: `on_sim_cluster!(client: name(3), ..)`.
+/// One `#[madsim::test]` per case of [`crate::cases`]`::$cases`, each against a
+/// fresh cluster of the given number of members: `on_sim_cluster!(client: name(3), ..)`.
+#[macro_export]
 macro_rules! on_sim_cluster {
     ($cases:ident: $($name:ident($nodes:literal)),* $(,)?) => {$(
         #[madsim::test]
         async fn $name() {
-            sim_backend::on_fresh_cluster($nodes, |b| async move {
-                $cases::$name(&*b).await
+            $crate::sim::backend::on_fresh_cluster($nodes, |b| async move {
+                $crate::cases::$cases::$name(&*b).await
             })
             .await;
         }

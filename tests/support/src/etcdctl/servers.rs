@@ -1,9 +1,9 @@
 //! A fresh server to run etcdctl against: etcd 3.4.23 (the root package's harness,
-//! `tests/support/etcd.rs`) or etcd-sim members started in-process.
+//! [`crate::etcd`]) or etcd-sim members started in-process.
 
-use crate::support::EtcdCluster;
-use crate::support::ports::free_ports;
-use crate::support::raw_http;
+use crate::EtcdCluster;
+use crate::ports::free_ports;
+use crate::raw_http;
 use etcd_sim::member::{Member, MemberConfig};
 use etcd_sim::raft::MemDisk;
 use std::time::{Duration, Instant};

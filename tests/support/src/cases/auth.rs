@@ -3,8 +3,6 @@
 //! caller gets once it is revoked — written once and run against real etcd
 //! (`tests/real_auth.rs`) and the simulated cluster (`sim/tests/sim_auth.rs`).
 
-#![allow(dead_code)]
-
 use etcd_sdk::auth::{new_auth_api, new_auth_role_api, new_auth_user_api};
 use etcd_sdk::keys::{GetOptions, SetOptions, new_keys_api};
 use etcd_sdk::wire::ErrorCode;

@@ -1,7 +1,7 @@
 //! [`Backend`] for real etcd: the shared case bodies against [`EtcdCluster`].
 
-use super::backend::Backend;
-use super::{EtcdCluster, ports};
+use crate::backend::Backend;
+use crate::{EtcdCluster, ports};
 use async_trait::async_trait;
 use std::time::Duration;
 

@@ -5,7 +5,7 @@
 //! answers without chunked encoding and closes the connection at the end of the body.
 //!
 //! It uses `tokio::net`, so it runs unchanged under madsim against the simulated
-//! cluster (the shared case bodies in `tests/cases/` use it in both worlds).
+//! cluster (the shared case bodies in [`crate::cases`] use it in both worlds).
 
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -4,8 +4,6 @@
 //! (`tests/real_client.rs`) and the simulated cluster (`sim/tests/sim_client.rs`).
 //! Each case expects a fresh cluster of the size its doc names.
 
-#![allow(dead_code)]
-
 use crate::backend::Backend;
 use crate::raw_http;
 use crate::sdk::{client, pin_to};

@@ -3,8 +3,6 @@
 //! (`tests/real_keys.rs`) and the simulated cluster (`sim/tests/sim_keys.rs`).
 //! Each case expects a fresh 1-member cluster, whose first write is index 4.
 
-#![allow(dead_code)]
-
 use etcd_sdk::client::Request;
 use etcd_sdk::keys::{
     CreateInOrderOptions, DeleteOptions, GetOptions, PrevExist, Response, SetOptions,

@@ -2,8 +2,6 @@
 //! node (10.0.1.N, client port 2379, peer port 2380), each on a `SimDisk` that
 //! outlives kills, and a client node of its own for the SDK.
 
-#![allow(dead_code)]
-
 use bytes::Bytes;
 use etcd_sim::member::{Member, MemberConfig, run_member};
 use etcd_sim::raft::SimDisk;
@@ -18,33 +16,43 @@ use tokio::time::{Instant, sleep};
 /// The cluster token every test uses.
 pub const TOKEN: &str = "etcd-cluster";
 
+/// Member `n`'s simulated IP address (`10.0.1.n`).
 pub fn ip(n: u8) -> String {
     format!("10.0.1.{n}")
 }
 
+/// Member `n`'s client URL (port 2379).
 pub fn client_url(n: u8) -> String {
     format!("http://{}:2379", ip(n))
 }
 
+/// Member `n`'s peer URL (port 2380).
 pub fn peer_url(n: u8) -> String {
     format!("http://{}:2380", ip(n))
 }
 
+/// Member `n`'s name (`m<n>`).
 pub fn name(n: u8) -> String {
     format!("m{n}")
 }
 
 /// One member's node, disk and current handle.
 pub struct Node {
+    /// The member number (its address is [`ip`]`(n)`).
     pub n: u8,
+    /// The simulated node it runs on (replaced on restart).
     pub node: NodeHandle,
+    /// Its disk, which outlives kills and restarts.
     pub disk: SimDisk,
+    /// The running member, once started on the node (`None` while down).
     pub slot: Arc<Mutex<Option<Member>>>,
 }
 
 /// Members under madsim.
 pub struct Cluster {
+    /// The simulator's handle (kill, restart, pause, resume).
     pub handle: Handle,
+    /// Every member's node, by member number.
     pub nodes: BTreeMap<u8, Node>,
 }
 
@@ -128,10 +136,12 @@ impl Cluster {
         );
     }
 
+    /// Member `n` if it is running.
     pub fn try_member(&self, n: u8) -> Option<Member> {
         self.nodes[&n].slot.lock().unwrap().clone()
     }
 
+    /// Member `n`; panics if it is not running.
     pub fn member(&self, n: u8) -> Member {
         self.try_member(n)
             .unwrap_or_else(|| panic!("member {n} is not running"))
@@ -193,6 +203,7 @@ impl Cluster {
             .find(|n| self.member(*n).id() == leader.id)
     }
 
+    /// Waits until the running members agree on a leader and returns it; panics after `within`.
     pub async fn wait_leader(&self, within: Duration) -> u8 {
         let deadline = Instant::now() + within;
         loop {
@@ -217,10 +228,12 @@ impl Cluster {
         self.handle.restart(self.nodes[&n].node.id());
     }
 
+    /// Pauses member `n`'s node (SIGSTOP).
     pub fn pause(&self, n: u8) {
         self.handle.pause(self.nodes[&n].node.id());
     }
 
+    /// Resumes member `n`'s node (SIGCONT).
     pub fn resume(&self, n: u8) {
         self.handle.resume(self.nodes[&n].node.id());
     }
@@ -250,12 +263,16 @@ where
 /// A raw HTTP response.
 #[derive(Debug)]
 pub struct Raw {
+    /// The HTTP status.
     pub status: u16,
+    /// The response headers.
     pub headers: http::HeaderMap,
+    /// The body, as text.
     pub body: String,
 }
 
 impl Raw {
+    /// Header `name`, if present and text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }

@@ -1,0 +1,12 @@
+//! The case bodies shared by both backends: each is written once and run against
+//! real etcd 3.4.23 (`tests/real_*.rs`) and against the simulated cluster
+//! (`sim/tests/sim_*.rs`), with the same assertions and time bounds.
+//!
+//! - [`keys`], [`auth`]: single-member bodies that take the endpoints.
+//! - [`client`], [`members`]: bodies that drive a [`crate::backend::Backend`] (faults:
+//!   pause, kill, restart).
+
+pub mod auth;
+pub mod client;
+pub mod keys;
+pub mod members;
