@@ -174,3 +174,91 @@ mod tests {
         assert!(header(usize::MAX).is_err());
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// `bytes` cut at `cuts` (positions taken modulo its length, in order).
+    fn chunks(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+        let mut at: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+        at.push(0);
+        at.push(bytes.len());
+        at.sort_unstable();
+        at.windows(2).map(|w| bytes[w[0]..w[1]].to_vec()).collect()
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn arbitrary_bytes_never_buffer_more_than_twice_what_arrived(
+            bytes in prop::collection::vec(any::<u8>(), 0..2048),
+            cuts in prop::collection::vec(any::<usize>(), 0..8),
+            max in prop_oneof![Just(MAX_FRAME), 0usize..512],
+        ) {
+            let mut d = FrameDecoder::new(max);
+            let mut fed = 0;
+            let mut out = 0;
+            for chunk in chunks(&bytes, &cuts) {
+                fed += chunk.len();
+                match d.feed(&chunk) {
+                    Ok(frames) => {
+                        out += frames.iter().map(|f| f.len() + HEADER_LEN).sum::<usize>();
+                        prop_assert!(frames.iter().all(|f| f.len() <= max));
+                    }
+                    Err(FrameError::TooLarge { len, max: m }) => {
+                        prop_assert!(len > max && m == max);
+                        break;
+                    }
+                }
+                prop_assert!(out <= fed);
+                prop_assert!(d.buffered_capacity() <= 2 * (fed - out));
+            }
+        }
+
+        #[test]
+        fn frames_round_trip_however_the_stream_is_cut(
+            bodies in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 0..8),
+            cuts in prop::collection::vec(any::<usize>(), 0..8),
+        ) {
+            let mut stream = Vec::new();
+            for b in &bodies {
+                stream.extend_from_slice(&header(b.len()).unwrap());
+                stream.extend_from_slice(b);
+            }
+            let mut d = FrameDecoder::new(300);
+            let mut got = Vec::new();
+            for chunk in chunks(&stream, &cuts) {
+                got.extend(d.feed(&chunk).unwrap());
+            }
+            prop_assert_eq!(got, bodies);
+            prop_assert!(d.is_at_boundary());
+        }
+
+        #[test]
+        fn a_claimed_length_costs_only_what_arrives(
+            claim in 0u32..=u32::MAX,
+            sent in 0usize..4096,
+        ) {
+            let mut d = FrameDecoder::new(MAX_FRAME);
+            let res = d.feed(&claim.to_be_bytes());
+            if claim as usize > MAX_FRAME {
+                prop_assert!(res.is_err());
+            } else {
+                let body = vec![1u8; sent.min(claim as usize)];
+                d.feed(&body).unwrap();
+                prop_assert!(d.buffered_capacity() <= 2 * body.len());
+            }
+        }
+    }
+}

@@ -543,3 +543,95 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+    use raft::eraftpb::Entry;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    fn message() -> impl Strategy<Value = Message> {
+        (
+            0i32..19,
+            any::<[u64; 6]>(),
+            any::<bool>(),
+            prop::collection::vec(
+                (
+                    any::<u64>(),
+                    any::<u64>(),
+                    prop::collection::vec(any::<u8>(), 0..64),
+                ),
+                0..4,
+            ),
+        )
+            .prop_map(
+                |(ty, [to, from, term, log_term, index, commit], reject, entries)| {
+                    let mut m = Message::default();
+                    m.set_msg_type(
+                        <MessageType as protobuf::ProtobufEnum>::from_i32(ty).unwrap_or_default(),
+                    );
+                    m.to = to;
+                    m.from = from;
+                    m.term = term;
+                    m.log_term = log_term;
+                    m.index = index;
+                    m.commit = commit;
+                    m.reject = reject;
+                    m.set_entries(
+                        entries
+                            .into_iter()
+                            .map(|(index, term, data)| Entry {
+                                index,
+                                term,
+                                data: data.into(),
+                                ..Default::default()
+                            })
+                            .collect::<Vec<_>>()
+                            .into(),
+                    );
+                    m
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn arbitrary_bytes_decode_or_are_refused(
+            body in prop::collection::vec(any::<u8>(), 0..512),
+            with_magic in any::<bool>(),
+        ) {
+            let mut bytes = if with_magic { MAGIC.to_vec() } else { Vec::new() };
+            bytes.extend_from_slice(&body);
+            if let Some(m) = decode(&bytes) {
+                // What decodes is on the order of its input (packed and unpacked
+                // repeated fields differ by a byte or so per element).
+                prop_assert!(encode(&m).unwrap().len() <= 2 * bytes.len() + 16);
+            }
+            let _ = decode_ping(&bytes);
+            let _ = parse_removed_notice(&bytes);
+        }
+
+        #[test]
+        fn messages_round_trip(m in message()) {
+            let bytes = encode(&m).unwrap();
+            prop_assert_eq!(decode(&bytes), Some(m));
+        }
+
+        #[test]
+        fn truncated_messages_never_panic(m in message(), cut in any::<usize>()) {
+            let bytes = encode(&m).unwrap();
+            let cut = cut % (bytes.len() + 1);
+            let _ = decode(&bytes[..cut]);
+        }
+    }
+}
