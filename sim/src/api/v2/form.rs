@@ -338,7 +338,7 @@ mod proptests {
         #[test]
         fn a_bad_escape_is_a_clear_error(
             prefix in "[a-z=&]{0,8}",
-            bad in "%([g-z].?|[0-9a-f][g-z]|[0-9a-f]?)",
+            bad in "%([g-z][a-z]?|[0-9a-f][g-z]|[0-9a-f]?)",
         ) {
             let query = format!("{prefix}{bad}");
             let err = Form::parse("GET", Some(&query), None, b"").unwrap_err();
