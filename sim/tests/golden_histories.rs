@@ -68,7 +68,10 @@ fn stale_quorum_read_is_not_linearizable() {
         .find(|v| v.kind == ViolationKind::NotLinearizable)
         .unwrap();
     assert_eq!(lin.key.as_deref(), Some("/k"));
-    assert!(lin.ops.contains(&2), "the stale read is in the witness: {lin:?}");
+    assert!(
+        lin.ops.contains(&2),
+        "the stale read is in the witness: {lin:?}"
+    );
     assert!(lin.ops.contains(&1), "so is the write it missed: {lin:?}");
     let stale = report
         .violations
@@ -81,10 +84,18 @@ fn stale_quorum_read_is_not_linearizable() {
 #[test]
 fn watch_gap_is_a_missing_event() {
     let (_, report) = judge("watch_gap.jsonl");
-    assert_eq!(kinds(&report), vec![ViolationKind::WatchMissing], "{report}");
+    assert_eq!(
+        kinds(&report),
+        vec![ViolationKind::WatchMissing],
+        "{report}"
+    );
     let v = &report.violations[0];
     assert_eq!(v.watches, vec![0]);
-    assert!(v.message.contains('6'), "names the missing index: {}", v.message);
+    assert!(
+        v.message.contains('6'),
+        "names the missing index: {}",
+        v.message
+    );
 }
 
 #[test]
@@ -97,5 +108,9 @@ fn phantom_local_read_is_reported() {
 #[test]
 fn duplicate_index_is_reported() {
     let (_, report) = judge("duplicate_index.jsonl");
-    assert_eq!(kinds(&report), vec![ViolationKind::DuplicateIndex], "{report}");
+    assert_eq!(
+        kinds(&report),
+        vec![ViolationKind::DuplicateIndex],
+        "{report}"
+    );
 }
