@@ -9,8 +9,8 @@
 //!   was invoked. Local reads are exempt: they may be stale by design.
 //! - A read reports the `modifiedIndex` its value's write got.
 
-use super::check::{Violation, ViolationKind};
 use super::history::{History, Op, Operation, Outcome, Response};
+use super::violation::{Violation, ViolationKind};
 use super::writes::{DoneWrite, done_write, reported_etcd_index};
 use std::collections::{BTreeMap, HashMap};
 

@@ -11,7 +11,7 @@
 //! - [`linearizability`]: the Wing–Gong–Lowe search over one key's operations.
 //! - [`minimize`]: shrinks a non-linearizable key's history to a witness.
 //! - [`index_check`], [`phantom_check`], [`watch_check`]: the store index, local
-//!   reads, and the watch guarantees.
+//!   reads, and the watch guarantees; [`violation`]: what they report.
 //! - [`synthetic`]: valid concurrent histories from a seed, for tests and the
 //!   checker benchmark.
 //!
@@ -43,6 +43,7 @@ pub mod stats;
 pub mod stop_signal;
 pub mod synthetic;
 pub mod timeline;
+pub mod violation;
 pub mod watch_check;
 pub mod writes;
 

@@ -3,8 +3,8 @@
 //! key could have written: one acknowledged or of unknown outcome (not failed, not
 //! a failed comparison), invoked before the read completed. No phantom values.
 
-use super::check::{Violation, ViolationKind};
 use super::history::{History, Op, Operation, Outcome, Response};
+use super::violation::{Violation, ViolationKind};
 use super::writes::written_value;
 use std::collections::HashMap;
 

@@ -22,8 +22,8 @@
 //! A start index of 0 (etcd's "from now") says nothing about where the watcher
 //! began: its first event is taken as its start.
 
-use super::check::{Violation, ViolationKind};
 use super::history::{History, WatchEvent, WatchRecord};
+use super::violation::{Violation, ViolationKind};
 use super::writes::done_write;
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -18,10 +18,9 @@ use super::disk::Disk;
 use super::error::RaftError;
 use super::logger::raft_logger;
 use super::membership::{
-    AddressBook, ChangeKind, MembershipEvent, bootstrap_entries, changes_of, decode_context,
-    decode_snapshot, encode_snapshot,
+    AddressBook, ChangeKind, MembershipChange, MembershipEvent, bootstrap_entries, changes_of,
+    decode_context, decode_snapshot, encode_snapshot,
 };
-use super::node::Command;
 use super::peer_activity::PeerActivity;
 use super::pending::{ProposalId, Proposals, Reads, Waiter, read_ctx, read_seq};
 use super::state_machine::StateMachine;
@@ -33,9 +32,36 @@ use raft::eraftpb::{
     ConfChange, ConfChangeSingle, ConfChangeV2, ConfState, Entry, EntryType, Message, Snapshot,
 };
 use raft::{RawNode, ReadState, SnapshotStatus, StateRole};
+use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::MissedTickBehavior;
+
+/// Requests from handles to the driver task.
+#[derive(Debug)]
+pub(crate) enum Command<O> {
+    Propose {
+        data: Vec<u8>,
+        tx: oneshot::Sender<Result<O, RaftError>>,
+    },
+    ChangeMembership {
+        change: MembershipChange,
+        tx: oneshot::Sender<Result<ConfState, RaftError>>,
+    },
+    ReadIndex {
+        tx: oneshot::Sender<Result<u64, RaftError>>,
+    },
+    TransferLeader {
+        to: u64,
+    },
+    Campaign,
+    AdvanceTicks(u64),
+    SetPeerAddr {
+        id: u64,
+        addr: SocketAddr,
+    },
+    Stop,
+}
 
 /// Most queued peer messages stepped per loop iteration before handling a `Ready`.
 const STEP_BATCH: usize = 64;

@@ -7,7 +7,8 @@
 //! - [`disk`]: the [`Disk`] trait, [`MemDisk`] and the crash-simulating [`SimDisk`].
 //! - `file_disk` (real builds): `FileDisk`, the WAL and snapshot files in a data dir.
 //! - [`storage`]: raft-rs's `Storage` over a disk, and log compaction.
-//! - [`transport`]: peer messages (UDP datagrams, TCP for large ones) and pings.
+//! - [`transport`]: peer messages (UDP datagrams, TCP for large ones) and pings;
+//!   [`frame`]: the TCP frames, read as they arrive.
 //! - [`peer_activity`]: which peers this node has heard from, and since when.
 //! - [`membership`]: membership changes and the peer address book.
 //! - [`config`]: [`RaftConfig`] with etcd's defaults.
@@ -18,6 +19,7 @@ mod driver;
 pub mod error;
 #[cfg(not(madsim))]
 pub mod file_disk;
+pub mod frame;
 pub mod logger;
 pub mod membership;
 pub mod node;

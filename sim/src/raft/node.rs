@@ -3,7 +3,7 @@
 
 use super::config::RaftConfig;
 use super::disk::Disk;
-use super::driver;
+use super::driver::{self, Command};
 use super::error::RaftError;
 use super::membership::MembershipChange;
 use super::peer_activity::PeerActivity;
@@ -12,32 +12,6 @@ use super::status::{NodeStatus, StatusBoard};
 use raft::eraftpb::ConfState;
 use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
-
-/// Requests from handles to the driver task.
-#[derive(Debug)]
-pub(crate) enum Command<O> {
-    Propose {
-        data: Vec<u8>,
-        tx: oneshot::Sender<Result<O, RaftError>>,
-    },
-    ChangeMembership {
-        change: MembershipChange,
-        tx: oneshot::Sender<Result<ConfState, RaftError>>,
-    },
-    ReadIndex {
-        tx: oneshot::Sender<Result<u64, RaftError>>,
-    },
-    TransferLeader {
-        to: u64,
-    },
-    Campaign,
-    AdvanceTicks(u64),
-    SetPeerAddr {
-        id: u64,
-        addr: SocketAddr,
-    },
-    Stop,
-}
 
 /// A handle to a running Raft node. Cheap to clone; the node stops when asked to
 /// ([`RaftNode::stop`]), when every handle is dropped, when it is removed from the

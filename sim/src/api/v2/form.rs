@@ -254,3 +254,95 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// Go's `url.QueryEscape`, for the round trip.
+    fn escape(s: &str) -> String {
+        let mut out = String::new();
+        for b in s.bytes() {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    out.push(b as char)
+                }
+                b' ' => out.push('+'),
+                _ => out.push_str(&format!("%{b:02X}")),
+            }
+        }
+        out
+    }
+
+    fn stored_bytes(f: &Form) -> usize {
+        f.values
+            .iter()
+            .map(|(k, vs)| k.len() + vs.iter().map(String::len).sum::<usize>())
+            .sum()
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn arbitrary_input_parses_or_errs_within_a_bound(
+            method in prop::sample::select(vec!["GET", "PUT", "POST", "PATCH", "DELETE"]),
+            query in proptest::option::of(".{0,64}"),
+            content_type in proptest::option::of(prop_oneof![
+                Just("application/x-www-form-urlencoded".to_string()),
+                ".{0,24}",
+            ]),
+            body in prop::collection::vec(any::<u8>(), 0..256),
+        ) {
+            let q = query.as_deref().unwrap_or("");
+            if let Ok(f) = Form::parse(method, query.as_deref(), content_type.as_deref(), &body) {
+                // Lossy UTF-8 turns one bad byte into at most 3.
+                prop_assert!(stored_bytes(&f) <= 3 * (q.len() + body.len()));
+            }
+        }
+
+        #[test]
+        fn escaped_pairs_round_trip_through_query_and_body(
+            pairs in prop::collection::vec((".{1,12}", ".{0,12}"), 0..8),
+        ) {
+            let encoded = pairs
+                .iter()
+                .map(|(k, v)| format!("{}={}", escape(k), escape(v)))
+                .collect::<Vec<_>>()
+                .join("&");
+            let mut want: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for (k, v) in &pairs {
+                want.entry(k.clone()).or_default().push(v.clone());
+            }
+            let from_query = Form::parse("GET", Some(&encoded), None, b"").unwrap();
+            prop_assert_eq!(&from_query.values, &want);
+            let from_body = Form::parse(
+                "PUT",
+                None,
+                Some("application/x-www-form-urlencoded"),
+                encoded.as_bytes(),
+            )
+            .unwrap();
+            prop_assert_eq!(&from_body.values, &want);
+        }
+
+        #[test]
+        fn a_bad_escape_is_a_clear_error(
+            prefix in "[a-z=&]{0,8}",
+            bad in "%([g-z][a-z]?|[0-9a-f][g-z]|[0-9a-f]?)",
+        ) {
+            let query = format!("{prefix}{bad}");
+            let err = Form::parse("GET", Some(&query), None, b"").unwrap_err();
+            prop_assert!(err.starts_with("invalid URL escape"), "{}", err);
+        }
+    }
+}

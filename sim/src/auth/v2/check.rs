@@ -506,3 +506,70 @@ mod tests {
         assert!(!key_allowed(&b, Some(&reader), "/ro/a", "DELETE", false));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    fn header(scheme: &str, user: &str, password: &[u8]) -> String {
+        let mut plain = user.as_bytes().to_vec();
+        plain.push(b':');
+        plain.extend_from_slice(password);
+        format!(
+            "{scheme}{}",
+            base64::engine::general_purpose::STANDARD.encode(plain)
+        )
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn arbitrary_headers_parse_or_are_refused(header in "(?s).{0,64}", raw in prop::collection::vec(any::<u8>(), 0..64)) {
+            for h in [header.clone(), format!("Basic {header}"), String::from_utf8_lossy(&raw).into_owned()] {
+                if let Some((user, password)) = parse_basic_auth(&h) {
+                    // The credentials come out of the base64 text: never longer.
+                    prop_assert!(user.len() + password.len() < h.len());
+                }
+            }
+        }
+
+        #[test]
+        fn credentials_round_trip(
+            scheme in prop::sample::select(vec!["Basic ", "basic ", "BASIC ", "bAsIc "]),
+            user in "[^:]{0,16}",
+            password in prop::collection::vec(any::<u8>(), 0..24),
+            breaks in prop::collection::vec(any::<usize>(), 0..3),
+        ) {
+            let mut h = header(scheme, &user, &password);
+            // Go's decoder skips CR and LF anywhere in the base64 text.
+            for b in breaks {
+                let at = scheme.len() + b % (h.len() - scheme.len() + 1);
+                h.insert(at, if b % 2 == 0 { '\n' } else { '\r' });
+            }
+            prop_assert_eq!(parse_basic_auth(&h), Some((user, password)));
+        }
+
+        #[test]
+        fn bad_base64_or_no_colon_is_refused(
+            junk in "[A-Za-z0-9+/]{0,12}[^A-Za-z0-9+/=\r\n]{1,3}",
+            user in "[^:]{0,16}",
+        ) {
+            prop_assert_eq!(parse_basic_auth(&format!("Basic {junk}")), None);
+            let no_colon = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(user.as_bytes())
+            );
+            prop_assert_eq!(parse_basic_auth(&no_colon), None);
+        }
+    }
+}

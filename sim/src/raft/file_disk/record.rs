@@ -152,3 +152,68 @@ mod tests {
         assert!(matches!(next(&len_flip, 0), Next::Bad(_)));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn arbitrary_bytes_at_any_offset_never_panic(
+            buf in prop::collection::vec(any::<u8>(), 0..256),
+            at in 0usize..300,
+        ) {
+            if let Next::Record { payload, end } = next(&buf, at) {
+                prop_assert!(!payload.is_empty());
+                prop_assert_eq!(end, at + HEADER_LEN + payload.len());
+                prop_assert!(end <= buf.len());
+            }
+        }
+
+        #[test]
+        fn records_round_trip(
+            payloads in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..200), 0..6),
+        ) {
+            let mut buf = Vec::new();
+            for p in &payloads {
+                encode(p, &mut buf);
+            }
+            let mut at = 0;
+            for p in &payloads {
+                let Next::Record { payload, end } = next(&buf, at) else {
+                    return Err(TestCaseError::fail(format!("no record at {at}")));
+                };
+                prop_assert_eq!(payload, &p[..]);
+                at = end;
+            }
+            prop_assert_eq!(next(&buf, at), Next::End);
+        }
+
+        #[test]
+        fn any_flipped_bit_or_cut_is_caught(
+            payload in prop::collection::vec(any::<u8>(), 1..200),
+            bit in any::<usize>(),
+            cut in any::<usize>(),
+        ) {
+            let mut buf = Vec::new();
+            encode(&payload, &mut buf);
+            let mut flipped = buf.clone();
+            let bit = bit % (buf.len() * 8);
+            flipped[bit / 8] ^= 1 << (bit % 8);
+            prop_assert!(matches!(next(&flipped, 0), Next::Torn(_) | Next::Bad(_)));
+            let cut = cut % buf.len();
+            prop_assert!(matches!(next(&buf[..cut], 0), Next::Torn(_) | Next::End));
+        }
+    }
+}
