@@ -10,7 +10,7 @@ use etcd_sdk::keys::{
     CreateInOrderOptions, DeleteOptions, GetOptions, KeysAPI, SetOptions, WatcherOptions,
     new_keys_api,
 };
-use etcd_sdk::{Client, Config, HttpClient};
+use etcd_sdk::{Config, HttpClient};
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -15,7 +15,7 @@ fn main() {
 #[cfg(not(madsim))]
 use {
     etcd_sdk::keys::{GetOptions, KeysAPI, SetOptions, WatcherOptions, new_keys_api},
-    etcd_sdk::{Client, Config, HttpClient},
+    etcd_sdk::{Config, HttpClient},
     etcd_sim::embed,
     std::sync::Arc,
     std::time::Duration,

@@ -74,6 +74,8 @@ pub use auth::{
     PermissionType, new_auth_api, new_auth_role_api, new_auth_user_api,
 };
 pub use client::{Client, Config, EndpointSelectionMode, HttpClient};
-pub use error::{ApiError, ClusterError, Error, Result};
+pub use error::{
+    ApiError, AuthError, AuthErrorKind, ClusterError, Error, MembersError, MembersErrorKind, Result,
+};
 pub use keys::{HttpKeysAPI, KeysAPI, Watcher, new_keys_api, new_keys_api_with_prefix};
 pub use members::{HttpMembersAPI, MembersAPI, new_members_api};

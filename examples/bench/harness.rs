@@ -5,6 +5,8 @@
 
 #[path = "../../tests/support/etcd.rs"]
 pub mod etcd;
+#[path = "../../tests/support/etcd_bin.rs"]
+pub mod etcd_bin;
 #[path = "../../tests/support/ports.rs"]
 pub mod ports;
 #[path = "../../tests/support/raw_http.rs"]

@@ -10,7 +10,7 @@ use crate::backend::Backend;
 use crate::raw_http;
 use crate::sdk;
 use etcd_sdk::members::new_members_api;
-use etcd_sdk::{Client, Error, MembersAPI};
+use etcd_sdk::{Client, Error, MembersAPI, MembersErrorKind};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -74,7 +74,10 @@ pub async fn list_leader_add_update_remove_on_three_members(c: &dyn Backend) {
     api.update(&id0, &[c.peer_url(0)]).await.unwrap();
     // Unknown ids.
     match api.update("1234", &[c.dead_endpoint()]).await {
-        Err(Error::Members(msg)) => assert_eq!(msg, "No such member: 1234"),
+        Err(Error::Members(e)) => {
+            assert_eq!(e.message, "No such member: 1234");
+            assert_eq!(e.kind(), MembersErrorKind::MemberNotFound);
+        }
         other => panic!("expected 'No such member', got {other:?}"),
     }
     match api.remove("1234").await {
@@ -87,7 +90,10 @@ pub async fn list_leader_add_update_remove_on_three_members(c: &dyn Backend) {
     c.settle_for(Duration::from_secs(6)).await;
     // An existing member's peer URL conflicts.
     match api.add(&c.peer_url(1)).await {
-        Err(Error::Members(msg)) => assert_eq!(msg, "membership: peerURL exists"),
+        Err(Error::Members(e)) => {
+            assert_eq!(e.message, "membership: peerURL exists");
+            assert_eq!(e.kind(), MembersErrorKind::PeerUrlExists);
+        }
         other => panic!("expected a conflict, got {other:?}"),
     }
     let new_peer = c.dead_endpoint();

@@ -9,6 +9,7 @@
 pub mod backend;
 pub mod etcd;
 pub mod etcd_backend;
+pub mod etcd_bin;
 pub mod ports;
 pub mod raw_http;
 pub mod sdk;

@@ -182,7 +182,10 @@ mod tests {
             },
             transport(TransportErrorKind::Request),
             transport(TransportErrorKind::Body),
-            Error::InvalidJson,
+            Error::InvalidJson {
+                excerpt: "{".into(),
+                source: serde_json::from_str::<serde_json::Value>("{").unwrap_err(),
+            },
             Error::Cluster(ClusterError {
                 errors: vec![
                     transport(TransportErrorKind::Connect),
