@@ -129,7 +129,10 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// An argument given to the SDK is not valid (a peer URL, a name, …).
+    /// A peer URL given to a members call is not valid (checked before sending).
+    #[error("client: invalid peer URL: {0}")]
+    InvalidPeerUrl(#[from] crate::members::PeerUrlError),
+    /// An argument given to the SDK is not valid (an empty member id or name, …).
     #[error("client: invalid argument: {0}")]
     InvalidArgument(String),
     /// The redirect policy stopped following redirects.

@@ -126,7 +126,7 @@ async fn add_validates_the_peer_url_before_sending() {
     for bad in [":", "ftp://h:1", "http://h", "http://h:1/path", ""] {
         let (t, api) = api_replying(Reply::json(201, NODE2));
         assert!(
-            matches!(api.add(bad).await, Err(Error::InvalidArgument(_))),
+            matches!(api.add(bad).await, Err(Error::InvalidPeerUrl(_))),
             "{bad}"
         );
         assert!(t.requests().is_empty(), "{bad}: nothing may be sent");
@@ -272,7 +272,7 @@ async fn update_errors() {
     let (t, api) = api_replying(Reply::status(204, ""));
     assert!(matches!(
         api.update("1234", &["http://h:1/x".into()]).await,
-        Err(Error::InvalidArgument(_))
+        Err(Error::InvalidPeerUrl(_))
     ));
     assert!(t.requests().is_empty());
 }

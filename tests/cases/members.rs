@@ -128,7 +128,7 @@ pub async fn list_leader_add_update_remove_on_three_members(c: &dyn Backend) {
     // A bad peer URL is refused before anything is sent.
     assert!(matches!(
         api.add("notaurl").await,
-        Err(Error::InvalidArgument(_))
+        Err(Error::InvalidPeerUrl(_))
     ));
 
     // Remove it; removing it again is a success (410).

@@ -82,7 +82,9 @@ fn never_sent(e: &Error) -> bool {
     match e {
         Error::Transport(t) => t.kind == TransportErrorKind::Connect,
         Error::Redirect(_) | Error::TooManyRedirects | Error::NoEndpoints => true,
-        Error::InvalidEndpoint { .. } | Error::InvalidArgument(_) => true,
+        Error::InvalidEndpoint { .. } | Error::InvalidArgument(_) | Error::InvalidPeerUrl(_) => {
+            true
+        }
         _ => false,
     }
 }
