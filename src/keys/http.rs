@@ -1,4 +1,4 @@
-//! [`HttpKeysAPI`]: the keys API over a [`Client`] (Go's `httpKeysAPI`).
+//! [`HttpKeysAPI`]: the keys API over a [`crate::Client`] (Go's `httpKeysAPI`).
 
 use super::request::{self, key_path};
 use super::response::decode;
@@ -17,7 +17,7 @@ use tokio::time::Instant;
 /// The default path prefix of the keys API.
 pub const DEFAULT_KEYS_PREFIX: &str = "/v2/keys";
 
-/// The keys API over HTTP: every call is one request through the [`Client`],
+/// The keys API over HTTP: every call is one request through the [`crate::Client`],
 /// which picks the endpoint and fails over.
 ///
 /// Writes that must not be applied twice (create, compare-and-swap,
