@@ -7,11 +7,11 @@
 //! It writes under `/etcd-sdk-example/` and removes that directory at the end.
 
 use etcd_sdk::keys::{
-    CreateInOrderOptions, DeleteOptions, GetOptions, KeysAPI, SetOptions, WatcherOptions,
+    CreateInOrderOptions, DeleteOptions, GetOptions, KeysAPI, SetOptions, Watcher, WatcherOptions,
     new_keys_api,
 };
-use etcd_sdk::{Client, Config, HttpClient};
-use std::sync::Arc;
+use etcd_sdk::{Config, HttpClient};
+use futures_util::StreamExt;
 use std::time::Duration;
 
 const DIR: &str = "/etcd-sdk-example";
@@ -32,7 +32,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         "connected to {endpoint}: etcd {} (cluster {})",
         version.server, version.cluster
     );
-    let kapi = new_keys_api(Arc::new(client));
+    let kapi = new_keys_api(client);
 
     // Start from a clean directory.
     let _ = kapi
@@ -79,9 +79,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         Ok(_) => return Err("a stale compare-and-swap succeeded".into()),
     }
 
-    // Create fails when the key exists.
-    if let Err(e) = kapi.create(&format!("{DIR}/greeting"), "again").await {
-        println!("create rejected as expected: {e}");
+    // Create fails when the key exists. With a per-call bound, a create whose
+    // answer does not come in time says "outcome unknown", not "failed".
+    match kapi
+        .with_timeout(Duration::from_secs(2))
+        .create(&format!("{DIR}/greeting"), "again")
+        .await
+    {
+        Err(e) if e.is_outcome_unknown() => println!("create may have been applied: {e}"),
+        Err(e) => println!("create rejected as expected: {e}"),
+        Ok(_) => return Err("create of an existing key succeeded".into()),
     }
 
     // A queue of in-order keys.
@@ -124,14 +131,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         resp.node.as_ref().map_or(0, |n| n.ttl)
     );
 
-    // Watch the directory, then write to it.
-    let mut watcher = kapi.watcher(
-        DIR,
-        WatcherOptions {
-            after_index: resp.index,
-            recursive: true,
-        },
-    );
+    // Watch the directory (as a Stream of events), then write to it.
+    let mut events = kapi
+        .watcher(
+            DIR,
+            WatcherOptions {
+                after_index: resp.index,
+                recursive: true,
+            },
+        )
+        .into_stream();
     let writer = {
         let kapi = kapi.clone();
         tokio::spawn(async move {
@@ -139,7 +148,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 .await
         })
     };
-    let event = watcher.next().await?;
+    let event = events.next().await.ok_or("the watch ended")??;
     println!(
         "watch  saw {} on {} = {:?}",
         event.action,

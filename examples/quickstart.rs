@@ -14,10 +14,10 @@ fn main() {
 
 #[cfg(not(madsim))]
 use {
-    etcd_sdk::keys::{GetOptions, KeysAPI, SetOptions, WatcherOptions, new_keys_api},
-    etcd_sdk::{Client, Config, HttpClient},
+    etcd_sdk::keys::{GetOptions, KeysAPI, SetOptions, Watcher, WatcherOptions, new_keys_api},
+    etcd_sdk::{Config, HttpClient},
     etcd_sim::embed,
-    std::sync::Arc,
+    futures_util::StreamExt,
     std::time::Duration,
 };
 
@@ -55,7 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         "version: server {} cluster {}",
         version.server, version.cluster
     );
-    let kapi = new_keys_api(Arc::new(client));
+    let kapi = new_keys_api(client);
 
     let set = kapi
         .set("/quickstart/greeting", "hello", SetOptions::default())
@@ -71,16 +71,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
 
     // Watch the directory from just after the write, then change a key in it.
-    let mut watcher = kapi.watcher(
-        "/quickstart",
-        WatcherOptions {
-            after_index: set.index,
-            recursive: true,
-        },
-    );
+    // The watch handle gives each wait at most 5 s (Error::Timeout after that).
+    let watching = kapi.with_timeout(Duration::from_secs(5));
+    let mut events = watching
+        .watcher(
+            "/quickstart",
+            WatcherOptions {
+                after_index: set.index,
+                recursive: true,
+            },
+        )
+        .into_stream();
     kapi.set("/quickstart/greeting", "hello again", SetOptions::default())
         .await?;
-    let event = tokio::time::timeout(Duration::from_secs(5), watcher.next()).await??;
+    let event = events.next().await.ok_or("the watch ended")??;
     println!(
         "watch saw {} on {} = {:?}",
         event.action,
@@ -98,14 +102,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         "set   /quickstart/session with ttl {} s",
         session.node.as_ref().map_or(0, |n| n.ttl)
     );
-    let mut expiry = kapi.watcher(
+    let mut expiry = watching.watcher(
         "/quickstart/session",
         WatcherOptions {
             after_index: session.index,
             recursive: false,
         },
     );
-    let expired = tokio::time::timeout(Duration::from_secs(5), expiry.next()).await??;
+    let expired = expiry.next().await?;
     println!("watch saw {} on /quickstart/session", expired.action);
     match kapi.get("/quickstart/session", GetOptions::default()).await {
         Err(e) => println!("get   /quickstart/session: {e}"),

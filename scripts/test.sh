@@ -18,6 +18,12 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "clippy (sim build)"
 RUSTFLAGS="--cfg madsim" cargo clippy --workspace --all-targets --target-dir target/sim -- -D warnings
 
+# The SDK with its optional features off (no reqwest, no hickory SRV discovery).
+# The sim build needs no equivalent: reqwest and hickory never build under madsim,
+# so its default build already is the minimal one.
+step "clippy (SDK without default features)"
+cargo clippy -p etcd-sdk --all-targets --no-default-features -- -D warnings
+
 step "tests (real build: unit tests, SDK against real etcd 3.4)"
 cargo test --workspace
 

@@ -11,15 +11,40 @@
 //!   never confused with "not applied";
 //! - a SIGSTOPped member is left behind by the per-request header timeout, and by
 //!   watch liveness probes ([`HttpKeysAPI::with_watch_liveness`]);
-//! - a whole call can be bounded ([`Config::request_timeout`]) and a client closed
-//!   ([`HttpClient::close`]).
+//! - every call can be bounded — all of them ([`Config::request_timeout`]) or
+//!   one handle's ([`HttpKeysAPI::with_timeout`], `with_deadline`; the members
+//!   and auth handles have both too) — and a client closed
+//!   ([`HttpClient::close`]), still telling [`Error::OutcomeUnknown`] apart from
+//!   [`Error::Timeout`] (which a `tokio::time::timeout` around the call cannot).
+//!
+//! # Conventions
+//!
+//! - Constructors take the client by value, in an `Arc`, or as an
+//!   `Arc<dyn Client>` ([`SharedClient`]): `new_keys_api(client)`.
+//! - [`HttpClient`]'s calls (`send`, `sync`, `auto_sync`, `endpoints`,
+//!   `set_endpoints`, `get_version`, `close`) are inherent: no trait import.
+//! - A [`Watcher`] is also a `futures` `Stream` ([`Watcher::into_stream`]).
+//! - Errors keep their causes (`source()`), and server refusals are structured
+//!   ([`ApiError`], [`MembersError`], [`AuthError`]).
+//! - [`Config::validate`] (run by [`HttpClient::new`]) rejects configs that
+//!   cannot work.
+//!
+//! # Features
+//!
+//! - `reqwest` (default): the reqwest/rustls transport and `https` with the
+//!   default transport. Without it the default transport is hyper over
+//!   `tokio::net` (plain `http`).
+//! - `discovery` (default): SRV discovery (`client::SrvDiscoverer`) through the
+//!   hickory resolver.
+//!
+//! Sim builds (`--cfg madsim`) use neither.
 //!
 //! # Example
 //!
 //! ```no_run
 //! use etcd_sdk::keys::{GetOptions, KeysAPI, SetOptions, WatcherOptions, new_keys_api};
 //! use etcd_sdk::{Config, Error, HttpClient};
-//! use std::{sync::Arc, time::Duration};
+//! use std::time::Duration;
 //!
 //! # async fn demo() -> etcd_sdk::Result<()> {
 //! let client = HttpClient::new(Config {
@@ -27,13 +52,13 @@
 //!     header_timeout_per_request: Some(Duration::from_secs(1)),
 //!     ..Default::default()
 //! })?;
-//! let kapi = new_keys_api(Arc::new(client));
+//! let kapi = new_keys_api(client);
 //!
 //! let set = kapi.set("/config/mode", "fast", SetOptions::default()).await?;
 //! let got = kapi.get("/config/mode", GetOptions { quorum: true, ..Default::default() }).await?;
 //! assert_eq!(got.node.and_then(|n| n.value).as_deref(), Some("fast"));
 //!
-//! match kapi.create("/lock", "me").await {
+//! match kapi.with_timeout(Duration::from_secs(2)).create("/lock", "me").await {
 //!     Ok(_) => println!("acquired"),
 //!     Err(e) if e.api().is_some() => println!("held by someone else: {e}"),
 //!     Err(e) if e.is_outcome_unknown() => println!("may or may not hold it: read /lock to find out"),
@@ -50,11 +75,11 @@
 //! # Layout
 //!
 //! - [`wire`]: the v2 JSON types, shared with the simulated server (Go-exact encoding).
-//! - [`transport`]: one HTTP request to one endpoint — reqwest (real builds),
+//! - [`transport`]: one HTTP request to one endpoint — reqwest (real builds, `reqwest` feature),
 //!   hyper over `tokio::net` (both builds; madsim simulates it), and a scripted
 //!   transport for tests.
 //! - [`client`]: [`Config`], the [`Client`] trait and [`HttpClient`] (pinning,
-//!   failover, redirects, timeouts, sync), SRV discovery.
+//!   failover, redirects, timeouts, sync), [`SharedClient`], SRV discovery.
 //! - [`keys`], [`members`], [`auth`]: the v2 APIs.
 //! - [`error`]: the one [`Error`] type.
 
@@ -73,7 +98,11 @@ pub use auth::{
     AuthAPI, AuthRoleAPI, AuthUserAPI, HttpAuthAPI, HttpAuthRoleAPI, HttpAuthUserAPI,
     PermissionType, new_auth_api, new_auth_role_api, new_auth_user_api,
 };
-pub use client::{Client, Config, EndpointSelectionMode, HttpClient};
-pub use error::{ApiError, ClusterError, Error, Result};
-pub use keys::{HttpKeysAPI, KeysAPI, Watcher, new_keys_api, new_keys_api_with_prefix};
+pub use client::{Client, Config, EndpointSelectionMode, HttpClient, SharedClient};
+pub use error::{
+    ApiError, AuthError, AuthErrorKind, ClusterError, Error, MembersError, MembersErrorKind, Result,
+};
+pub use keys::{
+    HttpKeysAPI, KeysAPI, WatchStream, Watcher, new_keys_api, new_keys_api_with_prefix,
+};
 pub use members::{HttpMembersAPI, MembersAPI, new_members_api};

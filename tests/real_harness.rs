@@ -8,6 +8,38 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(5);
 
+/// Without etcd the harness stops with one line naming the install script (the
+/// check runs on paths of our choosing; /usr/bin/etcd stays installed).
+#[test]
+fn a_missing_etcd_is_one_line_naming_install_deps() {
+    use std::os::unix::fs::PermissionsExt;
+    use etcd_test_support::etcd_bin::check_binary;
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("etcd");
+    let line = check_binary(&missing).unwrap_err();
+    assert_eq!(
+        line,
+        format!(
+            "{} is missing: run scripts/install-deps.sh (installs etcd 3.4.23) before cargo test",
+            missing.display()
+        )
+    );
+    assert!(!line.contains('\n'));
+    assert!(
+        check_binary(dir.path())
+            .unwrap_err()
+            .contains("is not a file: run scripts/install-deps.sh")
+    );
+    std::fs::write(&missing, "#!/bin/sh\n").unwrap();
+    assert!(
+        check_binary(&missing)
+            .unwrap_err()
+            .contains("is not executable: run scripts/install-deps.sh")
+    );
+    std::fs::set_permissions(&missing, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(check_binary(&missing), Ok(()));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_member_cluster_starts_fresh_at_index_3() {
     let c = EtcdCluster::start(1).await;

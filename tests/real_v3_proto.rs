@@ -20,7 +20,9 @@ use etcd_sdk::v3::pb::v3electionpb::{LeaderRequest, election_client::ElectionCli
 use etcd_sdk::v3::pb::v3lockpb::{LockRequest, UnlockRequest, lock_client::LockClient};
 use tonic::transport::Channel;
 
-const ETCD: &str = "/usr/bin/etcd";
+use etcd_test_support::etcd_bin;
+
+const ETCD: &str = etcd_bin::ETCD_BIN;
 
 /// A single-member etcd on free loopback ports; killed when dropped (also on panic).
 struct EtcdProcess {
@@ -42,6 +44,7 @@ fn free_ports() -> (u16, u16) {
 
 impl EtcdProcess {
     fn start() -> Self {
+        etcd_bin::require_binary(std::path::Path::new(ETCD));
         let dir = tempfile::tempdir().unwrap();
         let (client_port, peer_port) = free_ports();
         let client_url = format!("http://127.0.0.1:{client_port}");

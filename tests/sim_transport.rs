@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 use etcd_sdk::client::Request;
-use etcd_sdk::{Client, Config, Error, HttpClient};
+use etcd_sdk::{Config, Error, HttpClient};
 use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;

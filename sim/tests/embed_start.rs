@@ -6,7 +6,7 @@
 
 use etcd_sdk::keys::{GetOptions, HttpKeysAPI, KeysAPI, SetOptions, WatcherOptions, new_keys_api};
 use etcd_sdk::members::{MembersAPI, new_members_api};
-use etcd_sdk::{Client, Config as ClientConfig, HttpClient};
+use etcd_sdk::{Config as ClientConfig, HttpClient};
 use etcd_sim::embed::{self, Config, EmbedError};
 use std::path::Path;
 use std::sync::Arc;

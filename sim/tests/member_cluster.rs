@@ -15,7 +15,7 @@ use etcd_sdk::keys::{
 };
 use etcd_sdk::members::{MembersAPI, new_members_api};
 use etcd_sdk::wire::{Action, ErrorCode};
-use etcd_sdk::{Client, Config, Error, HttpClient};
+use etcd_sdk::{Config, Error, HttpClient};
 use etcd_sim::member::{CLUSTER_VERSION, member_id};
 use etcd_test_support::sim::member::{
     Cluster, TOKEN, client_url, config, on_client, peer_url, raw, wait_may_add_member,

@@ -7,7 +7,7 @@ use etcd_test_support::ports;
 
 use etcd_sdk::keys::{GetOptions, KeysAPI, SetOptions, new_keys_api};
 use etcd_sdk::members::{MembersAPI, new_members_api};
-use etcd_sdk::{Client, Config, HttpClient};
+use etcd_sdk::{Config, HttpClient};
 use etcd_sim::member::{Member, MemberConfig};
 use etcd_sim::raft::MemDisk;
 use std::sync::Arc;

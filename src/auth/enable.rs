@@ -2,17 +2,19 @@
 
 use super::AuthAPI;
 use super::response::{collection_path, expect_status, once_if_write};
-use crate::client::{Client, Request};
+use crate::client::shared::per_call_bounds;
+use crate::client::{Caller, Request, SharedClient};
 use crate::error::Result;
 use async_trait::async_trait;
 use http::{Method, StatusCode};
-use std::sync::Arc;
 
 /// The HTTP [`AuthAPI`]; build it with [`new_auth_api`].
 #[derive(Clone)]
 pub struct HttpAuthAPI {
-    client: Arc<dyn Client>,
+    caller: Caller,
 }
+
+per_call_bounds!(HttpAuthAPI);
 
 impl std::fmt::Debug for HttpAuthAPI {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -20,15 +22,18 @@ impl std::fmt::Debug for HttpAuthAPI {
     }
 }
 
-/// An [`AuthAPI`] that sends its requests through `client` (Go's `NewAuthAPI`).
-pub fn new_auth_api(client: Arc<dyn Client>) -> HttpAuthAPI {
-    HttpAuthAPI { client }
+/// An [`AuthAPI`] that sends its requests through `client` (by value, in an `Arc`, or as
+/// an `Arc<dyn Client>`: see [`SharedClient`]; Go's `NewAuthAPI`).
+pub fn new_auth_api(client: impl Into<SharedClient>) -> HttpAuthAPI {
+    HttpAuthAPI {
+        caller: Caller::new(client),
+    }
 }
 
 impl HttpAuthAPI {
     async fn enable_disable(&self, method: Method) -> Result<()> {
         let resp = self
-            .client
+            .caller
             .send(once_if_write(Request::new(
                 method,
                 collection_path("enable"),

@@ -1,7 +1,7 @@
 //! What the auth APIs share: paths, status checks and the `{"message"}` error.
 
 use crate::client::{Request, Response};
-use crate::error::{Error, Result};
+use crate::error::{AuthError, Error, Result};
 use crate::wire::MessageBody;
 use http::StatusCode;
 use serde::de::DeserializeOwned;
@@ -36,7 +36,7 @@ pub(super) fn once_if_write(req: Request) -> Request {
 
 /// Decodes a JSON body; anything undecodable is [`Error::InvalidJson`].
 pub(super) fn decode<T: DeserializeOwned>(resp: &Response) -> Result<T> {
-    serde_json::from_slice(&resp.body).map_err(|_| Error::InvalidJson)
+    serde_json::from_slice(&resp.body).map_err(|e| Error::invalid_json(e, &resp.body))
 }
 
 /// Ok if the status is one of `accepted`; otherwise the server's message as
@@ -46,7 +46,8 @@ pub(super) fn expect_status(resp: &Response, accepted: &[StatusCode]) -> Result<
         return Ok(());
     }
     let body: MessageBody = decode(resp)?;
-    Err(Error::Auth {
+    Err(Error::Auth(AuthError {
+        status: resp.status.as_u16(),
         message: body.message,
-    })
+    }))
 }

@@ -2,19 +2,21 @@
 
 use super::response::{collection_path, decode, expect_status, item_path, once_if_write};
 use super::{AuthRoleAPI, PermissionType, Permissions, Role, RwPermission};
-use crate::client::{Client, Request};
+use crate::client::shared::per_call_bounds;
+use crate::client::{Caller, Request, SharedClient};
 use crate::error::{Error, Result};
 use crate::wire::to_go_json;
 use async_trait::async_trait;
 use http::{Method, StatusCode};
 use serde::Deserialize;
-use std::sync::Arc;
 
 /// The HTTP [`AuthRoleAPI`]; build it with [`new_auth_role_api`].
 #[derive(Clone)]
 pub struct HttpAuthRoleAPI {
-    client: Arc<dyn Client>,
+    caller: Caller,
 }
+
+per_call_bounds!(HttpAuthRoleAPI);
 
 impl std::fmt::Debug for HttpAuthRoleAPI {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -22,9 +24,12 @@ impl std::fmt::Debug for HttpAuthRoleAPI {
     }
 }
 
-/// An [`AuthRoleAPI`] that sends its requests through `client` (Go's `NewAuthRoleAPI`).
-pub fn new_auth_role_api(client: Arc<dyn Client>) -> HttpAuthRoleAPI {
-    HttpAuthRoleAPI { client }
+/// An [`AuthRoleAPI`] that sends its requests through `client` (by value, in an `Arc`, or as
+/// an `Arc<dyn Client>`: see [`SharedClient`]; Go's `NewAuthRoleAPI`).
+pub fn new_auth_role_api(client: impl Into<SharedClient>) -> HttpAuthRoleAPI {
+    HttpAuthRoleAPI {
+        caller: Caller::new(client),
+    }
 }
 
 /// The part of `GET /v2/auth/roles` the list needs.
@@ -61,13 +66,13 @@ fn rw_permission(prefixes: &[String], perm: PermissionType) -> RwPermission {
 impl HttpAuthRoleAPI {
     /// Sends `req`; the answer must be 200 or 201.
     async fn add_remove(&self, req: Request) -> Result<()> {
-        let resp = self.client.send(once_if_write(req)).await?;
+        let resp = self.caller.send(once_if_write(req)).await?;
         expect_status(&resp, &[StatusCode::OK, StatusCode::CREATED])
     }
 
     /// Sends `req`; the answer must be 200 with the role.
     async fn modify(&self, req: Request) -> Result<Role> {
-        let resp = self.client.send(once_if_write(req)).await?;
+        let resp = self.caller.send(once_if_write(req)).await?;
         expect_status(&resp, &[StatusCode::OK])?;
         decode(&resp)
     }
@@ -136,7 +141,7 @@ impl AuthRoleAPI for HttpAuthRoleAPI {
     async fn list_roles(&self) -> Result<Vec<String>> {
         // Go sets the JSON Content-Type even on this GET.
         let req = Request::new(Method::GET, collection_path("roles")).json(Vec::new());
-        let resp = self.client.send(once_if_write(req)).await?;
+        let resp = self.caller.send(once_if_write(req)).await?;
         if resp.status != StatusCode::OK {
             return Err(Error::UnexpectedStatus(resp.status.as_u16()));
         }

@@ -59,7 +59,7 @@ fn assert_request(t: &ScriptedTransport, method: Method, path: &str, json_body: 
 
 fn auth_message(r: Result<impl std::fmt::Debug>) -> String {
     match r {
-        Err(Error::Auth { message }) => message,
+        Err(Error::Auth(e)) => e.message,
         other => panic!("expected an auth error, got {other:?}"),
     }
 }
@@ -97,7 +97,7 @@ async fn enable_errors_carry_the_server_message() {
     let (_, c) = client(Reply::status(401, "Insufficient credentials"));
     assert!(matches!(
         new_auth_api(c).enable().await,
-        Err(Error::InvalidJson)
+        Err(Error::InvalidJson { .. })
     ));
 }
 
@@ -137,7 +137,7 @@ async fn add_user_errors() {
     let (_, api) = users(Reply::status(400, "{"));
     assert!(matches!(
         api.add_user("root", "x").await,
-        Err(Error::InvalidJson)
+        Err(Error::InvalidJson { .. })
     ));
     let (t, api) = users(Reply::status(201, ""));
     assert!(matches!(
@@ -234,9 +234,15 @@ async fn get_user_errors() {
     let (_, api) = users(Reply::json(201, r#"{"user":"bob"}"#));
     assert_eq!(auth_message(api.get_user("bob").await), "");
     let (_, api) = users(Reply::json(200, r#"{"user":"bob","roles":[1]}"#));
-    assert!(matches!(api.get_user("bob").await, Err(Error::InvalidJson)));
+    assert!(matches!(
+        api.get_user("bob").await,
+        Err(Error::InvalidJson { .. })
+    ));
     let (_, api) = users(Reply::json(200, ""));
-    assert!(matches!(api.get_user("bob").await, Err(Error::InvalidJson)));
+    assert!(matches!(
+        api.get_user("bob").await,
+        Err(Error::InvalidJson { .. })
+    ));
 }
 
 #[tokio::test]
@@ -325,7 +331,7 @@ async fn change_password_of_a_missing_user_is_an_empty_auth_error() {
     let (_, api) = users(Reply::json(201, r#"{"user":"nobody","roles":null}"#));
     let err = api.change_password("nobody", "pw").await.unwrap_err();
     assert!(
-        matches!(&err, Error::Auth { message } if message.is_empty()),
+        matches!(&err, Error::Auth(e) if e.message.is_empty() && e.status == 201),
         "{err:?}"
     );
     assert!(!err.is_user_not_found());
@@ -357,7 +363,10 @@ async fn list_users_null_and_errors() {
         "Insufficient credentials"
     );
     let (_, api) = users(Reply::json(200, r#"{"users":"#));
-    assert!(matches!(api.list_users().await, Err(Error::InvalidJson)));
+    assert!(matches!(
+        api.list_users().await,
+        Err(Error::InvalidJson { .. })
+    ));
 }
 
 #[tokio::test]
@@ -411,7 +420,7 @@ async fn remove_role_sends_delete() {
     let (_, api) = roles(Reply::status(404, "404 page not found"));
     assert!(matches!(
         api.remove_role("r1").await,
-        Err(Error::InvalidJson)
+        Err(Error::InvalidJson { .. })
     ));
 }
 
@@ -443,7 +452,10 @@ async fn get_role_decodes_the_role() {
     let err = api.get_role("r1").await.unwrap_err();
     assert!(err.is_role_not_found(), "{err:?}");
     let (_, api) = roles(Reply::json(200, r#"{"role":"#));
-    assert!(matches!(api.get_role("r1").await, Err(Error::InvalidJson)));
+    assert!(matches!(
+        api.get_role("r1").await,
+        Err(Error::InvalidJson { .. })
+    ));
 }
 
 #[tokio::test]
@@ -545,7 +557,10 @@ async fn list_roles_returns_names_and_unexpected_status_on_refusal() {
         Err(Error::UnexpectedStatus(401))
     ));
     let (_, api) = roles(Reply::json(200, "nope"));
-    assert!(matches!(api.list_roles().await, Err(Error::InvalidJson)));
+    assert!(matches!(
+        api.list_roles().await,
+        Err(Error::InvalidJson { .. })
+    ));
 }
 
 #[tokio::test]
@@ -627,4 +642,29 @@ async fn auth_writes_are_not_resent_but_reads_fail_over() {
         Vec::<String>::new()
     );
     assert_eq!(t.requests().len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_timeout_keeps_the_at_most_once_classification() {
+    let timeout = std::time::Duration::from_millis(100);
+    let (t, c) = client(Reply::Hang);
+    let users = new_auth_user_api(c.clone()).with_timeout(timeout);
+    let roles = new_auth_role_api(c.clone()).with_timeout(timeout);
+    let auth = new_auth_api(c).with_timeout(timeout);
+    for r in [
+        users.add_user("bob", "pw").await.map(|_| ()),
+        roles.add_role("r").await.map(|_| ()),
+        auth.enable().await,
+    ] {
+        match r {
+            Err(Error::OutcomeUnknown { cause, .. }) => {
+                assert!(matches!(*cause, Error::Timeout), "{cause:?}")
+            }
+            other => panic!("expected OutcomeUnknown, got {other:?}"),
+        }
+    }
+    // Reads only time out.
+    assert!(users.get_user("bob").await.unwrap_err().is_timeout());
+    assert!(roles.list_roles().await.unwrap_err().is_timeout());
+    assert_eq!(t.requests().len(), 5);
 }

@@ -2,19 +2,21 @@
 
 use super::response::{collection_path, decode, expect_status, item_path, once_if_write};
 use super::{AuthUserAPI, User};
-use crate::client::{Client, Request, Response};
+use crate::client::shared::per_call_bounds;
+use crate::client::{Caller, Request, Response, SharedClient};
 use crate::error::Result;
 use crate::wire::{UserWithRoles, to_go_json};
 use async_trait::async_trait;
 use http::{Method, StatusCode};
 use serde::Deserialize;
-use std::sync::Arc;
 
 /// The HTTP [`AuthUserAPI`]; build it with [`new_auth_user_api`].
 #[derive(Clone)]
 pub struct HttpAuthUserAPI {
-    client: Arc<dyn Client>,
+    caller: Caller,
 }
+
+per_call_bounds!(HttpAuthUserAPI);
 
 impl std::fmt::Debug for HttpAuthUserAPI {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -22,9 +24,12 @@ impl std::fmt::Debug for HttpAuthUserAPI {
     }
 }
 
-/// An [`AuthUserAPI`] that sends its requests through `client` (Go's `NewAuthUserAPI`).
-pub fn new_auth_user_api(client: Arc<dyn Client>) -> HttpAuthUserAPI {
-    HttpAuthUserAPI { client }
+/// An [`AuthUserAPI`] that sends its requests through `client` (by value, in an `Arc`, or as
+/// an `Arc<dyn Client>`: see [`SharedClient`]; Go's `NewAuthUserAPI`).
+pub fn new_auth_user_api(client: impl Into<SharedClient>) -> HttpAuthUserAPI {
+    HttpAuthUserAPI {
+        caller: Caller::new(client),
+    }
 }
 
 /// The part of `GET /v2/auth/users` the list needs (the roles, objects in
@@ -74,13 +79,13 @@ fn decode_user(resp: &Response) -> Result<User> {
 impl HttpAuthUserAPI {
     /// Sends `req`; the answer must be 200 or 201.
     async fn add_remove(&self, req: Request) -> Result<()> {
-        let resp = self.client.send(once_if_write(req)).await?;
+        let resp = self.caller.send(once_if_write(req)).await?;
         expect_status(&resp, &[StatusCode::OK, StatusCode::CREATED])
     }
 
     /// Sends `req`; the answer must be 200 with the user.
     async fn modify(&self, req: Request) -> Result<User> {
-        let resp = self.client.send(once_if_write(req)).await?;
+        let resp = self.caller.send(once_if_write(req)).await?;
         expect_status(&resp, &[StatusCode::OK])?;
         decode_user(&resp)
     }
@@ -140,7 +145,7 @@ impl AuthUserAPI for HttpAuthUserAPI {
     async fn list_users(&self) -> Result<Vec<String>> {
         // Go sets the JSON Content-Type even on this GET.
         let req = Request::new(Method::GET, collection_path("users")).json(Vec::new());
-        let resp = self.client.send(once_if_write(req)).await?;
+        let resp = self.caller.send(once_if_write(req)).await?;
         expect_status(&resp, &[StatusCode::OK])?;
         let list: UserNames = decode(&resp)?;
         Ok(list

@@ -1,10 +1,14 @@
 //! Client configuration.
 
+use super::url_path::parse_endpoint;
 use crate::error::{Error, Result};
 use crate::transport::Transport;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Whether [`crate::transport::default_transport`] can reach `https` endpoints.
+const DEFAULT_TRANSPORT_SPEAKS_TLS: bool = cfg!(all(feature = "reqwest", not(madsim)));
 
 /// Decides whether to follow one more redirect: called with the number of
 /// requests already made; an error stops the chain and is returned to the caller.
@@ -48,14 +52,17 @@ pub struct Config {
     pub password: Option<String>,
     /// Bounds the wait for response headers of one request to one endpoint
     /// (connect, redirects and header wait; not the body). When it passes, the
-    /// client moves on to the next endpoint. Watches ignore it. `None`: no bound.
+    /// client moves on to the next endpoint. Watches ignore it. `None`: no bound
+    /// (zero is rejected by [`Config::validate`]).
     pub header_timeout_per_request: Option<Duration>,
     /// How the pinned endpoint is chosen.
     pub selection_mode: EndpointSelectionMode,
     /// Bounds a whole call (every attempt, failover and body read included); when
     /// it passes the call fails with [`Error::Timeout`] (or
     /// [`Error::OutcomeUnknown`] for an at-most-once write already sent). Watches
-    /// ignore it. `None`: no bound (drop the future to abandon a call).
+    /// ignore it. `None`: no bound (zero is rejected by [`Config::validate`]). A
+    /// single call can get its own, shorter bound with `with_timeout` /
+    /// `with_deadline` on its API handle (e.g. [`crate::HttpKeysAPI::with_timeout`]).
     pub request_timeout: Option<Duration>,
     /// Writes are never re-sent after they may have reached a server: every
     /// write (any method but GET and HEAD), plain `set` and `update` included, is
@@ -97,6 +104,72 @@ impl fmt::Debug for Config {
 }
 
 impl Config {
+    /// Checks the config without building a client ([`crate::HttpClient::new`]
+    /// calls it first). Fails with:
+    ///
+    /// - [`Error::NoEndpoints`] when `endpoints` is empty;
+    /// - [`Error::InvalidEndpoint`] for an endpoint that is not an `http` or
+    ///   `https` URL with a host (and no query or fragment), or an `https` one
+    ///   when no transport is given and the default one speaks only plain http
+    ///   (the `reqwest` feature is off, or a sim build);
+    /// - [`Error::InvalidConfig`] for a zero `header_timeout_per_request` or
+    ///   `request_timeout` (every call would fail at once; `None` means no
+    ///   bound), or a username with a `:` (HTTP Basic auth cannot carry one).
+    ///
+    /// ```
+    /// use etcd_sdk::{Config, Error};
+    /// use std::time::Duration;
+    ///
+    /// assert!(Config::new(["http://127.0.0.1:2379"]).validate().is_ok());
+    /// assert!(matches!(Config::default().validate(), Err(Error::NoEndpoints)));
+    /// let zero = Config {
+    ///     request_timeout: Some(Duration::ZERO),
+    ///     ..Config::new(["http://127.0.0.1:2379"])
+    /// };
+    /// assert!(matches!(zero.validate(), Err(Error::InvalidConfig { field: "request_timeout", .. })));
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        if self.endpoints.is_empty() {
+            return Err(Error::NoEndpoints);
+        }
+        for ep in &self.endpoints {
+            let url = parse_endpoint(ep)?;
+            if url.scheme() == "https" && self.transport.is_none() && !DEFAULT_TRANSPORT_SPEAKS_TLS
+            {
+                return Err(Error::InvalidEndpoint {
+                    endpoint: ep.clone(),
+                    reason: "https needs the `reqwest` feature (real builds) or a transport that speaks TLS".into(),
+                });
+            }
+        }
+        let invalid = |field: &'static str, reason: &str| {
+            Err(Error::InvalidConfig {
+                field,
+                reason: reason.into(),
+            })
+        };
+        if self.header_timeout_per_request.is_some_and(|d| d.is_zero()) {
+            return invalid(
+                "header_timeout_per_request",
+                "zero would fail every request at once; use None for no bound",
+            );
+        }
+        if self.request_timeout.is_some_and(|d| d.is_zero()) {
+            return invalid(
+                "request_timeout",
+                "zero would fail every call at once; use None for no bound",
+            );
+        }
+        // A password without a username is ignored, as Go's client does.
+        if self.username.as_deref().is_some_and(|u| u.contains(':')) {
+            return invalid(
+                "username",
+                "HTTP Basic auth cannot carry a ':' in a user name",
+            );
+        }
+        Ok(())
+    }
+
     /// A config for `endpoints` with every other field at its default.
     pub fn new<S: Into<String>>(endpoints: impl IntoIterator<Item = S>) -> Self {
         Config {

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// One configured endpoint: its parsed URL and the text it was given as.
 #[derive(Clone, Debug)]
@@ -53,6 +54,34 @@ struct Inner {
 
 /// The HTTP [`Client`]: Go's `httpClusterClient`, plus at-most-once writes, an
 /// overall request timeout and [`HttpClient::close`]. Cheap to clone (shared state).
+///
+/// Its everyday methods are inherent (the [`Client`] trait delegates to them),
+/// so no trait import is needed:
+///
+/// ```
+/// use etcd_sdk::transport::{Reply, ScriptedTransport};
+/// use etcd_sdk::{Config, Error, HttpClient};
+/// use std::sync::Arc;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> etcd_sdk::Result<()> {
+/// // A scripted member standing in for a cluster.
+/// let member = Arc::new(ScriptedTransport::new(|req| match req.url.path() {
+///     "/version" => Reply::json(200, r#"{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}"#),
+///     _ => Reply::json(200, r#"{"members":[{"id":"1","name":"a","peerURLs":["http://10.0.0.1:2380"],"clientURLs":["http://10.0.0.1:2379"]}]}"#),
+/// }));
+/// let client = HttpClient::new(Config {
+///     transport: Some(member),
+///     ..Config::new(["http://127.0.0.1:2379"])
+/// })?;
+/// assert_eq!(client.get_version().await?.server, "3.4.23");
+/// client.sync().await?; // endpoints from the member list
+/// assert_eq!(client.endpoints(), ["http://10.0.0.1:2379"]);
+/// client.set_endpoints(&["http://127.0.0.1:2379".to_string()])?;
+/// client.close();
+/// assert!(matches!(client.get_version().await, Err(Error::Cancelled)));
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct HttpClient {
     inner: Arc<Inner>,
@@ -82,8 +111,16 @@ impl AttemptError {
 }
 
 impl HttpClient {
-    /// Builds a client; fails on an empty or invalid endpoint list.
+    /// Builds a client. Checks the config first ([`Config::validate`]: at least
+    /// one valid endpoint, no zero timeouts, usable credentials) and fails with
+    /// what is wrong; also fails if the default transport cannot be built
+    /// ([`Error::TransportInit`]).
     pub fn new(cfg: Config) -> Result<Self> {
+        cfg.validate()?;
+        let transport = match cfg.transport {
+            Some(t) => t,
+            None => default_transport()?,
+        };
         let credentials = match cfg.username.as_deref() {
             Some(user) if !user.is_empty() => {
                 let raw = format!("{user}:{}", cfg.password.as_deref().unwrap_or(""));
@@ -96,13 +133,13 @@ impl HttpClient {
         };
         let client = HttpClient {
             inner: Arc::new(Inner {
-                transport: cfg.transport.unwrap_or_else(default_transport),
+                transport,
                 check_redirect: cfg
                     .check_redirect
                     .unwrap_or_else(|| Arc::new(default_check_redirect)),
                 credentials,
-                header_timeout: cfg.header_timeout_per_request.filter(|d| !d.is_zero()),
-                request_timeout: cfg.request_timeout.filter(|d| !d.is_zero()),
+                header_timeout: cfg.header_timeout_per_request,
+                request_timeout: cfg.request_timeout,
                 selection_mode: cfg.selection_mode,
                 at_most_once_writes: cfg.at_most_once_writes,
                 keep_endpoint_order: cfg.keep_endpoint_order,
@@ -181,13 +218,24 @@ impl HttpClient {
             return Err(Error::Cancelled);
         }
         req.delivery = self.delivery_of(&req);
+        // The client-wide timeout leaves long polls alone; the call's own deadline
+        // (asked for explicitly) bounds them too. The earlier one applies.
+        let now = Instant::now();
+        let client_deadline = self
+            .inner
+            .request_timeout
+            .filter(|_| !req.long_poll)
+            .map(|d| now + d);
+        let deadline = match (client_deadline, req.deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if deadline.is_some_and(|d| d <= now) {
+            // Nothing was sent: whatever the request, it certainly had no effect.
+            return Err(Error::Timeout);
+        }
         // The endpoint of an at-most-once attempt whose request may be on the wire.
         let in_flight: Mutex<Option<String>> = Mutex::new(None);
-        let deadline = if req.long_poll {
-            None
-        } else {
-            self.inner.request_timeout
-        };
         let abandon = |why: Error| -> Error {
             let sent = in_flight.lock().unwrap_or_else(|p| p.into_inner()).take();
             match sent {
@@ -203,7 +251,7 @@ impl HttpClient {
             biased;
             r = work => r,
             _ = self.closed() => Err(abandon(Error::Cancelled)),
-            _ = sleep_for(deadline) => Err(abandon(Error::Timeout)),
+            _ = sleep_until(deadline) => Err(abandon(Error::Timeout)),
         }
     }
 
@@ -437,8 +485,17 @@ impl HttpClient {
         }
     }
 
-    /// Go's `Sync`: list members, collect every client URL, then re-pin.
-    async fn sync_members(&self) -> Result<()> {
+    /// Sends one request to the cluster: the pinned endpoint first, then the
+    /// others, following the request's [`Delivery`] (Go's `Do`). The same as
+    /// [`Client::send`], without importing the trait.
+    pub async fn send(&self, req: Request) -> Result<Response> {
+        self.send_bounded(req, None).await
+    }
+
+    /// Refreshes the endpoint list from the cluster's member list (Go's `Sync`):
+    /// list members, collect every client URL, then re-pin. The same as
+    /// [`Client::sync`].
+    pub async fn sync(&self) -> Result<()> {
         let resp = self
             .send(Request::new(http::Method::GET, "/v2/members"))
             .await?;
@@ -446,7 +503,7 @@ impl HttpClient {
             return Err(Error::UnexpectedStatus(resp.status.as_u16()));
         }
         let list: crate::wire::MemberList =
-            serde_json::from_slice(&resp.body).map_err(|_| Error::InvalidJson)?;
+            serde_json::from_slice(&resp.body).map_err(|e| Error::invalid_json(e, &resp.body))?;
         let urls: Vec<String> = list
             .members
             .into_iter()
@@ -505,24 +562,27 @@ fn in_flight_set(in_flight: &Mutex<Option<String>>) -> bool {
         .is_some()
 }
 
-async fn sleep_for(d: Option<Duration>) {
-    match d {
-        Some(d) => tokio::time::sleep(d).await,
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
 }
 
-#[async_trait]
-impl Client for HttpClient {
-    async fn send(&self, req: Request) -> Result<Response> {
-        self.send_bounded(req, None).await
-    }
-
-    async fn sync(&self) -> Result<()> {
-        self.sync_members().await
-    }
-
-    async fn auto_sync(&self, interval: Duration) -> Result<()> {
+/// The everyday calls, usable without importing [`Client`]; the trait's
+/// methods delegate to these.
+impl HttpClient {
+    /// Calls [`HttpClient::sync`] every `interval` until a sync fails (returning
+    /// that error) or the client is closed ([`Error::Cancelled`]). A recommended
+    /// interval is 10 s to 1 min. Run it in its own task:
+    ///
+    /// ```no_run
+    /// # async fn demo(client: etcd_sdk::HttpClient) {
+    /// let syncer = client.clone();
+    /// tokio::spawn(async move { syncer.auto_sync(std::time::Duration::from_secs(30)).await });
+    /// # }
+    /// ```
+    pub async fn auto_sync(&self, interval: Duration) -> Result<()> {
         loop {
             self.sync().await?;
             tokio::select! {
@@ -533,7 +593,8 @@ impl Client for HttpClient {
         }
     }
 
-    fn endpoints(&self) -> Vec<String> {
+    /// A copy of the current endpoints, in the order they are tried after the pin.
+    pub fn endpoints(&self) -> Vec<String> {
         self.state()
             .endpoints
             .iter()
@@ -541,7 +602,9 @@ impl Client for HttpClient {
             .collect()
     }
 
-    fn set_endpoints(&self, endpoints: &[String]) -> Result<()> {
+    /// Replaces the endpoints (validated: `http`/`https` URLs with a host; at
+    /// least one); on an error the old list stays.
+    pub fn set_endpoints(&self, endpoints: &[String]) -> Result<()> {
         if endpoints.is_empty() {
             return Err(Error::NoEndpoints);
         }
@@ -561,7 +624,8 @@ impl Client for HttpClient {
         Ok(())
     }
 
-    async fn get_version(&self) -> Result<Version> {
+    /// The server and cluster versions (`GET /version`).
+    pub async fn get_version(&self) -> Result<Version> {
         let resp = self
             .send(Request::new(http::Method::GET, "/version"))
             .await?;
@@ -569,10 +633,38 @@ impl Client for HttpClient {
             if resp.body.is_empty() {
                 return Err(Error::EmptyBody);
             }
-            return serde_json::from_slice(&resp.body).map_err(|_| Error::InvalidJson);
+            return serde_json::from_slice(&resp.body)
+                .map_err(|e| Error::invalid_json(e, &resp.body));
         }
         let body: crate::wire::ErrorBody =
-            serde_json::from_slice(&resp.body).map_err(|_| Error::InvalidJson)?;
+            serde_json::from_slice(&resp.body).map_err(|e| Error::invalid_json(e, &resp.body))?;
         Err(Error::Api(body.into()))
+    }
+}
+
+#[async_trait]
+impl Client for HttpClient {
+    async fn send(&self, req: Request) -> Result<Response> {
+        HttpClient::send(self, req).await
+    }
+
+    async fn sync(&self) -> Result<()> {
+        HttpClient::sync(self).await
+    }
+
+    async fn auto_sync(&self, interval: Duration) -> Result<()> {
+        HttpClient::auto_sync(self, interval).await
+    }
+
+    fn endpoints(&self) -> Vec<String> {
+        HttpClient::endpoints(self)
+    }
+
+    fn set_endpoints(&self, endpoints: &[String]) -> Result<()> {
+        HttpClient::set_endpoints(self, endpoints)
+    }
+
+    async fn get_version(&self) -> Result<Version> {
+        HttpClient::get_version(self).await
     }
 }

@@ -7,20 +7,23 @@
 //! header timeout; the [`crate::transport::Transport`] sends one HTTP request.
 
 mod config;
-#[cfg(not(madsim))]
+#[cfg(all(feature = "discovery", not(madsim)))]
 mod discover;
 mod http_client;
 mod request;
+pub(crate) mod shared;
 pub(crate) mod url_path;
 
 #[cfg(test)]
 mod tests;
 
 pub use config::{CheckRedirect, Config, EndpointSelectionMode, default_check_redirect};
-#[cfg(not(madsim))]
-pub use discover::{Discoverer, SrvDiscoverer, SrvRecord, SrvResolver};
+#[cfg(all(feature = "discovery", not(madsim)))]
+pub use discover::{Discoverer, SrvDiscoverer, SrvRecord, SrvResolver, SystemResolver};
 pub use http_client::HttpClient;
 pub use request::{Delivery, FORM_CONTENT_TYPE, JSON_CONTENT_TYPE, Request, Response};
+pub(crate) use shared::Caller;
+pub use shared::SharedClient;
 pub use url_path::encode_form;
 
 use crate::error::Result;
@@ -30,8 +33,13 @@ use std::time::Duration;
 
 /// A connection to an etcd cluster over its v2 HTTP API (Go's `client.Client`).
 ///
-/// [`HttpClient`] is the implementation; the trait lets applications substitute
-/// their own (a fake in their unit tests, a wrapper that adds metrics).
+/// [`HttpClient`] is the implementation (its methods are also inherent, so
+/// everyday code needs no `use etcd_sdk::Client`); the trait lets applications
+/// substitute their own (a fake in their unit tests, a wrapper that adds
+/// metrics). An implementation should honour [`Request::deadline`] the way
+/// [`HttpClient`] does: [`crate::Error::Timeout`] when it passes, or
+/// [`crate::Error::OutcomeUnknown`] for an at-most-once request that may have
+/// been sent.
 #[async_trait]
 pub trait Client: Send + Sync {
     /// Sends one request to the cluster (Go's `Do`): the pinned endpoint first,

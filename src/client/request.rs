@@ -3,6 +3,7 @@
 use super::url_path::encode_form;
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
+use tokio::time::Instant;
 
 /// Whether a request may be sent again to another endpoint after a failure.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -42,6 +43,14 @@ pub struct Request {
     /// endpoint. Catches a member that keeps the connection open but never
     /// answers (SIGSTOP), which would otherwise hold a watch forever.
     pub liveness: Option<std::time::Duration>,
+    /// This call's own deadline, on top of [`crate::Config::request_timeout`]
+    /// (the earlier of the two applies). Unlike the client-wide timeout it bounds
+    /// a long poll too. When it passes the call fails with
+    /// [`crate::Error::Timeout`], or [`crate::Error::OutcomeUnknown`] for an
+    /// at-most-once request that may already have reached a server. A
+    /// [`crate::Client`] of your own should honour it the same way. API handles set
+    /// it from `with_timeout` / `with_deadline`.
+    pub deadline: Option<Instant>,
 }
 
 /// The form Content-Type.
@@ -61,6 +70,7 @@ impl Request {
             delivery: Delivery::Retry,
             long_poll: false,
             liveness: None,
+            deadline: None,
         }
     }
 
@@ -100,6 +110,14 @@ impl Request {
     /// outstanding (see [`Request::liveness`](Request#structfield.liveness)).
     pub fn liveness(mut self, interval: std::time::Duration) -> Self {
         self.liveness = Some(interval);
+        self
+    }
+
+    /// Bounds this call by `deadline` (see
+    /// [`Request::deadline`](Request#structfield.deadline)); an earlier deadline
+    /// already set is kept.
+    pub fn deadline(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(self.deadline.map_or(deadline, |d| d.min(deadline)));
         self
     }
 }

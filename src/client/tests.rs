@@ -110,7 +110,7 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 
 // ---- pinning and rotation -------------------------------------------------
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_pinned_endpoint_is_reused() {
     let h = Harness::new(&[A, B, C]);
     let pinned = h.client.pinned_endpoint().unwrap();
@@ -127,7 +127,7 @@ async fn the_pinned_endpoint_is_reused() {
     assert_eq!(h.client.pinned_endpoint().unwrap(), pinned);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_success_on_another_endpoint_moves_the_pin() {
     let h = Harness::new(&[A, B, C]);
     let order = h.order();
@@ -142,7 +142,7 @@ async fn a_success_on_another_endpoint_moves_the_pin() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn every_endpoint_failing_gives_a_cluster_error_in_rotation_order() {
     let h = Harness::new(&[A, B, C]);
     let order = h.order();
@@ -178,7 +178,7 @@ async fn every_endpoint_failing_gives_a_cluster_error_in_rotation_order() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn rotation_starts_at_the_pin_and_wraps_around() {
     let h = Harness::new(&[A, B, C]);
     let order = h.order();
@@ -196,7 +196,7 @@ async fn rotation_starts_at_the_pin_and_wraps_around() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_call_on_a_replaced_list_does_not_move_the_new_pin() {
     let h = Harness::new(&[A, B]);
     let order = h.order();
@@ -217,7 +217,7 @@ async fn a_call_on_a_replaced_list_does_not_move_the_new_pin() {
     assert_eq!(h.client.pinned_endpoint().unwrap(), pinned);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn no_endpoint_list_can_be_empty() {
     let t = Arc::new(ScriptedTransport::new(|_| Reply::status(200, "")));
     let cfg = Config {
@@ -229,7 +229,7 @@ async fn no_endpoint_list_can_be_empty() {
 
 // ---- 5xx and 4xx ----------------------------------------------------------
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn internal_error_and_unavailable_mean_no_leader_and_fail_over() {
     let h = Harness::new(&[A, B, C]);
     let order = h.order();
@@ -264,7 +264,7 @@ async fn internal_error_and_unavailable_mean_no_leader_and_fail_over() {
     assert!(matches!(errors[1], Error::NoLeader { .. }));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_client_error_status_is_an_answer_and_moves_the_pin() {
     let h = Harness::new(&[A, B]);
     let order = h.order();
@@ -294,7 +294,7 @@ fn single(
     (t, HttpClient::new(cfg).unwrap())
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_redirect_is_followed_with_the_same_method_body_and_credentials() {
     let h = Harness::with(&[A], |c| {
         c.username = Some("user".into());
@@ -330,7 +330,7 @@ async fn a_redirect_is_followed_with_the_same_method_body_and_credentials() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_relative_location_is_resolved_against_the_request_url() {
     let (t, c) = single(
         vec![
@@ -349,7 +349,7 @@ async fn a_relative_location_is_resolved_against_the_request_url() {
     assert_eq!(reqs[1].method, Method::DELETE);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_redirect_without_location_fails_the_endpoint() {
     let (t, c) = single(vec![Reply::status(307, "")], |_| {});
     let errors = cluster_errors(c.send(get("/x")).await);
@@ -368,7 +368,7 @@ async fn a_redirect_without_location_fails_the_endpoint() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_default_policy_follows_ten_redirects() {
     let t = Arc::new(ScriptedTransport::new(|_| {
         Reply::status(307, "").header("Location", "http://a:1/loop")
@@ -401,7 +401,7 @@ async fn the_default_policy_follows_ten_redirects() {
     assert_eq!(t.requests().len(), 11);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_custom_redirect_policy_is_asked_before_each_follow() {
     let seen: Arc<Mutex<Vec<usize>>> = Arc::default();
     let record = seen.clone();
@@ -433,7 +433,7 @@ async fn a_custom_redirect_policy_is_asked_before_each_follow() {
     assert_eq!(*seen.lock().unwrap(), vec![1, 2]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_policy_that_never_stops_is_cut_off_after_100_requests() {
     let t = Arc::new(ScriptedTransport::new(|_| {
         Reply::status(307, "").header("Location", "/loop")
@@ -458,7 +458,7 @@ fn with_header_timeout(c: &mut Config) {
     c.header_timeout_per_request = Some(HEADER_TIMEOUT);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_hanging_endpoint_exceeds_the_header_timeout_and_the_next_answers() {
     for slow in [
         Reply::Hang,
@@ -479,7 +479,7 @@ async fn a_hanging_endpoint_exceeds_the_header_timeout_and_the_next_answers() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn header_timeouts_on_every_endpoint_are_reported_per_endpoint() {
     let h = Harness::with(&[A, B], with_header_timeout);
     let order = h.order();
@@ -497,7 +497,7 @@ async fn header_timeouts_on_every_endpoint_are_reported_per_endpoint() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_long_poll_ignores_the_header_timeout() {
     let h = Harness::with(&[A, B], with_header_timeout);
     let order = h.order();
@@ -519,7 +519,7 @@ async fn a_long_poll_ignores_the_header_timeout() {
 
 // ---- at-most-once delivery --------------------------------------------------
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn at_most_once_moves_on_when_the_connection_was_refused() {
     let h = Harness::new(&[A, B]);
     let order = h.order();
@@ -543,7 +543,7 @@ async fn at_most_once_moves_on_when_the_connection_was_refused() {
     assert_eq!(errors.len(), 2, "refused everywhere: certainly not applied");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn at_most_once_after_the_request_may_have_arrived_is_outcome_unknown() {
     type CauseCheck = fn(&Error) -> bool;
     let cases: Vec<(Reply, CauseCheck)> = vec![
@@ -585,7 +585,7 @@ async fn at_most_once_after_the_request_may_have_arrived_is_outcome_unknown() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn at_most_once_writes_makes_a_plain_set_at_most_once() {
     for method in [Method::PUT, Method::POST, Method::DELETE] {
         let h = Harness::with(&[A, B], |c| c.at_most_once_writes = true);
@@ -602,7 +602,7 @@ async fn at_most_once_writes_makes_a_plain_set_at_most_once() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn at_most_once_writes_still_fails_over_a_refused_write_and_any_read() {
     let h = Harness::with(&[A, B], |c| c.at_most_once_writes = true);
     let order = h.order();
@@ -622,7 +622,7 @@ async fn at_most_once_writes_still_fails_over_a_refused_write_and_any_read() {
     assert_eq!(h.sent_to(), order);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn keep_endpoint_order_pins_the_first_endpoint() {
     for _ in 0..20 {
         let h = Harness::with(&[C, A, B], |c| c.keep_endpoint_order = true);
@@ -636,7 +636,7 @@ async fn keep_endpoint_order_pins_the_first_endpoint() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_retried_request_fails_over_where_at_most_once_would_not() {
     let h = Harness::new(&[A, B]);
     let order = h.order();
@@ -658,7 +658,7 @@ fn with_request_timeout(c: &mut Config) {
     c.request_timeout = Some(REQUEST_TIMEOUT);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_request_timeout_bounds_a_whole_call() {
     let h = Harness::with(&[A, B], with_request_timeout);
     for ep in h.order() {
@@ -676,7 +676,7 @@ async fn the_request_timeout_bounds_a_whole_call() {
     assert_eq!(endpoint, h.order()[0]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_request_timeout_names_the_endpoint_an_at_most_once_request_reached() {
     let h = Harness::with(&[A, B], with_request_timeout);
     let order = h.order();
@@ -687,7 +687,7 @@ async fn the_request_timeout_names_the_endpoint_an_at_most_once_request_reached(
     assert!(matches!(cause, Error::Timeout));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_long_poll_ignores_the_request_timeout() {
     let h = Harness::with(&[A], with_request_timeout);
     h.on(
@@ -701,7 +701,7 @@ async fn a_long_poll_ignores_the_request_timeout() {
     assert_eq!(body(&resp), "event");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn close_cancels_calls_in_flight_and_later_ones() {
     let h = Harness::new(&[A]);
     h.on(A, Reply::Hang);
@@ -732,7 +732,7 @@ async fn close_cancels_calls_in_flight_and_later_ones() {
 
 // ---- credentials ------------------------------------------------------------
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn basic_auth_is_sent_to_every_endpoint_tried_when_a_username_is_set() {
     let h = Harness::with(&[A, B], |c| {
         c.username = Some("user".into());
@@ -766,7 +766,7 @@ async fn basic_auth_is_sent_to_every_endpoint_tried_when_a_username_is_set() {
 
 // ---- endpoints ---------------------------------------------------------------
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn set_endpoints_validates_and_keeps_the_old_list_on_error() {
     let h = Harness::new(&[A, B]);
     let before = h.client.endpoints();
@@ -802,7 +802,7 @@ async fn set_endpoints_validates_and_keeps_the_old_list_on_error() {
     ));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn endpoints_are_a_shuffled_permutation_of_the_input() {
     let input: Vec<String> = [A, B, C].iter().map(|s| s.to_string()).collect();
     let mut first_counts: BTreeMap<String, usize> = BTreeMap::new();
@@ -826,7 +826,7 @@ async fn endpoints_are_a_shuffled_permutation_of_the_input() {
 
 // ---- sync ----------------------------------------------------------------------
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn sync_collects_every_client_url_of_every_member() {
     let h = Harness::new(&["http://127.0.0.1:2379"]);
     h.on("/v2/members", Reply::json(200, MEMBERS));
@@ -843,7 +843,7 @@ async fn sync_collects_every_client_url_of_every_member() {
     assert_eq!(h.client.endpoints(), vec!["http://127.0.0.1:4009"]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn sync_with_the_same_members_keeps_order_and_pin() {
     let h = Harness::new(&MEMBER_URLS);
     h.on("/v2/members", Reply::json(200, MEMBERS));
@@ -863,7 +863,7 @@ async fn sync_with_the_same_members_keeps_order_and_pin() {
     assert_eq!(h.client.pinned_endpoint().unwrap(), moved);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn sync_with_different_members_replaces_the_endpoints() {
     let h = Harness::new(&MEMBER_URLS);
     let without_node3 = r#"{"members":[{"id":"42134f434382925","peerURLs":["http://127.0.0.1:2380"],"name":"node1","clientURLs":["http://127.0.0.1:2379","http://127.0.0.1:4001"]},{"id":"94088180e21eb87b","peerURLs":["http://127.0.0.1:7002"],"name":"node2","clientURLs":["http://127.0.0.1:4002"]}]}"#;
@@ -873,7 +873,7 @@ async fn sync_with_different_members_replaces_the_endpoints() {
     assert_eq!(h.client.pinned_endpoint().unwrap(), h.client.endpoints()[0]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_failed_sync_leaves_the_endpoints() {
     let h = Harness::new(&["http://127.0.0.1:2379"]);
     let before = h.client.endpoints();
@@ -885,7 +885,10 @@ async fn a_failed_sync_leaves_the_endpoints() {
         Err(Error::UnexpectedStatus(404))
     ));
     h.on("/v2/members", Reply::json(200, r#"{"members":[{"id":"#));
-    assert!(matches!(h.client.sync().await, Err(Error::InvalidJson)));
+    assert!(matches!(
+        h.client.sync().await,
+        Err(Error::InvalidJson { .. })
+    ));
     h.on(
         "/v2/members",
         Reply::json(
@@ -912,7 +915,7 @@ fn prioritize_leader(c: &mut Config) {
     c.selection_mode = EndpointSelectionMode::PrioritizeLeader;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn sync_in_prioritize_leader_mode_pins_the_leader() {
     let h = Harness::with(&["http://127.0.0.1:2379"], prioritize_leader);
     h.on("/v2/members", Reply::json(200, MEMBERS));
@@ -951,7 +954,7 @@ async fn sync_in_prioritize_leader_mode_pins_the_leader() {
     assert_eq!(h.sent_to().last().unwrap(), "http://127.0.0.1:4002");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_leader_url_missing_from_the_list_pins_the_first_member_url() {
     let h = Harness::with(&["http://127.0.0.1:2379"], prioritize_leader);
     h.on("/v2/members", Reply::json(200, MEMBERS));
@@ -963,7 +966,7 @@ async fn a_leader_url_missing_from_the_list_pins_the_first_member_url() {
     assert_eq!(h.client.pinned_endpoint().unwrap(), "http://127.0.0.1:4003");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn no_leader_in_prioritize_leader_mode_is_no_leader_endpoint() {
     let leader_replies = [
         Reply::json(404, r#"{"message":"Not found"}"#),
@@ -993,7 +996,7 @@ async fn no_leader_in_prioritize_leader_mode_is_no_leader_endpoint() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn auto_sync_returns_the_first_sync_error() {
     let h = Harness::new(&["http://127.0.0.1:2379"]);
     h.on("/v2/members", Reply::refused());
@@ -1010,7 +1013,7 @@ async fn auto_sync_returns_the_first_sync_error() {
     assert_eq!(h.transport.requests().len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn auto_sync_syncs_until_closed() {
     let h = Harness::new(&["http://127.0.0.1:2379"]);
     h.on("/v2/members", Reply::json(200, MEMBERS));
@@ -1029,7 +1032,7 @@ async fn auto_sync_syncs_until_closed() {
 
 // ---- version -------------------------------------------------------------------
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn get_version_decodes_the_versions() {
     let h = Harness::new(&MEMBER_URLS);
     h.on(
@@ -1051,7 +1054,7 @@ async fn get_version_decodes_the_versions() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn get_version_errors() {
     let h = Harness::new(&[A]);
     h.on("/version", Reply::status(200, ""));
@@ -1062,12 +1065,12 @@ async fn get_version_errors() {
     h.on("/version", Reply::status(200, "etcd 2.0.12"));
     assert!(matches!(
         h.client.get_version().await,
-        Err(Error::InvalidJson)
+        Err(Error::InvalidJson { .. })
     ));
     h.on("/version", Reply::status(404, "404 page not found"));
     assert!(matches!(
         h.client.get_version().await,
-        Err(Error::InvalidJson)
+        Err(Error::InvalidJson { .. })
     ));
     h.on("/version", Reply::json(403, r#"{"errorCode":110,"message":"The request requires user authentication","cause":"Insufficient credentials","index":0}"#));
     match h.client.get_version().await {
@@ -1077,4 +1080,222 @@ async fn get_version_errors() {
         ),
         other => panic!("{other:?}"),
     }
+}
+
+// ---- per-call deadline ---------------------------------------------------------
+
+fn within(ms: u64) -> Instant {
+    Instant::now() + Duration::from_millis(ms)
+}
+
+/// `start` was `ms` ago: exactly on tokio's paused clock, give or take the
+/// simulator's per-step overhead (µs) in sim builds.
+#[track_caller]
+fn assert_took(start: Instant, ms: u64, why: &str) {
+    let want = Duration::from_millis(ms);
+    let took = start.elapsed();
+    assert!(
+        took >= want && took < want + Duration::from_millis(5),
+        "took {took:?}, expected {want:?}: {why}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_deadline_makes_a_sent_at_most_once_request_outcome_unknown() {
+    let h = Harness::new(&[A, B]);
+    for ep in h.order() {
+        h.on(&ep, Reply::Hang);
+    }
+    let start = Instant::now();
+    let (endpoint, cause) = outcome_unknown(
+        h.client
+            .send(get("/x").at_most_once().deadline(within(100)))
+            .await,
+    );
+    assert_took(start, 100, "the call's deadline");
+    assert_eq!(endpoint, h.order()[0]);
+    assert!(matches!(cause, Error::Timeout), "{cause:?}");
+    assert_eq!(h.sent_to(), vec![endpoint], "not re-sent anywhere");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_deadline_on_a_retryable_request_is_a_timeout() {
+    let h = Harness::new(&[A, B]);
+    for ep in h.order() {
+        h.on(&ep, Reply::Hang);
+    }
+    let start = Instant::now();
+    let r = h.client.send(get("/x").deadline(within(100))).await;
+    assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
+    assert_took(start, 100, "the call's deadline");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_deadline_that_already_passed_sends_nothing() {
+    let h = Harness::new(&[A]);
+    let past = Instant::now();
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let r = h.client.send(get("/x").at_most_once().deadline(past)).await;
+    assert!(
+        matches!(r, Err(Error::Timeout)),
+        "certainly not applied: {r:?}"
+    );
+    assert!(h.transport.requests().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_earlier_of_the_call_deadline_and_the_request_timeout_applies() {
+    for (call_ms, want_ms) in [(50, 50), (500, 150)] {
+        let h = Harness::with(&[A], with_request_timeout);
+        h.on(A, Reply::Hang);
+        let start = Instant::now();
+        let r = h.client.send(get("/x").deadline(within(call_ms))).await;
+        assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
+        assert_took(start, want_ms, "the earlier bound");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_deadline_bounds_a_long_poll_too() {
+    let h = Harness::with(&[A], with_request_timeout);
+    h.on(A, Reply::Hang);
+    let start = Instant::now();
+    let r = h
+        .client
+        .send(get("/v2/keys/x").long_poll().deadline(within(400)))
+        .await;
+    assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
+    assert_took(
+        start,
+        400,
+        "the client-wide timeout (150 ms) leaves long polls alone",
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_deadline_does_not_touch_calls_that_finish_in_time() {
+    let h = Harness::new(&[A]);
+    h.on(
+        A,
+        Reply::Delay(
+            Duration::from_millis(90),
+            Box::new(Reply::status(200, "ok")),
+        ),
+    );
+    let resp = h
+        .client
+        .send(get("/x").at_most_once().deadline(within(100)))
+        .await
+        .unwrap();
+    assert_eq!(body(&resp), "ok");
+    // A later deadline set on top keeps the earlier one.
+    let req = get("/x").deadline(within(100)).deadline(within(500));
+    assert_eq!(req.deadline, Some(within(100)));
+}
+
+// ---- config validation ---------------------------------------------------------
+
+#[test]
+fn new_validates_the_config() {
+    let t: Arc<dyn crate::transport::Transport> =
+        Arc::new(ScriptedTransport::new(|_| Reply::status(200, "")));
+    let base = || Config {
+        transport: Some(t.clone()),
+        ..Config::new([A])
+    };
+    for (cfg, field) in [
+        (
+            Config {
+                request_timeout: Some(Duration::ZERO),
+                ..base()
+            },
+            "request_timeout",
+        ),
+        (
+            Config {
+                header_timeout_per_request: Some(Duration::ZERO),
+                ..base()
+            },
+            "header_timeout_per_request",
+        ),
+        (
+            Config {
+                username: Some("a:b".into()),
+                ..base()
+            },
+            "username",
+        ),
+    ] {
+        match HttpClient::new(cfg) {
+            Err(Error::InvalidConfig { field: f, reason }) => {
+                assert_eq!(f, field);
+                assert!(!reason.is_empty());
+            }
+            other => panic!("{field}: expected InvalidConfig, got {other:?}"),
+        }
+    }
+    assert!(matches!(
+        Config {
+            endpoints: vec![],
+            ..base()
+        }
+        .validate(),
+        Err(Error::NoEndpoints)
+    ));
+    for bad in [
+        "",
+        ":",
+        "127.0.0.1:2379",
+        "ftp://a:1",
+        "http://a:1/?x=1",
+        "http://",
+    ] {
+        let cfg = Config {
+            endpoints: vec![A.into(), bad.into()],
+            ..base()
+        };
+        assert!(
+            matches!(cfg.validate(), Err(Error::InvalidEndpoint { ref endpoint, .. }) if endpoint == bad),
+            "{bad:?}"
+        );
+    }
+    let fine = Config {
+        request_timeout: Some(Duration::from_millis(1)),
+        header_timeout_per_request: Some(Duration::from_millis(1)),
+        username: Some("root".into()),
+        password: Some("pw:with:colons".into()),
+        ..base()
+    };
+    assert!(fine.validate().is_ok());
+    assert!(HttpClient::new(fine).is_ok());
+    // A password without a username is ignored, as in Go.
+    let no_user = Config {
+        password: Some("pw".into()),
+        ..base()
+    };
+    assert!(no_user.validate().is_ok());
+}
+
+#[test]
+fn https_needs_a_transport_that_speaks_tls() {
+    let cfg = Config::new(["https://a:1"]);
+    let with_tls = cfg!(all(feature = "reqwest", not(madsim)));
+    match cfg.validate() {
+        Ok(()) => assert!(
+            with_tls,
+            "the default transport here speaks plain http only"
+        ),
+        Err(Error::InvalidEndpoint { endpoint, reason }) => {
+            assert!(!with_tls, "reqwest speaks https");
+            assert_eq!(endpoint, "https://a:1");
+            assert!(reason.contains("reqwest"), "{reason}");
+        }
+        Err(other) => panic!("{other:?}"),
+    }
+    // A transport of one's own may speak TLS.
+    let custom = Config {
+        transport: Some(Arc::new(ScriptedTransport::new(|_| Reply::status(200, "")))),
+        ..Config::new(["https://a:1"])
+    };
+    assert!(custom.validate().is_ok());
 }

@@ -6,11 +6,13 @@
 mod http;
 mod request;
 mod response;
+mod stream;
 #[cfg(test)]
 mod tests;
 mod watcher;
 
 pub use http::{DEFAULT_KEYS_PREFIX, HttpKeysAPI, new_keys_api, new_keys_api_with_prefix};
+pub use stream::WatchStream;
 
 use crate::error::Result;
 use crate::wire::{Action, Node};
@@ -49,7 +51,38 @@ pub trait KeysAPI: Send + Sync {
     fn watcher(&self, key: &str, opts: WatcherOptions) -> Box<dyn Watcher>;
 }
 
-/// Yields the events of a watched key one at a time (Go's `client.Watcher`).
+/// Yields the events of a watched key one at a time (Go's `client.Watcher`),
+/// through [`Watcher::next`] or as a `futures` `Stream` ([`Watcher::into_stream`]).
+///
+/// ```
+/// use etcd_sdk::keys::{KeysAPI, Watcher, WatcherOptions, new_keys_api};
+/// use etcd_sdk::transport::{Reply, ScriptedTransport};
+/// use etcd_sdk::{Config, HttpClient};
+/// use futures_util::StreamExt;
+/// use std::sync::Arc;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// // A scripted member with two events for /k, then nothing (refused).
+/// let event = |i: u64| {
+///     let body = format!(r#"{{"action":"set","node":{{"key":"/k","value":"{i}","modifiedIndex":{i},"createdIndex":{i}}}}}"#);
+///     Reply::json(200, body).header("X-Etcd-Index", &i.to_string())
+/// };
+/// let member = Arc::new(ScriptedTransport::sequence([event(5), event(6)]));
+/// let client = HttpClient::new(Config {
+///     transport: Some(member),
+///     ..Config::new(["http://127.0.0.1:2379"])
+/// })
+/// .unwrap();
+/// let kapi = new_keys_api(client);
+///
+/// let events = kapi.watcher("/k", WatcherOptions::default()).into_stream();
+/// let got: Vec<_> = events.collect().await;
+/// assert_eq!(got.len(), 3, "two events, then the error that ends the stream");
+/// assert_eq!(got[1].as_ref().unwrap().index, 6);
+/// assert!(got[2].is_err());
+/// # }
+/// ```
 #[async_trait]
 pub trait Watcher: Send {
     /// Waits for the next event after the last one returned (or after
@@ -58,6 +91,22 @@ pub trait Watcher: Send {
     /// longer holds the next index: `get` the key and watch again from
     /// `response.index`.
     async fn next(&mut self) -> Result<Response>;
+
+    /// This watcher as a `futures` `Stream` of responses; it ends after the
+    /// first error (see [`WatchStream`]).
+    fn into_stream(self) -> WatchStream<Self>
+    where
+        Self: Sized + 'static,
+    {
+        WatchStream::new(self)
+    }
+}
+
+#[async_trait]
+impl<W: Watcher + ?Sized> Watcher for Box<W> {
+    async fn next(&mut self) -> Result<Response> {
+        (**self).next().await
+    }
 }
 
 /// A key API response: the event plus the cluster state headers.

@@ -24,13 +24,15 @@ const RAFT_TERM: &str = "X-Raft-Term";
 /// client ignores, are taken when they parse and left `None` otherwise.
 pub(crate) fn decode(resp: &HttpResponse) -> Result<Response> {
     if resp.status != StatusCode::OK && resp.status != StatusCode::CREATED {
-        let body: ErrorBody = serde_json::from_slice(&resp.body).map_err(|_| Error::InvalidJson)?;
+        let body: ErrorBody =
+            serde_json::from_slice(&resp.body).map_err(|e| Error::invalid_json(e, &resp.body))?;
         return Err(Error::Api(body.into()));
     }
     if resp.body.is_empty() {
         return Err(Error::EmptyBody);
     }
-    let event: Event = serde_json::from_slice(&resp.body).map_err(|_| Error::InvalidJson)?;
+    let event: Event =
+        serde_json::from_slice(&resp.body).map_err(|e| Error::invalid_json(e, &resp.body))?;
     let index = match resp.headers.get(ETCD_INDEX) {
         None => 0,
         Some(v) => v
@@ -176,7 +178,7 @@ mod tests {
             assert!(
                 matches!(
                     decode(&http_response(200, &[], body)),
-                    Err(Error::InvalidJson)
+                    Err(Error::InvalidJson { .. })
                 ),
                 "{body}"
             );
@@ -269,7 +271,7 @@ mod tests {
             assert!(
                 matches!(
                     decode(&http_response(404, &[], body)),
-                    Err(Error::InvalidJson)
+                    Err(Error::InvalidJson { .. })
                 ),
                 "{body:?}"
             );

@@ -373,7 +373,7 @@ async fn api_and_decoding_errors_reach_the_caller() {
     let (api, _) = api_replying(Reply::status(404, "404 page not found\n"));
     assert!(matches!(
         api.delete("/k", DeleteOptions::default()).await,
-        Err(Error::InvalidJson)
+        Err(Error::InvalidJson { .. })
     ));
 
     let (api, _) = api_replying(event("get", "/k", 1).header("X-Etcd-Index", "x"));
@@ -559,4 +559,170 @@ async fn server_errors_fail_over_only_for_retried_calls() {
     .await;
     assert_eq!(q.len(), 2);
     assert_eq!(r.unwrap().index, 3);
+}
+
+// ---- per-call bounds and constructors -------------------------------------------
+
+fn hanging_api() -> (HttpKeysAPI, Arc<ScriptedTransport>) {
+    let t = Arc::new(ScriptedTransport::new(|_| crate::transport::Reply::Hang));
+    (new_keys_api(client(&[EP], &t)), t)
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_timeout_keeps_the_at_most_once_classification() {
+    let (api, t) = hanging_api();
+    let api = api.with_timeout(Duration::from_millis(100));
+    let start = tokio::time::Instant::now();
+    // At-most-once writes that were sent: the outcome is unknown.
+    let at_most_once = [
+        api.create("/k", "v").await,
+        api.delete("/k", DeleteOptions::default()).await,
+        api.set(
+            "/k",
+            "v",
+            SetOptions {
+                prev_value: Some("old".into()),
+                ..Default::default()
+            },
+        )
+        .await,
+        api.create_in_order("/q", "job", CreateInOrderOptions::default())
+            .await,
+    ];
+    for r in at_most_once {
+        match r {
+            Err(Error::OutcomeUnknown { endpoint, cause }) => {
+                assert_eq!(endpoint, EP);
+                assert!(matches!(*cause, Error::Timeout), "{cause:?}");
+            }
+            other => panic!("expected OutcomeUnknown, got {other:?}"),
+        }
+    }
+    // Reads and retryable writes: a plain timeout.
+    assert!(
+        api.get("/k", GetOptions::default())
+            .await
+            .unwrap_err()
+            .is_timeout()
+    );
+    assert!(api.update("/k", "v").await.unwrap_err().is_timeout());
+    assert!(
+        api.set("/k", "v", SetOptions::default())
+            .await
+            .unwrap_err()
+            .is_timeout()
+    );
+    // 100 ms per call (exact on tokio's paused clock; the simulator adds µs per step).
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(700) && took < Duration::from_millis(705),
+        "{took:?}"
+    );
+    assert_eq!(t.requests().len(), 7, "nothing was re-sent");
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_deadline_is_one_budget_for_every_call() {
+    let slow = || {
+        crate::transport::Reply::Delay(Duration::from_millis(60), Box::new(event("set", "/k", 5)))
+    };
+    let t = Arc::new(ScriptedTransport::new(move |_| slow()));
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(100);
+    let api = new_keys_api(client(&[EP], &t)).with_deadline(deadline);
+    api.set("/k", "v", SetOptions::default()).await.unwrap();
+    let err = api.set("/k", "v", SetOptions::default()).await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    let now = tokio::time::Instant::now();
+    assert!(now >= deadline && now < deadline + Duration::from_millis(5));
+    // Past the deadline nothing is sent at all.
+    assert!(
+        api.get("/k", GetOptions::default())
+            .await
+            .unwrap_err()
+            .is_timeout()
+    );
+    assert_eq!(t.requests().len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timed_out_watcher_keeps_its_place() {
+    let replies = std::sync::Mutex::new(std::collections::VecDeque::from([
+        crate::transport::Reply::Hang,
+        event("set", "/k", 9),
+    ]));
+    let t = Arc::new(ScriptedTransport::new(move |_| {
+        replies
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or(crate::transport::Reply::Hang)
+    }));
+    let api = new_keys_api(client(&[EP], &t)).with_timeout(Duration::from_millis(100));
+    let mut w = api.watcher(
+        "/k",
+        WatcherOptions {
+            after_index: 4,
+            recursive: false,
+        },
+    );
+    assert!(w.next().await.unwrap_err().is_timeout());
+    assert_eq!(w.next().await.unwrap().index, 9);
+    let queries: Vec<_> = t
+        .requests()
+        .iter()
+        .map(|r| sent(r).query.unwrap_or_default())
+        .collect();
+    assert_eq!(queries, ["recursive=false&wait=true&waitIndex=5"; 2]);
+}
+
+#[tokio::test]
+async fn constructors_take_the_client_by_value_or_shared() {
+    let t = Arc::new(ScriptedTransport::sequence([
+        event("get", "/a", 1),
+        event("get", "/b", 2),
+        event("get", "/c", 3),
+    ]));
+    let http = client(&[EP], &t);
+    let by_value = new_keys_api(http.clone());
+    let in_arc = new_keys_api(Arc::new(http.clone()));
+    let dynamic: Arc<dyn Client> = Arc::new(http);
+    let as_dyn = new_keys_api_with_prefix(dynamic, "/v2/keys");
+    for (api, want) in [(by_value, 1), (in_arc, 2), (as_dyn, 3)] {
+        let got = api.get("/x", GetOptions::default()).await.unwrap();
+        assert_eq!(got.index, want);
+    }
+    assert_eq!(
+        t.requests().len(),
+        3,
+        "all three share one client and transport"
+    );
+}
+
+#[tokio::test]
+async fn a_watch_stream_yields_events_then_the_error_and_ends() {
+    use futures_util::StreamExt;
+    use futures_util::stream::FusedStream;
+    let cleared = crate::transport::Reply::json(
+        400,
+        r#"{"errorCode":401,"message":"The event in requested index is outdated and cleared","cause":"the requested history has been cleared [1008/7]","index":2007}"#,
+    );
+    let t = Arc::new(ScriptedTransport::sequence([
+        event("set", "/k", 5),
+        event("update", "/k", 6),
+        cleared,
+        event("set", "/k", 7),
+    ]));
+    let api = new_keys_api(client(&[EP], &t));
+    let mut events = api.watcher("/k", WatcherOptions::default()).into_stream();
+    assert_eq!(events.next().await.unwrap().unwrap().index, 5);
+    assert_eq!(events.next().await.unwrap().unwrap().action, Action::Update);
+    assert!(!events.is_terminated());
+    let err = events.next().await.unwrap().unwrap_err();
+    assert!(err.is_event_index_cleared(), "{err}");
+    assert!(
+        events.next().await.is_none(),
+        "the stream ends after an error"
+    );
+    assert!(events.is_terminated());
+    assert_eq!(t.requests().len(), 3, "nothing is polled after the error");
 }

@@ -3,17 +3,19 @@
 use super::request;
 use super::response::decode;
 use super::{GetOptions, Response, Watcher, WatcherOptions};
-use crate::client::Client;
+use crate::client::Caller;
 use crate::error::{Error, Result};
 use crate::wire::ErrorCode;
 use async_trait::async_trait;
-use std::sync::Arc;
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// Go's `httpWatcher`: long-polls `path` from `wait_index`, advancing past each
 /// event it returns.
 pub(crate) struct HttpWatcher {
-    client: Arc<dyn Client>,
+    /// The client, and the per-call bound of the handle that made the watcher
+    /// (applied to each `next()` as a whole).
+    caller: Caller,
     path: String,
     recursive: bool,
     /// The index the next poll waits for; 0 means "from now" (the server reads it
@@ -25,7 +27,7 @@ pub(crate) struct HttpWatcher {
 
 impl HttpWatcher {
     pub(crate) fn new(
-        client: Arc<dyn Client>,
+        caller: Caller,
         path: String,
         opts: WatcherOptions,
         liveness: Option<Duration>,
@@ -36,7 +38,7 @@ impl HttpWatcher {
             0
         };
         HttpWatcher {
-            client,
+            caller,
             path,
             recursive: opts.recursive,
             wait_index,
@@ -48,11 +50,12 @@ impl HttpWatcher {
     /// then mean a later index there and events in between would be lost. So the
     /// watcher first reads the current index (from a success or a key-not-found
     /// error alike) and waits from the one after it.
-    async fn resolve_start_index(&mut self) -> Result<()> {
-        let resp = self
-            .client
-            .send(request::get(self.path.clone(), GetOptions::default()))
-            .await?;
+    async fn resolve_start_index(&mut self, deadline: Option<Instant>) -> Result<()> {
+        let mut req = request::get(self.path.clone(), GetOptions::default());
+        if let Some(at) = deadline {
+            req = req.deadline(at);
+        }
+        let resp = self.caller.client.send(req).await?;
         let index = match decode(&resp) {
             Ok(r) => r.index,
             Err(Error::Api(e)) if e.code == ErrorCode::KEY_NOT_FOUND => e.index,
@@ -66,15 +69,20 @@ impl HttpWatcher {
 #[async_trait]
 impl Watcher for HttpWatcher {
     async fn next(&mut self) -> Result<Response> {
+        // One bound for the whole call, however many polls it takes.
+        let deadline = self.caller.bound.deadline();
         if self.liveness.is_some() && self.wait_index == 0 {
-            self.resolve_start_index().await?;
+            self.resolve_start_index(deadline).await?;
         }
         loop {
             let mut req = request::wait(self.path.clone(), self.recursive, self.wait_index);
             if let Some(interval) = self.liveness {
                 req = req.liveness(interval);
             }
-            let resp = self.client.send(req).await?;
+            if let Some(at) = deadline {
+                req = req.deadline(at);
+            }
+            let resp = self.caller.client.send(req).await?;
             let event = match decode(&resp) {
                 // The server ended the poll without an event (its watcher was
                 // dropped): poll again from the same index.
@@ -104,6 +112,7 @@ mod tests {
     use crate::client::Config;
     use crate::transport::{Reply, ScriptedTransport};
     use crate::wire::Action;
+    use std::sync::Arc;
     use std::time::Duration;
 
     fn queries(t: &ScriptedTransport) -> Vec<String> {
@@ -117,7 +126,7 @@ mod tests {
         new_keys_api(Arc::new(client(&[EP], t))).watcher(key, opts)
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn wait_index_follows_the_events() {
         let t = Arc::new(ScriptedTransport::sequence([
             event("set", "/k", 5),
@@ -147,7 +156,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn after_index_and_recursive() {
         let t = Arc::new(ScriptedTransport::sequence([event("set", "/d/x", 20)]));
         let mut w = watch_on(
@@ -186,7 +195,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn empty_body_polls_again_from_the_same_index() {
         let empty = || Reply::status(200, "").header("X-Etcd-Index", "30");
         let t = Arc::new(ScriptedTransport::sequence([
@@ -206,7 +215,7 @@ mod tests {
         assert_eq!(queries(&t), ["recursive=false&wait=true&waitIndex=31"; 3]);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn index_cleared_is_returned_and_index_kept() {
         let cleared = Reply::json(
             400,
@@ -232,12 +241,12 @@ mod tests {
         assert_eq!(queries(&t), ["recursive=false&wait=true&waitIndex=7"; 2]);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn bad_responses_are_returned_not_retried() {
         type Check = fn(&Error) -> bool;
         let cases: [(Reply, Check); 3] = [
             (Reply::json(200, "{\"action\":"), |e| {
-                matches!(e, Error::InvalidJson)
+                matches!(e, Error::InvalidJson { .. })
             }),
             (Reply::json(200, r#"{"action":"set"}"#), |e| {
                 matches!(e, Error::InvalidResponse(_))
@@ -261,7 +270,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_watch_fails_over_like_a_read() {
         let t = Arc::new(ScriptedTransport::sequence([
             Reply::broken(),
@@ -276,7 +285,7 @@ mod tests {
         assert_eq!(queries(&t), ["recursive=false&wait=true&waitIndex=0"; 2]);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_watch_ignores_header_and_request_timeouts() {
         let slow = Reply::Delay(Duration::from_millis(300), Box::new(event("set", "/k", 4)));
         let t = Arc::new(ScriptedTransport::sequence([slow]));
@@ -294,7 +303,7 @@ mod tests {
     /// A member that holds the poll open but never answers (SIGSTOP): with
     /// liveness probing the watch moves to the other member, from the index read
     /// at the start, so no event in between is lost.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn liveness_moves_a_hung_watch_to_another_member() {
         let stopped: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
         let t = Arc::new(ScriptedTransport::new(move |req| {
@@ -353,7 +362,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn without_liveness_a_from_now_watch_sends_wait_index_zero() {
         let t = Arc::new(ScriptedTransport::sequence([event("set", "/k", 4)]));
         let mut w = watch_on(&t, "/k", WatcherOptions::default());

@@ -3,21 +3,23 @@
 
 use super::peer_url::validate_peer_url;
 use super::{Member, MembersAPI};
-use crate::client::{Client, Request, Response};
-use crate::error::{Error, Result};
+use crate::client::shared::per_call_bounds;
+use crate::client::{Caller, Request, Response, SharedClient};
+use crate::error::{Error, MembersError, Result};
 use crate::wire::{MemberList, MemberPeerUrls, MessageBody, to_go_json};
 use async_trait::async_trait;
 use http::{Method, StatusCode};
 use serde::de::DeserializeOwned;
-use std::sync::Arc;
 
 const MEMBERS_PATH: &str = "/v2/members";
 
 /// The HTTP [`MembersAPI`] (Go's `httpMembersAPI`); build it with [`new_members_api`].
 #[derive(Clone)]
 pub struct HttpMembersAPI {
-    client: Arc<dyn Client>,
+    caller: Caller,
 }
+
+per_call_bounds!(HttpMembersAPI);
 
 impl std::fmt::Debug for HttpMembersAPI {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25,19 +27,25 @@ impl std::fmt::Debug for HttpMembersAPI {
     }
 }
 
-/// A [`MembersAPI`] that sends its requests through `client` (Go's `NewMembersAPI`).
-pub fn new_members_api(client: Arc<dyn Client>) -> HttpMembersAPI {
-    HttpMembersAPI { client }
+/// A [`MembersAPI`] that sends its requests through `client` (by value, in an `Arc`, or as
+/// an `Arc<dyn Client>`: see [`SharedClient`]; Go's `NewMembersAPI`).
+pub fn new_members_api(client: impl Into<SharedClient>) -> HttpMembersAPI {
+    HttpMembersAPI {
+        caller: Caller::new(client),
+    }
 }
 
 fn decode<T: DeserializeOwned>(resp: &Response) -> Result<T> {
-    serde_json::from_slice(&resp.body).map_err(|_| Error::InvalidJson)
+    serde_json::from_slice(&resp.body).map_err(|e| Error::invalid_json(e, &resp.body))
 }
 
 /// The server's `{"message": …}` as [`Error::Members`].
 fn members_error(resp: &Response) -> Error {
     match decode::<MessageBody>(resp) {
-        Ok(body) => Error::Members(body.message),
+        Ok(body) => Error::Members(MembersError {
+            status: resp.status.as_u16(),
+            message: body.message,
+        }),
         Err(e) => e,
     }
 }
@@ -62,7 +70,7 @@ fn peer_urls_body(peer_urls: &[String]) -> Result<Vec<u8>> {
 impl MembersAPI for HttpMembersAPI {
     async fn list(&self) -> Result<Vec<Member>> {
         let resp = self
-            .client
+            .caller
             .send(Request::new(Method::GET, MEMBERS_PATH))
             .await?;
         if resp.status != StatusCode::OK {
@@ -76,7 +84,7 @@ impl MembersAPI for HttpMembersAPI {
         let req = Request::new(Method::POST, MEMBERS_PATH)
             .json(body)
             .at_most_once();
-        let resp = self.client.send(req).await?;
+        let resp = self.caller.send(req).await?;
         match resp.status {
             StatusCode::CREATED => decode(&resp),
             StatusCode::CONFLICT => Err(members_error(&resp)),
@@ -87,7 +95,7 @@ impl MembersAPI for HttpMembersAPI {
     async fn remove(&self, member_id: &str) -> Result<()> {
         // Repeating a removal is harmless: the server answers 410, a success.
         let resp = self
-            .client
+            .caller
             .send(Request::new(Method::DELETE, member_path(member_id)?))
             .await?;
         match resp.status {
@@ -100,7 +108,7 @@ impl MembersAPI for HttpMembersAPI {
         let path = member_path(member_id)?;
         let body = peer_urls_body(peer_urls)?;
         let resp = self
-            .client
+            .caller
             .send(Request::new(Method::PUT, path).json(body))
             .await?;
         match resp.status {
@@ -112,12 +120,15 @@ impl MembersAPI for HttpMembersAPI {
 
     async fn leader(&self) -> Result<Member> {
         let path = format!("{MEMBERS_PATH}/leader");
-        let resp = self.client.send(Request::new(Method::GET, path)).await?;
+        let resp = self.caller.send(Request::new(Method::GET, path)).await?;
         if resp.status == StatusCode::OK {
             return decode(&resp);
         }
         match decode::<MessageBody>(&resp) {
-            Ok(body) if !body.message.is_empty() => Err(Error::Members(body.message)),
+            Ok(body) if !body.message.is_empty() => Err(Error::Members(MembersError {
+                status: resp.status.as_u16(),
+                message: body.message,
+            })),
             _ => Err(Error::UnexpectedStatus(resp.status.as_u16())),
         }
     }

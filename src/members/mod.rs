@@ -4,6 +4,7 @@ mod http;
 mod peer_url;
 
 pub use self::http::{HttpMembersAPI, new_members_api};
+pub use self::peer_url::PeerUrlError;
 use crate::error::Result;
 pub use crate::wire::Member;
 use async_trait::async_trait;

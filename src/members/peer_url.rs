@@ -4,29 +4,67 @@
 
 use crate::error::{Error, Result};
 
+/// A peer URL refused before anything is sent, with etcd's wording (the server
+/// applies the same rules).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PeerUrlError {
+    /// Not a URL at all.
+    #[error("invalid URL {url:?}")]
+    Unparsable {
+        /// The rejected text.
+        url: String,
+        /// Why the URL parser refused it.
+        #[source]
+        source: url::ParseError,
+    },
+    /// The scheme is not `http`, `https`, `unix` or `unixs`.
+    #[error("URL scheme must be http, https, unix, or unixs: {url}")]
+    Scheme {
+        /// The rejected URL.
+        url: String,
+    },
+    /// The address is not `host:port`.
+    #[error(r#"URL address does not have the form "host:port": {url}"#)]
+    HostPort {
+        /// The rejected URL.
+        url: String,
+    },
+    /// The URL has a path.
+    #[error("URL must not contain a path: {url}")]
+    Path {
+        /// The rejected URL.
+        url: String,
+    },
+}
+
 /// Checks one peer URL; the error says what is wrong, as etcd words it.
 pub(crate) fn validate_peer_url(raw: &str) -> Result<()> {
-    let invalid = |why: &str| Err(Error::InvalidArgument(format!("{why}: {raw}")));
-    if let Err(e) = url::Url::parse(raw) {
-        return Err(Error::InvalidArgument(format!("invalid URL {raw:?}: {e}")));
+    check(raw).map_err(Error::InvalidPeerUrl)
+}
+
+fn check(raw: &str) -> std::result::Result<(), PeerUrlError> {
+    let url = || raw.to_string();
+    if let Err(source) = url::Url::parse(raw) {
+        return Err(PeerUrlError::Unparsable { url: url(), source });
     }
     let Some((scheme, rest)) = raw.split_once("://") else {
-        return invalid("URL scheme must be http, https, unix, or unixs");
+        return Err(PeerUrlError::Scheme { url: url() });
     };
     if !matches!(
         scheme.to_ascii_lowercase().as_str(),
         "http" | "https" | "unix" | "unixs"
     ) {
-        return invalid("URL scheme must be http, https, unix, or unixs");
+        return Err(PeerUrlError::Scheme { url: url() });
     }
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
     if !has_host_and_port(host_port) {
-        return invalid(r#"URL address does not have the form "host:port""#);
+        return Err(PeerUrlError::HostPort { url: url() });
     }
     if tail.starts_with('/') {
-        return invalid("URL must not contain a path");
+        return Err(PeerUrlError::Path { url: url() });
     }
     Ok(())
 }
@@ -53,8 +91,8 @@ mod tests {
 
     fn message(raw: &str) -> String {
         match validate_peer_url(raw) {
-            Err(Error::InvalidArgument(m)) => m,
-            other => panic!("{raw}: expected InvalidArgument, got {other:?}"),
+            Err(Error::InvalidPeerUrl(e)) => e.to_string(),
+            other => panic!("{raw}: expected InvalidPeerUrl, got {other:?}"),
         }
     }
 
@@ -96,6 +134,17 @@ mod tests {
             "URL must not contain a path: http://h:1/p"
         );
         assert!(message(":").starts_with("invalid URL \":\""));
+        match validate_peer_url(":") {
+            Err(Error::InvalidPeerUrl(PeerUrlError::Unparsable { url, source })) => {
+                assert_eq!(url, ":");
+                assert_eq!(source, url::ParseError::RelativeUrlWithoutBase);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            validate_peer_url("http://h:1/p"),
+            Err(Error::InvalidPeerUrl(PeerUrlError::Path { .. }))
+        ));
         assert!(message("notaurl").starts_with("invalid URL"));
         assert!(message("").starts_with("invalid URL"));
     }

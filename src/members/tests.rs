@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::client::{Config, HttpClient};
-use crate::error::Error;
+use crate::error::{Error, MembersErrorKind};
 use crate::transport::{Reply, ScriptedTransport, TransportRequest};
 use ::http::Method;
 use std::sync::Arc;
@@ -94,7 +94,7 @@ async fn list_rejects_other_statuses_and_bad_json() {
         Err(Error::UnexpectedStatus(418))
     ));
     let (_, api) = api_replying(Reply::json(200, r#"[{"id":"XX"#));
-    assert!(matches!(api.list().await, Err(Error::InvalidJson)));
+    assert!(matches!(api.list().await, Err(Error::InvalidJson { .. })));
     let (_, api) = api_replying(Reply::refused());
     assert!(matches!(api.list().await, Err(Error::Cluster(_))));
 }
@@ -126,7 +126,7 @@ async fn add_validates_the_peer_url_before_sending() {
     for bad in [":", "ftp://h:1", "http://h", "http://h:1/path", ""] {
         let (t, api) = api_replying(Reply::json(201, NODE2));
         assert!(
-            matches!(api.add(bad).await, Err(Error::InvalidArgument(_))),
+            matches!(api.add(bad).await, Err(Error::InvalidPeerUrl(_))),
             "{bad}"
         );
         assert!(t.requests().is_empty(), "{bad}: nothing may be sent");
@@ -141,11 +141,17 @@ async fn add_errors() {
         r#"{"message":"membership: peerURL exists"}"#,
     ));
     match api.add(ok_peer).await {
-        Err(Error::Members(m)) => assert_eq!(m, "membership: peerURL exists"),
+        Err(Error::Members(e)) => {
+            assert_eq!(e.message, "membership: peerURL exists");
+            assert_eq!((e.status, e.kind()), (409, MembersErrorKind::PeerUrlExists));
+        }
         other => panic!("{other:?}"),
     }
     let (_, api) = api_replying(Reply::json(409, r#"{""#));
-    assert!(matches!(api.add(ok_peer).await, Err(Error::InvalidJson)));
+    assert!(matches!(
+        api.add(ok_peer).await,
+        Err(Error::InvalidJson { .. })
+    ));
     let (_, api) = api_replying(Reply::status(418, ""));
     assert!(matches!(
         api.add(ok_peer).await,
@@ -157,7 +163,10 @@ async fn add_errors() {
         Err(Error::UnexpectedStatus(415))
     ));
     let (_, api) = api_replying(Reply::json(201, r#"{"id":"XX"#));
-    assert!(matches!(api.add(ok_peer).await, Err(Error::InvalidJson)));
+    assert!(matches!(
+        api.add(ok_peer).await,
+        Err(Error::InvalidJson { .. })
+    ));
 }
 
 #[tokio::test]
@@ -236,7 +245,10 @@ async fn update_puts_peer_urls() {
 async fn update_errors() {
     let (_, api) = api_replying(Reply::json(404, r#"{"message":"No such member: 1234"}"#));
     match api.update("1234", &["http://h:1".into()]).await {
-        Err(Error::Members(m)) => assert_eq!(m, "No such member: 1234"),
+        Err(Error::Members(e)) => {
+            assert_eq!(e.message, "No such member: 1234");
+            assert_eq!(e.kind(), MembersErrorKind::MemberNotFound);
+        }
         other => panic!("{other:?}"),
     }
     let (_, api) = api_replying(Reply::json(
@@ -250,7 +262,7 @@ async fn update_errors() {
     let (_, api) = api_replying(Reply::json(409, "not json"));
     assert!(matches!(
         api.update("1234", &["http://h:1".into()]).await,
-        Err(Error::InvalidJson)
+        Err(Error::InvalidJson { .. })
     ));
     let (_, api) = api_replying(Reply::status(400, ""));
     assert!(matches!(
@@ -260,7 +272,7 @@ async fn update_errors() {
     let (t, api) = api_replying(Reply::status(204, ""));
     assert!(matches!(
         api.update("1234", &["http://h:1/x".into()]).await,
-        Err(Error::InvalidArgument(_))
+        Err(Error::InvalidPeerUrl(_))
     ));
     assert!(t.requests().is_empty());
 }
@@ -277,14 +289,16 @@ async fn leader_gets_the_leader() {
 #[tokio::test]
 async fn leader_errors() {
     let (_, api) = api_replying(Reply::json(200, r#"[{"id":"XX"#));
-    assert!(matches!(api.leader().await, Err(Error::InvalidJson)));
+    assert!(matches!(api.leader().await, Err(Error::InvalidJson { .. })));
     let (_, api) = api_replying(Reply::status(418, ""));
     assert!(matches!(
         api.leader().await,
         Err(Error::UnexpectedStatus(418))
     ));
     let (_, api) = api_replying(Reply::json(404, r#"{"message":"Not found"}"#));
-    assert!(matches!(api.leader().await, Err(Error::Members(m)) if m == "Not found"));
+    assert!(
+        matches!(api.leader().await, Err(Error::Members(e)) if e.message == "Not found" && e.status == 404)
+    );
     // "During election" comes with a 503, which the client counts as an endpoint
     // failure ("has no leader") before the members API sees it.
     let (_, api) = api_replying(Reply::json(503, r#"{"message":"During election"}"#));
@@ -292,4 +306,27 @@ async fn leader_errors() {
         Err(Error::Cluster(c)) => assert!(matches!(c.errors[..], [Error::NoLeader { .. }])),
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_timeout_makes_a_sent_add_outcome_unknown_and_a_list_time_out() {
+    let (t, api) = api_replying(Reply::Hang);
+    let api = api.with_timeout(std::time::Duration::from_millis(100));
+    match api.add("http://127.0.0.1:2380").await {
+        Err(Error::OutcomeUnknown { endpoint, cause }) => {
+            assert_eq!(endpoint, EP);
+            assert!(matches!(*cause, Error::Timeout), "{cause:?}");
+        }
+        other => panic!("expected OutcomeUnknown, got {other:?}"),
+    }
+    assert!(api.list().await.unwrap_err().is_timeout());
+    let past = tokio::time::Instant::now();
+    assert!(
+        api.with_deadline(past)
+            .leader()
+            .await
+            .unwrap_err()
+            .is_timeout()
+    );
+    assert_eq!(t.requests().len(), 2, "nothing sent past the deadline");
 }

@@ -4,8 +4,8 @@
 //! streaming body; endpoint choice, redirects, timeouts and failover live in
 //! [`crate::client`]. Two implementations ship:
 //!
-//! - [`ReqwestTransport`] (real builds only): reqwest with rustls, for `http` and
-//!   `https` endpoints.
+//! - `ReqwestTransport` (real builds with the `reqwest` feature, on by default):
+//!   reqwest with rustls, for `http` and `https` endpoints.
 //! - [`HyperTransport`] (both builds): hyper over `tokio::net`, which madsim
 //!   simulates, so the same SDK code runs inside a simulated cluster. Plain `http`.
 //!
@@ -15,7 +15,7 @@ mod body;
 mod curl;
 mod hyper_transport;
 mod quiet_flush;
-#[cfg(not(madsim))]
+#[cfg(all(feature = "reqwest", not(madsim)))]
 mod reqwest_transport;
 mod scripted;
 
@@ -24,7 +24,7 @@ pub(crate) use curl::log_curl_command;
 pub use curl::{curl_debug_enabled, disable_curl_debug, enable_curl_debug};
 pub use hyper_transport::HyperTransport;
 pub use quiet_flush::QuietFlush;
-#[cfg(not(madsim))]
+#[cfg(all(feature = "reqwest", not(madsim)))]
 pub use reqwest_transport::ReqwestTransport;
 pub use scripted::{Reply, ScriptedTransport};
 
@@ -132,15 +132,18 @@ impl TransportError {
 }
 
 /// The transport a [`crate::Config`] uses when none is given: reqwest in real
-/// builds, hyper over madsim's simulated TCP in sim builds.
-pub fn default_transport() -> Arc<dyn Transport> {
-    #[cfg(not(madsim))]
+/// builds with the `reqwest` feature (the default), hyper over `tokio::net`
+/// otherwise (plain `http` only), and hyper over madsim's simulated TCP in sim
+/// builds. Fails with [`crate::Error::TransportInit`] when reqwest cannot build
+/// its client.
+pub fn default_transport() -> crate::Result<Arc<dyn Transport>> {
+    #[cfg(all(feature = "reqwest", not(madsim)))]
     {
-        Arc::new(ReqwestTransport::new())
+        Ok(Arc::new(ReqwestTransport::new()?))
     }
-    #[cfg(madsim)]
+    #[cfg(not(all(feature = "reqwest", not(madsim))))]
     {
-        Arc::new(HyperTransport::new())
+        Ok(Arc::new(HyperTransport::new()))
     }
 }
 

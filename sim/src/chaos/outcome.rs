@@ -82,7 +82,9 @@ fn never_sent(e: &Error) -> bool {
     match e {
         Error::Transport(t) => t.kind == TransportErrorKind::Connect,
         Error::Redirect(_) | Error::TooManyRedirects | Error::NoEndpoints => true,
-        Error::InvalidEndpoint { .. } | Error::InvalidArgument(_) => true,
+        Error::InvalidEndpoint { .. } | Error::InvalidArgument(_) | Error::InvalidPeerUrl(_) => {
+            true
+        }
         _ => false,
     }
 }
@@ -182,7 +184,10 @@ mod tests {
             },
             transport(TransportErrorKind::Request),
             transport(TransportErrorKind::Body),
-            Error::InvalidJson,
+            Error::InvalidJson {
+                excerpt: "{".into(),
+                source: serde_json::from_str::<serde_json::Value>("{").unwrap_err(),
+            },
             Error::Cluster(ClusterError {
                 errors: vec![
                     transport(TransportErrorKind::Connect),

@@ -18,8 +18,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// The etcd binary (Debian package `etcd-server`; `scripts/install-deps.sh` installs it).
-pub const ETCD_BIN: &str = "/usr/bin/etcd";
+pub use crate::etcd_bin::ETCD_BIN;
+use crate::etcd_bin::{check_binary, require_binary};
 
 /// How long a cluster (or a restarted member) may take to become ready. Generous:
 /// the test machine is small and shared.
@@ -67,7 +67,10 @@ struct Proc {
 impl EtcdCluster {
     /// Starts an `n`-member cluster and waits until it is ready; panics (with the
     /// members' log tails) if it does not come up within [`STARTUP_TIMEOUT`].
+    /// Without [`ETCD_BIN`] the test process ends at once with one line naming
+    /// `scripts/install-deps.sh`.
     pub async fn start(n: usize) -> EtcdCluster {
+        require_binary(Path::new(ETCD_BIN));
         match Self::try_start(n).await {
             Ok(c) => c,
             Err(e) => panic!("etcd cluster of {n} did not start: {e}"),
@@ -97,12 +100,7 @@ impl EtcdCluster {
     /// directory under `parent` (a tmpfs or a disk, for benchmarks).
     pub async fn try_start_in(bin: &Path, n: usize, parent: &Path) -> Result<EtcdCluster, String> {
         assert!(n >= 1, "a cluster needs a member");
-        if !bin.exists() {
-            return Err(format!(
-                "{} is missing: run scripts/install-deps.sh",
-                bin.display()
-            ));
-        }
+        check_binary(bin)?;
         let mut last = String::new();
         for attempt in 1..=START_ATTEMPTS {
             let mut cluster = Self::spawn(bin, n, parent)?;

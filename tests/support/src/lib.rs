@@ -13,7 +13,7 @@
 //!   sim builds).
 //! - [`cases`]: the case bodies written once and run against both backends.
 //!
-//! Real builds: [`etcd`] (the process harness: 1..n-member clusters of
+//! Real builds: [`etcd_bin`] (is etcd installed? one clear line if not), [`etcd`] (the process harness: 1..n-member clusters of
 //! `/usr/bin/etcd` or any binary that takes etcd's flags, SIGSTOP/SIGCONT/SIGKILL,
 //! restart), [`etcd_backend`], [`etcdctl`] (etcdctl transcripts side by side).
 //!
@@ -31,6 +31,8 @@ pub mod sdk;
 pub mod etcd;
 #[cfg(not(madsim))]
 pub mod etcd_backend;
+#[cfg(not(madsim))]
+pub mod etcd_bin;
 #[cfg(not(madsim))]
 pub mod etcdctl;
 

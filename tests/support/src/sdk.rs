@@ -1,6 +1,6 @@
 //! Building SDK clients for a test cluster.
 
-use etcd_sdk::{Client, Config, HttpClient};
+use etcd_sdk::{Config, HttpClient};
 use std::time::Duration;
 
 /// A client over `endpoints` with this per-request header timeout.

@@ -51,7 +51,7 @@ fn client(endpoints: &[String], credentials: Option<(&str, &str)>) -> HttpClient
 #[track_caller]
 fn assert_auth_error(r: Result<impl std::fmt::Debug, Error>, message: &str) {
     match r {
-        Err(Error::Auth { message: m }) => assert_eq!(m, message),
+        Err(Error::Auth(e)) => assert_eq!(e.message, message),
         other => panic!("expected auth error {message:?}, got {other:?}"),
     }
 }

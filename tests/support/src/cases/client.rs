@@ -9,7 +9,7 @@ use crate::raw_http;
 use crate::sdk::{client, pin_to};
 use etcd_sdk::client::{Request, Response};
 use etcd_sdk::keys::{CreateInOrderOptions, new_keys_api};
-use etcd_sdk::{Client, Error, KeysAPI};
+use etcd_sdk::{Error, KeysAPI};
 use http::Method;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -8,7 +8,7 @@ use crate::backend::Backend;
 use crate::raw_http;
 use crate::sdk;
 use etcd_sdk::members::new_members_api;
-use etcd_sdk::{Client, Error, MembersAPI};
+use etcd_sdk::{Client, Error, MembersAPI, MembersErrorKind};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,7 +72,10 @@ pub async fn list_leader_add_update_remove_on_three_members(c: &dyn Backend) {
     api.update(&id0, &[c.peer_url(0)]).await.unwrap();
     // Unknown ids.
     match api.update("1234", &[c.dead_endpoint()]).await {
-        Err(Error::Members(msg)) => assert_eq!(msg, "No such member: 1234"),
+        Err(Error::Members(e)) => {
+            assert_eq!(e.message, "No such member: 1234");
+            assert_eq!(e.kind(), MembersErrorKind::MemberNotFound);
+        }
         other => panic!("expected 'No such member', got {other:?}"),
     }
     match api.remove("1234").await {
@@ -85,7 +88,10 @@ pub async fn list_leader_add_update_remove_on_three_members(c: &dyn Backend) {
     c.settle_for(Duration::from_secs(6)).await;
     // An existing member's peer URL conflicts.
     match api.add(&c.peer_url(1)).await {
-        Err(Error::Members(msg)) => assert_eq!(msg, "membership: peerURL exists"),
+        Err(Error::Members(e)) => {
+            assert_eq!(e.message, "membership: peerURL exists");
+            assert_eq!(e.kind(), MembersErrorKind::PeerUrlExists);
+        }
         other => panic!("expected a conflict, got {other:?}"),
     }
     let new_peer = c.dead_endpoint();
@@ -120,7 +126,7 @@ pub async fn list_leader_add_update_remove_on_three_members(c: &dyn Backend) {
     // A bad peer URL is refused before anything is sent.
     assert!(matches!(
         api.add("notaurl").await,
-        Err(Error::InvalidArgument(_))
+        Err(Error::InvalidPeerUrl(_))
     ));
 
     // Remove it; removing it again is a success (410).
