@@ -64,7 +64,7 @@ impl Connections {
     }
 
     /// How many connections are open.
-    #[cfg(test)]
+    #[cfg(all(test, not(madsim)))]
     pub fn open(&self) -> usize {
         self.open.load(Ordering::SeqCst)
     }

@@ -246,6 +246,22 @@ impl Member {
         self.inner.raft.status()
     }
 
+    /// Waits until the member has published its attributes; unlike
+    /// [`Member::wait_ready`], not returning if it stops first.
+    #[cfg(madsim)]
+    pub(crate) async fn wait_published(&self) {
+        self.inner.ready.wait().await
+    }
+
+    /// Waits until the Raft node's status differs from `seen` (or the node stops);
+    /// returns the new status.
+    pub async fn status_changed(&self, seen: &NodeStatus) -> NodeStatus {
+        match self.inner.raft.wait_for(|s| s != seen).await {
+            Ok(s) => s,
+            Err(_) => self.status(),
+        }
+    }
+
     /// If this member leads, asks Raft to hand leadership to member `to` (etcd's
     /// `MoveLeader`); returns at once, a follower ignores it. Tests use it to put a
     /// chosen member in the lead.
