@@ -107,7 +107,7 @@ mod real {
         member_with("etcd-sim, backlog 4096", new).await;
         if let Some(other) = std::env::args().nth(1) {
             let addr: SocketAddr = other.parse().expect("host:port");
-            burst(&format!("{other}"), addr).await;
+            burst(&other, addr).await;
         }
     }
 }

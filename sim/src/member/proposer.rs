@@ -70,12 +70,17 @@ impl Proposer {
                 match attempt().await {
                     Ok(v) => return Ok(v),
                     Err(RaftError::NoLeader | RaftError::ProposalDropped) => {
+                        let elected = self.raft.wait_for(|s| {
+                            s.leader_id.is_some()
+                                && (s.leader_id != before.leader_id || s.term != before.term)
+                        });
                         tokio::select! {
                             biased;
-                            _ = self.raft.wait_for(|s| {
-                                s.leader_id.is_some()
-                                    && (s.leader_id != before.leader_id || s.term != before.term)
-                            }) => {}
+                            // A stopped node answers at once: then wait the tick
+                            // out, or this loop would spin without yielding.
+                            r = elected => if r.is_err() {
+                                tokio::time::sleep(self.tick).await;
+                            },
                             _ = tokio::time::sleep(self.tick) => {}
                         }
                     }
