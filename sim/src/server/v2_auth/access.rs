@@ -338,4 +338,52 @@ mod tests {
             );
         });
     }
+
+    /// The verifier of [`two_users_verify_at_once`]: counts itself in, then waits
+    /// until the other verification is running too; says whether it was.
+    #[cfg(not(madsim))]
+    fn verify_in_pairs(hash: &str, password: &[u8]) -> bool {
+        static VERIFYING: (std::sync::Mutex<usize>, std::sync::Condvar) =
+            (std::sync::Mutex::new(0), std::sync::Condvar::new());
+        let (count, changed) = &VERIFYING;
+        let mut n = count.lock().unwrap();
+        *n += 1;
+        changed.notify_all();
+        let (n, _) = changed
+            .wait_timeout_while(n, Duration::from_secs(20), |n| *n < 2)
+            .unwrap();
+        *n >= 2 && check_password(hash, password)
+    }
+
+    /// Two authenticated requests verify their passwords at the same time (one
+    /// async worker): before, the first held the store lock (and the worker)
+    /// through its verification, so the second could not start until it ended.
+    #[cfg(not(madsim))]
+    #[test]
+    fn two_users_verify_at_once() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let b = Arc::new(enabled_store().await);
+            let check = |user: &'static str, password: &'static str| {
+                let b = b.clone();
+                tokio::spawn(async move {
+                    let auth = basic(user, password);
+                    key_allowed_with(&*b, Some(&auth), "/w/x", "GET", false, verify_in_pairs).await
+                })
+            };
+            let (bob, again) = (check("bob", "bobpw"), check("bob", "bobpw"));
+            assert!(
+                bob.await.unwrap(),
+                "the first verified alongside the second"
+            );
+            assert!(
+                again.await.unwrap(),
+                "the second verified alongside the first"
+            );
+        });
+    }
 }
