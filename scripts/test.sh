@@ -12,6 +12,9 @@ bash scripts/install-deps.sh
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "layering (api -> server -> store, auth, raft)"
+bash scripts/check-layers.sh
+
 step "clippy (real build)"
 cargo clippy --workspace --all-targets -- -D warnings
 

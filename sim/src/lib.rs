@@ -7,11 +7,23 @@
 //!   over the (simulated) network.
 //! - [`store::v2`]: etcd's v2 store (the tree, TTLs, the event history and watcher
 //!   hub), byte-exact against etcd 3.4.
-//! - [`server`]: the v2 commands members replicate and how they apply them.
-//! - [`api::v2`]: request parsing and validation, the v2 handlers (keys, members,
-//!   stats, version, health, machines) and their router.
+//! - [`auth::v2`]: etcd's v2 auth model, bcrypt passwords and permission
+//!   decisions over data passed in (it never proposes).
+//! - [`server`]: the v2 commands members replicate and how they apply them, the
+//!   backend interface the handlers call ([`server::backend::V2Backend`],
+//!   [`server::backend::ReplicationError`], [`server::backend::RaftStatus`]), and
+//!   v2 auth through a backend ([`server::v2_auth`]).
+//! - [`api::v2`]: request parsing and validation (a `/v2/keys` request into a
+//!   command: [`api::v2::dispatch`]), the v2 handlers (keys, members, stats,
+//!   version, health, machines) and their router.
 //! - [`member`]: the etcd member that joins these: a Raft node over the v2 store,
 //!   serving etcd's v2 HTTP API ([`member::Member`], [`member::run_member`]).
+//!
+//! Dependencies point down only: `api` → `server` → `store`, `auth`, `raft`
+//! (`scripts/check-layers.sh` checks it); `member`, `cluster`, `chaos` and `embed`
+//! sit on top. v3 gets the same places: `api::v3` (parsing, handlers),
+//! `server::v3_*` (commands, applier, backend trait, the proposing half of auth),
+//! `auth::v3` and `store::v3` (the pure parts).
 //! - [`sim_rand`]: routes raft-rs's randomness through madsim in sim builds.
 //! - `cluster` (sim builds): `SimCluster`, N members on simulated nodes with a
 //!   fault API.

@@ -214,8 +214,15 @@ impl SimCluster {
             .map(|(j, _)| (member_name(j), peer_url(j)))
             .collect();
         initial.push((member_name(i), peer));
-        let node = Arc::new(SimNode::spawn(i, &self.cfg, initial, true));
+        let node = Arc::new(SimNode::spawn(
+            i,
+            &self.cfg,
+            initial,
+            true,
+            self.changed.clone(),
+        ));
         self.nodes().push(node);
+        self.changed.notify_waiters();
         self.log
             .record(format!("add {} (id {})", member_name(i), added.id));
         self.wait_ready(self.cfg.startup_timeout).await?;
@@ -225,6 +232,9 @@ impl SimCluster {
     /// Waits (up to the startup timeout) until every running member would accept a
     /// member add: etcd's strict reconfiguration check wants each one connected to
     /// all its peers for 5 s, so a fresh cluster refuses adds for its first seconds.
+    ///
+    /// This polls once a tick: the condition turns true with the passing of time
+    /// (connected *for* 5 s), which nothing signals.
     pub async fn wait_members_may_add(&self) {
         let deadline = tokio::time::Instant::now() + self.cfg.startup_timeout;
         loop {

@@ -36,9 +36,12 @@ use crate::raft::NodeStatus;
 use etcd_sdk::{Config, HttpClient};
 use node::SimNode;
 use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// How to build a [`SimCluster`]. `Default`: 3 members with etcd's timing.
 #[derive(Clone, Debug)]
@@ -107,17 +110,30 @@ pub struct SimCluster {
     isolated: Mutex<BTreeSet<usize>>,
     log: FaultLog,
     next_client: AtomicUsize,
+    /// Notified when a node's state or incarnation changes (see [`Self::wait_until`]).
+    changed: Arc<Notify>,
 }
 
 impl SimCluster {
-    /// Starts `cfg.nodes` members and waits until every one is ready and a leader
-    /// is elected.
+    /// Starts `cfg.nodes` members and waits until every one is ready, a leader is
+    /// elected and every member has applied the cluster version (the bootstrap
+    /// entries are all applied: the first write of a fresh cluster gets index
+    /// `2 * nodes + 2`).
     pub async fn start(cfg: SimClusterConfig) -> Result<SimCluster, ClusterError> {
         let initial: Vec<(String, String)> = (0..cfg.nodes)
             .map(|i| (member_name(i), peer_url(i)))
             .collect();
+        let changed = Arc::new(Notify::new());
         let nodes = (0..cfg.nodes)
-            .map(|i| Arc::new(SimNode::spawn(i, &cfg, initial.clone(), false)))
+            .map(|i| {
+                Arc::new(SimNode::spawn(
+                    i,
+                    &cfg,
+                    initial.clone(),
+                    false,
+                    changed.clone(),
+                ))
+            })
             .collect();
         let cluster = SimCluster {
             cfg,
@@ -126,8 +142,20 @@ impl SimCluster {
             isolated: Mutex::new(BTreeSet::new()),
             log: FaultLog::new(),
             next_client: AtomicUsize::new(0),
+            changed,
         };
         cluster.wait_ready(cluster.cfg.startup_timeout).await?;
+        let versioned = |c: &Self| {
+            c.nodes()
+                .iter()
+                .all(|n| n.member().is_some_and(|m| m.cluster_version().is_some()))
+                .then_some(())
+        };
+        let timeout = cluster.cfg.startup_timeout;
+        cluster
+            .wait_until(timeout, versioned)
+            .await
+            .ok_or_else(|| ClusterError::NotReady(timeout, "no cluster version".into()))?;
         cluster
             .log
             .record(format!("cluster of {} started", cluster.cfg.nodes));
@@ -136,26 +164,69 @@ impl SimCluster {
 
     /// Waits until every live member is ready and there is a leader.
     pub async fn wait_ready(&self, timeout: Duration) -> Result<(), ClusterError> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let pending: Vec<String> = self
-                .nodes()
+        let pending = |c: &Self| -> Vec<String> {
+            c.nodes()
                 .iter()
                 .filter(|n| {
                     n.state() == NodeState::Running && !n.member().is_some_and(|m| m.is_ready())
                 })
                 .map(|n| n.name.clone())
+                .collect()
+        };
+        let ready = self
+            .wait_until(timeout, |c| {
+                (pending(c).is_empty() && c.leader().is_some()).then_some(())
+            })
+            .await;
+        ready.ok_or_else(|| {
+            ClusterError::NotReady(timeout, format!("not ready: {:?}", pending(self)))
+        })
+    }
+
+    /// Waits until `check` gives a value, up to `timeout` (virtual time), checking
+    /// again whenever something it can depend on changes: a node's state or
+    /// incarnation (paused, killed, restarted, added, removed; a restarted member
+    /// started), a member's Raft status (role, leader, term, indices), or a member
+    /// becoming ready. `None` when `timeout` passes first.
+    async fn wait_until<T>(
+        &self,
+        timeout: Duration,
+        check: impl Fn(&Self) -> Option<T>,
+    ) -> Option<T> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            // Registered before anything is read: a change from here on wakes it.
+            let changed = self.changed.notified();
+            let seen: Vec<(Member, NodeStatus)> = self
+                .nodes()
+                .iter()
+                .filter(|n| n.state() == NodeState::Running)
+                .filter_map(|n| n.member())
+                .map(|m| {
+                    let status = m.status();
+                    (m, status)
+                })
+                .filter(|(_, status)| status.stopped.is_none())
                 .collect();
-            if pending.is_empty() && self.leader().is_some() {
-                return Ok(());
+            if let Some(v) = check(self) {
+                return Some(v);
             }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(ClusterError::NotReady(
-                    timeout,
-                    format!("not ready: {pending:?}"),
-                ));
+            let mut waits: Vec<Pin<Box<dyn Future<Output = ()> + '_>>> = vec![Box::pin(changed)];
+            for (m, status) in &seen {
+                waits.push(Box::pin(async move {
+                    m.status_changed(status).await;
+                }));
+                if !m.is_ready() {
+                    waits.push(Box::pin(m.wait_published()));
+                }
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if tokio::time::timeout(left, futures_util::future::select_all(waits))
+                .await
+                .is_err()
+            {
+                return check(self);
+            }
         }
     }
 
@@ -328,18 +399,12 @@ impl SimCluster {
         timeout: Duration,
         settled: impl Fn(&NodeStatus) -> bool,
     ) -> Result<usize, ClusterError> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Some(l) = self.leader()
-                && self.status(l).is_some_and(|lead| settled(&lead))
-            {
-                return Ok(l);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(ClusterError::NoLeader(timeout));
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.wait_until(timeout, |c| {
+            c.leader()
+                .filter(|&l| c.status(l).is_some_and(|lead| settled(&lead)))
+        })
+        .await
+        .ok_or(ClusterError::NoLeader(timeout))
     }
 
     /// Every fault injected so far, with its virtual time.

@@ -5,6 +5,7 @@ use crate::member::{Member, MemberConfig, run_member};
 use crate::raft::SimDisk;
 use madsim::runtime::{Handle, NodeHandle};
 use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
 
 /// Where a member is in its simulated life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,16 +27,20 @@ pub(super) struct SimNode {
     pub(super) disk: SimDisk,
     incarnation: Arc<Mutex<Option<Member>>>,
     state: Mutex<NodeState>,
+    /// The cluster's change signal: notified when the state or incarnation changes.
+    changed: Arc<Notify>,
 }
 
 impl SimNode {
     /// Creates the madsim node for member `i`; its init runs the member (again on
-    /// every restart, over the same disk).
+    /// every restart, over the same disk). `changed` is notified whenever the node's
+    /// state or incarnation changes.
     pub(super) fn spawn(
         i: usize,
         cfg: &SimClusterConfig,
         initial_cluster: Vec<(String, String)>,
         existing: bool,
+        changed: Arc<Notify>,
     ) -> SimNode {
         let member_cfg = MemberConfig {
             name: member_name(i),
@@ -55,17 +60,19 @@ impl SimNode {
         let disk = SimDisk::new();
         let incarnation: Arc<Mutex<Option<Member>>> = Arc::new(Mutex::new(None));
         let handle = {
-            let (disk, incarnation) = (disk.clone(), incarnation.clone());
+            let (disk, incarnation, notify) = (disk.clone(), incarnation.clone(), changed.clone());
             Handle::current()
                 .create_node()
                 .name(member_name(i))
                 .ip(member_ip(i))
                 .init(move || {
                     let (cfg, disk, slot) = (member_cfg.clone(), disk.clone(), incarnation.clone());
+                    let notify = notify.clone();
                     async move {
                         let name = cfg.name.clone();
                         let started = move |m: Member| {
-                            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(m)
+                            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(m);
+                            notify.notify_waiters();
                         };
                         if let Err(e) = run_member(cfg, disk, started).await {
                             tracing::error!(member = %name, error = %e, "member stopped");
@@ -81,6 +88,7 @@ impl SimNode {
             disk,
             incarnation,
             state: Mutex::new(NodeState::Running),
+            changed,
         }
     }
 
@@ -90,6 +98,7 @@ impl SimNode {
 
     pub(super) fn set_state(&self, s: NodeState) {
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) = s;
+        self.changed.notify_waiters();
     }
 
     /// The running incarnation's handle.
@@ -106,5 +115,6 @@ impl SimNode {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take();
+        self.changed.notify_waiters();
     }
 }

@@ -10,7 +10,6 @@ use crate::member::{Member, MemberConfig};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
@@ -70,7 +69,7 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
     let mut client_urls = Vec::new();
     for url in &config.listen_client_urls {
         let addr = bind_addr(url)?;
-        let listener = TcpListener::bind(addr)
+        let listener = crate::member::listen::bind(addr)
             .await
             .map_err(|e| listen_error(addr, &e))?;
         let bound = listener.local_addr().map_err(|e| listen_error(addr, &e))?;

@@ -1,21 +1,24 @@
-//! The member as the v2 handlers see it: replication with etcd's request timeout
-//! and error texts, the membership operations, and the statistics.
+//! [`MemberBackend`]: the member as the v2 handlers see it (the HTTP service's
+//! only view of it): replication through the [`Proposer`], the local store, the
+//! membership operations with etcd's strict reconfiguration checks, and the
+//! statistics.
 
-use super::config::url_socket_addr;
+use super::config::{MemberConfig, url_socket_addr};
 use super::entry::{Applied, Entry};
-use super::handle::Inner;
 use super::ids::member_id_of;
+use super::membership::Cluster;
+use super::proposer::Proposer;
 use super::state_machine::{AddContext, lock};
+use super::stats::StatsTracker;
 use super::unsafe_mode::UnsafeMode;
-use crate::api::v2::backend::{RaftStatus, ReplicationError, V2Backend};
 use crate::api::v2::members::{ClusterBackend, MembersError};
 use crate::api::v2::stats::{LeaderStats, SelfStats, StatsBackend};
-use crate::raft::{ChangeKind, MembershipChange, RaftError};
+use crate::raft::{ChangeKind, MembershipChange};
+use crate::server::backend::{RaftStatus, ReplicationError, V2Backend};
 use crate::server::v2_command::{V2Command, V2Proposal};
 use crate::store::v2::{Reply, Store, StoreError};
 use async_trait::async_trait;
 use etcd_sdk::wire::Member as WireMember;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
@@ -31,7 +34,58 @@ const UNHEALTHY: &str = "etcdserver: unhealthy cluster";
 const NOT_ENOUGH_STARTED: &str =
     "etcdserver: re-configuration failed due to not enough started members";
 
-impl Inner {
+/// What the HTTP service of one member reaches: its identity and settings, the
+/// proposer, the store, the membership and the statistics.
+pub(crate) struct MemberBackend {
+    id: u64,
+    name: String,
+    cluster_token: String,
+    strict_reconfig_check: bool,
+    unsafe_mode: Option<UnsafeMode>,
+    /// The cluster id until the bootstrap membership has been applied.
+    provisional_cluster_id: u64,
+    proposer: Proposer,
+    store: Arc<Mutex<Store>>,
+    cluster: Arc<Mutex<Cluster>>,
+    stats: Arc<Mutex<StatsTracker>>,
+}
+
+impl MemberBackend {
+    /// The backend of the member `cfg` describes.
+    pub fn new(
+        cfg: &MemberConfig,
+        provisional_cluster_id: u64,
+        proposer: Proposer,
+        store: Arc<Mutex<Store>>,
+        cluster: Arc<Mutex<Cluster>>,
+        stats: Arc<Mutex<StatsTracker>>,
+    ) -> Self {
+        MemberBackend {
+            id: cfg.id(),
+            name: cfg.name.clone(),
+            cluster_token: cfg.cluster_token.clone(),
+            strict_reconfig_check: cfg.strict_reconfig_check,
+            unsafe_mode: cfg.unsafe_mode,
+            provisional_cluster_id,
+            proposer,
+            store,
+            cluster,
+            stats,
+        }
+    }
+
+    /// The cluster id: from the bootstrap members once known.
+    pub fn cluster_id(&self) -> u64 {
+        lock(&self.cluster)
+            .cluster_id()
+            .unwrap_or(self.provisional_cluster_id)
+    }
+
+    /// The v2 store's current index.
+    pub fn store_index(&self) -> u64 {
+        lock(&self.store).index()
+    }
+
     /// Whether this member has heard from every other member without a gap for at
     /// least `d` (etcd's `isConnectedFullySince(now - d)` over the voting members).
     pub(crate) fn connected_to_all_members_for(&self, d: Duration) -> bool {
@@ -40,7 +94,8 @@ impl Inner {
             return false;
         };
         let ids: Vec<u64> = lock(&self.cluster).members().iter().map(|m| m.id).collect();
-        self.raft
+        self.proposer
+            .raft()
             .peer_activity()
             .connected_fully_since(self.id, ids, since, now)
     }
@@ -49,16 +104,16 @@ impl Inner {
     /// members for the bigger cluster, and this member connected to every other for
     /// [`HEALTH_INTERVAL`].
     pub(crate) fn may_add_member(&self) -> Result<(), MembersError> {
-        if !self.cfg.strict_reconfig_check {
+        if !self.strict_reconfig_check {
             return Ok(());
         }
         if !lock(&self.cluster).ready_to_add_voter() {
-            tracing::warn!(member = %self.cfg.name, "rejecting member add request; not enough healthy members");
+            tracing::warn!(member = %self.name, "rejecting member add request; not enough healthy members");
             return Err(MembersError::Other(NOT_ENOUGH_STARTED.into()));
         }
         if !self.connected_to_all_members_for(HEALTH_INTERVAL) {
             tracing::warn!(
-                member = %self.cfg.name,
+                member = %self.name,
                 "rejecting member add request; local member has not been connected to all \
                  peers, reconfigure breaks active quorum"
             );
@@ -72,7 +127,7 @@ impl Inner {
     /// (never heard from), the members this one has been connected to for
     /// [`HEALTH_INTERVAL`] must still make a quorum without it.
     fn may_remove_member(&self, id: u64) -> Result<(), MembersError> {
-        if !self.cfg.strict_reconfig_check {
+        if !self.strict_reconfig_check {
             return Ok(());
         }
         let ids: Vec<u64> = {
@@ -87,7 +142,7 @@ impl Inner {
             cluster.members().iter().map(|m| m.id).collect()
         };
         let now = Instant::now();
-        let activity = self.raft.peer_activity();
+        let activity = self.proposer.raft().peer_activity();
         if id != self.id && activity.active_since(id, now).is_none() {
             return Ok(());
         }
@@ -97,7 +152,7 @@ impl Inner {
         let active = activity.connected_since(self.id, ids.iter().copied(), since, now);
         if active.saturating_sub(1) < 1 + (ids.len() - 1) / 2 {
             tracing::warn!(
-                member = %self.cfg.name,
+                member = %self.name,
                 "rejecting member remove request; local member has not been connected to \
                  enough peers, reconfigure breaks active quorum"
             );
@@ -106,63 +161,14 @@ impl Inner {
         Ok(())
     }
 
-    /// Runs `attempt` until it succeeds, retrying while the outcome is certainly
-    /// "not applied" (no leader yet, proposal dropped), for at most the request
-    /// timeout.
-    async fn replicate<T, F, Fut>(&self, attempt: F) -> Result<T, ReplicationError>
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<T, RaftError>>,
-    {
-        let start = Instant::now();
-        let retrying = async {
-            loop {
-                match attempt().await {
-                    Ok(v) => return Ok(v),
-                    Err(RaftError::NoLeader | RaftError::ProposalDropped) => {
-                        tokio::time::sleep(self.cfg.tick).await;
-                    }
-                    Err(RaftError::OutcomeUnknown) => return Err(self.timed_out(start)),
-                    Err(RaftError::ConfChange(e)) => return Err(ReplicationError(e)),
-                    Err(e) => {
-                        tracing::debug!(error = %e, "member: proposal failed");
-                        return Err(ReplicationError::stopped());
-                    }
-                }
-            }
-        };
-        match tokio::time::timeout(self.cfg.request_timeout, retrying).await {
-            Ok(r) => r,
-            Err(_) => Err(self.timed_out(start)),
-        }
-    }
-
-    /// etcd's timeout error: blamed on a leader change when a new leader appeared
-    /// within two election timeouts after the request started.
-    fn timed_out(&self, start: Instant) -> ReplicationError {
-        let election = self
-            .cfg
-            .tick
-            .saturating_mul(u32::try_from(self.cfg.election_ticks).unwrap_or(u32::MAX));
-        let elected = lock(&self.stats).leader_seen_at();
-        match elected {
-            Some(at) if start < at && start + election * 2 > at => ReplicationError(
-                "etcdserver: request timed out, possibly due to previous leader failure".into(),
-            ),
-            _ => ReplicationError::timed_out(),
-        }
-    }
-
-    /// Proposes `entry` and waits for its application here.
-    pub(crate) async fn propose(&self, entry: &Entry) -> Result<Applied, ReplicationError> {
-        let data = entry.encode();
-        self.replicate(|| self.raft.propose(data.clone())).await
+    async fn propose(&self, entry: &Entry) -> Result<Applied, ReplicationError> {
+        self.proposer.propose(entry).await
     }
 
     async fn change(&self, change: MembershipChange) -> Result<(), MembersError> {
-        self.replicate(|| self.raft.change_membership(change.clone()))
+        self.proposer
+            .change(change)
             .await
-            .map(|_| ())
             .map_err(|e| MembersError::from_apply_error(e.0))
     }
 }
@@ -172,14 +178,14 @@ fn unexpected(what: &Applied) -> ReplicationError {
 }
 
 #[async_trait]
-impl V2Backend for Inner {
+impl V2Backend for MemberBackend {
     async fn propose_v2(
         &self,
         command: V2Command,
         now: SystemTime,
     ) -> Result<Result<Reply, StoreError>, ReplicationError> {
         if let (Some(UnsafeMode::LocalQuorumReads), V2Command::QuorumGet { path, recursive }) =
-            (self.cfg.unsafe_mode, &command)
+            (self.unsafe_mode, &command)
         {
             // Unsafe, for testing the chaos checker only: no ReadIndex, no log.
             return Ok(lock(&self.store).get(path, *recursive, now));
@@ -198,11 +204,11 @@ impl V2Backend for Inner {
     }
 
     fn cluster_id(&self) -> u64 {
-        Inner::cluster_id(self)
+        MemberBackend::cluster_id(self)
     }
 
     fn raft_status(&self) -> RaftStatus {
-        let s = self.raft.status();
+        let s = self.proposer.status();
         RaftStatus {
             commit_index: s.commit_index,
             term: s.term,
@@ -211,7 +217,7 @@ impl V2Backend for Inner {
 }
 
 #[async_trait]
-impl ClusterBackend for Inner {
+impl ClusterBackend for MemberBackend {
     fn member_list(&self) -> Vec<WireMember> {
         lock(&self.cluster)
             .members()
@@ -221,7 +227,7 @@ impl ClusterBackend for Inner {
     }
 
     fn leader_id(&self) -> Option<u64> {
-        self.raft.status().leader_id
+        self.proposer.status().leader_id
     }
 
     fn cluster_version(&self) -> Option<String> {
@@ -237,7 +243,7 @@ impl ClusterBackend for Inner {
             // The id the new member computes itself from its peer URL and the
             // token; if that one is taken, a time-salted one, as etcd gives every
             // added member (the new member must then be told its id).
-            let mut id = member_id_of(&peer_urls, &self.cfg.cluster_token, None);
+            let mut id = member_id_of(&peer_urls, &self.cluster_token, None);
             if cluster.member(id).is_some() || cluster.is_removed(id) {
                 let secs = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
@@ -295,14 +301,14 @@ impl ClusterBackend for Inner {
     }
 }
 
-impl StatsBackend for Inner {
+impl StatsBackend for MemberBackend {
     fn self_stats(&self) -> SelfStats {
-        let status = self.raft.status();
-        lock(&self.stats).self_stats(&self.cfg.name, self.id, &status, SystemTime::now())
+        let status = self.proposer.status();
+        lock(&self.stats).self_stats(&self.name, self.id, &status, SystemTime::now())
     }
 
     fn leader_stats(&self) -> Option<LeaderStats> {
-        let status = self.raft.status();
+        let status = self.proposer.status();
         if !status.is_leader() {
             return None;
         }

@@ -1,18 +1,41 @@
-//! [`Connections`]: counts a member's open client connections so a graceful stop can
-//! wait for them (in-flight requests finish, idle keep-alive connections close) for a
+//! [`Connections`]: a member's client connections: capped (a connection slot is
+//! taken before a connection is accepted), and counted so a graceful stop can wait
+//! for them (in-flight requests finish, idle keep-alive connections close) for a
 //! bounded time before the Raft node stops.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
-/// Open connections and the grace period a stop gives them.
-#[derive(Debug, Default)]
+/// How many client connections a member serves at once, by default.
+///
+/// Our benchmark holds 1,000 concurrent watch connections (each a long poll on its
+/// own connection, as the v2 API has no multiplexing), plus the clients writing to
+/// them; 10,000 leaves ten times that. The cap bounds what a member spends on
+/// connections (a task and hyper's buffers, some tens of KB each: about half a GB at
+/// the cap) and keeps it below the file descriptors a process usually gets
+/// (`ulimit -n` hard limits of 2^20; a soft limit of 1,024 would stop it first).
+/// etcd has no such cap on its v2 listener. At the cap, a member stops accepting:
+/// new connections wait in the kernel's listen backlog (4,096,
+/// [`super::listen::LISTEN_BACKLOG`]) until one closes.
+pub const MAX_CLIENT_CONNECTIONS: usize = 10_000;
+
+/// Open connections, the cap on them and the grace period a stop gives them.
+#[derive(Debug)]
 pub(crate) struct Connections {
     open: AtomicUsize,
     idle: Notify,
     /// Milliseconds a connection may keep serving after shutdown; 0: close at once.
     grace_ms: AtomicU64,
+    /// One permit per connection that may be open.
+    slots: Arc<Semaphore>,
+}
+
+impl Default for Connections {
+    fn default() -> Self {
+        Connections::with_limit(MAX_CLIENT_CONNECTIONS)
+    }
 }
 
 /// Held by a connection's task while it runs.
@@ -20,6 +43,32 @@ pub(crate) struct Connections {
 pub(crate) struct ConnectionGuard<'a>(&'a Connections);
 
 impl Connections {
+    /// At most `limit` connections at once.
+    pub fn with_limit(limit: usize) -> Self {
+        Connections {
+            open: AtomicUsize::new(0),
+            idle: Notify::new(),
+            grace_ms: AtomicU64::new(0),
+            slots: Arc::new(Semaphore::new(limit)),
+        }
+    }
+
+    /// Waits for a free connection slot (held until the permit drops).
+    pub async fn slot(&self) -> OwnedSemaphorePermit {
+        match self.slots.clone().acquire_owned().await {
+            Ok(permit) => permit,
+            // The semaphore is never closed; should it be, wait forever rather
+            // than exceed the cap (shutdown ends the wait).
+            Err(_) => std::future::pending().await,
+        }
+    }
+
+    /// How many connections are open.
+    #[cfg(all(test, not(madsim)))]
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::SeqCst)
+    }
+
     /// Counts a new connection until the guard drops.
     pub fn enter(&self) -> ConnectionGuard<'_> {
         self.open.fetch_add(1, Ordering::SeqCst);

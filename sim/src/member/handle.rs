@@ -1,19 +1,29 @@
-//! [`Member`]: start a member (Raft node, store, HTTP server), look at it, stop it.
+//! [`Member`]: start a member (Raft node, store, HTTP service, background tasks),
+//! look at it, stop it.
+//!
+//! Each task gets only what it uses (see [`Member::start_with_listeners`]): the
+//! HTTP service the [`MemberBackend`], the background tasks a [`Proposer`] and the
+//! piece of state they watch, every one the shutdown [`Signal`].
 
+use super::backend::MemberBackend;
 use super::config::{MemberConfig, url_socket_addr};
 use super::drain::Connections;
 use super::entry::Applied;
+use super::expiry::Expiry;
 use super::ids::cluster_id;
 use super::membership::Cluster;
-use super::shutdown::Shutdown;
+use super::proposer::Proposer;
+use super::publish::{Publisher, VersionDecider};
+use super::signal::Signal;
 use super::state_machine::{MemberStateMachine, lock};
 use super::stats::StatsTracker;
-use super::{expiry, publish, server, tick_advance};
+use super::tick_advance::TickAdvance;
+use super::{listen, server, tick_advance};
+use crate::api::v2::members::ClusterBackend;
 use crate::raft::{Disk, NodeStatus, RaftConfig, RaftError, RaftNode};
 use crate::store::v2::Store;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::net::TcpListener;
@@ -42,43 +52,30 @@ pub enum MemberError {
     Stopped(String),
 }
 
-/// The state a member's tasks and handlers share.
-pub(crate) struct Inner {
-    pub cfg: MemberConfig,
-    pub id: u64,
-    /// The cluster id until the bootstrap membership has been applied.
-    pub provisional_cluster_id: u64,
-    pub raft: RaftNode<Applied>,
-    pub store: Arc<Mutex<Store>>,
-    pub cluster: Arc<Mutex<Cluster>>,
+/// What the [`Member`] handle holds.
+struct Running {
+    name: String,
+    id: u64,
+    raft: Arc<RaftNode<Applied>>,
+    backend: Arc<MemberBackend>,
     /// Set once this member's attributes were published.
-    pub ready: AtomicBool,
-    pub stats: Mutex<StatsTracker>,
-    pub shutdown: Shutdown,
+    ready: Arc<Signal>,
+    shutdown: Arc<Signal>,
     /// Open client connections (a graceful stop waits for them).
-    pub connections: Connections,
+    connections: Arc<Connections>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
-}
-
-impl Inner {
-    /// The cluster id: from the bootstrap members once known.
-    pub fn cluster_id(&self) -> u64 {
-        lock(&self.cluster)
-            .cluster_id()
-            .unwrap_or(self.provisional_cluster_id)
-    }
 }
 
 /// A running member: a cheap handle (clones share the member).
 #[derive(Clone)]
 pub struct Member {
-    inner: Arc<Inner>,
+    inner: Arc<Running>,
 }
 
 impl std::fmt::Debug for Member {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Member")
-            .field("name", &self.inner.cfg.name)
+            .field("name", &self.inner.name)
             .field("id", &format_args!("{:x}", self.inner.id))
             .finish()
     }
@@ -101,7 +98,7 @@ impl Member {
     ) -> Result<Member, MemberError> {
         cfg.validate().map_err(MemberError::Config)?;
         let client_addr = url_socket_addr(&cfg.client_url).map_err(MemberError::Config)?;
-        let listener = TcpListener::bind(client_addr)
+        let listener = listen::bind(client_addr)
             .await
             .map_err(|e| MemberError::Listen {
                 addr: client_addr,
@@ -149,39 +146,84 @@ impl Member {
         let cluster = Arc::new(Mutex::new(Cluster::default()));
         let (peer_tx, peer_rx) = mpsc::unbounded_channel();
         let sm = MemberStateMachine::new(store.clone(), cluster.clone(), &initial, peer_tx);
-        let raft = RaftNode::start(rc, disk, sm).await?;
+        let raft = Arc::new(RaftNode::start(rc, disk, sm).await?);
         let client_addrs: Vec<SocketAddr> = listeners
             .iter()
             .filter_map(|l| l.local_addr().ok())
             .collect();
-        let inner = Arc::new(Inner {
-            id,
-            provisional_cluster_id: cluster_id(&bootstrap_ids),
-            raft,
-            store,
-            cluster,
-            ready: AtomicBool::new(false),
-            stats: Mutex::new(StatsTracker::new(SystemTime::now())),
-            shutdown: Shutdown::default(),
-            connections: Connections::default(),
-            tasks: Mutex::new(Vec::new()),
-            cfg,
-        });
-        tracing::info!(name = %inner.cfg.name, id = %format!("{id:x}"), ?client_addrs, %peer_addr, "member: started");
+        let stats = Arc::new(Mutex::new(StatsTracker::new(SystemTime::now())));
+        let proposer = Proposer::new(raft.clone(), &cfg, stats.clone());
+        let backend = Arc::new(MemberBackend::new(
+            &cfg,
+            cluster_id(&bootstrap_ids),
+            proposer.clone(),
+            store.clone(),
+            cluster.clone(),
+            stats.clone(),
+        ));
+        let shutdown = Arc::new(Signal::default());
+        let ready = Arc::new(Signal::default());
+        let connections = Arc::new(Connections::default());
+        tracing::info!(name = %cfg.name, id = %format!("{id:x}"), ?client_addrs, %peer_addr, "member: started");
         let mut tasks: Vec<JoinHandle<()>> = listeners
             .into_iter()
-            .map(|l| tokio::spawn(server::serve(inner.clone(), l)))
+            .map(|l| {
+                tokio::spawn(server::serve(
+                    l,
+                    backend.clone(),
+                    shutdown.clone(),
+                    connections.clone(),
+                ))
+            })
             .collect();
+        let publisher = Publisher {
+            id,
+            name: cfg.name.clone(),
+            client_urls: cfg.client_urls(),
+            proposer: proposer.clone(),
+            ready: ready.clone(),
+            shutdown: shutdown.clone(),
+        };
+        let ticks = TickAdvance {
+            name: cfg.name.clone(),
+            raft: raft.clone(),
+            cluster: cluster.clone(),
+            initial_members: initial.len(),
+            tick: cfg.tick,
+            election_ticks: cfg.election_ticks,
+            enabled: cfg.initial_election_tick_advance,
+            shutdown: shutdown.clone(),
+        };
+        let version = VersionDecider {
+            proposer: proposer.clone(),
+            cluster,
+            shutdown: shutdown.clone(),
+        };
+        let expiry = Expiry {
+            proposer,
+            store,
+            shutdown: shutdown.clone(),
+        };
         tasks.extend([
-            tokio::spawn(peer_addresses(inner.clone(), peer_rx)),
-            tokio::spawn(publish::publish_attributes(inner.clone())),
-            tokio::spawn(tick_advance::adjust_ticks(inner.clone())),
-            tokio::spawn(publish::decide_cluster_version(inner.clone())),
-            tokio::spawn(expiry::run(inner.clone())),
-            tokio::spawn(observe_status(inner.clone())),
+            tokio::spawn(peer_addresses(id, raft.clone(), peer_rx)),
+            tokio::spawn(publisher.run()),
+            tokio::spawn(tick_advance::adjust_ticks(ticks)),
+            tokio::spawn(version.run()),
+            tokio::spawn(expiry.run()),
+            tokio::spawn(observe_status(raft.clone(), shutdown.clone(), stats)),
         ]);
-        lock(&inner.tasks).extend(tasks);
-        Ok(Member { inner })
+        Ok(Member {
+            inner: Arc::new(Running {
+                name: cfg.name,
+                id,
+                raft,
+                backend,
+                ready,
+                shutdown,
+                connections,
+                tasks: Mutex::new(tasks),
+            }),
+        })
     }
 
     /// The member id.
@@ -191,17 +233,33 @@ impl Member {
 
     /// The cluster id.
     pub fn cluster_id(&self) -> u64 {
-        self.inner.cluster_id()
+        self.inner.backend.cluster_id()
     }
 
     /// The member's name.
     pub fn name(&self) -> &str {
-        &self.inner.cfg.name
+        &self.inner.name
     }
 
     /// The Raft node's latest status (role, leader, term, commit and applied index).
     pub fn status(&self) -> NodeStatus {
         self.inner.raft.status()
+    }
+
+    /// Waits until the member has published its attributes; unlike
+    /// [`Member::wait_ready`], not returning if it stops first.
+    #[cfg(madsim)]
+    pub(crate) async fn wait_published(&self) {
+        self.inner.ready.wait().await
+    }
+
+    /// Waits until the Raft node's status differs from `seen` (or the node stops);
+    /// returns the new status.
+    pub async fn status_changed(&self, seen: &NodeStatus) -> NodeStatus {
+        match self.inner.raft.wait_for(|s| s != seen).await {
+            Ok(s) => s,
+            Err(_) => self.status(),
+        }
     }
 
     /// If this member leads, asks Raft to hand leadership to member `to` (etcd's
@@ -217,35 +275,34 @@ impl Member {
 
     /// Whether the member has published its attributes (etcd's `ReadyNotify`).
     pub fn is_ready(&self) -> bool {
-        self.inner.ready.load(Ordering::SeqCst)
+        self.inner.ready.is_triggered()
     }
 
     /// Whether the member would pass etcd's strict reconfiguration check for adding
     /// a member: enough started members, and connected to every other member for
     /// [`super::HEALTH_INTERVAL`] (5 s); always true with the check off.
     pub fn may_add_member(&self) -> bool {
-        self.inner.may_add_member().is_ok()
+        self.inner.backend.may_add_member().is_ok()
     }
 
     /// Waits until the member is ready (or has stopped).
     pub async fn wait_ready(&self) -> bool {
-        while !self.is_ready() {
-            if self.inner.shutdown.is_triggered() || self.status().stopped.is_some() {
-                return false;
-            }
-            tokio::time::sleep(self.inner.cfg.tick).await;
+        tokio::select! {
+            biased;
+            _ = self.inner.ready.wait() => true,
+            _ = self.inner.shutdown.wait() => self.is_ready(),
+            _ = self.inner.raft.wait_for(|s| s.stopped.is_some()) => self.is_ready(),
         }
-        true
     }
 
     /// The cluster version, once the leader has decided it (`3.4.0`).
     pub fn cluster_version(&self) -> Option<String> {
-        lock(&self.inner.cluster).version().map(str::to_string)
+        ClusterBackend::cluster_version(&*self.inner.backend)
     }
 
     /// The v2 store's current index.
     pub fn store_index(&self) -> u64 {
-        lock(&self.inner.store).index()
+        self.inner.backend.store_index()
     }
 
     /// Stops the member: its HTTP server (open connections included), its tasks and
@@ -268,7 +325,7 @@ impl Member {
             .await
             .is_err()
         {
-            tracing::warn!(name = %self.inner.cfg.name, ?grace, "member: connections still open after the grace period; closing them");
+            tracing::warn!(name = %self.inner.name, ?grace, "member: connections still open after the grace period; closing them");
         }
         self.stop().await;
     }
@@ -315,25 +372,33 @@ pub async fn run_member<D: Disk + 'static>(
 }
 
 /// Hands peer addresses learned by the state machine to the Raft node.
-async fn peer_addresses(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<(u64, SocketAddr)>) {
-    while let Some((id, addr)) = rx.recv().await {
-        if id != inner.id && inner.raft.set_peer_addr(id, addr).is_err() {
+async fn peer_addresses(
+    id: u64,
+    raft: Arc<RaftNode<Applied>>,
+    mut rx: mpsc::UnboundedReceiver<(u64, SocketAddr)>,
+) {
+    while let Some((peer, addr)) = rx.recv().await {
+        if peer != id && raft.set_peer_addr(peer, addr).is_err() {
             return;
         }
     }
 }
 
 /// Feeds every status change to the statistics.
-async fn observe_status(inner: Arc<Inner>) {
-    let mut last = inner.raft.status();
+async fn observe_status(
+    raft: Arc<RaftNode<Applied>>,
+    shutdown: Arc<Signal>,
+    stats: Arc<Mutex<StatsTracker>>,
+) {
+    let mut last = raft.status();
     loop {
         let next = tokio::select! {
             biased;
-            _ = inner.shutdown.wait() => return,
-            s = inner.raft.wait_for(|s| *s != last) => s,
+            _ = shutdown.wait() => return,
+            s = raft.wait_for(|s| *s != last) => s,
         };
         let Ok(next) = next else { return };
-        lock(&inner.stats).observe(&last, &next, SystemTime::now(), tokio::time::Instant::now());
+        lock(&stats).observe(&last, &next, SystemTime::now(), tokio::time::Instant::now());
         last = next;
     }
 }

@@ -7,8 +7,19 @@
 //! - [`ids`]: member and cluster ids as etcd computes them ([`member_id`]).
 //! - [`entry`]: what the log carries; [`state_machine`]: how it is applied;
 //!   [`membership`]: the members and their `/0` keys.
-//! - `server`: the HTTP accept loop; `expiry`: the leader's TTL sweeps; `publish`:
-//!   publishing the member's attributes and deciding the cluster version.
+//! - `backend`: `MemberBackend`, the member as the HTTP handlers see it (it
+//!   implements [`crate::server::backend::V2Backend`] and the members and stats
+//!   interfaces of [`crate::api::v2`]); `proposer`: `Proposer`, replication with
+//!   etcd's request timeout and error texts.
+//! - `server`: the HTTP service, `serve(listener, backend, shutdown, connections)`,
+//!   capped at [`MAX_CLIENT_CONNECTIONS`] connections (`drain`: counting, capping
+//!   and draining them); [`listen`]: client listeners bound with a backlog of
+//!   [`listen::LISTEN_BACKLOG`] (4,096, as etcd).
+//! - `expiry`: the leader's TTL sweeps; `publish`: publishing the member's
+//!   attributes and deciding the cluster version; `tick_advance`: the boot-time
+//!   election tick advance. Each is a task that gets only what it uses (a
+//!   `Proposer`, the store or the membership, the shutdown `signal`); no state is
+//!   shared by all of them.
 //!
 //! Index arithmetic (spec §4.1): each initial member's configuration change creates
 //! its `raftAttributes` (+1 each), each member publishes its `attributes` once
@@ -31,10 +42,12 @@ pub mod entry;
 mod expiry;
 pub mod handle;
 pub mod ids;
+pub mod listen;
 pub mod membership;
+mod proposer;
 mod publish;
 mod server;
-mod shutdown;
+mod signal;
 pub mod state_machine;
 mod stats;
 mod tick_advance;
@@ -42,6 +55,7 @@ pub mod unsafe_mode;
 
 pub use backend::HEALTH_INTERVAL;
 pub use config::MemberConfig;
+pub use drain::MAX_CLIENT_CONNECTIONS;
 pub use handle::{Member, MemberError, run_member};
 pub use ids::{cluster_id, member_id};
 pub use publish::CLUSTER_VERSION;

@@ -1,10 +1,16 @@
-//! The member's HTTP server: accepts client connections and serves each with
-//! hyper's HTTP/1 connection driver (which runs under madsim, unlike
-//! `axum::serve` or hyper-util's Tokio executor and timer) through the v2 router.
+//! A member's HTTP service: [`serve`] accepts client connections on a listener and
+//! serves each with hyper's HTTP/1 connection driver (which runs under madsim,
+//! unlike `axum::serve` or hyper-util's Tokio executor and timer) through the v2
+//! router, until the shutdown signal.
+//!
+//! It takes a connection slot ([`Connections`]) before each accept: at the cap it
+//! stops accepting, and new connections wait in the kernel's listen backlog until
+//! one closes.
 
-use super::handle::Inner;
+use super::drain::Connections;
+use super::signal::Signal;
 use crate::api::v2::response::{Body, text, with_cors};
-use crate::api::v2::router;
+use crate::api::v2::router::{self, V2Server};
 use etcd_sdk::transport::QuietFlush;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
@@ -13,47 +19,75 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 
 /// Largest request body read (etcd's form limit is 10 MB; JSON bodies are small).
 pub const MAX_BODY_BYTES: usize = 32 << 20;
 
-/// Accepts connections until shutdown.
-pub(crate) async fn serve(inner: Arc<Inner>, listener: TcpListener) {
+/// How long the accept loop pauses after a failed accept (out of file
+/// descriptors, say) before trying again.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
+/// Serves `backend` on `listener` until `shutdown`, at most as many connections at
+/// once as `connections` allows.
+pub(crate) async fn serve<S: V2Server>(
+    listener: TcpListener,
+    backend: Arc<S>,
+    shutdown: Arc<Signal>,
+    connections: Arc<Connections>,
+) {
     loop {
+        let slot = tokio::select! {
+            biased;
+            _ = shutdown.wait() => return,
+            slot = connections.slot() => slot,
+        };
         let accepted = tokio::select! {
             biased;
-            _ = inner.shutdown.wait() => return,
+            _ = shutdown.wait() => return,
             a = listener.accept() => a,
         };
         match accepted {
             Ok((stream, _)) => {
-                tokio::spawn(connection(inner.clone(), stream));
+                let (backend, shutdown, connections) =
+                    (backend.clone(), shutdown.clone(), connections.clone());
+                tokio::spawn(async move {
+                    let _open = connections.enter();
+                    connection(backend, stream, &shutdown, &connections).await;
+                    drop(slot);
+                });
             }
             Err(e) => {
                 tracing::warn!(error = %e, "member: accept failed");
-                tokio::time::sleep(inner.cfg.tick).await;
+                tokio::time::sleep(ACCEPT_RETRY).await;
             }
         }
     }
 }
 
-async fn connection(inner: Arc<Inner>, stream: TcpStream) {
-    let guard = inner.clone();
-    let _open = guard.connections.enter();
+/// Serves one connection until it closes or shutdown (then, with a grace period,
+/// lets the request in flight finish).
+async fn connection<S: V2Server>(
+    backend: Arc<S>,
+    stream: TcpStream,
+    shutdown: &Arc<Signal>,
+    connections: &Connections,
+) {
+    let stopping = shutdown.clone();
     let svc = service_fn(move |req: Request<Incoming>| {
-        let inner = inner.clone();
-        async move { Ok::<_, Infallible>(handle(&inner, req).await) }
+        let (backend, stopping) = (backend.clone(), stopping.clone());
+        async move { Ok::<_, Infallible>(handle(&*backend, &stopping, req).await) }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(QuietFlush::new(stream)), svc);
     let mut conn = std::pin::pin!(conn);
     let result = tokio::select! {
         biased;
-        _ = guard.shutdown.wait() => {
+        _ = shutdown.wait() => {
             // Dropping the connection closes it (and ends its watches); with a grace
             // period, the request in flight may finish first and idle ones close now.
-            let grace = guard.connections.grace();
+            let grace = connections.grace();
             if grace.is_zero() {
                 return;
             }
@@ -70,7 +104,11 @@ async fn connection(inner: Arc<Inner>, stream: TcpStream) {
     }
 }
 
-async fn handle(inner: &Arc<Inner>, req: Request<Incoming>) -> Response<Body> {
+async fn handle<S: V2Server>(
+    backend: &S,
+    shutdown: &Signal,
+    req: Request<Incoming>,
+) -> Response<Body> {
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(b) => b.to_bytes(),
@@ -79,8 +117,68 @@ async fn handle(inner: &Arc<Inner>, req: Request<Incoming>) -> Response<Body> {
             return with_cors(text(StatusCode::BAD_REQUEST, "400 Bad Request"));
         }
     };
-    if inner.shutdown.is_triggered() {
+    if shutdown.is_triggered() {
         return with_cors(text(StatusCode::SERVICE_UNAVAILABLE, "server stopped"));
     }
-    router::route(&**inner, Request::from_parts(parts, body)).await
+    router::route(backend, Request::from_parts(parts, body)).await
+}
+
+#[cfg(all(test, not(madsim)))]
+mod tests {
+    use super::*;
+    use crate::api::v2::router::fake::Fake;
+    use crate::member::listen;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Sends `GET /version` on `stream` and reads the response head.
+    async fn get_version(stream: &mut TcpStream) -> String {
+        stream
+            .write_all(b"GET /version HTTP/1.1\r\nHost: m\r\n\r\n")
+            .await
+            .unwrap();
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed before a response");
+            head.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&head).into_owned()
+    }
+
+    #[tokio::test]
+    async fn at_the_cap_new_connections_wait_until_one_closes() {
+        let listener = listen::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shutdown = Arc::new(Signal::default());
+        let connections = Arc::new(Connections::with_limit(2));
+        let server = tokio::spawn(serve(
+            listener,
+            Arc::new(Fake::new()),
+            shutdown.clone(),
+            connections.clone(),
+        ));
+        let mut first = TcpStream::connect(addr).await.unwrap();
+        let mut second = TcpStream::connect(addr).await.unwrap();
+        assert!(get_version(&mut first).await.starts_with("HTTP/1.1 200"));
+        assert!(get_version(&mut second).await.starts_with("HTTP/1.1 200"));
+        // The third connects (the kernel's backlog holds it) but is not accepted
+        // while both keep-alive connections stay open.
+        let mut third = TcpStream::connect(addr).await.unwrap();
+        let waiting = tokio::spawn(async move { get_version(&mut third).await });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!waiting.is_finished(), "served beyond the cap");
+        assert_eq!(connections.open(), 2);
+        // One closes: the third is accepted and served.
+        drop(first);
+        let head = tokio::time::timeout(Duration::from_secs(20), waiting)
+            .await
+            .expect("served once a connection closed")
+            .unwrap();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert_eq!(connections.open(), 2);
+        shutdown.trigger();
+        server.await.unwrap();
+        drop(second);
+    }
 }

@@ -7,54 +7,74 @@
 //! to be connected, then advances by `election - 2` ticks, leaving two ticks for a
 //! leader's heartbeat to arrive first; if the peers never show up, it does nothing.
 
-use super::handle::Inner;
+use super::entry::Applied;
+use super::membership::Cluster;
+use super::signal::Signal;
 use super::state_machine::lock;
-use std::sync::Arc;
+use crate::raft::RaftNode;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 
 /// How long a member waits for its peers before giving up on advancing.
 const PEER_WAIT: Duration = Duration::from_secs(5);
-/// How often it looks.
+/// How often it looks. Peer activity is a record of when each peer was last
+/// heard from (`crate::raft::PeerActivity`), which signals nothing, so this polls.
 const POLL: Duration = Duration::from_millis(50);
 
+/// The boot-time tick advance of one member.
+pub(crate) struct TickAdvance {
+    /// The member's name (for the log).
+    pub name: String,
+    pub raft: Arc<RaftNode<Applied>>,
+    /// The membership as applied (how many members are there?).
+    pub cluster: Arc<Mutex<Cluster>>,
+    /// The number of initial members, until the membership is applied.
+    pub initial_members: usize,
+    pub tick: Duration,
+    pub election_ticks: usize,
+    /// `--initial-election-tick-advance`.
+    pub enabled: bool,
+    pub shutdown: Arc<Signal>,
+}
+
 /// Runs once at boot (see the module docs).
-pub(crate) async fn adjust_ticks(inner: Arc<Inner>) {
-    let election = inner.cfg.election_ticks as u64;
+pub(crate) async fn adjust_ticks(t: TickAdvance) {
+    let election = t.election_ticks as u64;
     if election < 2 {
         return;
     }
     // One tick for the driver to apply the membership from the log.
     tokio::select! {
         biased;
-        _ = inner.shutdown.wait() => return,
-        _ = tokio::time::sleep(inner.cfg.tick) => {}
+        _ = t.shutdown.wait() => return,
+        _ = tokio::time::sleep(t.tick) => {}
     }
-    let members = match lock(&inner.cluster).members().len() {
-        0 => inner.cfg.initial_members().map(|m| m.len()).unwrap_or(1),
+    let members = match lock(&t.cluster).members().len() {
+        0 => t.initial_members,
         n => n,
     };
     if members == 1 {
-        let _ = inner.raft.advance_ticks(election - 1);
+        let _ = t.raft.advance_ticks(election - 1);
         return;
     }
-    if !inner.cfg.initial_election_tick_advance {
+    if !t.enabled {
         return;
     }
     let deadline = Instant::now() + PEER_WAIT;
     while Instant::now() < deadline {
         tokio::select! {
             biased;
-            _ = inner.shutdown.wait() => return,
+            _ = t.shutdown.wait() => return,
             _ = tokio::time::sleep(POLL) => {}
         }
-        if inner.raft.peer_activity().active_peers(Instant::now()) > 1 {
+        if t.raft.peer_activity().active_peers(Instant::now()) > 1 {
             tracing::debug!(
-                member = %inner.cfg.name,
+                member = %t.name,
                 ticks = election - 2,
                 "member: peers connected; advancing the election clock"
             );
-            let _ = inner.raft.advance_ticks(election - 2);
+            let _ = t.raft.advance_ticks(election - 2);
             return;
         }
     }

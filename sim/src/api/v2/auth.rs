@@ -11,10 +11,11 @@
 //! one with 500), the rolling-upgrade capability check, and client-certificate
 //! users.
 
-use super::backend::V2Backend;
 use super::response::{Body, json, key_error, method_not_allowed, set_header, text};
+use crate::auth::v2::AuthError;
 use crate::auth::v2::model::permissions_empty;
-use crate::auth::v2::{AuthError, AuthStore, caller_is_root};
+use crate::server::backend::V2Backend;
+use crate::server::v2_auth::{AuthStore, caller_is_root};
 use crate::store::v2::clean_path;
 use etcd_sdk::wire::{
     AuthStatus, MessageBody, Role, RoleList, User, UserList, UserWithRoles, to_go_json,
@@ -162,11 +163,11 @@ impl Request<'_> {
     }
 
     /// The method check, then the root check; `None` means go on.
-    fn gate(&self, allowed: &[&str], allow_header: &'static str) -> Option<Response<Body>> {
+    async fn gate(&self, allowed: &[&str], allow_header: &'static str) -> Option<Response<Body>> {
         if !allowed.contains(&self.method) {
             return Some(method_not_allowed(allow_header));
         }
-        if !caller_is_root(self.backend, self.authorization) {
+        if !caller_is_root(self.backend, self.authorization).await {
             return Some(message(
                 StatusCode::UNAUTHORIZED,
                 "Insufficient credentials",
@@ -180,7 +181,7 @@ impl Request<'_> {
         if !matches!(self.method, "GET" | "PUT" | "DELETE") {
             return method_not_allowed("GET,PUT,DELETE");
         }
-        if self.method != "GET" && !caller_is_root(self.backend, self.authorization) {
+        if self.method != "GET" && !caller_is_root(self.backend, self.authorization).await {
             return message(StatusCode::UNAUTHORIZED, "Insufficient credentials");
         }
         let store = self.store();
@@ -196,7 +197,7 @@ impl Request<'_> {
     /// `GET /v2/auth/users`: every user with its role objects (missing roles left
     /// out), sorted by name; `{"users":null}` when there are none.
     async fn users(&self) -> Response<Body> {
-        if let Some(resp) = self.gate(&["GET"], "GET") {
+        if let Some(resp) = self.gate(&["GET"], "GET").await {
             return resp;
         }
         let store = self.store();
@@ -224,7 +225,7 @@ impl Request<'_> {
 
     /// `/v2/auth/users/<name>`.
     async fn user(&self, name: &str) -> Response<Body> {
-        if let Some(resp) = self.gate(&["GET", "PUT", "DELETE"], "GET,PUT,DELETE") {
+        if let Some(resp) = self.gate(&["GET", "PUT", "DELETE"], "GET,PUT,DELETE").await {
             return resp;
         }
         let store = self.store();
@@ -293,7 +294,7 @@ impl Request<'_> {
 
     /// `GET /v2/auth/roles`: every role, `root` included, sorted by name.
     async fn roles(&self) -> Response<Body> {
-        if let Some(resp) = self.gate(&["GET"], "GET") {
+        if let Some(resp) = self.gate(&["GET"], "GET").await {
             return resp;
         }
         let store = self.store();
@@ -309,7 +310,7 @@ impl Request<'_> {
 
     /// `/v2/auth/roles/<name>`.
     async fn role(&self, name: &str) -> Response<Body> {
-        if let Some(resp) = self.gate(&["GET", "PUT", "DELETE"], "GET,PUT,DELETE") {
+        if let Some(resp) = self.gate(&["GET", "PUT", "DELETE"], "GET,PUT,DELETE").await {
             return resp;
         }
         let store = self.store();

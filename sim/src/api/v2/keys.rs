@@ -1,11 +1,11 @@
 //! The `/v2/keys` handler: parse and validate, then serve locally, replicate, or
 //! watch, and answer with etcd's exact bodies, statuses and headers (spec §2).
 
-use super::backend::V2Backend;
+use super::dispatch::Dispatch;
 use super::form::Form;
 use super::keys_request::KeysRequest;
 use super::response::{Body, json, key_error, method_not_allowed, set_header};
-use crate::server::v2_command::Dispatch;
+use crate::server::backend::V2Backend;
 use crate::store::v2::{KEYS_NAMESPACE, Reply, StoreError, trim_event_prefix};
 use bytes::Bytes;
 use etcd_sdk::wire::{Action, ErrorBody, ErrorCode, to_go_json_line};
@@ -42,13 +42,15 @@ pub async fn handle(backend: &dyn V2Backend, call: KeysCall<'_>) -> Response<Bod
         Ok(r) => r,
         Err(e) => return key_error(cluster_id, &e),
     };
-    if !crate::auth::v2::key_allowed(
+    if !crate::server::v2_auth::key_allowed(
         backend,
         call.authorization,
         call.key_path,
         call.method,
         req.recursive,
-    ) {
+    )
+    .await
+    {
         let denied = ErrorBody::new(ErrorCode::UNAUTHORIZED, "Insufficient credentials", 0);
         return key_error(cluster_id, &denied);
     }
@@ -163,7 +165,7 @@ fn watch(backend: &dyn V2Backend, req: &KeysRequest) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::v2::test_backend::Local;
+    use crate::server::testing::Local;
     use std::sync::Arc;
 
     async fn call(b: &Local, method: &str, path: &str, query: &str, body: &str) -> Response<Body> {

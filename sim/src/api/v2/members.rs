@@ -2,8 +2,8 @@
 //! etcd's bodies, statuses and error texts. The member behind it implements
 //! [`ClusterBackend`].
 
-use super::backend::V2Backend;
 use super::response::{Body, full, json, method_not_allowed, set_header, text};
+use crate::server::backend::V2Backend;
 use async_trait::async_trait;
 use etcd_sdk::wire::{Member, MemberList, MessageBody, to_go_json, to_go_json_line};
 use go_json::{go_json_syntax_error, go_kind};
@@ -112,11 +112,7 @@ where
     // With v2 auth, POST, PUT and DELETE need the root role: a refusal is 401
     // `{"message":"Insufficient credentials"}` without X-Etcd-Cluster-Id.
     if call.method != "GET" {
-        let store = backend.v2_store();
-        let allowed = crate::auth::v2::require_root(
-            &mut store.lock().unwrap_or_else(|p| p.into_inner()),
-            call.authorization,
-        );
+        let allowed = crate::server::v2_auth::caller_is_root(backend, call.authorization).await;
         if !allowed {
             return message_error(StatusCode::UNAUTHORIZED, "Insufficient credentials");
         }

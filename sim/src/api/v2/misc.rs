@@ -1,8 +1,8 @@
 //! `/version`, `/health` and `/v2/machines` (spec §7).
 
-use super::backend::V2Backend;
 use super::members::ClusterBackend;
 use super::response::{Body, full, json, method_not_allowed, text};
+use crate::server::backend::V2Backend;
 use crate::server::v2_command::V2Command;
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};

@@ -3,7 +3,7 @@
 //! serves them all.
 
 pub mod auth;
-pub mod backend;
+pub mod dispatch;
 pub mod form;
 pub mod keys;
 pub mod keys_request;
@@ -12,5 +12,3 @@ pub mod misc;
 pub mod response;
 pub mod router;
 pub mod stats;
-#[cfg(test)]
-pub(crate) mod test_backend;

@@ -3,12 +3,12 @@
 //! then Go `ServeMux`-style routing to the handlers; anything else is the 404 page.
 
 use super::auth;
-use super::backend::V2Backend;
 use super::keys::{self, KeysCall};
 use super::members::{self, ClusterBackend, MembersCall};
 use super::misc;
 use super::response::{Body, full, text, with_cors};
 use super::stats::{self, StatsBackend};
+use crate::server::backend::V2Backend;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 

@@ -2,9 +2,9 @@
 //! JSON shapes etcd serves, and the handler. The member behind it implements
 //! [`StatsBackend`].
 
-use super::backend::V2Backend;
 use super::members::message_error;
 use super::response::{Body, json, method_not_allowed};
+use crate::server::backend::V2Backend;
 use etcd_sdk::wire::to_go_json;
 use http::{Response, StatusCode};
 use serde::{Serialize, Serializer};

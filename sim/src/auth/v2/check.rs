@@ -6,8 +6,9 @@
 //! and the claimed user from the store, [`Caller::authenticate`] verifies the
 //! password without the store, and [`key_access`] / [`root_access`] decide, reading
 //! the roles they need. [`require_root`] does all three on a store the caller has
-//! locked; [`caller_is_root`] and [`key_allowed`] take the member and lock only
-//! around the reads.
+//! locked. Everything here decides over data passed in; the checks of a request
+//! against a member (the store locked only around the reads, bcrypt off the async
+//! workers) are `crate::server::v2_auth::access`.
 //!
 //! Rules kept from etcd:
 //! - An `Authorization` header that is present (and not empty) must be valid Basic
@@ -27,7 +28,6 @@
 use super::model::{GUEST_ROLE, has_root_role};
 use super::password::check_password;
 use super::store::{local_enabled, local_role, local_user};
-use crate::api::v2::backend::V2Backend;
 use crate::store::v2::Store;
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -114,13 +114,19 @@ pub fn identify(store: &mut Store, authorization: Option<&str>) -> Caller {
 impl Caller {
     /// Step 2: verifies a claimed user's password (bcrypt; no store needed).
     pub fn authenticate(self) -> Identity {
+        self.authenticate_with(check_password)
+    }
+
+    /// Step 2 with `verify(hash, password)` in place of bcrypt's check (the server
+    /// runs it away from the store lock; tests slow it down).
+    pub fn authenticate_with(self, verify: impl FnOnce(&str, &[u8]) -> bool) -> Identity {
         match self {
             Caller::Open => Identity::Open,
             Caller::Anonymous => Identity::Anonymous,
             Caller::Rejected => Identity::Rejected,
             Caller::Claimed { user, password } => {
                 let hash = user.password.as_deref().unwrap_or_default();
-                if check_password(hash, &password) {
+                if verify(hash, &password) {
                     Identity::User(user)
                 } else {
                     tracing::warn!(user = %user.user, "auth: incorrect password");
@@ -209,47 +215,15 @@ pub fn key_access(
 
 /// Whether the request may do what needs root (members writes, auth management):
 /// true when auth is disabled or the caller is a user with the root role. Runs
-/// bcrypt with `store` locked; prefer [`caller_is_root`] when a member is at hand.
+/// bcrypt with `store` locked; the server's `caller_is_root` locks only for the
+/// reads.
 pub fn require_root(store: &mut Store, authorization: Option<&str>) -> bool {
     root_access(&identify(store, authorization).authenticate())
-}
-
-/// [`require_root`] on a member, locking its store only for the reads.
-pub fn caller_is_root(backend: &dyn V2Backend, authorization: Option<&str>) -> bool {
-    let store = backend.v2_store();
-    let caller = identify(
-        &mut store.lock().unwrap_or_else(|p| p.into_inner()),
-        authorization,
-    );
-    root_access(&caller.authenticate())
-}
-
-/// The `/v2/keys` permission check: whether a `method` request on the raw `key`
-/// (with its `recursive` parameter) is allowed. GET and HEAD read; every other
-/// method writes.
-pub fn key_allowed(
-    backend: &dyn V2Backend,
-    authorization: Option<&str>,
-    key: &str,
-    method: &str,
-    recursive: bool,
-) -> bool {
-    let store = backend.v2_store();
-    let lock = || store.lock().unwrap_or_else(|p| p.into_inner());
-    let identity = identify(&mut lock(), authorization).authenticate();
-    if identity == Identity::Open {
-        return true;
-    }
-    let write = !matches!(method, "GET" | "HEAD");
-    key_access(&mut lock(), &identity, key, recursive, write)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::v2::test_backend::Local;
-    use crate::auth::v2::AuthStore;
-    use crate::auth::v2::model::default_guest_role;
     use etcd_sdk::wire::{Permissions, RwPermission};
 
     fn basic(user: &str, password: &str) -> String {
@@ -363,147 +337,6 @@ mod tests {
             ..Default::default()
         };
         assert!(role_allows(&root, "", true) && role_allows_recursive(&root, "", true));
-    }
-
-    /// Root `rootpw`, user `bob` / `bobpw` with roles `w` (exists) and `gone`
-    /// (does not), auth enabled.
-    async fn enabled_store() -> Local {
-        let b = Local::new();
-        let s = AuthStore::new(&b);
-        s.create_user(User {
-            user: "root".into(),
-            password: Some("rootpw".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        s.create_user(User {
-            user: "bob".into(),
-            password: Some("bobpw".into()),
-            roles: Some(vec!["gone".into(), "w".into()]),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        s.create_role(&role("w", &["/w/*"], &["/w/*"]))
-            .await
-            .unwrap();
-        s.enable().await.unwrap();
-        b
-    }
-
-    #[tokio::test]
-    async fn identify_then_authenticate() {
-        let b = Local::new();
-        assert_eq!(b.with(|s| identify(s, Some("garbage"))), Caller::Open);
-        assert!(
-            b.with(|s| require_root(s, None)),
-            "disabled: anyone is root"
-        );
-        let b = enabled_store().await;
-        assert_eq!(b.with(|s| identify(s, None)), Caller::Anonymous);
-        assert_eq!(b.with(|s| identify(s, Some(""))), Caller::Anonymous);
-        assert_eq!(b.with(|s| identify(s, Some("Basic x"))), Caller::Rejected);
-        let nobody = basic("nobody", "x");
-        assert_eq!(b.with(|s| identify(s, Some(&nobody))), Caller::Rejected);
-        let wrong = basic("bob", "nope");
-        let caller = b.with(|s| identify(s, Some(&wrong)));
-        assert!(matches!(caller, Caller::Claimed { .. }));
-        assert_eq!(caller.authenticate(), Identity::Rejected);
-        let right = basic("bob", "bobpw");
-        match b.with(|s| identify(s, Some(&right))).authenticate() {
-            Identity::User(u) => assert_eq!(u.user, "bob"),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn root_checks_for_members_writes() {
-        let b = enabled_store().await;
-        assert!(b.with(|s| require_root(s, Some(&basic("root", "rootpw")))));
-        assert!(!b.with(|s| require_root(s, Some(&basic("root", "bad")))));
-        assert!(!b.with(|s| require_root(s, Some(&basic("bob", "bobpw")))));
-        assert!(!b.with(|s| require_root(s, None)), "guest is never root");
-        assert!(caller_is_root(&b, Some(&basic("root", "rootpw"))));
-        assert!(!caller_is_root(&b, None));
-    }
-
-    #[tokio::test]
-    async fn key_access_by_role_and_guest() {
-        let b = enabled_store().await;
-        let bob = match b
-            .with(|s| identify(s, Some(&basic("bob", "bobpw"))))
-            .authenticate()
-        {
-            Identity::User(u) => Identity::User(u),
-            other => panic!("{other:?}"),
-        };
-        let check = |id: &Identity, key: &str, recursive: bool, write: bool| {
-            b.with(|s| key_access(s, id, key, recursive, write))
-        };
-        assert!(
-            check(&bob, "/w/x", false, true),
-            "the missing role is skipped"
-        );
-        assert!(check(&bob, "/w/", false, false));
-        assert!(
-            !check(&bob, "/w", true, false),
-            "/w does not start with /w/"
-        );
-        assert!(!check(&bob, "/other", false, false));
-        assert!(!check(&Identity::Rejected, "/w/x", false, false));
-        assert!(check(&Identity::Open, "", true, true));
-        // The default guest role: read and write /*, non-recursive match.
-        assert!(check(&Identity::Anonymous, "/anything", true, true));
-        assert!(!check(&Identity::Anonymous, "", false, false));
-        // A guest role with an exact pattern still matches recursive requests.
-        let s = AuthStore::new(&b);
-        s.delete_role("guest").await.unwrap();
-        assert!(
-            !check(&Identity::Anonymous, "/anything", false, false),
-            "no guest: deny"
-        );
-        s.create_role(&role("guest", &["/g"], &[])).await.unwrap();
-        assert!(check(&Identity::Anonymous, "/g", true, false));
-        assert!(!check(&Identity::Anonymous, "/g", false, true));
-        assert_eq!(
-            default_guest_role().permissions.kv.read,
-            Some(vec!["/*".into()])
-        );
-    }
-
-    #[test]
-    fn every_keys_request_probes_the_enabled_flag() {
-        let b = Local::new();
-        let before = b.with(|s| s.stats());
-        assert!(key_allowed(&b, Some("Basic junk"), "/a", "PUT", false));
-        let after = b.with(|s| s.stats());
-        assert_eq!(
-            (after.gets_fail, after.gets_success),
-            (before.gets_fail + 1, before.gets_success),
-            "one failed get of /2/enabled, as etcd counts it (spec 4.9)"
-        );
-    }
-
-    #[tokio::test]
-    async fn the_keys_check_uses_the_method() {
-        let b = enabled_store().await;
-        let s = AuthStore::new(&b);
-        s.create_user(User {
-            user: "reader".into(),
-            password: Some("r".into()),
-            roles: Some(vec!["ro".into()]),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        s.create_role(&role("ro", &["/ro*"], &[])).await.unwrap();
-        let reader = basic("reader", "r");
-        assert!(key_allowed(&b, Some(&reader), "/ro/a", "GET", false));
-        assert!(key_allowed(&b, Some(&reader), "/ro/a", "HEAD", true));
-        assert!(!key_allowed(&b, Some(&reader), "/ro/a", "PUT", false));
-        assert!(!key_allowed(&b, Some(&reader), "/ro/a", "POST", false));
-        assert!(!key_allowed(&b, Some(&reader), "/ro/a", "DELETE", false));
     }
 }
 

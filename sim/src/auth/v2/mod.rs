@@ -3,25 +3,28 @@
 //! the enabled flag, all stored as JSON in the v2 store under `/2` and changed by
 //! replicated v2 writes.
 //!
+//! This module is pure: it decides over data passed in (a locked [`Store`], a user,
+//! a role) and never proposes. What proposes through a member (reads through Raft,
+//! the writes of `/v2/auth/*`, the request checks that run bcrypt off the store
+//! lock) is [`crate::server::v2_auth`]; the HTTP handlers are
+//! [`crate::api::v2::auth`]. v3's auth will sit beside this as `auth::v3`, with its
+//! proposing half in `server::v3_auth`.
+//!
 //! Layout:
 //! - [`model`]: store paths, the built-in roles, the root-user rule.
 //! - [`password`]: bcrypt hashing (seeded salts) and verification.
-//! - [`store`]: reading (local or through Raft) and writing `/2`.
+//! - [`store`]: reading `/2` from a store passed in, and the JSON written there.
 //! - [`merge`]: grant and revoke.
-//! - [`ops`]: the operations behind `/v2/auth/*`, with etcd's errors.
 //! - [`check`]: who is calling and what they may do (keys, root-only actions).
 //!
-//! The HTTP handlers are in [`crate::api::v2::auth`]; the `/v2/keys` handler calls
-//! [`key_allowed`], and the members handler [`require_root`] or [`caller_is_root`].
+//! [`Store`]: crate::store::v2::Store
 
 pub mod check;
 pub mod error;
 pub mod merge;
 pub mod model;
-pub mod ops;
 pub mod password;
 pub mod store;
 
-pub use check::{Caller, Identity, caller_is_root, key_allowed, require_root};
+pub use check::{Caller, Identity, require_root};
 pub use error::AuthError;
-pub use store::AuthStore;

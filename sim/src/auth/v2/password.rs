@@ -10,8 +10,10 @@
 //! 2-core build machine, one hash or verification at cost 10 takes about 73 ms in a
 //! release build and in dev/test builds with the workspace's `opt-level = 3`
 //! override for `bcrypt` and `blowfish` (about 180 ms without it). The work is
-//! synchronous: in real builds it occupies a runtime worker for that long; in the
-//! simulator it takes no virtual time.
+//! synchronous; in the simulator it takes no virtual time. The request checks
+//! (`crate::server::v2_auth::access`) verify away from the store lock and, in real
+//! builds, on tokio's blocking pool; hashing a new password (creating or updating a
+//! user) still runs on the async worker that serves the request.
 
 use super::error::{AuthError, Result};
 use rand::RngCore;

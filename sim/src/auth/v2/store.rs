@@ -1,25 +1,15 @@
-//! Reading and writing the auth data in the v2 store (`/2`), as etcd's `v2auth`
-//! does through its request `doer` (spec §4.1, §6.1):
+//! The auth data in a v2 store (`/2`), read from a store passed in: users, roles
+//! and the enabled flag as etcd's `v2auth` decodes them (etcd's `getUser`,
+//! `getRole`, `detectAuth`), the JSON written back, and etcd's error texts for what
+//! is missing. Nothing here proposes: writes and quorum reads go through Raft in
+//! [`crate::server::v2_auth::AuthStore`].
 //!
-//! - checks read the **local** store (etcd's `GET`); operations that modify read
-//!   through **Raft** first (etcd's `QGET`, here [`V2Command::QuorumGet`]), so both
-//!   count in every member's store statistics as they do in etcd;
-//! - writes are Create (`prevExist=false`), Update (`prevExist=true`) and Delete,
-//!   each one Raft proposal and one index;
-//! - the first write makes sure `/2`, `/2/users`, `/2/roles` and `/2/enabled=false`
-//!   exist (etcd's `ensureAuthDirectories`: +4 on a fresh store).
-//!
-//! etcd remembers per process that the directories exist and, in a new process,
-//! proposes the four creates once more (each fails with 105, counted in
-//! `createFail`). Here the local store is consulted instead (without counting it as
-//! a get), and only missing ones are proposed: the same tree, index and history,
-//! but a member that restarts does not add those four failed creates.
+//! Local reads count as gets in the store's statistics, as etcd's auth probes do;
+//! [`exists_uncounted`] is the one that does not (see `AuthStore`'s docs).
 
 use super::error::{AuthError, Result};
-use super::model::{AUTH_DIRS, ENABLED_KEY, ROLES_DIR, ROOT_ROLE, USERS_DIR, attach_root_role};
+use super::model::{ENABLED_KEY, ROOT_ROLE, attach_root_role};
 use super::model::{role_path, root_role, user_path};
-use crate::api::v2::backend::V2Backend;
-use crate::server::v2_command::V2Command;
 use crate::store::v2::{Reply, Store, StoreError};
 use etcd_sdk::wire::{Role, User, to_go_json};
 use http::StatusCode;
@@ -35,7 +25,7 @@ pub fn local_get(store: &mut Store, path: &str) -> std::result::Result<Reply, St
 }
 
 /// Whether `path` exists, without counting a get (see the module docs).
-fn exists_uncounted(store: &mut Store, path: &str) -> bool {
+pub fn exists_uncounted(store: &mut Store, path: &str) -> bool {
     let saved = store.stats;
     let found = store.get(path, false, READ_TIME).is_ok();
     store.stats = saved;
@@ -59,7 +49,7 @@ fn decode<T: serde::de::DeserializeOwned>(reply: Reply) -> Result<T> {
 
 /// etcd's `getUser` on a read result: 100 becomes 404 `User <name> does not exist.`
 /// and the `root` user gets the root role attached.
-fn user_from(name: &str, read: Result<Reply>) -> Result<User> {
+pub fn user_from(name: &str, read: Result<Reply>) -> Result<User> {
     let reply = read.map_err(|e| {
         if e.is_not_found() {
             AuthError::auth(
@@ -76,7 +66,7 @@ fn user_from(name: &str, read: Result<Reply>) -> Result<User> {
 }
 
 /// etcd's `getRole` on a read result: 100 becomes 404 `Role <name> does not exist.`
-fn role_from(name: &str, read: Result<Reply>) -> Result<Role> {
+pub fn role_from(name: &str, read: Result<Reply>) -> Result<Role> {
     let reply = read.map_err(|e| {
         if e.is_not_found() {
             AuthError::auth(
@@ -120,7 +110,7 @@ pub fn local_enabled(store: &mut Store) -> bool {
 
 /// The names in a directory listing (the last path element of each visible child),
 /// sorted; a missing directory lists nothing.
-fn names_in(store: &mut Store, dir: &str) -> Result<Vec<String>> {
+pub fn names_in(store: &mut Store, dir: &str) -> Result<Vec<String>> {
     let reply = match local_get(store, dir) {
         Ok(r) => r,
         Err(e) if e.code == etcd_sdk::wire::ErrorCode::KEY_NOT_FOUND => return Ok(Vec::new()),
@@ -138,243 +128,7 @@ fn names_in(store: &mut Store, dir: &str) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// The auth data of one member, read and written through its [`V2Backend`].
-pub struct AuthStore<'a> {
-    backend: &'a dyn V2Backend,
-}
-
-impl<'a> AuthStore<'a> {
-    /// The auth data behind `backend`.
-    pub fn new(backend: &'a dyn V2Backend) -> Self {
-        AuthStore { backend }
-    }
-
-    /// Runs `f` on the locked local store.
-    pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
-        let store = self.backend.v2_store();
-        let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut guard)
-    }
-
-    /// Replicates `command`; a replication failure is an internal error.
-    async fn propose(&self, command: V2Command) -> Result<Reply> {
-        match self.backend.propose_v2(command, self.backend.now()).await {
-            Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(e)) => Err(AuthError::Store(e)),
-            Err(e) => Err(AuthError::Internal(e.0)),
-        }
-    }
-
-    /// A get, local or through Raft.
-    async fn read(&self, path: &str, quorum: bool) -> Result<Reply> {
-        if quorum {
-            self.propose(V2Command::QuorumGet {
-                path: path.to_string(),
-                recursive: false,
-            })
-            .await
-        } else {
-            self.with_store(|s| local_get(s, path).map_err(AuthError::Store))
-        }
-    }
-
-    /// User `name` (etcd's `getUser(name, quorum)`).
-    pub async fn user(&self, name: &str, quorum: bool) -> Result<User> {
-        user_from(name, self.read(&user_path(name), quorum).await)
-    }
-
-    /// Role `name` (etcd's `getRole(name, quorum)`); `root` is built in.
-    pub async fn role(&self, name: &str, quorum: bool) -> Result<Role> {
-        if name == ROOT_ROLE {
-            return Ok(root_role());
-        }
-        role_from(name, self.read(&role_path(name), quorum).await)
-    }
-
-    /// The user names, sorted (etcd's `AllUsers`; hidden `_names` are not listed).
-    pub fn user_names(&self) -> Result<Vec<String>> {
-        self.with_store(|s| names_in(s, USERS_DIR))
-    }
-
-    /// The role names with `root` included, sorted (etcd's `AllRoles`).
-    pub fn role_names(&self) -> Result<Vec<String>> {
-        let mut names = self.with_store(|s| names_in(s, ROLES_DIR))?;
-        names.push(ROOT_ROLE.to_string());
-        names.sort();
-        Ok(names)
-    }
-
-    /// Whether auth is enabled (a local read).
-    pub fn enabled(&self) -> bool {
-        self.with_store(local_enabled)
-    }
-
-    /// Creates what is missing of `/2`, `/2/users`, `/2/roles` and `/2/enabled`
-    /// (`false`), in that order; one that appeared meanwhile (105) is fine.
-    async fn ensure_auth_dirs(&self) -> Result<()> {
-        let wanted = AUTH_DIRS
-            .iter()
-            .map(|p| (*p, true, ""))
-            .chain(std::iter::once((ENABLED_KEY, false, "false")));
-        for (path, dir, value) in wanted {
-            if self.with_store(|s| exists_uncounted(s, path)) {
-                continue;
-            }
-            let created = self
-                .propose(V2Command::Create {
-                    path: path.to_string(),
-                    dir,
-                    value: value.to_string(),
-                    unique: false,
-                    expire: None,
-                })
-                .await;
-            match created {
-                Ok(_) => {}
-                Err(e) if e.is_node_exist() => {}
-                Err(e) => {
-                    tracing::warn!(path, error = %e, "auth: failed to create the auth directories");
-                    return Err(e);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Creates the resource at `path` holding `value` as Go JSON (`prevExist=false`).
-    pub async fn create<T: serde::Serialize>(&self, path: &str, value: &T) -> Result<Reply> {
-        self.ensure_auth_dirs().await?;
-        self.propose(V2Command::Create {
-            path: path.to_string(),
-            dir: false,
-            value: json_text(value)?,
-            unique: false,
-            expire: None,
-        })
-        .await
-    }
-
-    /// Replaces the resource at `path` (`prevExist=true`).
-    pub async fn update<T: serde::Serialize>(&self, path: &str, value: &T) -> Result<Reply> {
-        self.ensure_auth_dirs().await?;
-        self.propose(V2Command::Update {
-            path: path.to_string(),
-            value: json_text(value)?,
-            expire: None,
-            refresh: false,
-        })
-        .await
-    }
-
-    /// Deletes the resource at `path`.
-    pub async fn delete(&self, path: &str) -> Result<Reply> {
-        self.ensure_auth_dirs().await?;
-        self.propose(V2Command::Delete {
-            path: path.to_string(),
-            dir: false,
-            recursive: false,
-        })
-        .await
-    }
-}
-
 /// Go's `json.Marshal` of a stored value, as text.
-fn json_text<T: serde::Serialize>(value: &T) -> Result<String> {
+pub fn json_text<T: serde::Serialize>(value: &T) -> Result<String> {
     String::from_utf8(to_go_json(value)).map_err(|e| AuthError::Internal(e.to_string()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api::v2::test_backend::Local;
-
-    #[tokio::test]
-    async fn the_first_write_creates_the_auth_tree_then_each_write_adds_one() {
-        let b = Local::new();
-        let s = AuthStore::new(&b);
-        let start = b.index();
-        let role = Role {
-            role: "r1".into(),
-            ..Default::default()
-        };
-        let reply = s.create(&role_path("r1"), &role).await.unwrap();
-        assert_eq!(
-            reply.etcd_index,
-            start + 5,
-            "+4 for /2, users, roles, enabled"
-        );
-        assert!(!s.enabled());
-        let reply = s.create(&role_path("r2"), &role).await.unwrap();
-        assert_eq!(reply.etcd_index, start + 6);
-        assert_eq!(s.role_names().unwrap(), ["r1", "r2", "root"]);
-        assert_eq!(s.user_names().unwrap(), Vec::<String>::new());
-        let stored = b.peek(&role_path("r1")).unwrap();
-        assert_eq!(
-            stored,
-            r#"{"role":"r1","permissions":{"kv":{"read":null,"write":null}}}"#
-        );
-        assert_eq!(b.peek(ENABLED_KEY).as_deref(), Some("false"));
-    }
-
-    #[tokio::test]
-    async fn reads_map_not_found_to_etcd_messages() {
-        let b = Local::new();
-        let s = AuthStore::new(&b);
-        match s.user("bob", false).await {
-            Err(AuthError::Auth { status, message }) => {
-                assert_eq!(status, 404);
-                assert_eq!(message, "auth: User bob does not exist.");
-            }
-            other => panic!("{other:?}"),
-        }
-        match s.role("w", true).await {
-            Err(AuthError::Auth { message, .. }) => {
-                assert_eq!(message, "auth: Role w does not exist.")
-            }
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(s.role("root", false).await.unwrap(), root_role());
-        assert_eq!(s.user_names().unwrap(), Vec::<String>::new());
-        assert_eq!(s.role_names().unwrap(), ["root"]);
-    }
-
-    #[tokio::test]
-    async fn the_root_user_always_reads_with_the_root_role() {
-        let b = Local::new();
-        let s = AuthStore::new(&b);
-        let stored = User {
-            user: "root".into(),
-            password: Some("h".into()),
-            roles: None,
-            ..Default::default()
-        };
-        s.create(&user_path("root"), &stored).await.unwrap();
-        let read = s.user("root", false).await.unwrap();
-        assert_eq!(read.roles, Some(vec!["root".to_string()]));
-        assert_eq!(b.with(|st| local_user(st, "root")).unwrap(), read);
-    }
-
-    #[tokio::test]
-    async fn local_probes_count_as_gets_but_the_directory_check_does_not() {
-        let b = Local::new();
-        let before = b.with(|s| s.stats());
-        assert!(!b.with(local_enabled));
-        let after = b.with(|s| s.stats());
-        assert_eq!(after.gets_fail, before.gets_fail + 1, "etcd's probe counts");
-        let s = AuthStore::new(&b);
-        s.create(&user_path("u"), &User::default()).await.unwrap();
-        let stats = b.with(|s| s.stats());
-        assert_eq!(stats.gets_fail, after.gets_fail, "no gets for the dirs");
-        assert_eq!(stats.create_success, after.create_success + 5);
-    }
-
-    #[tokio::test]
-    async fn replication_failures_are_internal_errors() {
-        let b = Local::failing();
-        let s = AuthStore::new(&b);
-        match s.create(&role_path("r"), &Role::default()).await {
-            Err(AuthError::Internal(m)) => assert_eq!(m, "etcdserver: request timed out"),
-            other => panic!("{other:?}"),
-        }
-    }
 }

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::api::v2::keys::{self, KeysCall};
-use crate::api::v2::test_backend::Local;
+use crate::server::testing::Local;
 use base64::Engine;
 use http_body_util::BodyExt;
 

@@ -1,11 +1,11 @@
 //! A stand-in server for handler tests: applies every command at once, keeps a
 //! member list in memory.
 
-use crate::api::v2::backend::{RaftStatus, ReplicationError, V2Backend};
 use crate::api::v2::members::{ClusterBackend, MembersError};
 use crate::api::v2::response::Body;
 use crate::api::v2::stats::{LeaderInfo, LeaderStats, SelfStats, StatsBackend};
-use crate::api::v2::test_backend::Local;
+use crate::server::backend::{RaftStatus, ReplicationError, V2Backend};
+use crate::server::testing::Local;
 use crate::server::v2_command::V2Command;
 use crate::store::v2::{Reply, Store, StoreError};
 use async_trait::async_trait;

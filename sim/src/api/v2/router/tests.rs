@@ -166,7 +166,7 @@ async fn version_health_and_machines() {
     assert_eq!(body_text(resp).await, "");
 
     f.version = None;
-    f.v2.fail = Some(crate::api::v2::backend::ReplicationError::timed_out());
+    f.v2.fail = Some(crate::server::backend::ReplicationError::timed_out());
     let resp = send(&f, "GET", "/version", None, "").await;
     assert_eq!(
         body_text(resp).await,

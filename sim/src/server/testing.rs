@@ -1,6 +1,6 @@
 //! A single-member stand-in for tests: every proposal is applied at once.
 
-use crate::api::v2::backend::{RaftStatus, ReplicationError, V2Backend};
+use crate::server::backend::{RaftStatus, ReplicationError, V2Backend};
 use crate::server::v2_command::{V2Command, V2Proposal, apply};
 use crate::store::v2::{Reply, Store, StoreError};
 use async_trait::async_trait;

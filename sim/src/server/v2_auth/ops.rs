@@ -8,14 +8,14 @@
 //! `auth: User <u> does not exist.` (`Role <r> does not exist.`), so that is what
 //! etcd sends, and what the Go client's `IsUserNotFound` expects.
 
-use super::error::{AuthError, Result};
-use super::merge::{merge_role, merge_user};
-use super::model::{
+use super::AuthStore;
+use crate::auth::v2::error::{AuthError, Result};
+use crate::auth::v2::merge::{merge_role, merge_user};
+use crate::auth::v2::model::{
     ENABLED_KEY, GUEST_ROLE, ROOT_ROLE, ROOT_USER, attach_root_role, default_guest_role,
     password_of, role_path, user_path,
 };
-use super::password::hash_password;
-use super::store::AuthStore;
+use crate::auth::v2::password::hash_password;
 use etcd_sdk::wire::{Role, User};
 use http::StatusCode;
 
