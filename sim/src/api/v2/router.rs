@@ -4,6 +4,7 @@
 
 use super::auth;
 use super::backend::V2Backend;
+use super::http_checks::BodyError;
 use super::keys::{self, KeysCall};
 use super::members::{self, ClusterBackend, MembersCall};
 use super::misc;
@@ -49,8 +50,10 @@ async fn dispatch<S: V2Server>(server: &S, req: Request<Bytes>) -> Response<Body
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty());
+    let body_error = req.extensions().get::<BodyError>();
     if let Some(key_path) = subtree(&path, "/v2/keys") {
         let call = KeysCall {
+            body_error,
             method,
             key_path,
             raw_query: query,
