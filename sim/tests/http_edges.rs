@@ -56,10 +56,13 @@ fn exchange(url: &str, request: &[u8]) -> Vec<u8> {
     out
 }
 
+/// One response: status line, headers (lowercased names, sorted), body.
+type Answer = (String, Vec<(String, String)>, String);
+
 /// Each response of a raw answer: status line and body, headers that differ between
 /// the two servers (dates, cluster ids, raft indices) left out, chunked bodies
 /// decoded.
-fn responses(raw: &[u8]) -> Vec<(String, Vec<(String, String)>, String)> {
+fn responses(raw: &[u8]) -> Vec<Answer> {
     let mut rest = raw;
     let mut out = Vec::new();
     while !rest.is_empty() {
@@ -104,10 +107,7 @@ fn responses(raw: &[u8]) -> Vec<(String, Vec<(String, String)>, String)> {
             b
         } else if chunked {
             let mut b = Vec::new();
-            loop {
-                let Some(nl) = rest.windows(2).position(|w| w == b"\r\n") else {
-                    break;
-                };
+            while let Some(nl) = rest.windows(2).position(|w| w == b"\r\n") {
                 let size = usize::from_str_radix(String::from_utf8_lossy(&rest[..nl]).trim(), 16)
                     .unwrap_or(0);
                 rest = &rest[nl + 2..];
