@@ -41,6 +41,9 @@ pub struct HeadGuard<S> {
     released: usize,
     /// How far past `released` the framing scan has got (within a head).
     phase: Phase,
+    /// How many bytes of the pending head were searched for its end already (so a
+    /// head arriving in many reads is searched once, not once per read).
+    head_scanned: usize,
     /// Whether the next head is the connection's first.
     first: bool,
     /// A refusal being written, and how much of it is written.
@@ -59,6 +62,7 @@ impl<S> HeadGuard<S> {
             buf: Vec::new(),
             released: 0,
             phase: Phase::Head,
+            head_scanned: 0,
             first: true,
             refusal: None,
             done: false,
@@ -170,7 +174,9 @@ impl<S> HeadGuard<S> {
                 return true;
             }
         }
-        let Some(len) = head_len(pending) else {
+        // A blank line ending within the last bytes searched may complete now.
+        let Some(len) = head_len(pending, self.head_scanned.saturating_sub(3)) else {
+            self.head_scanned = pending.len();
             if pending.len() > MAX_HEAD_BYTES {
                 self.refusal = Some((head_too_large(), 0));
                 return true;
@@ -187,6 +193,7 @@ impl<S> HeadGuard<S> {
             }
             HeadVerdict::Accept(framing) => {
                 self.first = false;
+                self.head_scanned = 0;
                 self.released += len;
                 self.phase = match framing {
                     BodyFraming::None => Phase::Head,
@@ -201,9 +208,9 @@ impl<S> HeadGuard<S> {
 }
 
 /// The length of the head at the start of `bytes`, up to and including its blank
-/// line (`\r\n\r\n` or `\n\n`), when complete.
-fn head_len(bytes: &[u8]) -> Option<usize> {
-    let mut i = 0;
+/// line (`\r\n\r\n` or `\n\n`), when complete; the search starts at `from`.
+fn head_len(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from.min(bytes.len());
     while let Some(off) = bytes[i..].iter().position(|&b| b == b'\n') {
         let nl = i + off;
         let rest = &bytes[nl + 1..];
@@ -389,6 +396,23 @@ GET /v2/keys/b HTTP/1.1\r\nHost: x\r\n\r\n";
         );
         let (seen, _) = run(ok.as_bytes()).await;
         assert_eq!(seen.len(), ok.len());
+    }
+
+    #[tokio::test]
+    async fn heads_arriving_a_few_bytes_at_a_time_pass_whole() {
+        let input = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nPUT /b HTTP/1.1\nHost: x\nContent-Length: 1\n\nvGET /c HTTP/1.1\r\nHost: x\r\n\r\n";
+        // A pipe that holds 3 bytes: every read of the guard gets at most 3.
+        let (mut client, server) = duplex(3);
+        let writer = tokio::spawn(async move {
+            client.write_all(input).await.unwrap();
+            client.shutdown().await.unwrap();
+            client
+        });
+        let mut guard = HeadGuard::new(server);
+        let mut seen = Vec::new();
+        guard.read_to_end(&mut seen).await.unwrap();
+        drop(writer.await.unwrap());
+        assert_eq!(seen, input.to_vec());
     }
 
     #[tokio::test]
