@@ -184,6 +184,11 @@ fn cases() -> Vec<Case> {
             false,
         ),
         case(
+            "malformed chunked members body",
+            "POST /v2/members HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+            false,
+        ),
+        case(
             "good chunked form body",
             "PUT /v2/keys/c HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n7\r\nvalue=1\r\n0\r\n\r\n",
             false,

@@ -70,6 +70,7 @@ async fn dispatch<S: V2Server>(server: &S, req: Request<Bytes>) -> Response<Body
             content_type,
             body,
             authorization,
+            body_error,
         };
         return members::handle(server, call).await;
     }
