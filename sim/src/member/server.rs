@@ -9,6 +9,8 @@
 
 use super::drain::Connections;
 use super::signal::Signal;
+use crate::api::v2::head_guard::HeadGuard;
+use crate::api::v2::http_checks::{BodyError, MAX_HEAD_BYTES, go_body_error_text};
 use crate::api::v2::response::{Body, text, with_cors};
 use crate::api::v2::router::{self, V2Server};
 use etcd_sdk::transport::QuietFlush;
@@ -79,8 +81,8 @@ async fn connection<S: V2Server>(
         let (backend, stopping) = (backend.clone(), stopping.clone());
         async move { Ok::<_, Infallible>(handle(&*backend, &stopping, req).await) }
     });
-    let conn = hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(QuietFlush::new(stream)), svc);
+    let conn = http1_builder()
+        .serve_connection(TokioIo::new(HeadGuard::new(QuietFlush::new(stream))), svc);
     let mut conn = std::pin::pin!(conn);
     let result = tokio::select! {
         biased;
@@ -104,17 +106,47 @@ async fn connection<S: V2Server>(
     }
 }
 
+/// hyper's per-connection settings. Heads are checked and bounded by
+/// [`HeadGuard`] first (Go's limits: 1 MiB + 4096 bytes, any number of headers);
+/// hyper's own limits sit above what the guard lets through, so that hyper does not
+/// answer 431 where etcd answers 200.
+fn http1_builder() -> hyper::server::conn::http1::Builder {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .max_buf_size(MAX_HEAD_BYTES + (64 << 10))
+        .max_headers(MAX_HEADERS);
+    builder
+}
+
+/// The most headers one request may carry. Go counts only bytes; hyper reserves a
+/// slot per header for every parse, so the count is bounded: far above what any
+/// client sends (etcd's clients send fewer than 20).
+const MAX_HEADERS: usize = 8192;
+
 async fn handle<S: V2Server>(
     backend: &S,
     shutdown: &Signal,
     req: Request<Incoming>,
 ) -> Response<Body> {
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(b) => b.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            tracing::debug!(error = %e, "member: request body too large");
+            return with_cors(text(StatusCode::BAD_REQUEST, "400 Bad Request"));
+        }
         Err(e) => {
             tracing::debug!(error = %e, "member: request body not read");
-            return with_cors(text(StatusCode::BAD_REQUEST, "400 Bad Request"));
+            // The handlers answer as etcd's do when the body fails (error 210 for
+            // a key write); the connection closes after the answer.
+            parts.extensions.insert(BodyError(go_body_error_text(&*e)));
+            let req = Request::from_parts(parts, bytes::Bytes::new());
+            let mut resp = router::route(backend, req).await;
+            resp.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+            return resp;
         }
     };
     if shutdown.is_triggered() {

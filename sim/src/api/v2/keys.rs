@@ -2,13 +2,15 @@
 //! watch, and answer with etcd's exact bodies, statuses and headers (spec §2).
 
 use super::dispatch::Dispatch;
+use super::event_json::event_json_line;
 use super::form::Form;
+use super::http_checks::{BodyError, form_body_error};
 use super::keys_request::KeysRequest;
 use super::response::{Body, json, key_error, method_not_allowed, set_header};
 use crate::server::backend::V2Backend;
-use crate::store::v2::{KEYS_NAMESPACE, Reply, StoreError, trim_event_prefix};
+use crate::store::v2::{KEYS_NAMESPACE, Reply, StoreError, drop_wire_node, trim_event_prefix};
 use bytes::Bytes;
-use etcd_sdk::wire::{Action, ErrorBody, ErrorCode, to_go_json_line};
+use etcd_sdk::wire::{Action, ErrorBody, ErrorCode};
 use futures_util::stream;
 use http::{Response, StatusCode};
 use http_body_util::{BodyExt, StreamBody};
@@ -29,6 +31,8 @@ pub struct KeysCall<'a> {
     pub body: &'a [u8],
     /// The `Authorization` header (v2 auth, spec §6.4).
     pub authorization: Option<&'a str>,
+    /// Why the body could not be read, if it could not.
+    pub body_error: Option<&'a BodyError>,
 }
 
 /// Serves one `/v2/keys` request.
@@ -36,6 +40,10 @@ pub async fn handle(backend: &dyn V2Backend, call: KeysCall<'_>) -> Response<Bod
     let cluster_id = backend.cluster_id();
     if !matches!(call.method, "GET" | "HEAD" | "PUT" | "POST" | "DELETE") {
         return method_not_allowed("HEAD,GET,PUT,POST,DELETE");
+    }
+    if let Some(cause) = form_body_error(call.method, call.content_type, call.body_error) {
+        let err = ErrorBody::new(ErrorCode::INVALID_FORM, cause, 0);
+        return key_error(cluster_id, &err);
     }
     let form = Form::parse(call.method, call.raw_query, call.content_type, call.body);
     let req = match KeysRequest::parse(call.method, call.key_path, form) {
@@ -103,8 +111,12 @@ fn reply(
         event.node = None;
         event.prev_node = None;
     }
-    let mut resp = json(status, to_go_json_line(&event));
+    let mut resp = json(status, event_json_line(&event));
     success_headers(backend, &mut resp, reply.etcd_index);
+    // A recursive get's node is as deep as the tree: free it without recursion.
+    if let Some(node) = event.node {
+        drop_wire_node(node);
+    }
     resp
 }
 
@@ -149,7 +161,7 @@ fn watch(backend: &dyn V2Backend, req: &KeysRequest) -> Response<Body> {
     let events = stream::unfold(Some(watcher), move |state| async move {
         let mut watcher = state?;
         let event = watcher.recv().await?;
-        let line = to_go_json_line(&trim_event_prefix(event, KEYS_NAMESPACE));
+        let line = event_json_line(&trim_event_prefix(event, KEYS_NAMESPACE));
         let next = if stream_mode { Some(watcher) } else { None };
         Some((Ok::<_, Infallible>(Frame::data(Bytes::from(line))), next))
     });
@@ -178,6 +190,7 @@ mod tests {
                 content_type: Some("application/x-www-form-urlencoded"),
                 body: body.as_bytes(),
                 authorization: None,
+                body_error: None,
             },
         )
         .await

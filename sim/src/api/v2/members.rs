@@ -2,6 +2,7 @@
 //! etcd's bodies, statuses and error texts. The member behind it implements
 //! [`ClusterBackend`].
 
+use super::http_checks::BodyError;
 use super::response::{Body, full, json, method_not_allowed, set_header, text};
 use crate::server::backend::V2Backend;
 use async_trait::async_trait;
@@ -84,6 +85,8 @@ pub struct MembersCall<'a> {
     pub body: &'a [u8],
     /// The Authorization header (members writes need the root role when auth is on).
     pub authorization: Option<&'a str>,
+    /// Why the body could not be read, if it could not.
+    pub body_error: Option<&'a BodyError>,
 }
 
 /// `{"message": ..}` with `status`, no trailing newline (etcd's `HTTPError`).
@@ -184,7 +187,7 @@ fn member_id(sub_path: &str) -> Result<u64, Refusal> {
 }
 
 async fn post<B: ClusterBackend + ?Sized>(backend: &B, call: MembersCall<'_>) -> Response<Body> {
-    let peer_urls = match peer_urls_request(call.content_type, call.body) {
+    let peer_urls = match peer_urls_request(call.content_type, call.body, call.body_error) {
         Ok(urls) => urls,
         Err(refusal) => return refusal.into_response(),
     };
@@ -220,7 +223,7 @@ async fn put<B: ClusterBackend + ?Sized>(backend: &B, call: MembersCall<'_>) -> 
         Ok(id) => id,
         Err(refusal) => return refusal.into_response(),
     };
-    let peer_urls = match peer_urls_request(call.content_type, call.body) {
+    let peer_urls = match peer_urls_request(call.content_type, call.body, call.body_error) {
         Ok(urls) => urls,
         Err(refusal) => return refusal.into_response(),
     };
@@ -242,7 +245,11 @@ fn no_content() -> Response<Body> {
 
 /// The peer URLs of a POST or PUT body (etcd's `unmarshalRequest` plus
 /// `MemberCreateRequest.UnmarshalJSON`), or why not (415, 400).
-fn peer_urls_request(content_type: Option<&str>, body: &[u8]) -> Result<Vec<String>, Refusal> {
+fn peer_urls_request(
+    content_type: Option<&str>,
+    body: &[u8],
+    body_error: Option<&BodyError>,
+) -> Result<Vec<String>, Refusal> {
     let raw_ct = content_type.unwrap_or("");
     let ct = match raw_ct.find(';') {
         Some(i) => raw_ct[..i].trim().to_ascii_lowercase(),
@@ -255,6 +262,10 @@ fn peer_urls_request(content_type: Option<&str>, body: &[u8]) -> Result<Vec<Stri
         ));
     }
     let bad = |msg: String| Refusal::Message(StatusCode::BAD_REQUEST, msg);
+    // etcd reads the body after the type check: a read error is its message.
+    if let Some(e) = body_error {
+        return Err(bad(e.0.clone()));
+    }
     decode_peer_urls(body)
         .map_err(bad)
         .and_then(|urls| validate_urls(&urls).map_err(bad))

@@ -4,7 +4,10 @@
 
 pub mod auth;
 pub mod dispatch;
+pub mod event_json;
 pub mod form;
+pub mod head_guard;
+pub mod http_checks;
 pub mod keys;
 pub mod keys_request;
 pub mod members;

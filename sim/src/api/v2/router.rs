@@ -3,6 +3,7 @@
 //! then Go `ServeMux`-style routing to the handlers; anything else is the 404 page.
 
 use super::auth;
+use super::http_checks::BodyError;
 use super::keys::{self, KeysCall};
 use super::members::{self, ClusterBackend, MembersCall};
 use super::misc;
@@ -49,8 +50,10 @@ async fn dispatch<S: V2Server>(server: &S, req: Request<Bytes>) -> Response<Body
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty());
+    let body_error = req.extensions().get::<BodyError>();
     if let Some(key_path) = subtree(&path, "/v2/keys") {
         let call = KeysCall {
+            body_error,
             method,
             key_path,
             raw_query: query,
@@ -67,6 +70,7 @@ async fn dispatch<S: V2Server>(server: &S, req: Request<Bytes>) -> Response<Body
             content_type,
             body,
             authorization,
+            body_error,
         };
         return members::handle(server, call).await;
     }

@@ -79,6 +79,7 @@ mod tests;
 
 pub use error::StoreError;
 pub use event_history::HISTORY_CAPACITY;
+pub use node::drop_wire_node;
 pub use path::{
     AUTH_NAMESPACE, KEYS_NAMESPACE, MEMBERS_NAMESPACE, clean_path, keys_path, trim_event_prefix,
     trim_key_prefix, trim_node_prefix,

@@ -10,8 +10,8 @@ use std::time::SystemTime;
 ///
 /// Children are kept in a `BTreeMap`, so every listing comes out sorted by key
 /// whether or not the client asked for `sorted=true` (etcd's unsorted order is Go's
-/// random map order; sorted is one of the orders it can produce).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// random map order; sorted is one of the orders it can produce). Deep trees are
+/// walked, shown and dropped without recursion.
 pub(crate) struct TreeNode {
     /// The full internal path, e.g. `/1/foo`.
     pub(crate) path: String,
@@ -26,7 +26,7 @@ pub(crate) struct TreeNode {
 }
 
 /// What a node holds.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum NodeKind {
     /// A file and its value.
     File(String),
@@ -112,9 +112,9 @@ impl TreeNode {
         }
     }
 
-    /// The node as etcd's `Repr`: a file with its value, or a directory with its
-    /// non-hidden children only when `recursive` (then at every level).
-    pub(crate) fn repr(&self, recursive: bool, now: SystemTime) -> Node {
+    /// The node alone, as etcd's `Repr` shows it without children: a file with its
+    /// value, a directory flagged `dir` with no `nodes`.
+    fn shallow(&self, now: SystemTime) -> Node {
         let (expiration, ttl) = self.expiration_and_ttl(now);
         let mut node = Node {
             key: self.path.clone(),
@@ -126,28 +126,62 @@ impl TreeNode {
         };
         match &self.kind {
             NodeKind::File(v) => node.value = Some(v.clone()),
-            NodeKind::Dir(children) => {
-                node.dir = true;
-                if recursive {
-                    node.nodes = visible_children(children)
-                        .map(|c| c.repr(true, now))
-                        .collect();
+            NodeKind::Dir(_) => node.dir = true,
+        }
+        node
+    }
+
+    /// The node as etcd's `Repr`: a file with its value, or a directory with its
+    /// non-hidden children only when `recursive` (then at every level).
+    ///
+    /// Built with an explicit stack, not by recursion: the depth of the tree is the
+    /// depth of a user's key, which the stack of a worker thread must not bound. A
+    /// deep result must be dropped with [`drop_wire_node`] for the same reason.
+    pub(crate) fn repr(&self, recursive: bool, now: SystemTime) -> Node {
+        if !recursive {
+            return self.shallow(now);
+        }
+        // Each frame: a directory being listed, its listing so far, and the children
+        // still to visit.
+        let mut stack = vec![(self.shallow(now), self.visible_iter())];
+        loop {
+            let next = stack.last_mut().and_then(|(_, rest)| rest.next());
+            match next {
+                Some(child) if child.is_dir() => {
+                    stack.push((child.shallow(now), child.visible_iter()));
+                }
+                Some(child) => {
+                    if let Some((parent, _)) = stack.last_mut() {
+                        parent.nodes.push(child.shallow(now));
+                    }
+                }
+                None => {
+                    let Some((done, _)) = stack.pop() else {
+                        return Node::default();
+                    };
+                    match stack.last_mut() {
+                        Some((parent, _)) => parent.nodes.push(done),
+                        None => return done,
+                    }
                 }
             }
         }
-        node
+    }
+
+    /// The non-hidden children of a directory in key order (none for a file).
+    fn visible_iter(&self) -> VisibleChildren<'_> {
+        VisibleChildren(self.children().map(|c| c.iter()))
     }
 
     /// The node as a `get` shows it (etcd's `loadInternalNode`): like [`repr`](Self::repr),
     /// except that a directory always lists its non-hidden children (which show their
     /// own children only when `recursive`).
     pub(crate) fn load(&self, recursive: bool, now: SystemTime) -> Node {
-        let mut node = self.repr(false, now);
-        if let NodeKind::Dir(children) = &self.kind {
-            node.nodes = visible_children(children)
-                .map(|c| c.repr(recursive, now))
-                .collect();
-        }
+        let mut node = self.shallow(now);
+        node.nodes = self
+            .visible_iter()
+            .map(|c| c.repr(recursive, now))
+            .collect();
         node
     }
 
@@ -185,35 +219,92 @@ impl TreeNode {
 
     /// Paths of this subtree in the order etcd's recursive `Remove` reports them to
     /// its callback: each child's subtree first (children in key order), then the
-    /// node itself.
+    /// node itself. Iterative (see [`repr`](Self::repr)).
     pub(crate) fn removal_order(&self, out: &mut Vec<String>) {
-        if let NodeKind::Dir(children) = &self.kind {
-            for child in children.values() {
-                child.removal_order(out);
+        let mut stack = vec![(self, self.children().map(|c| c.values()))];
+        while let Some((node, rest)) = stack.last_mut() {
+            match rest.as_mut().and_then(|r| r.next()) {
+                Some(child) => stack.push((child, child.children().map(|c| c.values()))),
+                None => {
+                    out.push(node.path.clone());
+                    stack.pop();
+                }
             }
         }
-        out.push(self.path.clone());
     }
 
-    /// Every (expiration, path) in this subtree.
+    /// Every (expiration, path) in this subtree. Iterative (see [`repr`](Self::repr)).
     pub(crate) fn expirations(&self, out: &mut Vec<(SystemTime, String)>) {
-        if let Some(t) = self.expire_time {
-            out.push((t, self.path.clone()));
-        }
-        if let NodeKind::Dir(children) = &self.kind {
-            for child in children.values() {
-                child.expirations(out);
+        let mut stack = vec![self];
+        while let Some(node) = stack.pop() {
+            if let Some(t) = node.expire_time {
+                out.push((t, node.path.clone()));
+            }
+            if let Some(children) = node.children() {
+                stack.extend(children.values());
             }
         }
     }
 }
 
+impl Drop for TreeNode {
+    /// Frees a subtree without recursion: the derived drop would recurse once per
+    /// level, and a key can be as deep as its user makes it.
+    fn drop(&mut self) {
+        let NodeKind::Dir(children) = &mut self.kind else {
+            return;
+        };
+        if children.values().all(|c| !c.is_dir()) {
+            return;
+        }
+        let mut pending: Vec<TreeNode> = std::mem::take(children).into_values().collect();
+        while let Some(mut node) = pending.pop() {
+            if let NodeKind::Dir(grandchildren) = &mut node.kind {
+                pending.extend(std::mem::take(grandchildren).into_values());
+            }
+            // `node` now has no children: dropping it does not recurse.
+        }
+    }
+}
+
+impl std::fmt::Debug for TreeNode {
+    /// The node and the number of its children: a derived `Debug` would recurse
+    /// through the whole subtree.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("TreeNode");
+        d.field("path", &self.path)
+            .field("created_index", &self.created_index)
+            .field("modified_index", &self.modified_index)
+            .field("expire_time", &self.expire_time);
+        match &self.kind {
+            NodeKind::File(v) => d.field("value", v),
+            NodeKind::Dir(c) => d.field("children", &c.len()),
+        };
+        d.finish()
+    }
+}
+
+/// Drops a wire node without recursion (see [`TreeNode::repr`]): a recursive get of a
+/// deep directory returns a node nested as deeply as the tree.
+pub fn drop_wire_node(node: Node) {
+    let mut pending = vec![node];
+    while let Some(mut n) = pending.pop() {
+        pending.append(&mut n.nodes);
+    }
+}
+
 /// The children a listing shows: all but the hidden ones, in key order.
-fn visible_children(children: &BTreeMap<String, TreeNode>) -> impl Iterator<Item = &TreeNode> {
-    children
-        .iter()
-        .filter(|(name, _)| !is_hidden_name(name))
-        .map(|(_, c)| c)
+struct VisibleChildren<'a>(Option<std::collections::btree_map::Iter<'a, String, TreeNode>>);
+
+impl<'a> Iterator for VisibleChildren<'a> {
+    type Item = &'a TreeNode;
+
+    fn next(&mut self) -> Option<&'a TreeNode> {
+        let iter = self.0.as_mut()?;
+        iter.by_ref()
+            .find(|(name, _)| !is_hidden_name(name))
+            .map(|(_, c)| c)
+    }
 }
 
 #[cfg(test)]

@@ -117,11 +117,13 @@ pub fn trim_key_prefix<'a>(key: &'a str, prefix: &str) -> &'a str {
 
 /// Strips `prefix` from a node's key and from all its children's keys, recursively.
 pub fn trim_node_prefix(node: &mut Node, prefix: &str) {
-    if let Some(rest) = node.key.strip_prefix(prefix) {
-        node.key = rest.to_string();
-    }
-    for child in &mut node.nodes {
-        trim_node_prefix(child, prefix);
+    // An explicit stack: a recursive get returns a node as deep as the tree.
+    let mut pending = vec![node];
+    while let Some(n) = pending.pop() {
+        if let Some(rest) = n.key.strip_prefix(prefix) {
+            n.key = rest.to_string();
+        }
+        pending.extend(n.nodes.iter_mut());
     }
 }
 

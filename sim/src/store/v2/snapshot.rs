@@ -89,24 +89,31 @@ struct SnapshotData {
     stats: StoreStats,
 }
 
-fn flatten(node: &TreeNode, out: &mut Vec<FlatNode>) {
-    out.push(FlatNode {
-        path: node.path.clone(),
-        value: match &node.kind {
-            NodeKind::File(v) => Some(v.clone()),
-            NodeKind::Dir(_) => None,
-        },
-        created_index: node.created_index,
-        modified_index: node.modified_index,
-        expire_time: node.expire_time.map(Timestamp::from),
-    });
-    if let NodeKind::Dir(children) = &node.kind {
-        for child in children.values() {
-            flatten(child, out);
+/// Every node, parents first, in depth-first pre-order with children in key order.
+/// Iterative: the tree is as deep as its deepest key.
+fn flatten(root: &TreeNode, out: &mut Vec<FlatNode>) {
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        out.push(FlatNode {
+            path: node.path.clone(),
+            value: match &node.kind {
+                NodeKind::File(v) => Some(v.clone()),
+                NodeKind::Dir(_) => None,
+            },
+            created_index: node.created_index,
+            modified_index: node.modified_index,
+            expire_time: node.expire_time.map(Timestamp::from),
+        });
+        if let NodeKind::Dir(children) = &node.kind {
+            stack.extend(children.values().rev());
         }
     }
 }
 
+/// Rebuilds the tree from [`flatten`]'s order. The open directories form a stack
+/// (the path from the root to the last node): each node closes the directories that
+/// are not its parent, then opens itself. Linear in the number of nodes, and
+/// without recursion.
 fn unflatten(nodes: Vec<FlatNode>) -> Result<(TreeNode, TtlIndex), SnapshotError> {
     let mut iter = nodes.into_iter();
     let root = iter
@@ -120,36 +127,62 @@ fn unflatten(nodes: Vec<FlatNode>) -> Result<(TreeNode, TtlIndex), SnapshotError
     }
     let mut tree = TreeNode::new_dir("/".into(), root.created_index, None);
     tree.modified_index = root.modified_index;
+    let mut open: Vec<TreeNode> = vec![tree];
     let mut ttl = TtlIndex::default();
     for flat in iter {
-        let expire_time = flat.expire_time.map(SystemTime::from);
-        let mut node = match flat.value {
-            Some(v) => TreeNode::new_file(flat.path.clone(), v, flat.created_index, expire_time),
-            None => TreeNode::new_dir(flat.path.clone(), flat.created_index, expire_time),
-        };
-        node.modified_index = flat.modified_index;
         let (parent, name) = split(&flat.path);
-        if name.is_empty() || super::path::clean_path(&flat.path) != flat.path {
+        // The parent is an open node, whose path is clean; so the path is clean when
+        // its last element is (checked here without re-cleaning a long path).
+        if matches!(name, "" | "." | "..") {
             return Err(SnapshotError::Invalid(format!("bad path {:?}", flat.path)));
         }
-        let mut cur = &mut tree;
-        for part in super::path::components(parent) {
-            cur = cur
-                .children_mut()
-                .and_then(|c| c.get_mut(part))
-                .ok_or_else(|| {
-                    SnapshotError::Invalid(format!("{:?} comes before its parent", flat.path))
-                })?;
+        while open.last().is_some_and(|top| top.path != parent) {
+            close_top(&mut open);
         }
-        let children = cur.children_mut().ok_or_else(|| {
-            SnapshotError::Invalid(format!("parent of {:?} is a file", flat.path))
-        })?;
+        match open.last() {
+            None => {
+                return Err(SnapshotError::Invalid(format!(
+                    "{:?} comes before its parent",
+                    flat.path
+                )));
+            }
+            Some(top) if !top.is_dir() => {
+                return Err(SnapshotError::Invalid(format!(
+                    "parent of {:?} is a file",
+                    flat.path
+                )));
+            }
+            Some(_) => {}
+        }
+        let expire_time = flat.expire_time.map(SystemTime::from);
+        let mut node = match flat.value {
+            Some(v) => TreeNode::new_file(flat.path, v, flat.created_index, expire_time),
+            None => TreeNode::new_dir(flat.path, flat.created_index, expire_time),
+        };
+        node.modified_index = flat.modified_index;
         if let Some(t) = expire_time {
-            ttl.insert(t, &flat.path);
+            ttl.insert(t, &node.path);
         }
-        children.insert(name.to_string(), node);
+        open.push(node);
     }
+    while open.len() > 1 {
+        close_top(&mut open);
+    }
+    let tree = open
+        .pop()
+        .ok_or_else(|| SnapshotError::Invalid("no root node".into()))?;
     Ok((tree, ttl))
+}
+
+/// Moves the last open node into its parent's children (the one below it).
+fn close_top(open: &mut Vec<TreeNode>) {
+    let Some(done) = open.pop() else {
+        return;
+    };
+    if let Some(children) = open.last_mut().and_then(|p| p.children_mut()) {
+        let (_, name) = split(&done.path);
+        children.insert(name.to_string(), done);
+    }
 }
 
 impl Store {

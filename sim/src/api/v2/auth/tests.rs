@@ -63,6 +63,7 @@ async fn key(b: &Local, method: &str, path: &str, query: &str, creds: Option<&st
         content_type: Some("application/x-www-form-urlencoded"),
         body: b"value=v",
         authorization: creds,
+        body_error: None,
     };
     collect(keys::handle(b, call).await).await
 }
@@ -1053,6 +1054,7 @@ fn handler_futures_are_send() {
             content_type: None,
             body: b"",
             authorization: None,
+            body_error: None,
         },
     );
     assert_send(&key_call);

@@ -1,5 +1,6 @@
 //! Scenario tests of the v2 store, after etcd's v2store test suites.
 
+mod deep;
 mod helpers;
 mod ops;
 mod snapshot;
