@@ -153,10 +153,27 @@ impl Inner {
         }
     }
 
-    /// Proposes `entry` and waits for its application here.
+    /// Proposes `entry` and waits for its application here. An entry that cannot
+    /// be encoded is not proposed: the caller gets the error.
     pub(crate) async fn propose(&self, entry: &Entry) -> Result<Applied, ReplicationError> {
-        let data = entry.encode();
-        self.replicate(|| self.raft.propose(data.clone())).await
+        let encoded = entry.encode().map_err(|e| {
+            tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "member: not proposed");
+            ReplicationError(format!("etcdserver: {e}"))
+        })?;
+        // The first attempt takes these bytes; a retry (no leader yet, proposal
+        // dropped: rare) encodes again, so no second copy of a possibly large
+        // entry waits beside the one in the log.
+        let encoded = Mutex::new(Some(encoded));
+        self.replicate(|| {
+            let data = lock(&encoded).take().map_or_else(|| entry.encode(), Ok);
+            async move {
+                match data {
+                    Ok(data) => self.raft.propose(data).await,
+                    Err(e) => Err(RaftError::Raft(e.to_string())),
+                }
+            }
+        })
+        .await
     }
 
     async fn change(&self, change: MembershipChange) -> Result<(), MembersError> {

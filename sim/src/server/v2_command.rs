@@ -116,8 +116,11 @@ pub enum Dispatch {
 
 impl Dispatch {
     /// Maps a validated request to what serves it (spec §2.3). `now` is the
-    /// receiving member's clock: a `ttl` becomes an absolute expiration here.
-    pub fn of(req: &KeysRequest, now: SystemTime) -> Dispatch {
+    /// receiving member's clock: a `ttl` becomes an absolute expiration here. A
+    /// write's value moves into its command (`req.value` is left empty), so a
+    /// large value is not copied.
+    pub fn of(req: &mut KeysRequest, now: SystemTime) -> Dispatch {
+        let value = std::mem::take(&mut req.value);
         let expire = req.ttl.map(|secs| now + Duration::from_secs(secs));
         let refresh = req.refresh.unwrap_or(false);
         let conditional = req.prev_index > 0 || !req.prev_value.is_empty();
@@ -130,21 +133,21 @@ impl Dispatch {
             "POST" => Dispatch::Propose(V2Command::Create {
                 path: req.path.clone(),
                 dir: req.dir,
-                value: req.value.clone(),
+                value,
                 unique: true,
                 expire,
             }),
             "PUT" => Dispatch::Propose(match req.prev_exist {
                 Some(true) if !conditional => V2Command::Update {
                     path: req.path.clone(),
-                    value: req.value.clone(),
+                    value,
                     expire,
                     refresh,
                 },
                 Some(false) => V2Command::Create {
                     path: req.path.clone(),
                     dir: req.dir,
-                    value: req.value.clone(),
+                    value,
                     unique: false,
                     expire,
                 },
@@ -152,14 +155,14 @@ impl Dispatch {
                     path: req.path.clone(),
                     prev_value: req.prev_value.clone(),
                     prev_index: req.prev_index,
-                    value: req.value.clone(),
+                    value,
                     expire,
                     refresh,
                 },
                 _ => V2Command::Set {
                     path: req.path.clone(),
                     dir: req.dir,
-                    value: req.value.clone(),
+                    value,
                     expire,
                     refresh,
                 },
@@ -189,29 +192,31 @@ fn ttl(expire: Option<SystemTime>, refresh: bool) -> TtlOptions {
 /// Applies `p` to `store`, as every member does for each committed entry. A
 /// write or quorum read gives its reply; a sync gives `None` (its expire events
 /// reach watchers through the store).
-pub fn apply(store: &mut Store, p: &V2Proposal) -> Option<Result<Reply, StoreError>> {
+///
+/// Takes the proposal by value: its value moves into the store.
+pub fn apply(store: &mut Store, p: V2Proposal) -> Option<Result<Reply, StoreError>> {
     let now = p.now;
-    let reply = match &p.command {
+    let reply = match p.command {
         V2Command::Set {
             path,
             dir,
             value,
             expire,
             refresh,
-        } => store.set(path, *dir, value, ttl(*expire, *refresh), now),
+        } => store.set(&path, dir, value, ttl(expire, refresh), now),
         V2Command::Create {
             path,
             dir,
             value,
             unique,
             expire,
-        } => store.create(path, *dir, value, *unique, *expire, now),
+        } => store.create(&path, dir, value, unique, expire, now),
         V2Command::Update {
             path,
             value,
             expire,
             refresh,
-        } => store.update(path, value, ttl(*expire, *refresh), now),
+        } => store.update(&path, value, ttl(expire, refresh), now),
         V2Command::CompareAndSwap {
             path,
             prev_value,
@@ -220,26 +225,26 @@ pub fn apply(store: &mut Store, p: &V2Proposal) -> Option<Result<Reply, StoreErr
             expire,
             refresh,
         } => store.compare_and_swap(
-            path,
-            prev_value,
-            *prev_index,
+            &path,
+            &prev_value,
+            prev_index,
             value,
-            ttl(*expire, *refresh),
+            ttl(expire, refresh),
             now,
         ),
         V2Command::Delete {
             path,
             dir,
             recursive,
-        } => store.delete(path, *dir, *recursive, now),
+        } => store.delete(&path, dir, recursive, now),
         V2Command::CompareAndDelete {
             path,
             prev_value,
             prev_index,
-        } => store.compare_and_delete(path, prev_value, *prev_index, now),
-        V2Command::QuorumGet { path, recursive } => store.get(path, *recursive, now),
+        } => store.compare_and_delete(&path, &prev_value, prev_index, now),
+        V2Command::QuorumGet { path, recursive } => store.get(&path, recursive, now),
         V2Command::Sync { time } => {
-            store.delete_expired(*time);
+            store.delete_expired(time);
             return None;
         }
     };
@@ -260,8 +265,8 @@ mod tests {
             Some("application/x-www-form-urlencoded"),
             body.as_bytes(),
         );
-        let req = KeysRequest::parse(method, "/k", form).expect("valid");
-        Dispatch::of(&req, UNIX_EPOCH + Duration::from_secs(1_000))
+        let mut req = KeysRequest::parse(method, "/k", form).expect("valid");
+        Dispatch::of(&mut req, UNIX_EPOCH + Duration::from_secs(1_000))
     }
 
     fn action_of(d: Dispatch) -> &'static str {
@@ -371,12 +376,12 @@ mod tests {
             let wire = serde_json::to_vec(p).unwrap();
             let back: V2Proposal = serde_json::from_slice(&wire).unwrap();
             assert_eq!(&back, p);
-            assert_eq!(apply(&mut a, p), apply(&mut b, &back));
+            assert_eq!(apply(&mut a, p.clone()), apply(&mut b, back));
         }
         assert_eq!(a.save(), b.save());
         match apply(
             &mut a,
-            &V2Proposal {
+            V2Proposal {
                 command: V2Command::QuorumGet {
                     path: "/1/a".into(),
                     recursive: false,
