@@ -14,6 +14,7 @@ use crate::raft::{ChangeKind, MembershipChange, RaftError};
 use crate::server::v2_command::{V2Command, V2Proposal};
 use crate::store::v2::{Reply, Store, StoreError};
 use async_trait::async_trait;
+use bytes::Bytes;
 use etcd_sdk::wire::Member as WireMember;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -156,24 +157,13 @@ impl Inner {
     /// Proposes `entry` and waits for its application here. An entry that cannot
     /// be encoded is not proposed: the caller gets the error.
     pub(crate) async fn propose(&self, entry: &Entry) -> Result<Applied, ReplicationError> {
-        let encoded = entry.encode().map_err(|e| {
-            tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "member: not proposed");
-            ReplicationError(format!("etcdserver: {e}"))
-        })?;
-        // The first attempt takes these bytes; a retry (no leader yet, proposal
-        // dropped: rare) encodes again, so no second copy of a possibly large
-        // entry waits beside the one in the log.
-        let encoded = Mutex::new(Some(encoded));
-        self.replicate(|| {
-            let data = lock(&encoded).take().map_or_else(|| entry.encode(), Ok);
-            async move {
-                match data {
-                    Ok(data) => self.raft.propose(data).await,
-                    Err(e) => Err(RaftError::Raft(e.to_string())),
-                }
-            }
-        })
-        .await
+        self.propose_encoded(encode(entry)?).await
+    }
+
+    /// Proposes encoded entry bytes. Every attempt shares the one buffer with the
+    /// log (no copy of a possibly large entry per attempt).
+    async fn propose_encoded(&self, data: Bytes) -> Result<Applied, ReplicationError> {
+        self.replicate(|| self.raft.propose(data.clone())).await
     }
 
     async fn change(&self, change: MembershipChange) -> Result<(), MembersError> {
@@ -182,6 +172,14 @@ impl Inner {
             .map(|_| ())
             .map_err(|e| MembersError::from_apply_error(e.0))
     }
+}
+
+/// The entry's bytes, or the error the proposer gets (nothing is proposed).
+fn encode(entry: &Entry) -> Result<Bytes, ReplicationError> {
+    entry.encode().map(Bytes::from).map_err(|e| {
+        tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "member: not proposed");
+        ReplicationError(format!("etcdserver: {e}"))
+    })
 }
 
 fn unexpected(what: &Applied) -> ReplicationError {
@@ -201,10 +199,9 @@ impl V2Backend for Inner {
             // Unsafe, for testing the chaos checker only: no ReadIndex, no log.
             return Ok(lock(&self.store).get(path, *recursive, now));
         }
-        match self
-            .propose(&Entry::V2(V2Proposal { command, now }))
-            .await?
-        {
+        // Encoded, the command (and its value) is not needed any more.
+        let data = encode(&Entry::V2(V2Proposal { command, now }))?;
+        match self.propose_encoded(data).await? {
             Applied::V2(r) => (*r).ok_or_else(|| ReplicationError("etcdserver: no reply".into())),
             other => Err(unexpected(&other)),
         }
