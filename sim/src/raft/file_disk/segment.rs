@@ -8,7 +8,7 @@
 //! file with their checkpoint, fsynced and renamed into place: a segment that exists
 //! always has its header and checkpoint.
 
-use super::fs_util::{io_err, list_names, parse_pair, sync_dir, write_atomic};
+use super::fs_util::{io_err, list_names, parse_pair, sync_dir, write_atomic_parts};
 use super::record;
 use crate::raft::disk::DiskError;
 use std::fs::{File, OpenOptions};
@@ -118,10 +118,14 @@ impl SegmentWriter {
         name: SegmentName,
         checkpoint: &[u8],
     ) -> Result<Self, DiskError> {
-        let mut bytes = header().to_vec();
-        record::encode(checkpoint, &mut bytes);
-        let path = write_atomic(dir, &name.file_name(), &bytes)?;
-        Self::open(path, bytes.len() as u64, 0)
+        // Written in parts: a checkpoint holds every retained entry, and joining it
+        // behind the headers would hold it twice.
+        let head = header();
+        let framing = record::header(checkpoint);
+        let parts: [&[u8]; 3] = [&head, &framing, checkpoint];
+        let path = write_atomic_parts(dir, &name.file_name(), &parts)?;
+        let len = parts.iter().map(|p| p.len()).sum::<usize>();
+        Self::open(path, len as u64, 0)
     }
 
     /// Opens an existing segment for appending after its first `valid_len` bytes,
