@@ -54,8 +54,8 @@ usage: cargo run --release --example bench -- <sdk|server|failover|memory|all> [
   --warmup <secs>       unrecorded seconds before each cell (default 0.5)
   --concurrency <list>  comma-separated concurrency levels (default 1,16,256)
   --trials <n>          failover trials per server (default 50)
-  --keys <n>            keys written before reading server RSS (default 100000)
-  --watches <n>         concurrent SDK watches (default 1000)
+  --keys <n>            keys written before reading server RSS (default 100000; 0 skips)
+  --watches <n>         concurrent SDK watches (default 1000; 0 skips)
   --etcd <path>         the etcd binary (default /usr/bin/etcd)
   --long                30 s cells, 2 s warm-up, 200 failover trials";
 

@@ -24,6 +24,8 @@ mod failover;
 #[cfg(not(madsim))]
 mod harness;
 #[cfg(not(madsim))]
+mod large_values;
+#[cfg(not(madsim))]
 mod load;
 #[cfg(not(madsim))]
 mod memory;

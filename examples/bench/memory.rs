@@ -1,6 +1,7 @@
-//! Section `memory`: the servers' peak RSS after writing many keys, and the SDK's
-//! RSS with many concurrent watches (measured in a child process of this bench,
-//! so earlier sections do not blur it).
+//! Section `memory`: the servers' peak RSS after writing many keys and with
+//! large values (`large_values`), and the SDK's RSS with many concurrent watches
+//! (measured in a child process of this bench, so earlier sections do not blur
+//! it). `--keys 0` or `--watches 0` skips that part.
 
 use crate::cli::Options;
 use crate::clients::{SdkKv, SdkTransport};
@@ -41,12 +42,27 @@ struct WatchRow {
 /// Runs the section and publishes its tables.
 pub async fn run(opts: &Options, bins: &Binaries) -> Result<(), String> {
     let mut servers = Vec::new();
-    for kind in [ServerKind::EtcdSim, ServerKind::Etcd] {
-        servers.push(server_rss(bins, kind, opts.keys).await?);
+    let mut tables = Vec::new();
+    if opts.keys > 0 {
+        for kind in [ServerKind::EtcdSim, ServerKind::Etcd] {
+            servers.push(server_rss(bins, kind, opts.keys).await?);
+        }
+        tables.push(server_table(&servers));
     }
-    let watch = watch_rss_child(bins, opts.watches).await?;
-    let tables = [server_table(&servers), watch_table(&watch)];
-    let json = serde_json::json!({ "servers": servers, "sdk_watches": watch });
+    let large = crate::large_values::run(bins).await?;
+    tables.push(crate::large_values::table(&large));
+    let watch = if opts.watches > 0 {
+        let watch = watch_rss_child(bins, opts.watches).await?;
+        tables.push(watch_table(&watch));
+        Some(watch)
+    } else {
+        None
+    };
+    let json = serde_json::json!({
+        "servers": servers,
+        "large_values": large,
+        "sdk_watches": watch,
+    });
     publish("memory", opts, &tables, &[json])
 }
 

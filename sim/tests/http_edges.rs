@@ -8,7 +8,6 @@
 
 #![cfg(not(madsim))]
 
-
 use etcd_test_support::EtcdCluster;
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -190,10 +190,9 @@ impl V2Backend for MemberBackend {
             // Unsafe, for testing the chaos checker only: no ReadIndex, no log.
             return Ok(lock(&self.store).get(path, *recursive, now));
         }
-        match self
-            .propose(&Entry::V2(V2Proposal { command, now }))
-            .await?
-        {
+        // Encoded, the command (and its value) is not needed any more.
+        let data = super::proposer::encode(&Entry::V2(V2Proposal { command, now }))?;
+        match self.proposer.propose_encoded(data).await? {
             Applied::V2(r) => (*r).ok_or_else(|| ReplicationError("etcdserver: no reply".into())),
             other => Err(unexpected(&other)),
         }

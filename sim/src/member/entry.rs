@@ -2,10 +2,19 @@
 //! gives its proposer ([`Applied`]).
 
 use crate::api::v2::members::MembersError;
-use crate::server::v2_command::V2Proposal;
+use crate::server::v2_command::{V2Command, V2Proposal};
 use crate::store::v2::{Reply, StoreError};
 use serde::{Deserialize, Serialize};
 use std::time::SystemTime;
+
+/// An [`Entry`] that cannot be encoded (serde refuses a time before 1970, for
+/// one): nothing is proposed, and the proposer gets the error.
+#[derive(Debug, thiserror::Error)]
+#[error("the log entry cannot be encoded")]
+pub struct EncodeError(#[source] serde_json::Error);
+
+/// Bytes of JSON around an entry's strings (field names, numbers, times).
+const ENCODING_OVERHEAD: usize = 256;
 
 /// A replicated entry (JSON in the Raft log).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,10 +54,47 @@ pub enum Entry {
 }
 
 impl Entry {
-    /// The bytes for the log.
-    pub fn encode(&self) -> Vec<u8> {
-        // Plain data: encoding into memory cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+    /// The bytes for the log, in a buffer sized for them up front (a large value
+    /// is written once, not regrown and copied).
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError`] when serde refuses a field (a time before 1970).
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        let mut out = Vec::with_capacity(self.size_hint());
+        serde_json::to_writer(&mut out, self).map_err(EncodeError)?;
+        Ok(out)
+    }
+
+    /// About how many bytes the encoding takes (exact for strings that need no
+    /// escaping, plus a little).
+    fn size_hint(&self) -> usize {
+        let strings = match self {
+            Entry::V2(p) => match &p.command {
+                V2Command::Set { path, value, .. }
+                | V2Command::Create { path, value, .. }
+                | V2Command::Update { path, value, .. } => path.len() + value.len(),
+                V2Command::CompareAndSwap {
+                    path,
+                    prev_value,
+                    value,
+                    ..
+                } => path.len() + prev_value.len() + value.len(),
+                V2Command::CompareAndDelete {
+                    path, prev_value, ..
+                } => path.len() + prev_value.len(),
+                V2Command::Delete { path, .. } | V2Command::QuorumGet { path, .. } => path.len(),
+                V2Command::Sync { .. } => 0,
+            },
+            Entry::Publish {
+                name, client_urls, ..
+            } => name.len() + client_urls.iter().map(|u| u.len() + 3).sum::<usize>(),
+            Entry::ClusterVersion { version, .. } => version.len(),
+            Entry::UpdatePeerUrls { peer_urls, .. } => {
+                peer_urls.iter().map(|u| u.len() + 3).sum::<usize>()
+            }
+        };
+        strings + ENCODING_OVERHEAD
     }
 
     /// Decodes log bytes.
@@ -70,4 +116,52 @@ pub enum Applied {
     Membership(Result<(), MembersError>),
     /// The entry could not be decoded (logged; nothing changed).
     Undecodable,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn set(value: &str, now: SystemTime) -> Entry {
+        Entry::V2(V2Proposal {
+            command: V2Command::Set {
+                path: "/1/k".into(),
+                dir: false,
+                value: value.into(),
+                expire: None,
+                refresh: false,
+            },
+            now,
+        })
+    }
+
+    #[test]
+    fn an_unencodable_entry_is_an_error_not_empty_bytes() {
+        let before_1970 = UNIX_EPOCH - Duration::from_secs(1);
+        let err = set("v", before_1970).encode().unwrap_err();
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "the cause is kept"
+        );
+        let version = Entry::ClusterVersion {
+            version: "3.4.0".into(),
+            now: before_1970,
+        };
+        assert!(version.encode().is_err());
+    }
+
+    #[test]
+    fn entries_round_trip_in_a_buffer_sized_up_front() {
+        let value = "x".repeat(100_000);
+        let entry = set(&value, UNIX_EPOCH + Duration::from_secs(1));
+        let bytes = entry.encode().unwrap();
+        assert!(
+            bytes.capacity() <= entry.size_hint(),
+            "{} bytes in {}: no regrowth",
+            bytes.len(),
+            bytes.capacity()
+        );
+        assert_eq!(Entry::decode(&bytes).unwrap(), entry);
+    }
 }

@@ -8,6 +8,7 @@ use super::state_machine::lock;
 use super::stats::StatsTracker;
 use crate::raft::{MembershipChange, NodeStatus, RaftError, RaftNode};
 use crate::server::backend::ReplicationError;
+use bytes::Bytes;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -114,9 +115,15 @@ impl Proposer {
         }
     }
 
-    /// Proposes `entry` and waits for its application here.
+    /// Proposes `entry` and waits for its application here. An entry that cannot
+    /// be encoded is not proposed: the caller gets the error.
     pub async fn propose(&self, entry: &Entry) -> Result<Applied, ReplicationError> {
-        let data = entry.encode();
+        self.propose_encoded(encode(entry)?).await
+    }
+
+    /// Proposes encoded entry bytes. Every attempt shares the one buffer with the
+    /// log (no copy of a possibly large entry per attempt).
+    pub async fn propose_encoded(&self, data: Bytes) -> Result<Applied, ReplicationError> {
         self.replicate(|| self.raft.propose(data.clone())).await
     }
 
@@ -126,4 +133,12 @@ impl Proposer {
             .await
             .map(|_| ())
     }
+}
+
+/// The entry's bytes, or the error the proposer gets (nothing is proposed).
+pub(crate) fn encode(entry: &Entry) -> Result<Bytes, ReplicationError> {
+    entry.encode().map(Bytes::from).map_err(|e| {
+        tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "member: not proposed");
+        ReplicationError(format!("etcdserver: {e}"))
+    })
 }

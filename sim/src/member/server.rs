@@ -13,6 +13,7 @@ use crate::api::v2::head_guard::HeadGuard;
 use crate::api::v2::http_checks::{BodyError, MAX_HEAD_BYTES, go_body_error_text};
 use crate::api::v2::response::{Body, text, with_cors};
 use crate::api::v2::router::{self, V2Server};
+use bytes::{Bytes, BytesMut};
 use etcd_sdk::transport::QuietFlush;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
@@ -129,8 +130,8 @@ async fn handle<S: V2Server>(
     req: Request<Incoming>,
 ) -> Response<Body> {
     let (mut parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(b) => b.to_bytes(),
+    let body = match read_body(body).await {
+        Ok(b) => b,
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             tracing::debug!(error = %e, "member: request body too large");
             return with_cors(text(StatusCode::BAD_REQUEST, "400 Bad Request"));
@@ -154,6 +155,42 @@ async fn handle<S: V2Server>(
     }
     router::route(backend, Request::from_parts(parts, body)).await
 }
+
+/// Reads a whole request body (at most [`MAX_BODY_BYTES`]) into one buffer. The
+/// buffer grows towards the body's Content-Length as its bytes arrive, never to
+/// more than twice what has arrived: a large body is copied a few times at most
+/// (collecting the chunks and joining them would hold it twice at once), and a
+/// client that announces a large body and sends nothing costs nothing.
+async fn read_body<B>(body: B) -> Result<Bytes, Box<dyn std::error::Error + Send + Sync>>
+where
+    B: http_body::Body<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let hint = body.size_hint().exact().unwrap_or(body.size_hint().lower());
+    let hint = usize::try_from(hint).map_or(MAX_BODY_BYTES, |n| n.min(MAX_BODY_BYTES));
+    let mut body = Limited::new(body, MAX_BODY_BYTES);
+    let mut buf = BytesMut::with_capacity(hint.min(FIRST_READ_BYTES));
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            make_room(&mut buf, data.len(), hint);
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf.freeze())
+}
+
+/// Grows `buf` for `incoming` more bytes of a body announced as `hint` bytes: to
+/// the announced size, but never past twice what will then have arrived.
+fn make_room(buf: &mut BytesMut, incoming: usize, hint: usize) {
+    let arrived = buf.len() + incoming;
+    if arrived > buf.capacity() {
+        let target = arrived.max(hint.min(arrived.saturating_mul(2)));
+        buf.reserve(target - buf.len());
+    }
+}
+
+/// What a body's buffer starts with before any of its bytes arrived.
+const FIRST_READ_BYTES: usize = 64 << 10;
 
 #[cfg(all(test, not(madsim)))]
 mod tests {
@@ -212,5 +249,54 @@ mod tests {
         shutdown.trigger();
         server.await.unwrap();
         drop(second);
+    }
+}
+
+#[cfg(test)]
+mod body_tests {
+    use super::*;
+    use http_body_util::{Full, StreamBody};
+
+    #[tokio::test]
+    async fn bodies_are_read_whole_and_limited() {
+        let data = Bytes::from(vec![b'a'; 3 << 20]);
+        let got = read_body(Full::new(data.clone())).await.unwrap();
+        assert_eq!(got, data);
+        let chunks = futures_util::stream::iter(
+            [b"ab".as_slice(), b"", b"cd"]
+                .map(|c| Ok::<_, Infallible>(hyper::body::Frame::data(Bytes::from_static(c)))),
+        );
+        assert_eq!(read_body(StreamBody::new(chunks)).await.unwrap(), "abcd");
+        let too_big = Full::new(Bytes::from(vec![0u8; MAX_BODY_BYTES + 1]));
+        assert!(read_body(too_big).await.is_err());
+    }
+
+    #[test]
+    fn an_announced_size_is_reserved_only_as_bytes_arrive() {
+        let announced = MAX_BODY_BYTES;
+        let mut buf = BytesMut::with_capacity(FIRST_READ_BYTES);
+        make_room(&mut buf, 10, announced);
+        assert_eq!(
+            buf.capacity(),
+            FIRST_READ_BYTES,
+            "no growth before it is needed"
+        );
+        buf.extend_from_slice(&vec![0u8; FIRST_READ_BYTES]);
+        make_room(&mut buf, 1, announced);
+        let cap = buf.capacity();
+        assert!(cap >= FIRST_READ_BYTES + 1, "room for what arrives: {cap}");
+        assert!(
+            cap <= 4 * (FIRST_READ_BYTES + 1),
+            "bounded by what arrived, not by the announced {announced}: {cap}"
+        );
+        // An honest announcement is reached without overshooting it.
+        let mut buf = BytesMut::with_capacity(FIRST_READ_BYTES);
+        let mut filled = 0;
+        while filled < 3 << 20 {
+            make_room(&mut buf, 1 << 16, 3 << 20);
+            buf.extend_from_slice(&[0u8; 1 << 16]);
+            filled += 1 << 16;
+        }
+        assert!(buf.capacity() <= 2 * (3 << 20), "{}", buf.capacity());
     }
 }

@@ -128,7 +128,7 @@ impl StateMachine for MemberStateMachine {
         };
         let mut store = lock(&self.store);
         match entry {
-            Entry::V2(p) => Applied::V2(Box::new(apply(&mut store, &p))),
+            Entry::V2(p) => Applied::V2(Box::new(apply(&mut store, p))),
             Entry::Publish {
                 id,
                 name,
@@ -323,7 +323,7 @@ mod tests {
             now: UNIX_EPOCH,
         };
         assert_eq!(
-            a.apply(3, 1, &publish.encode()),
+            a.apply(3, 1, &publish.encode().unwrap()),
             Applied::Membership(Ok(()))
         );
         let set = Entry::V2(V2Proposal {
@@ -336,7 +336,7 @@ mod tests {
             },
             now: UNIX_EPOCH,
         });
-        match a.apply(4, 1, &set.encode()) {
+        match a.apply(4, 1, &set.encode().unwrap()) {
             Applied::V2(r) => match *r {
                 Some(Ok(r)) => assert_eq!(r.etcd_index, 4),
                 other => panic!("{other:?}"),

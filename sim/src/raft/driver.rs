@@ -27,9 +27,11 @@ use super::state_machine::StateMachine;
 use super::status::{NodeStatus, StatusBoard};
 use super::storage::{Bootstrap, DiskStorage};
 use super::transport::{PeerReport, PeerTransport};
+use bytes::Bytes;
 use protobuf::Message as _;
 use raft::eraftpb::{
-    ConfChange, ConfChangeSingle, ConfChangeV2, ConfState, Entry, EntryType, Message, Snapshot,
+    ConfChange, ConfChangeSingle, ConfChangeV2, ConfState, Entry, EntryType, Message, MessageType,
+    Snapshot,
 };
 use raft::{RawNode, ReadState, SnapshotStatus, StateRole};
 use std::net::SocketAddr;
@@ -41,7 +43,7 @@ use tokio::time::MissedTickBehavior;
 #[derive(Debug)]
 pub(crate) enum Command<O> {
     Propose {
-        data: Vec<u8>,
+        data: Bytes,
         tx: oneshot::Sender<Result<O, RaftError>>,
     },
     ChangeMembership {
@@ -360,7 +362,7 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
         match cmd {
             Command::Propose { data, tx } => {
                 if let Some((seq, ctx)) = self.admit(Waiter::Propose(tx)) {
-                    let res = self.raw.propose(ctx, data);
+                    let res = self.step_proposal(ctx, data);
                     self.proposed(seq, res);
                 }
             }
@@ -397,6 +399,22 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
             Command::SetPeerAddr { id, addr } => self.book.insert(id, addr),
             Command::Stop => {}
         }
+    }
+
+    /// What `RawNode::propose` does, with the data kept as the shared buffer it
+    /// came in (raft-rs's method takes a `Vec`, which would copy a large entry
+    /// whose bytes the proposer still shares).
+    fn step_proposal(&mut self, ctx: Vec<u8>, data: Bytes) -> raft::Result<()> {
+        let entry = Entry {
+            data,
+            context: ctx.into(),
+            ..Default::default()
+        };
+        let mut m = Message::default();
+        m.set_msg_type(MessageType::MsgPropose);
+        m.from = self.raw.raft.id;
+        m.set_entries(vec![entry].into());
+        self.raw.raft.step(m)
     }
 
     fn send_all(&self, msgs: Vec<Message>) {

@@ -9,6 +9,7 @@ use super::membership::MembershipChange;
 use super::peer_activity::PeerActivity;
 use super::state_machine::StateMachine;
 use super::status::{NodeStatus, StatusBoard};
+use bytes::Bytes;
 use raft::eraftpb::ConfState;
 use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
@@ -114,9 +115,15 @@ impl<O: Send + 'static> RaftNode<O> {
     ///
     /// [`RaftError::NoLeader`] or [`RaftError::ProposalDropped`] (certainly not applied),
     /// [`RaftError::OutcomeUnknown`], [`RaftError::Stopped`].
-    pub async fn propose(&self, data: Vec<u8>) -> Result<O, RaftError> {
+    ///
+    /// `data` becomes the entry's data as it is (a `Bytes` is shared, not copied),
+    /// so a caller may keep a clone for a retry at no cost.
+    pub async fn propose(&self, data: impl Into<Bytes>) -> Result<O, RaftError> {
         let (tx, rx) = oneshot::channel();
-        self.send(Command::Propose { data, tx })?;
+        self.send(Command::Propose {
+            data: data.into(),
+            tx,
+        })?;
         rx.await.map_err(|_| RaftError::Stopped)?
     }
 

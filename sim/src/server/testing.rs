@@ -60,7 +60,7 @@ impl V2Backend for Local {
             return Err(e.clone());
         }
         let mut store = self.store.lock().unwrap();
-        Ok(apply(&mut store, &V2Proposal { command, now }).expect("not a sync"))
+        Ok(apply(&mut store, V2Proposal { command, now }).expect("not a sync"))
     }
 
     fn v2_store(&self) -> Arc<Mutex<Store>> {

@@ -112,29 +112,31 @@ fn ttl(expire: Option<SystemTime>, refresh: bool) -> TtlOptions {
 /// Applies `p` to `store`, as every member does for each committed entry. A
 /// write or quorum read gives its reply; a sync gives `None` (its expire events
 /// reach watchers through the store).
-pub fn apply(store: &mut Store, p: &V2Proposal) -> Option<Result<Reply, StoreError>> {
+///
+/// Takes the proposal by value: its value moves into the store.
+pub fn apply(store: &mut Store, p: V2Proposal) -> Option<Result<Reply, StoreError>> {
     let now = p.now;
-    let reply = match &p.command {
+    let reply = match p.command {
         V2Command::Set {
             path,
             dir,
             value,
             expire,
             refresh,
-        } => store.set(path, *dir, value, ttl(*expire, *refresh), now),
+        } => store.set(&path, dir, value, ttl(expire, refresh), now),
         V2Command::Create {
             path,
             dir,
             value,
             unique,
             expire,
-        } => store.create(path, *dir, value, *unique, *expire, now),
+        } => store.create(&path, dir, value, unique, expire, now),
         V2Command::Update {
             path,
             value,
             expire,
             refresh,
-        } => store.update(path, value, ttl(*expire, *refresh), now),
+        } => store.update(&path, value, ttl(expire, refresh), now),
         V2Command::CompareAndSwap {
             path,
             prev_value,
@@ -143,26 +145,26 @@ pub fn apply(store: &mut Store, p: &V2Proposal) -> Option<Result<Reply, StoreErr
             expire,
             refresh,
         } => store.compare_and_swap(
-            path,
-            prev_value,
-            *prev_index,
+            &path,
+            &prev_value,
+            prev_index,
             value,
-            ttl(*expire, *refresh),
+            ttl(expire, refresh),
             now,
         ),
         V2Command::Delete {
             path,
             dir,
             recursive,
-        } => store.delete(path, *dir, *recursive, now),
+        } => store.delete(&path, dir, recursive, now),
         V2Command::CompareAndDelete {
             path,
             prev_value,
             prev_index,
-        } => store.compare_and_delete(path, prev_value, *prev_index, now),
-        V2Command::QuorumGet { path, recursive } => store.get(path, *recursive, now),
+        } => store.compare_and_delete(&path, &prev_value, prev_index, now),
+        V2Command::QuorumGet { path, recursive } => store.get(&path, recursive, now),
         V2Command::Sync { time } => {
-            store.delete_expired(*time);
+            store.delete_expired(time);
             return None;
         }
     };
@@ -212,12 +214,12 @@ mod tests {
             let wire = serde_json::to_vec(p).unwrap();
             let back: V2Proposal = serde_json::from_slice(&wire).unwrap();
             assert_eq!(&back, p);
-            assert_eq!(apply(&mut a, p), apply(&mut b, &back));
+            assert_eq!(apply(&mut a, p.clone()), apply(&mut b, back));
         }
         assert_eq!(a.save(), b.save());
         match apply(
             &mut a,
-            &V2Proposal {
+            V2Proposal {
                 command: V2Command::QuorumGet {
                     path: "/1/a".into(),
                     recursive: false,

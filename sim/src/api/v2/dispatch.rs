@@ -19,8 +19,11 @@ pub enum Dispatch {
 
 impl Dispatch {
     /// Maps a validated request to what serves it (spec §2.3). `now` is the
-    /// receiving member's clock: a `ttl` becomes an absolute expiration here.
-    pub fn of(req: &KeysRequest, now: SystemTime) -> Dispatch {
+    /// receiving member's clock: a `ttl` becomes an absolute expiration here. A
+    /// write's value moves into its command (`req.value` is left empty), so a
+    /// large value is not copied.
+    pub fn of(req: &mut KeysRequest, now: SystemTime) -> Dispatch {
+        let value = std::mem::take(&mut req.value);
         let expire = req.ttl.map(|secs| now + Duration::from_secs(secs));
         let refresh = req.refresh.unwrap_or(false);
         let conditional = req.prev_index > 0 || !req.prev_value.is_empty();
@@ -33,21 +36,21 @@ impl Dispatch {
             "POST" => Dispatch::Propose(V2Command::Create {
                 path: req.path.clone(),
                 dir: req.dir,
-                value: req.value.clone(),
+                value,
                 unique: true,
                 expire,
             }),
             "PUT" => Dispatch::Propose(match req.prev_exist {
                 Some(true) if !conditional => V2Command::Update {
                     path: req.path.clone(),
-                    value: req.value.clone(),
+                    value,
                     expire,
                     refresh,
                 },
                 Some(false) => V2Command::Create {
                     path: req.path.clone(),
                     dir: req.dir,
-                    value: req.value.clone(),
+                    value,
                     unique: false,
                     expire,
                 },
@@ -55,14 +58,14 @@ impl Dispatch {
                     path: req.path.clone(),
                     prev_value: req.prev_value.clone(),
                     prev_index: req.prev_index,
-                    value: req.value.clone(),
+                    value,
                     expire,
                     refresh,
                 },
                 _ => V2Command::Set {
                     path: req.path.clone(),
                     dir: req.dir,
-                    value: req.value.clone(),
+                    value,
                     expire,
                     refresh,
                 },
@@ -95,8 +98,8 @@ mod tests {
             Some("application/x-www-form-urlencoded"),
             body.as_bytes(),
         );
-        let req = KeysRequest::parse(method, "/k", form).expect("valid");
-        Dispatch::of(&req, UNIX_EPOCH + Duration::from_secs(1_000))
+        let mut req = KeysRequest::parse(method, "/k", form).expect("valid");
+        Dispatch::of(&mut req, UNIX_EPOCH + Duration::from_secs(1_000))
     }
 
     fn action_of(d: Dispatch) -> &'static str {

@@ -60,6 +60,15 @@ impl Form {
             .map(String::as_str)
     }
 
+    /// Takes the first value of `name` out of the form (`None` when absent), so a
+    /// large value moves on instead of being copied.
+    pub fn take_first(&mut self, name: &str) -> Option<String> {
+        self.values
+            .get_mut(name)
+            .filter(|v| !v.is_empty())
+            .map(|v| v.swap_remove(0))
+    }
+
     /// Whether `name` appears at all (even with an empty value).
     pub fn has(&self, name: &str) -> bool {
         self.values.contains_key(name)
@@ -111,7 +120,11 @@ fn parse_query_into(form: &mut Form, query: &str) -> Result<(), String> {
 
 /// Go's `url.QueryUnescape`: `+` is a space, `%XX` a byte; the result is taken
 /// as UTF-8 (invalid sequences replaced, as Go strings would carry them raw).
+/// Builds the result once: valid UTF-8 (the usual case) is not copied again.
 fn query_unescape(s: &str) -> Result<String, String> {
+    if !s.contains(['%', '+']) {
+        return Ok(s.to_owned());
+    }
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -144,7 +157,8 @@ fn query_unescape(s: &str) -> Result<String, String> {
             }
         }
     }
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    Ok(String::from_utf8(out)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 /// Go's `strconv.ParseBool`.
@@ -238,6 +252,15 @@ mod tests {
             Form::parse("PUT", None, Some(""), b"").unwrap_err(),
             "mime: no media type"
         );
+    }
+
+    #[test]
+    fn take_first_moves_the_first_value_out() {
+        let mut f = Form::parse("PUT", Some("value=q"), FORM, b"value=a%20b&value=c").unwrap();
+        assert_eq!(f.take_first("value").as_deref(), Some("a b"));
+        assert_eq!(f.take_first("missing"), None);
+        let f = Form::parse("GET", Some("v=%ff%41+"), None, b"").unwrap();
+        assert_eq!(f.value("v"), "\u{fffd}A ", "invalid UTF-8 is replaced");
     }
 
     #[test]

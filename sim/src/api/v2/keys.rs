@@ -46,7 +46,7 @@ pub async fn handle(backend: &dyn V2Backend, call: KeysCall<'_>) -> Response<Bod
         return key_error(cluster_id, &err);
     }
     let form = Form::parse(call.method, call.raw_query, call.content_type, call.body);
-    let req = match KeysRequest::parse(call.method, call.key_path, form) {
+    let mut req = match KeysRequest::parse(call.method, call.key_path, form) {
         Ok(r) => r,
         Err(e) => return key_error(cluster_id, &e),
     };
@@ -64,7 +64,7 @@ pub async fn handle(backend: &dyn V2Backend, call: KeysCall<'_>) -> Response<Bod
     }
     let now = backend.now();
     let head = call.method == "HEAD";
-    match Dispatch::of(&req, now) {
+    match Dispatch::of(&mut req, now) {
         Dispatch::LocalGet => {
             let result = backend
                 .v2_store()

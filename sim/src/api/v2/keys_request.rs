@@ -67,7 +67,7 @@ impl KeysRequest {
         key_path: &str,
         form: Result<Form, String>,
     ) -> Result<KeysRequest, ErrorBody> {
-        let form = form.map_err(|e| invalid(ErrorCode::INVALID_FORM, &e))?;
+        let mut form = form.map_err(|e| invalid(ErrorCode::INVALID_FORM, &e))?;
         let prev_index = get_uint(&form, "prevIndex")
             .map_err(|_| invalid(ErrorCode::INDEX_NAN, r#"invalid value for "prevIndex""#))?;
         let wait_index = get_uint(&form, "waitIndex")
@@ -141,7 +141,8 @@ impl KeysRequest {
         Ok(KeysRequest {
             method: method.to_string(),
             path: keys_path(key_path),
-            value: form.value("value").to_string(),
+            // Moved, not copied: a value may be megabytes.
+            value: form.take_first("value").unwrap_or_default(),
             dir,
             prev_value,
             prev_index,

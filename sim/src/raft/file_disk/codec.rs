@@ -149,7 +149,12 @@ pub(crate) fn encode_checkpoint(
     let (index, term) = state.compacted();
     put_u64(out, index);
     put_u64(out, term);
-    put_entries(out, state.retained_entries())
+    // Sized up front: the entries may hold large values, and a growing buffer
+    // would copy them at every doubling.
+    let entries = state.retained_entries();
+    let size: usize = entries.iter().map(|e| e.compute_size() as usize + 4).sum();
+    out.reserve(size + 4);
+    put_entries(out, entries)
 }
 
 /// A cursor over a payload being decoded.

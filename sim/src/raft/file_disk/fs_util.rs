@@ -45,6 +45,16 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> Result<(), DiskError> {
 /// Writes `bytes` to `dir/name` atomically: to a temporary file first, fsynced, then
 /// renamed into place and the directory fsynced. Returns the final path.
 pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, DiskError> {
+    write_atomic_parts(dir, name, &[bytes])
+}
+
+/// [`write_atomic`] of the concatenation of `parts`, written one after the other
+/// (a large part is not copied into a joined buffer first).
+pub(crate) fn write_atomic_parts(
+    dir: &Path,
+    name: &str,
+    parts: &[&[u8]],
+) -> Result<PathBuf, DiskError> {
     let path = dir.join(name);
     let tmp = dir.join(format!("{name}{TMP_SUFFIX}"));
     let mut file = OpenOptions::new()
@@ -53,7 +63,9 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathB
         .truncate(true)
         .open(&tmp)
         .map_err(|e| io_err(&tmp, "create", &e))?;
-    file.write_all(bytes)
+    parts
+        .iter()
+        .try_for_each(|part| file.write_all(part))
         .and_then(|()| file.sync_all())
         .map_err(|e| io_err(&tmp, "write", &e))?;
     drop(file);

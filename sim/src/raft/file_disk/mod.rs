@@ -40,6 +40,9 @@ use dir_lock::DirLock;
 use segment::{SegmentName, SegmentWriter};
 use std::path::{Path, PathBuf};
 
+/// Capacity of the record scratch buffer kept between writes.
+const SCRATCH_KEPT: usize = 1 << 20;
+
 /// Where a [`FileDisk`] keeps its files and how many it keeps (etcd's flags in
 /// parentheses).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,6 +228,7 @@ impl FileDisk {
             &mut self.scratch,
         )?;
         self.writer = SegmentWriter::create(&self.wal_dir, name, &self.scratch)?;
+        self.release_scratch();
         self.segments.push(name);
         tracing::debug!(path = %self.writer.path().display(), "file disk: new WAL segment");
         let max = self.opts.max_wal_files;
@@ -255,7 +259,17 @@ impl FileDisk {
         };
         self.scratch.clear();
         codec::encode_op(op, crc, &mut self.scratch)?;
-        self.writer.append(&self.scratch)
+        let appended = self.writer.append(&self.scratch);
+        self.release_scratch();
+        appended
+    }
+
+    /// Drops the scratch buffer once a large record (an entry with a big value, a
+    /// checkpoint) has grown it: kept, it would hold that much memory for good.
+    fn release_scratch(&mut self) {
+        if self.scratch.capacity() > SCRATCH_KEPT {
+            self.scratch = Vec::new();
+        }
     }
 }
 

@@ -16,12 +16,20 @@ pub(crate) const HEADER_LEN: usize = 12;
 
 /// Appends one record holding `payload` to `out`.
 pub(crate) fn encode(payload: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(&header(payload));
+    out.extend_from_slice(payload);
+}
+
+/// The header of the record holding `payload` (for writing the payload from where
+/// it lies, without copying it behind the header).
+pub(crate) fn header(payload: &[u8]) -> [u8; HEADER_LEN] {
     let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
     let len_bytes = len.to_le_bytes();
-    out.extend_from_slice(&len_bytes);
-    out.extend_from_slice(&crc32c(&len_bytes).to_le_bytes());
-    out.extend_from_slice(&crc32c(payload).to_le_bytes());
-    out.extend_from_slice(payload);
+    let mut h = [0u8; HEADER_LEN];
+    h[..4].copy_from_slice(&len_bytes);
+    h[4..8].copy_from_slice(&crc32c(&len_bytes).to_le_bytes());
+    h[8..].copy_from_slice(&crc32c(payload).to_le_bytes());
+    h
 }
 
 /// The largest payload [`encode`] frames faithfully.

@@ -8,7 +8,7 @@
 //! file with their checkpoint, fsynced and renamed into place: a segment that exists
 //! always has its header and checkpoint.
 
-use super::fs_util::{io_err, list_names, parse_pair, sync_dir, write_atomic};
+use super::fs_util::{io_err, list_names, parse_pair, sync_dir, write_atomic_parts};
 use super::record;
 use crate::raft::disk::DiskError;
 use std::fs::{File, OpenOptions};
@@ -118,10 +118,14 @@ impl SegmentWriter {
         name: SegmentName,
         checkpoint: &[u8],
     ) -> Result<Self, DiskError> {
-        let mut bytes = header().to_vec();
-        record::encode(checkpoint, &mut bytes);
-        let path = write_atomic(dir, &name.file_name(), &bytes)?;
-        Self::open(path, bytes.len() as u64, 0)
+        // Written in parts: a checkpoint holds every retained entry, and joining it
+        // behind the headers would hold it twice.
+        let head = header();
+        let framing = record::header(checkpoint);
+        let parts: [&[u8]; 3] = [&head, &framing, checkpoint];
+        let path = write_atomic_parts(dir, &name.file_name(), &parts)?;
+        let len = parts.iter().map(|p| p.len()).sum::<usize>();
+        Self::open(path, len as u64, 0)
     }
 
     /// Opens an existing segment for appending after its first `valid_len` bytes,
@@ -175,9 +179,19 @@ impl SegmentWriter {
                 payload.len()
             )));
         }
-        let before = self.buf.len();
+        self.since_checkpoint += (record::HEADER_LEN + payload.len()) as u64;
+        if payload.len() >= FLUSH_AT {
+            // A large record goes to the OS from where it lies: the buffer would
+            // only copy it (and keep the capacity afterwards).
+            self.flush()?;
+            let header = record::header(payload);
+            return self
+                .file
+                .write_all(&header)
+                .and_then(|()| self.file.write_all(payload))
+                .map_err(|e| io_err(&self.path, "write", &e));
+        }
         record::encode(payload, &mut self.buf);
-        self.since_checkpoint += (self.buf.len() - before) as u64;
         if self.buf.len() >= FLUSH_AT {
             self.flush()?;
         }
@@ -193,6 +207,9 @@ impl SegmentWriter {
             .write_all(&self.buf)
             .map_err(|e| io_err(&self.path, "write", &e))?;
         self.buf.clear();
+        if self.buf.capacity() > 2 * FLUSH_AT {
+            self.buf = Vec::new();
+        }
         Ok(())
     }
 
@@ -222,6 +239,43 @@ mod tests {
         let d = SegmentName { seq: 3, index: 90 };
         SegmentWriter::create(tmp.path(), d, b"cp").unwrap();
         assert!(matches!(list(tmp.path()), Err(DiskError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn large_records_go_out_in_order_without_the_buffer() {
+        let tmp = tempfile::tempdir().unwrap();
+        let name = SegmentName { seq: 0, index: 0 };
+        let mut w = SegmentWriter::create(tmp.path(), name, b"checkpoint").unwrap();
+        let path = w.path().to_path_buf();
+        let big = vec![7u8; FLUSH_AT + 5];
+        w.append(b"before").unwrap();
+        w.append(&big).unwrap();
+        assert!(
+            w.buf.capacity() < FLUSH_AT,
+            "the large record was not buffered"
+        );
+        w.append(b"after").unwrap();
+        w.sync().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let mut at = HEADER_LEN;
+        let mut payloads = Vec::new();
+        while let record::Next::Record { payload, end } = record::next(&bytes, at) {
+            payloads.push(payload.to_vec());
+            at = end;
+        }
+        assert_eq!(at, bytes.len(), "nothing torn or left over");
+        let want: Vec<Vec<u8>> = vec![
+            b"checkpoint".to_vec(),
+            b"before".to_vec(),
+            big,
+            b"after".to_vec(),
+        ];
+        assert_eq!(payloads, want);
+        let records: u64 = ["before".len(), FLUSH_AT + 5, "after".len()]
+            .iter()
+            .map(|n| (record::HEADER_LEN + n) as u64)
+            .sum();
+        assert_eq!(w.since_checkpoint(), records);
     }
 
     #[test]

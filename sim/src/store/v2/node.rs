@@ -4,7 +4,13 @@ use super::path::is_hidden_name;
 use super::ttl::ttl_seconds;
 use etcd_sdk::wire::Node;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::SystemTime;
+
+/// A file's value, shared between the tree and the events in the history that
+/// show it (etcd's Go strings share their bytes the same way): a large value is
+/// held once however many events name it.
+pub(crate) type Value = Arc<String>;
 
 /// One node of the tree (etcd's `node`).
 ///
@@ -29,7 +35,7 @@ pub(crate) struct TreeNode {
 #[derive(Debug)]
 pub(crate) enum NodeKind {
     /// A file and its value.
-    File(String),
+    File(Value),
     /// A directory and its children by name.
     Dir(BTreeMap<String, TreeNode>),
 }
@@ -51,7 +57,7 @@ impl TreeNode {
     /// A new file.
     pub(crate) fn new_file(
         path: String,
-        value: String,
+        value: Value,
         index: u64,
         expire_time: Option<SystemTime>,
     ) -> Self {
@@ -85,6 +91,14 @@ impl TreeNode {
         match &self.kind {
             NodeKind::File(v) => v,
             NodeKind::Dir(_) => "",
+        }
+    }
+
+    /// The shared value of a file, `None` for a directory.
+    pub(crate) fn shared_value(&self) -> Option<&Value> {
+        match &self.kind {
+            NodeKind::File(v) => Some(v),
+            NodeKind::Dir(_) => None,
         }
     }
 
@@ -125,7 +139,7 @@ impl TreeNode {
             ..Default::default()
         };
         match &self.kind {
-            NodeKind::File(v) => node.value = Some(v.clone()),
+            NodeKind::File(v) => node.value = Some(v.as_str().to_owned()),
             NodeKind::Dir(_) => node.dir = true,
         }
         node
@@ -317,20 +331,20 @@ mod tests {
         let mut sub = TreeNode::new_dir("/d/sub".into(), 3, None);
         sub.children_mut().unwrap().insert(
             "x".into(),
-            TreeNode::new_file("/d/sub/x".into(), "1".into(), 4, None),
+            TreeNode::new_file("/d/sub/x".into(), Value::new("1".into()), 4, None),
         );
         let c = d.children_mut().unwrap();
         c.insert(
             "b".into(),
-            TreeNode::new_file("/d/b".into(), "vb".into(), 5, None),
+            TreeNode::new_file("/d/b".into(), Value::new("vb".into()), 5, None),
         );
         c.insert(
             "a".into(),
-            TreeNode::new_file("/d/a".into(), "va".into(), 6, None),
+            TreeNode::new_file("/d/a".into(), Value::new("va".into()), 6, None),
         );
         c.insert(
             "_h".into(),
-            TreeNode::new_file("/d/_h".into(), "hidden".into(), 7, None),
+            TreeNode::new_file("/d/_h".into(), Value::new("hidden".into()), 7, None),
         );
         c.insert("sub".into(), sub);
         d
@@ -361,7 +375,7 @@ mod tests {
 
     #[test]
     fn compare_and_causes() {
-        let f = TreeNode::new_file("/f".into(), "bar".into(), 9, None);
+        let f = TreeNode::new_file("/f".into(), Value::new("bar".into()), 9, None);
         assert_eq!(f.compare("", 0), Comparison::Match);
         assert_eq!(f.compare("bar", 9), Comparison::Match);
         let w = f.compare("two", 0);
@@ -375,7 +389,7 @@ mod tests {
     #[test]
     fn ttl_shown_rounded_up() {
         let exp = UNIX_EPOCH + Duration::from_secs(100);
-        let f = TreeNode::new_file("/f".into(), "v".into(), 1, Some(exp));
+        let f = TreeNode::new_file("/f".into(), Value::new("v".into()), 1, Some(exp));
         let n = f.repr(false, UNIX_EPOCH + Duration::from_millis(95_500));
         assert_eq!((n.expiration, n.ttl), (Some(exp), 5));
     }

@@ -10,7 +10,7 @@
 //! not hit JSON nesting limits. The format is JSON and private to this crate.
 
 use super::event_history::{EventHistory, HistoryEntry};
-use super::node::{NodeKind, TreeNode};
+use super::node::{NodeKind, TreeNode, Value};
 use super::path::split;
 use super::stats::StoreStats;
 use super::store::{STORE_VERSION, Store};
@@ -97,7 +97,7 @@ fn flatten(root: &TreeNode, out: &mut Vec<FlatNode>) {
         out.push(FlatNode {
             path: node.path.clone(),
             value: match &node.kind {
-                NodeKind::File(v) => Some(v.clone()),
+                NodeKind::File(v) => Some(v.as_str().to_owned()),
                 NodeKind::Dir(_) => None,
             },
             created_index: node.created_index,
@@ -156,7 +156,9 @@ fn unflatten(nodes: Vec<FlatNode>) -> Result<(TreeNode, TtlIndex), SnapshotError
         }
         let expire_time = flat.expire_time.map(SystemTime::from);
         let mut node = match flat.value {
-            Some(v) => TreeNode::new_file(flat.path, v, flat.created_index, expire_time),
+            Some(v) => {
+                TreeNode::new_file(flat.path, Value::new(v), flat.created_index, expire_time)
+            }
             None => TreeNode::new_dir(flat.path, flat.created_index, expire_time),
         };
         node.modified_index = flat.modified_index;

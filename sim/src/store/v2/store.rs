@@ -2,8 +2,8 @@
 //! index arithmetic and notifications.
 
 use super::error::StoreError;
-use super::event_history::EventHistory;
-use super::node::{Comparison, NodeKind, TreeNode};
+use super::event_history::{EventHistory, HistoryEntry, event_index};
+use super::node::{Comparison, NodeKind, TreeNode, Value};
 use super::path::{KEYS_NAMESPACE, MEMBERS_NAMESPACE, clean_path, components, join, split};
 use super::stats::StoreStats;
 use super::ttl::{TtlIndex, min_expire_time, ttl_seconds};
@@ -70,6 +70,14 @@ impl Reply {
             _ => false,
         }
     }
+}
+
+/// The shared values of an event's node and previous node, handed to the
+/// history so that it holds the tree's values instead of copies.
+#[derive(Debug, Default)]
+struct EventValues {
+    node: Option<Value>,
+    prev: Option<Value>,
 }
 
 /// The v2 store: one tree holding every namespace, one global index, the 1000-event
@@ -211,9 +219,11 @@ impl Store {
         order
     }
 
-    /// Adds an event to the history and, unless it is a refresh, notifies watchers.
-    fn record(&mut self, event: &Event, refresh: bool) {
-        self.history.add(event.clone(), refresh);
+    /// Adds an event to the history (sharing `values` with the tree) and, unless
+    /// it is a refresh, notifies watchers.
+    fn record(&mut self, event: &Event, values: EventValues, refresh: bool) {
+        self.history
+            .add(HistoryEntry::new(event, values.node, values.prev, refresh));
         if !refresh {
             self.hub.notify(event);
         }
@@ -276,12 +286,12 @@ impl Store {
         &mut self,
         path: &str,
         dir: bool,
-        value: &str,
+        value: impl Into<String>,
         opts: TtlOptions,
         now: SystemTime,
     ) -> Result<Reply, StoreError> {
         let path = clean_path(path);
-        let result = self.set_inner(&path, dir, value, opts, now);
+        let result = self.set_inner(&path, dir, value.into(), opts, now);
         match &result {
             Ok(_) => self.stats.sets_success += 1,
             Err(_) => self.stats.sets_fail += 1,
@@ -293,25 +303,27 @@ impl Store {
         &mut self,
         path: &str,
         dir: bool,
-        value: &str,
+        value: String,
         opts: TtlOptions,
         now: SystemTime,
     ) -> Result<Reply, StoreError> {
-        let (prev, existing_value) = match self.lookup(path) {
-            Ok(n) => (Some(n.repr(false, now)), Some(n.value().to_string())),
+        // A refresh keeps the existing value (a directory's is empty); the
+        // previous node itself comes from internal_create, which replaces it.
+        let existing_value = match self.lookup(path) {
+            Ok(n) => Some(n.shared_value().cloned().unwrap_or_default()),
             Err(e) if e.code == ErrorCode::KEY_NOT_FOUND => {
                 if opts.refresh {
                     return Err(e);
                 }
-                (None, None)
+                None
             }
             Err(e) => return Err(e),
         };
         let value = match (opts.refresh, existing_value) {
             (true, Some(v)) => v,
-            _ => value.to_string(),
+            _ => Value::new(value),
         };
-        let mut event = self.internal_create(
+        let (event, values) = self.internal_create(
             path,
             dir,
             value,
@@ -321,10 +333,7 @@ impl Store {
             Action::Set,
             now,
         )?;
-        if prev.is_some() {
-            event.prev_node = prev;
-        }
-        self.record(&event, opts.refresh);
+        self.record(&event, values, opts.refresh);
         Ok(Reply {
             event,
             etcd_index: self.index,
@@ -339,7 +348,7 @@ impl Store {
         &mut self,
         path: &str,
         dir: bool,
-        value: &str,
+        value: impl Into<String>,
         unique: bool,
         expire_time: Option<SystemTime>,
         now: SystemTime,
@@ -347,7 +356,7 @@ impl Store {
         let result = self.internal_create(
             path,
             dir,
-            value.to_string(),
+            Value::new(value.into()),
             unique,
             false,
             expire_time,
@@ -355,9 +364,9 @@ impl Store {
             now,
         );
         match result {
-            Ok(event) => {
+            Ok((event, values)) => {
                 self.stats.create_success += 1;
-                self.record(&event, false);
+                self.record(&event, values, false);
                 Ok(Reply {
                     event,
                     etcd_index: self.index,
@@ -370,19 +379,20 @@ impl Store {
         }
     }
 
-    /// etcd's `internalCreate`, shared by set and create. Does not record the event.
+    /// etcd's `internalCreate`, shared by set and create. Does not record the event;
+    /// returns it with the shared values the history keeps.
     #[allow(clippy::too_many_arguments)]
     fn internal_create(
         &mut self,
         path: &str,
         dir: bool,
-        value: String,
+        value: Value,
         unique: bool,
         replace: bool,
         expire_time: Option<SystemTime>,
         action: Action,
         now: SystemTime,
-    ) -> Result<Event, StoreError> {
+    ) -> Result<(Event, EventValues), StoreError> {
         let next = self.index + 1;
         let path = if unique {
             clean_path(&format!("{path}/{next:020}"))
@@ -400,6 +410,7 @@ impl Store {
             return Err(e);
         }
         let mut prev_node = None;
+        let mut values = EventValues::default();
         let existing = self
             .lookup_mut(dir_path)
             .and_then(|d| d.children_mut())
@@ -412,6 +423,7 @@ impl Store {
                 return Err(self.error(ErrorCode::NOT_FILE, path));
             }
             prev_node = Some(existing.repr(false, now));
+            values.prev = existing.shared_value().cloned();
             self.detach(&path);
         }
         let mut node = Node {
@@ -424,7 +436,8 @@ impl Store {
             node.dir = true;
             TreeNode::new_dir(path.clone(), next, expire_time)
         } else {
-            node.value = Some(value.clone());
+            node.value = Some(value.as_str().to_owned());
+            values.node = Some(value.clone());
             TreeNode::new_file(path.clone(), value, next, expire_time)
         };
         if let Some(t) = expire_time {
@@ -436,11 +449,12 @@ impl Store {
             children.insert(name.to_string(), new);
         }
         self.index = next;
-        Ok(Event {
+        let event = Event {
             action,
             node: Some(node),
             prev_node,
-        })
+        };
+        Ok((event, values))
     }
 
     /// etcd's walk with `checkDir`: makes sure every element of the clean directory
@@ -477,10 +491,11 @@ impl Store {
     pub fn update(
         &mut self,
         path: &str,
-        value: &str,
+        value: impl Into<String>,
         opts: TtlOptions,
         now: SystemTime,
     ) -> Result<Reply, StoreError> {
+        let value: String = value.into();
         let path = clean_path(path);
         if self.readonly.contains(&path) {
             // etcd returns this error without counting it as a failure.
@@ -500,11 +515,15 @@ impl Store {
             return Err(self.error(ErrorCode::NOT_FILE, path));
         }
         let value = if opts.refresh {
-            n.value().to_string()
+            n.shared_value().cloned().unwrap_or_default()
         } else {
-            value.to_string()
+            Value::new(value)
         };
         let prev_node = n.repr(false, now);
+        let mut values = EventValues {
+            node: None,
+            prev: n.shared_value().cloned(),
+        };
         let mut node = Node {
             key: path.clone(),
             modified_index: next,
@@ -516,7 +535,8 @@ impl Store {
                 NodeKind::File(v) => {
                     *v = value.clone();
                     target.modified_index = next;
-                    node.value = Some(value);
+                    node.value = Some(value.as_str().to_owned());
+                    values.node = Some(value);
                 }
                 NodeKind::Dir(_) => node.dir = true,
             }
@@ -529,7 +549,7 @@ impl Store {
             prev_node: Some(prev_node),
         };
         self.index = next;
-        self.record(&event, opts.refresh);
+        self.record(&event, values, opts.refresh);
         self.stats.update_success += 1;
         Ok(Reply {
             event,
@@ -552,7 +572,7 @@ impl Store {
         path: &str,
         prev_value: &str,
         prev_index: u64,
-        value: &str,
+        value: impl Into<String>,
         opts: TtlOptions,
         now: SystemTime,
     ) -> Result<Reply, StoreError> {
@@ -581,11 +601,15 @@ impl Store {
             return Err(self.error(ErrorCode::TEST_FAILED, cause));
         }
         let value = if opts.refresh {
-            n.value().to_string()
+            n.shared_value().cloned().unwrap_or_default()
         } else {
-            value.to_string()
+            Value::new(value.into())
         };
         let prev_node = n.repr(false, now);
+        let values = EventValues {
+            node: Some(value.clone()),
+            prev: n.shared_value().cloned(),
+        };
         let created_index = n.created_index;
         self.index += 1;
         let index = self.index;
@@ -597,7 +621,7 @@ impl Store {
         let (expiration, ttl) = self.ttl_of(&path, now);
         let node = Node {
             key: path,
-            value: Some(value),
+            value: Some(value.as_str().to_owned()),
             expiration,
             ttl,
             modified_index: index,
@@ -609,7 +633,7 @@ impl Store {
             node: Some(node),
             prev_node: Some(prev_node),
         };
-        self.record(&event, opts.refresh);
+        self.record(&event, values, opts.refresh);
         self.stats.compare_and_swap_success += 1;
         Ok(Reply {
             event,
@@ -667,10 +691,14 @@ impl Store {
             node: Some(node),
             prev_node: Some(n.repr(false, now)),
         };
+        let values = EventValues {
+            node: None,
+            prev: n.shared_value().cloned(),
+        };
         let removed = self.detach(&path);
         self.hub.notify_removed(&event, &removed);
         self.index = next;
-        self.record(&event, false);
+        self.record(&event, values, false);
         self.stats.delete_success += 1;
         Ok(Reply {
             event,
@@ -720,10 +748,14 @@ impl Store {
             node: Some(node),
             prev_node: Some(n.repr(false, now)),
         };
+        let values = EventValues {
+            node: None,
+            prev: n.shared_value().cloned(),
+        };
         self.index = index;
         let removed = self.detach(&path);
         self.hub.notify_removed(&event, &removed);
-        self.record(&event, false);
+        self.record(&event, values, false);
         self.stats.compare_and_delete_success += 1;
         Ok(Reply {
             event,
@@ -760,11 +792,15 @@ impl Store {
                 node: Some(node),
                 prev_node: Some(n.repr(false, cutoff)),
             };
+            let values = EventValues {
+                node: None,
+                prev: n.shared_value().cloned(),
+            };
             self.index = index;
             let removed = self.detach(&path);
             self.hub.notify_removed(&event, &removed);
             self.stats.expire_count += 1;
-            self.record(&event, false);
+            self.record(&event, values, false);
             events.push(event);
         }
         events
@@ -800,18 +836,20 @@ impl Store {
         let (tx, rx) = mpsc::channel(WATCHER_BUFFER);
         let mut last_sent = 0;
         if !stream {
-            if let Some(event) = hits.next() {
+            if let Some(entry) = hits.next() {
                 // The only event; dropping the sender closes the channel after it.
-                let _ = tx.try_send(event.clone());
+                let _ = tx.try_send(entry.event());
                 return Ok(Watcher::new(rx, self.index, None));
             }
         } else {
-            for event in hits {
-                if tx.try_send(event.clone()).is_err() {
+            for entry in hits {
+                let event = entry.event();
+                let index = event_index(&event);
+                if tx.try_send(event).is_err() {
                     // More history than the buffer holds: the watcher overflows at once.
                     return Ok(Watcher::new(rx, self.index, None));
                 }
-                last_sent = super::event_history::event_index(event);
+                last_sent = index;
             }
         }
         let registration = self
