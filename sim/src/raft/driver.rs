@@ -526,6 +526,7 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
                 }
             }
         }
+        self.step_down_if_no_longer_voter(&cs);
         self.conf_state = cs.clone();
         self.sm.apply_membership(&MembershipEvent {
             index: entry.index,
@@ -535,6 +536,37 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
             conf_state: cs.clone(),
         });
         Ok(cs)
+    }
+
+    /// A leader whose own removal (or demotion) was just applied gives up leadership.
+    ///
+    /// raft-rs keeps such a node leader (its `post_conf_change` leaves stepping down
+    /// as a to-do), but its progress tracker no longer holds the node itself, and every
+    /// leader path that advances the commit index (`maybe_commit` on an append ack,
+    /// `on_persist_entries` on its own write) unwraps the leader's own progress: the
+    /// next ack that moved the commit index panicked inside raft-rs. So the leader
+    /// first tells the remaining members the commit index (the change is committed;
+    /// the append carries it, so they apply it and elect a leader among themselves at
+    /// once), then becomes a follower without a leader in the same term. Not being a
+    /// voter it never campaigns; it stops after the grace period set by the caller.
+    ///
+    /// This runs while a `Ready` is being handled, and raft-rs refuses a follower
+    /// that produced messages before `advance`, so the appends are taken out of
+    /// raft-rs and sent here, as a leader's appends may be at any time (step 1).
+    fn step_down_if_no_longer_voter(&mut self, cs: &ConfState) {
+        if !self.is_leader() || cs.voters.contains(&self.cfg.id) {
+            return;
+        }
+        let term = self.raw.raft.term;
+        tracing::info!(
+            id = self.cfg.id,
+            term,
+            "raft: leader no longer a voter; stepping down"
+        );
+        self.raw.raft.bcast_append();
+        let appends = std::mem::take(&mut self.raw.raft.msgs);
+        self.send_all(appends);
+        self.raw.raft.become_follower(term, raft::INVALID_ID);
     }
 
     fn on_read_states(&mut self, states: Vec<ReadState>) {
