@@ -22,6 +22,7 @@ use super::membership::{
     decode_snapshot, encode_snapshot,
 };
 use super::node::Command;
+use super::panic_scope;
 use super::peer_activity::PeerActivity;
 use super::pending::{ProposalId, Proposals, Reads, Waiter, read_ctx, read_seq};
 use super::state_machine::StateMachine;
@@ -126,7 +127,25 @@ pub(crate) async fn start<S: StateMachine, D: Disk>(
     let board = driver.status.clone();
     driver.publish_status(None);
     let id = driver.cfg.id;
-    tokio::spawn(driver.run(cmd_rx, in_rx, rep_rx));
+    let on_panic = {
+        let board = board.clone();
+        Box::new(move |message: String| {
+            // etcd exits on a broken invariant so that a supervisor restarts it; the
+            // stopped status takes the member (and the process) down the same way
+            // a fatal disk error does.
+            tracing::error!(
+                member = %format_args!("{id:x}"),
+                panic = %message,
+                "raft: the member's Raft task panicked; stopping the member"
+            );
+            board.mark_stopped(&format!("the Raft task panicked: {message}"));
+        })
+    };
+    tokio::spawn(panic_scope::scoped(
+        id,
+        driver.run(cmd_rx, in_rx, rep_rx),
+        on_panic,
+    ));
     Ok((id, cmd_tx, board, activity))
 }
 
@@ -448,6 +467,7 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
             if entry.index <= self.applied {
                 continue;
             }
+            panic_scope::failpoint_apply(entry.index);
             let ours = self.own_proposal(&entry);
             match entry.get_entry_type() {
                 EntryType::EntryNormal => {
@@ -627,7 +647,11 @@ struct StoppedOnDrop(StatusBoard);
 
 impl Drop for StoppedOnDrop {
     fn drop(&mut self) {
-        self.0.mark_stopped("driver task ended");
+        // Unwinding from a panic of the task: its wrapper (see `panic_scope`) marks
+        // the status with the panic's message instead.
+        if !std::thread::panicking() {
+            self.0.mark_stopped("driver task ended");
+        }
     }
 }
 
