@@ -119,7 +119,7 @@ pub struct RunPanicked {
     /// The panic's message, with the member and the virtual time when known.
     pub message: String,
     /// Where and when the run panicked, as its panic hook saw it.
-    pub crash: Option<Crash>,
+    pub crash: Option<Box<Crash>>,
     /// What was recorded until the panic (for the history file and timeline),
     /// ending with the crash as a fault of kind [`CRASH_FAULT_KIND`].
     pub partial: Option<Box<History>>,
@@ -355,7 +355,7 @@ fn crashed(cfg: &ChaosConfig, slot: &RunSlot, message: String) -> RunPanicked {
     RunPanicked {
         seed: cfg.seed,
         message,
-        crash: Some(crash),
+        crash: Some(Box::new(crash)),
         partial: Some(Box::new(history)),
     }
 }
