@@ -5,8 +5,9 @@
 //! the commit index unwrapped the missing entry and panicked the member
 //! (`raft-0.7.0/src/raft.rs:943`, chaos seeds 173 and 178 with 5 members, 1484 with
 //! 3). The driver now steps such a leader down as soon as the change is applied.
-//! The chaos seeds themselves are in `scripts/chaos-regressions.txt`
-//! (`scripts/chaos-regressions.sh` replays them; about a minute in a debug build).
+//! The chaos seeds themselves are in `scripts/chaos-regressions.txt`:
+//! `scripts/chaos-regressions.sh` replays them in a release sim build (about 4 s of
+//! runs); in a debug build they took about a minute, too long for this test.
 //!
 //! Run: `RUSTFLAGS="--cfg madsim" cargo test -p etcd-sim --target-dir target/sim --test raft_leader_removal`
 
