@@ -8,7 +8,9 @@
 //! markers with their text. Each client's watchers are thin lines under its row,
 //! with a tick per event. Operations some violation involves have a red outline;
 //! the violations are listed at the top, with their minimized sub-histories and
-//! links to the bars.
+//! links to the bars. A run that crashed (a member or the run panicked) says so
+//! first, in red, with the panic's message, the member and the virtual time, and
+//! its crash is a solid red marker on the timeline.
 
 use super::check::CheckReport;
 use super::describe;
@@ -33,6 +35,15 @@ fn esc(s: &str) -> String {
     out
 }
 
+/// The fault kind of the entry that ends the history of a run that panicked (its
+/// text names the member and the panic's message).
+pub const CRASH_FAULT_KIND: &str = "crash";
+
+/// The crash that ended the run, if it crashed.
+fn crash_of(history: &History) -> Option<&super::history::FaultEntry> {
+    history.faults.iter().find(|f| f.kind == CRASH_FAULT_KIND)
+}
+
 /// Space left of time 0.
 const PAD: f64 = 8.0;
 const ROW_H: f64 = 34.0;
@@ -47,6 +58,9 @@ h1{font-size:18px;margin:0 0 6px} h2{font-size:15px;margin:14px 0 6px}
 code,pre{font:12px/1.35 ui-monospace,monospace}
 pre{background:#f6f6f6;border:1px solid #ddd;padding:6px 8px;overflow-x:auto;margin:4px 0 10px}
 .ok-verdict{color:#1b7c1b;font-weight:bold} .bad-verdict{color:#c00;font-weight:bold}
+.partial-verdict{color:#555;font-weight:bold}
+.crash-box{border:2px solid #c00;background:#fff0f0;padding:4px 10px;margin:8px 0}
+.crash-box pre{background:#fff;border-color:#e0a0a0}
 .violation{border-left:4px solid #d00;padding-left:8px;margin:8px 0}
 .legend span{display:inline-block;margin-right:14px}
 .sw{display:inline-block;width:22px;height:10px;vertical-align:middle;margin-right:4px;border-radius:2px}
@@ -70,6 +84,8 @@ pre{background:#f6f6f6;border:1px solid #ddd;padding:6px 8px;overflow-x:auto;mar
 .tick{position:absolute;width:1px;height:7px;background:#5e35b1}
 .fault{position:absolute;top:0;width:0;border-left:1px dashed #c62828;opacity:.6;z-index:2}
 .flabel{position:absolute;font-size:11px;color:#b71c1c;white-space:nowrap;background:#fff8;padding:0 2px;z-index:3}
+.fault.crash{border-left:3px solid #d00;opacity:1;z-index:5}
+.flabel.crash{color:#fff;background:#d00;font-weight:bold;z-index:6}
 .axis{position:absolute;font-size:10px;color:#777;white-space:nowrap}
 .grid{position:absolute;width:0;border-left:1px solid #f0f0f0}
 ";
@@ -155,10 +171,25 @@ fn header(h: &mut String, history: &History, report: &CheckReport) {
     if !info.replay.is_empty() {
         let _ = write!(h, "<div>replay: <code>{}</code></div>", esc(&info.replay));
     }
-    let (class, verdict) = if report.is_ok() {
-        ("ok-verdict", "no violation found")
-    } else {
-        ("bad-verdict", "VIOLATIONS FOUND")
+    let crash = crash_of(history);
+    if let Some(c) = crash {
+        let _ = write!(
+            h,
+            "<h2 class=\"bad-verdict\">RUN CRASHED at {} ms (virtual time)</h2>\
+             <div class=\"crash-box\"><pre>{}</pre>The history below ends at the crash \
+             (<a href=\"#crash\">marked on the timeline</a>); operations in flight then \
+             have no outcome.</div>",
+            describe::ms(c.at_ns),
+            esc(&c.what)
+        );
+    }
+    let (class, verdict) = match (report.is_ok(), crash.is_some()) {
+        (true, false) => ("ok-verdict", "no violation found"),
+        (true, true) => (
+            "partial-verdict",
+            "no violation found in the history recorded until the crash",
+        ),
+        (false, _) => ("bad-verdict", "VIOLATIONS FOUND"),
     };
     let _ = write!(
         h,
@@ -222,6 +253,7 @@ fn header(h: &mut String, history: &History, report: &CheckReport) {
          <span><i class=\"sw\" style=\"outline:2px dashed #e00\"></i>its values' writes</span>\
          <span><i class=\"sw\" style=\"background:#7e57c2;height:3px\"></i>watch, ticks = events</span>\
          <span style=\"color:#b71c1c\">&#x2506; fault</span>\
+         <span style=\"color:#d00;font-weight:bold\">&#x2503; crash</span>\
          &middot; hover a bar for the operation; times in ms of virtual time</div>",
     );
 }
@@ -251,9 +283,14 @@ pub fn write_html(history: &History, report: &CheckReport, mut out: impl Write) 
     let mut h = String::with_capacity(4096 + history.ops.len() * 220);
     let _ = write!(
         h,
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>chaos seed {}</title>\
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>chaos seed {}{}</title>\
          <style>{CSS}</style></head><body>",
-        history.info.seed
+        history.info.seed,
+        if crash_of(history).is_some() {
+            " (crashed)"
+        } else {
+            ""
+        }
     );
     header(&mut h, history, report);
     // The client labels sit in a column left of the scrolling timeline.
@@ -400,17 +437,22 @@ pub fn write_html(history: &History, report: &CheckReport, mut out: impl Write) 
         let x = scale.x(f.at_ns);
         let lane = n % FAULT_LANES;
         let text = format!("{} ms: {}", describe::ms(f.at_ns), f.what);
+        let (class, id, label) = if f.kind == CRASH_FAULT_KIND {
+            (" crash", " id=\"crash\"", format!("CRASH: {}", f.what))
+        } else {
+            ("", "", f.what.clone())
+        };
         let _ = write!(
             h,
-            "<div class=\"fault\" style=\"left:{x:.1}px;top:{:.0}px;height:{:.0}px\" title=\"{}\"></div>\
-             <div class=\"flabel\" style=\"left:{:.1}px;top:{:.0}px\" title=\"{}\">{}</div>",
+            "<div class=\"fault{class}\"{id} style=\"left:{x:.1}px;top:{:.0}px;height:{:.0}px\" title=\"{}\"></div>\
+             <div class=\"flabel{class}\" style=\"left:{:.1}px;top:{:.0}px\" title=\"{}\">{}</div>",
             lane as f64 * FAULT_LANE_H,
             height - lane as f64 * FAULT_LANE_H,
             esc(&text),
             x + 1.0,
             lane as f64 * FAULT_LANE_H,
             esc(&text),
-            esc(&f.what)
+            esc(&label)
         );
     }
     let before = format!(
@@ -522,6 +564,52 @@ mod tests {
         assert!(page.contains("partition [m0] &lt;-&gt; [m1 m2]"));
         assert!(page.contains("href=\"#op-1\""));
         assert!(page.contains("&quot;quoted&quot;"));
+    }
+
+    #[test]
+    fn a_crashed_run_says_so_first_in_red_and_marks_the_crash() {
+        let mut h = history();
+        // Only the valid writes: the history itself has no violation.
+        h.ops.remove(0);
+        h.faults.push(FaultEntry {
+            at_ns: 5_500_000,
+            kind: CRASH_FAULT_KIND.into(),
+            what: "member m2 (id 92cd) panicked at raft.rs:943:18: called `Option::unwrap()` \
+                   on a `None` value"
+                .into(),
+        });
+        let report = check(&h, &CheckOptions::default());
+        assert!(report.is_ok(), "{report}");
+        let mut buf = Vec::new();
+        write_html(&h, &report, &mut buf).unwrap();
+        let page = String::from_utf8(buf).unwrap();
+        assert!(page.contains("<title>chaos seed 9 (crashed)</title>"));
+        let body = &page[page.find("<body>").unwrap()..];
+        let crashed = body
+            .find("<h2 class=\"bad-verdict\">RUN CRASHED at 5.500 ms (virtual time)</h2>")
+            .expect("a red crash heading");
+        let verdict = body.find("<h2 class=").unwrap();
+        assert_eq!(crashed, verdict, "the crash comes before any verdict");
+        assert!(body.contains("member m2 (id 92cd) panicked at raft.rs:943:18"));
+        assert!(body.contains("called `Option::unwrap()` on a `None` value"));
+        assert!(!body.contains("class=\"ok-verdict\""), "no green verdict");
+        assert!(body.contains("no violation found in the history recorded until the crash"));
+        assert!(body.contains("class=\"fault crash\" id=\"crash\""));
+        assert!(body.contains("class=\"flabel crash\""));
+        assert!(body.contains("CRASH: member m2"));
+        assert!(body.contains("href=\"#crash\""));
+    }
+
+    #[test]
+    fn a_run_without_a_crash_has_no_crash_heading() {
+        let mut h = history();
+        h.ops.remove(0);
+        let report = check(&h, &CheckOptions::default());
+        let mut buf = Vec::new();
+        write_html(&h, &report, &mut buf).unwrap();
+        let page = String::from_utf8(buf).unwrap();
+        assert!(!page.contains("RUN CRASHED") && !page.contains("(crashed)"));
+        assert!(page.contains("<h2 class=\"ok-verdict\">no violation found</h2>"));
     }
 
     #[test]

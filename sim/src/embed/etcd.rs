@@ -145,6 +145,10 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
                 tracing::error!(error = %err, "embed: server stopped");
                 *lock(&last_error) = Some(err.clone());
                 let _ = errors.send(err);
+                // Its consensus is gone (a fatal disk error, a panic of its Raft
+                // task): stop serving at once rather than keep taking requests that
+                // can only fail. `close` still ends the rest.
+                member.stop().await;
             }
         }
     });

@@ -21,6 +21,7 @@ use super::membership::{
     AddressBook, ChangeKind, MembershipChange, MembershipEvent, bootstrap_entries, changes_of,
     decode_context, decode_snapshot, encode_snapshot,
 };
+use super::panic_scope;
 use super::peer_activity::PeerActivity;
 use super::pending::{ProposalId, Proposals, Reads, Waiter, read_ctx, read_seq};
 use super::state_machine::StateMachine;
@@ -154,7 +155,25 @@ pub(crate) async fn start<S: StateMachine, D: Disk>(
     let board = driver.status.clone();
     driver.publish_status(None);
     let id = driver.cfg.id;
-    tokio::spawn(driver.run(cmd_rx, in_rx, rep_rx));
+    let on_panic = {
+        let board = board.clone();
+        Box::new(move |message: String| {
+            // etcd exits on a broken invariant so that a supervisor restarts it; the
+            // stopped status takes the member (and the process) down the same way
+            // a fatal disk error does.
+            tracing::error!(
+                member = %format_args!("{id:x}"),
+                panic = %message,
+                "raft: the member's Raft task panicked; stopping the member"
+            );
+            board.mark_stopped(&format!("the Raft task panicked: {message}"));
+        })
+    };
+    tokio::spawn(panic_scope::scoped(
+        id,
+        driver.run(cmd_rx, in_rx, rep_rx),
+        on_panic,
+    ));
     Ok((id, cmd_tx, board, activity))
 }
 
@@ -492,6 +511,7 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
             if entry.index <= self.applied {
                 continue;
             }
+            panic_scope::failpoint_apply(entry.index);
             let ours = self.own_proposal(&entry);
             match entry.get_entry_type() {
                 EntryType::EntryNormal => {
@@ -570,6 +590,7 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
                 }
             }
         }
+        self.step_down_if_no_longer_voter(&cs);
         self.conf_state = cs.clone();
         self.sm.apply_membership(&MembershipEvent {
             index: entry.index,
@@ -579,6 +600,37 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
             conf_state: cs.clone(),
         });
         Ok(cs)
+    }
+
+    /// A leader whose own removal (or demotion) was just applied gives up leadership.
+    ///
+    /// raft-rs keeps such a node leader (its `post_conf_change` leaves stepping down
+    /// as a to-do), but its progress tracker no longer holds the node itself, and every
+    /// leader path that advances the commit index (`maybe_commit` on an append ack,
+    /// `on_persist_entries` on its own write) unwraps the leader's own progress: the
+    /// next ack that moved the commit index panicked inside raft-rs. So the leader
+    /// first tells the remaining members the commit index (the change is committed;
+    /// the append carries it, so they apply it and elect a leader among themselves at
+    /// once), then becomes a follower without a leader in the same term. Not being a
+    /// voter it never campaigns; it stops after the grace period set by the caller.
+    ///
+    /// This runs while a `Ready` is being handled, and raft-rs refuses a follower
+    /// that produced messages before `advance`, so the appends are taken out of
+    /// raft-rs and sent here, as a leader's appends may be at any time (step 1).
+    fn step_down_if_no_longer_voter(&mut self, cs: &ConfState) {
+        if !self.is_leader() || cs.voters.contains(&self.cfg.id) {
+            return;
+        }
+        let term = self.raw.raft.term;
+        tracing::info!(
+            id = self.cfg.id,
+            term,
+            "raft: leader no longer a voter; stepping down"
+        );
+        self.raw.raft.bcast_append();
+        let appends = std::mem::take(&mut self.raw.raft.msgs);
+        self.send_all(appends);
+        self.raw.raft.become_follower(term, raft::INVALID_ID);
     }
 
     fn on_read_states(&mut self, states: Vec<ReadState>) {
@@ -639,7 +691,11 @@ struct StoppedOnDrop(StatusBoard);
 
 impl Drop for StoppedOnDrop {
     fn drop(&mut self) {
-        self.0.mark_stopped("driver task ended");
+        // Unwinding from a panic of the task: its wrapper (see `panic_scope`) marks
+        // the status with the panic's message instead.
+        if !std::thread::panicking() {
+            self.0.mark_stopped("driver task ended");
+        }
     }
 }
 

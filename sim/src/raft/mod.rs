@@ -12,6 +12,7 @@
 //! - [`peer_activity`]: which peers this node has heard from, and since when.
 //! - [`membership`]: membership changes and the peer address book.
 //! - [`config`]: [`RaftConfig`] with etcd's defaults.
+//! - [`panic_scope`]: which member a thread is running, and what a panic of its task does.
 
 pub mod config;
 pub mod disk;
@@ -23,6 +24,7 @@ pub mod frame;
 pub mod logger;
 pub mod membership;
 pub mod node;
+pub mod panic_scope;
 pub mod peer_activity;
 mod pending;
 pub mod state_machine;

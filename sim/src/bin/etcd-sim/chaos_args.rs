@@ -3,6 +3,7 @@
 use etcd_sim::chaos::fault_kind::FaultSet;
 use etcd_sim::member::UnsafeMode;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The usage text.
 pub const USAGE: &str = "\
@@ -28,6 +29,8 @@ options:
                          checker catches it: local-quorum-reads
   --out DIR              where failing seeds' seed-<n>.jsonl and seed-<n>.html go
                          (default chaos-out)
+  --time-limit SECS      virtual seconds after which a run is declared stuck and
+                         counted as crashed (default 3600)
   --check-determinism    run every seed twice and compare the histories
   -h, --help             this text
 
@@ -59,6 +62,8 @@ pub struct ChaosArgs {
     pub out: PathBuf,
     /// Run each seed twice and compare.
     pub check_determinism: bool,
+    /// Virtual time after which a run is declared stuck (it panics: a crash).
+    pub time_limit: Duration,
 }
 
 impl Default for ChaosArgs {
@@ -75,6 +80,7 @@ impl Default for ChaosArgs {
             unsafe_mode: None,
             out: PathBuf::from("chaos-out"),
             check_determinism: false,
+            time_limit: Duration::from_secs(3600),
         }
     }
 }
@@ -168,6 +174,7 @@ pub fn parse(args: &[String]) -> Result<Command, ArgsError> {
             "--faults",
             "--unsafe",
             "--out",
+            "--time-limit",
         ];
         if !known.contains(&flag) {
             return Err(ArgsError::Unknown(arg.clone()));
@@ -195,6 +202,7 @@ pub fn parse(args: &[String]) -> Result<Command, ArgsError> {
             "--faults" => a.faults = value.parse().map_err(|e| bad(format!("{e}")))?,
             "--unsafe" => a.unsafe_mode = Some(value.parse().map_err(|e| bad(format!("{e}")))?),
             "--out" => a.out = PathBuf::from(&value),
+            "--time-limit" => a.time_limit = Duration::from_secs(number(flag, &value, 1)?),
             _ => return Err(ArgsError::Unknown(arg.clone())),
         }
     }
@@ -215,7 +223,8 @@ mod tests {
         assert_eq!(parse(&[]), Ok(Command::Run(ChaosArgs::default())));
         let Ok(Command::Run(a)) = parse(&args(
             "--seeds 1000 --seed-start=7 --nodes 3 --ops 500 --clients 4 --watchers=0 \
-             --faults kill,pause --unsafe local-quorum-reads --out /tmp/x --check-determinism",
+             --faults kill,pause --unsafe local-quorum-reads --out /tmp/x --check-determinism \
+             --time-limit 60",
         )) else {
             panic!("parses");
         };
@@ -225,6 +234,7 @@ mod tests {
         assert_eq!(a.unsafe_mode, Some(UnsafeMode::LocalQuorumReads));
         assert_eq!(a.out, PathBuf::from("/tmp/x"));
         assert!(a.check_determinism);
+        assert_eq!(a.time_limit, Duration::from_secs(60));
         assert_eq!(a.seed_list(), 7..1007);
         let Ok(Command::Run(r)) = parse(&args("--seeds 5 --replay 42")) else {
             panic!("parses");
@@ -253,6 +263,10 @@ mod tests {
         ));
         assert!(matches!(
             parse(&args("--faults kill,nap")),
+            Err(ArgsError::BadValue { .. })
+        ));
+        assert!(matches!(
+            parse(&args("--time-limit 0")),
             Err(ArgsError::BadValue { .. })
         ));
         assert!(matches!(

@@ -43,7 +43,13 @@ pub fn main(args: Vec<String>) -> ExitCode {
             println!("{USAGE}");
             ExitCode::SUCCESS
         }
-        Ok(Command::Run(a)) => run(&a),
+        Ok(Command::Run(a)) => {
+            if run(&a) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
         Err(e) => {
             eprintln!("etcd-sim chaos: {e}\n\n{USAGE}");
             ExitCode::from(2)
@@ -63,6 +69,7 @@ fn config(a: &ChaosArgs, seed: u64) -> ChaosConfig {
         },
         faults: a.faults.clone(),
         unsafe_mode: a.unsafe_mode,
+        time_limit: a.time_limit,
         ..Default::default()
     }
 }
@@ -84,7 +91,9 @@ fn run_one(a: &ChaosArgs, cfg: &ChaosConfig) -> Result<RunResult, (String, Optio
     }
 }
 
-fn run(a: &ChaosArgs) -> ExitCode {
+/// Runs the seeds, prints what failed and the table; true when every seed passed
+/// (no violation, no liveness failure, no crashed run).
+fn run(a: &ChaosArgs) -> bool {
     let seeds = a.seed_list();
     let total = seeds.end - seeds.start;
     let started = Instant::now();
@@ -122,13 +131,13 @@ fn run(a: &ChaosArgs) -> ExitCode {
             Err((why, partial)) => {
                 summary.add_crash(seed);
                 clear_progress();
-                println!("seed {seed}: FAILED: {why}");
+                println!("seed {seed}: CRASHED: {why}");
                 println!("  replay: {}", cfg.replay_command());
                 if let Some(history) = partial {
                     let report = etcd_sim::chaos::check::check(&history, &opts);
                     match write_artifacts(&a.out, &history, &report) {
                         Ok(files) => println!(
-                            "  history until the panic: {}\n  timeline: {}",
+                            "  history until the crash: {}\n  timeline: {}",
                             files.jsonl.display(),
                             files.html.display()
                         ),
@@ -152,11 +161,7 @@ fn run(a: &ChaosArgs) -> ExitCode {
             "note: {undecided} seed(s) had keys the linearizability search could not decide within its budget"
         );
     }
-    if summary.all_passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    summary.all_passed()
 }
 
 fn print_seed(a: &ChaosArgs, cfg: &ChaosConfig, result: &RunResult, verdict: &Verdict) {
@@ -237,11 +242,34 @@ mod tests {
     }
 
     #[test]
+    fn a_crashed_seed_fails_the_run_and_leaves_a_red_timeline() {
+        // A run stuck past its time limit panics in the simulator: a crash.
+        let out = std::env::temp_dir().join(format!("chaos-crash-{}", std::process::id()));
+        let a = ChaosArgs {
+            replay: Some(5),
+            nodes: 3,
+            clients: 2,
+            ops: 50,
+            watchers: 0,
+            time_limit: Duration::from_secs(1),
+            out: out.clone(),
+            ..Default::default()
+        };
+        assert!(!run(&a), "a crashed seed must fail the run (exit status 1)");
+        let page = std::fs::read_to_string(out.join("seed-5.html")).expect("its timeline");
+        assert!(page.contains("RUN CRASHED"), "{page}");
+        assert!(page.contains("time limit exceeded"));
+        assert!(page.contains("id=\"crash\""));
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
+    #[test]
     fn the_config_follows_the_flags() {
         let a = ChaosArgs {
             nodes: 3,
             ops: 100,
             clients: 2,
+            time_limit: Duration::from_secs(7),
             ..Default::default()
         };
         let c = config(&a, 9);
@@ -249,5 +277,6 @@ mod tests {
             (c.seed, c.nodes, c.workload.ops, c.workload.clients),
             (9, 3, 100, 2)
         );
+        assert_eq!(c.time_limit, Duration::from_secs(7));
     }
 }
