@@ -1,4 +1,46 @@
-//! etcd's v3 gRPC API: generated message types, clients and servers (see `pb`).
-//! The high-level v3 client comes later.
+//! etcd's v3 API: the client ([`Client`]) and the generated gRPC code ([`pb`]).
+//!
+//! # What exists
+//!
+//! - [`Client`] over one tonic channel balanced over every endpoint, with
+//!   HTTP/2 keepalive, Go's retry policy for unary calls, per-call deadlines
+//!   ([`Client::with_timeout`], [`Client::with_deadline`],
+//!   [`Config::request_timeout`]) that report a write which may have been
+//!   applied as [`Error::OutcomeUnknown`], and the auth token fetched at
+//!   connect (refreshed once when the server calls it invalid or stale).
+//! - [`Config`] with [`Config::validate`].
+//! - [`KV`]: get, put, delete, compact, [`KV::do_op`] and the [`Txn`] builder;
+//!   [`GetOptions`], [`PutOptions`], [`DeleteOptions`], [`Op`], [`Compare`],
+//!   [`get_prefix_range_end`].
+//! - [`Error`], with every server error of etcd's table as an [`EtcdError`].
+//!
+//! # What comes in later slices
+//!
+//! Watch, Lease, Auth (the management calls), Cluster and Maintenance APIs;
+//! TLS (`https://`) endpoints; endpoint sync from the member list; a
+//! per-endpoint circuit breaker; the namespace, ordering and concurrency
+//! packages.
 
+pub mod client;
+pub mod compare;
+pub mod config;
+pub mod error;
+pub mod kv;
+pub mod op;
 pub mod pb;
+pub mod txn;
+
+pub use client::Client;
+pub use compare::{Compare, CompareOp};
+pub use config::Config;
+pub use error::{Error, EtcdError, Result};
+pub use kv::{
+    CompactOptions, CompactResponse, DeleteResponse, GetResponse, KV, OpResponse, PutResponse,
+    ResponseHeader, TxnResponse,
+};
+pub use op::{
+    DeleteOptions, GetOptions, KeyRange, Op, PutOptions, SortOrder, SortTarget,
+    get_prefix_range_end,
+};
+pub use pb::mvccpb::KeyValue;
+pub use txn::Txn;
