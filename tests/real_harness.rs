@@ -12,8 +12,8 @@ const T: Duration = Duration::from_secs(5);
 /// check runs on paths of our choosing; /usr/bin/etcd stays installed).
 #[test]
 fn a_missing_etcd_is_one_line_naming_install_deps() {
-    use std::os::unix::fs::PermissionsExt;
     use etcd_test_support::etcd_bin::check_binary;
+    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("etcd");
     let line = check_binary(&missing).unwrap_err();

@@ -36,3 +36,9 @@ async fn calls_continue_with_a_member_paused() {
     let c = EtcdCluster::start(3).await;
     v3_kv::calls_continue_with_a_member_paused(&c).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadlines_and_close_classify_what_they_cut() {
+    let c = EtcdCluster::start(1).await;
+    v3_kv::deadlines_and_close_classify_what_they_cut(&c).await;
+}

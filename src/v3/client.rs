@@ -325,6 +325,11 @@ impl Client {
                 Some(Ok(resp)) => return Ok(resp.into_inner()),
                 Some(Err(status)) => status,
             };
+            if deadline.is_some() && is_deadline_status(&status) {
+                // The grpc-timeout sent with the request ran out (tonic
+                // enforces it too): the caller's deadline, as Go's toErr says.
+                return Err(unknown(Error::Timeout));
+            }
             let never_left = request_never_left(&status);
             let unavailable = status.code() == Code::Unavailable;
             let err = Error::from_status(status);
@@ -365,9 +370,18 @@ impl Client {
 /// `fut`, or `None` once `deadline` passes.
 async fn until<F: Future>(deadline: Option<Instant>, fut: F) -> Option<F::Output> {
     match deadline {
-        Some(d) => tokio::time::timeout_at(d, fut).await.ok(),
+        Some(d) => tokio::time::timeout(d.saturating_duration_since(Instant::now()), fut)
+            .await
+            .ok(),
         None => Some(fut.await),
     }
+}
+
+/// Whether a status reports the request's own deadline running out (tonic's
+/// client-side "Timeout expired", or DeadlineExceeded from the server).
+fn is_deadline_status(status: &Status) -> bool {
+    status.code() == Code::DeadlineExceeded
+        || (status.code() == Code::Cancelled && status.message() == "Timeout expired")
 }
 
 /// Whether a failed attempt certainly never reached a server: the

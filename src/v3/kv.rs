@@ -262,7 +262,7 @@ impl KV for Client {
         let r = self
             .unary(Retry::NonRepeatable, |c, d| {
                 let mut kv = c.kv_client();
-                let req = c.request(req.clone(), d);
+                let req = c.request(req, d);
                 async move { kv.compact(req).await }
             })
             .await?;
