@@ -42,3 +42,9 @@ async fn deadlines_and_close_classify_what_they_cut() {
     let c = EtcdCluster::start(1).await;
     v3_kv::deadlines_and_close_classify_what_they_cut(&c).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_token_fetched_at_connect_and_sent() {
+    let c = EtcdCluster::start(1).await;
+    v3_kv::auth_token_fetched_at_connect_and_sent(c.client_urls()).await;
+}

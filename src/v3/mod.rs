@@ -44,3 +44,8 @@ pub use op::{
 };
 pub use pb::mvccpb::KeyValue;
 pub use txn::Txn;
+
+/// The gRPC crate the generated code ([`pb`]) and [`Client`] use: tonic in
+/// real builds, madsim-tonic in sim builds (e.g. to build a `tonic::Request`
+/// with metadata for a [`pb`] client).
+pub use tonic;

@@ -744,3 +744,84 @@ pub async fn deadlines_and_close_classify_what_they_cut(c: &dyn Backend) {
         "unexpected value {value:?}"
     );
 }
+
+/// Run against a fresh 1-member cluster. With auth on, a client given a
+/// username fetches a token at connect and sends it with every call; one
+/// without credentials is refused with the typed "user name is empty"; a
+/// wrong password fails `Client::new` with the typed authentication error.
+/// Before auth is on, credentials are accepted and no token is used.
+pub async fn auth_token_fetched_at_connect_and_sent(endpoints: Vec<String>) {
+    use etcd_sdk::v3::pb::etcdserverpb::{
+        AuthDisableRequest, AuthEnableRequest, AuthUserAddRequest, AuthUserGrantRoleRequest,
+        AuthenticateRequest, auth_client::AuthClient,
+    };
+    let creds = |user: &str, password: &str| Config {
+        username: Some(user.into()),
+        password: Some(password.into()),
+        request_timeout: Some(CALL_TIMEOUT),
+        ..Config::new(endpoints.iter().cloned())
+    };
+    // Auth off: credentials are fine ("authentication is not enabled" is ignored).
+    let early = Client::new(creds("root", "pw")).await.unwrap();
+    early.put("a", "1", PutOptions::default()).await.unwrap();
+
+    let mut admin = AuthClient::connect(endpoints[0].clone()).await.unwrap();
+    admin
+        .user_add(AuthUserAddRequest {
+            name: "root".into(),
+            password: "pw".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    admin
+        .user_grant_role(AuthUserGrantRoleRequest {
+            user: "root".into(),
+            role: "root".into(),
+        })
+        .await
+        .unwrap();
+    admin.auth_enable(AuthEnableRequest {}).await.unwrap();
+
+    let root = Client::new(creds("root", "pw")).await.unwrap();
+    let p = root.put("a", "2", PutOptions::default()).await.unwrap();
+    assert!(p.header.is_some());
+    let g = root.get("a", GetOptions::default()).await.unwrap();
+    assert_eq!(g.kvs[0].value, b"2");
+
+    let anonymous = client(&endpoints).await;
+    assert_etcd(
+        anonymous.get("a", GetOptions::default()).await,
+        EtcdError::UserEmpty,
+    );
+    assert_etcd(
+        anonymous.put("a", "3", PutOptions::default()).await,
+        EtcdError::UserEmpty,
+    );
+    assert_etcd(
+        Client::new(creds("root", "wrong")).await,
+        EtcdError::AuthFailed,
+    );
+
+    // Auth turned off and on again invalidates every token: the client's
+    // next call is refused with "invalid auth token", fetches a new one and
+    // is retried once, transparently.
+    let token = admin
+        .authenticate(AuthenticateRequest {
+            name: "root".into(),
+            password: "pw".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .token;
+    let mut disable = etcd_sdk::v3::tonic::Request::new(AuthDisableRequest {});
+    disable
+        .metadata_mut()
+        .insert("token", token.parse().expect("an ascii token"));
+    admin.auth_disable(disable).await.unwrap();
+    admin.auth_enable(AuthEnableRequest {}).await.unwrap();
+    let g = root.get("a", GetOptions::default()).await.unwrap();
+    assert_eq!(g.kvs[0].value, b"2");
+    root.put("a", "4", PutOptions::default()).await.unwrap();
+}
