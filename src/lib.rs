@@ -81,6 +81,8 @@
 //! - [`client`]: [`Config`], the [`Client`] trait and [`HttpClient`] (pinning,
 //!   failover, redirects, timeouts, sync), [`SharedClient`], SRV discovery.
 //! - [`keys`], [`members`], [`auth`]: the v2 APIs.
+//! - [`v3`]: the v3 gRPC client (first slice: [`v3::Client`], [`v3::Config`],
+//!   [`v3::KV`] with transactions, [`v3::Error`]) and the generated code ([`v3::pb`]).
 //! - [`error`]: the one [`Error`] type.
 
 #![deny(missing_docs)]

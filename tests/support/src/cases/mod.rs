@@ -3,6 +3,7 @@
 //! (`sim/tests/sim_*.rs`), with the same assertions and time bounds.
 //!
 //! - [`keys`], [`auth`]: single-member bodies that take the endpoints.
+//! - [`v3_kv`]: the v3 KV client; endpoint bodies plus one [`crate::backend::Backend`] body.
 //! - [`client`], [`members`]: bodies that drive a [`crate::backend::Backend`] (faults:
 //!   pause, kill, restart).
 
@@ -10,3 +11,4 @@ pub mod auth;
 pub mod client;
 pub mod keys;
 pub mod members;
+pub mod v3_kv;

@@ -1,0 +1,50 @@
+//! The v3 KV client (`etcd_sdk::v3::Client`) against real etcd 3.4: every
+//! option with the exact revisions etcd returns, txn compares, compaction,
+//! and a stopped member. The bodies are in `etcd_test_support::cases::v3_kv`,
+//! written to run against the simulated cluster too once it serves v3.
+#![cfg(not(madsim))]
+
+use etcd_test_support::EtcdCluster;
+use etcd_test_support::cases::v3_kv;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_get_with_every_option() {
+    let c = EtcdCluster::start(1).await;
+    v3_kv::put_get_with_every_option(c.client_urls()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ranges_sort_limit_count_and_deletes() {
+    let c = EtcdCluster::start(1).await;
+    v3_kv::ranges_sort_limit_count_and_deletes(c.client_urls()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn txn_branches_with_each_compare_target() {
+    let c = EtcdCluster::start(1).await;
+    v3_kv::txn_branches_with_each_compare_target(c.client_urls()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compaction_and_compacted_reads() {
+    let c = EtcdCluster::start(1).await;
+    v3_kv::compaction_and_compacted_reads(c.client_urls()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_continue_with_a_member_paused() {
+    let c = EtcdCluster::start(3).await;
+    v3_kv::calls_continue_with_a_member_paused(&c).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadlines_and_close_classify_what_they_cut() {
+    let c = EtcdCluster::start(1).await;
+    v3_kv::deadlines_and_close_classify_what_they_cut(&c).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_token_fetched_at_connect_and_sent() {
+    let c = EtcdCluster::start(1).await;
+    v3_kv::auth_token_fetched_at_connect_and_sent(c.client_urls()).await;
+}
