@@ -40,6 +40,8 @@ pub mod cluster;
 #[cfg(not(madsim))]
 pub mod embed;
 pub mod member;
+#[cfg(test)]
+mod proptest_config;
 pub mod raft;
 pub mod server;
 pub mod sim_rand;

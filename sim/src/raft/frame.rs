@@ -180,13 +180,7 @@ mod proptests {
     use super::*;
     use proptest::prelude::*;
 
-    fn config() -> ProptestConfig {
-        ProptestConfig {
-            cases: 256,
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        }
-    }
+    use crate::proptest_config::proptest_config as config;
 
     /// `bytes` cut at `cuts` (positions taken modulo its length, in order).
     fn chunks(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {

@@ -550,13 +550,7 @@ mod proptests {
     use proptest::prelude::*;
     use raft::eraftpb::Entry;
 
-    fn config() -> ProptestConfig {
-        ProptestConfig {
-            cases: 256,
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        }
-    }
+    use crate::proptest_config::proptest_config as config;
 
     fn message() -> impl Strategy<Value = Message> {
         (

@@ -283,13 +283,7 @@ mod proptests {
     use super::*;
     use proptest::prelude::*;
 
-    fn config() -> ProptestConfig {
-        ProptestConfig {
-            cases: 256,
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        }
-    }
+    use crate::proptest_config::proptest_config as config;
 
     /// Go's `url.QueryEscape`, for the round trip.
     fn escape(s: &str) -> String {

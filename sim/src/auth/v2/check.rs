@@ -224,28 +224,7 @@ pub fn require_root(store: &mut Store, authorization: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use etcd_sdk::wire::{Permissions, RwPermission};
-
-    fn basic(user: &str, password: &str) -> String {
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-        )
-    }
-
-    fn role(name: &str, read: &[&str], write: &[&str]) -> Role {
-        let list = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect());
-        Role {
-            role: name.into(),
-            permissions: Permissions {
-                kv: RwPermission {
-                    read: list(read),
-                    write: list(write),
-                },
-            },
-            ..Default::default()
-        }
-    }
+    use crate::auth::v2::fixtures::{basic, role};
 
     #[test]
     fn basic_auth_parses_like_go() {
@@ -345,13 +324,7 @@ mod proptests {
     use super::*;
     use proptest::prelude::*;
 
-    fn config() -> ProptestConfig {
-        ProptestConfig {
-            cases: 256,
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        }
-    }
+    use crate::proptest_config::proptest_config as config;
 
     fn header(scheme: &str, user: &str, password: &[u8]) -> String {
         let mut plain = user.as_bytes().to_vec();

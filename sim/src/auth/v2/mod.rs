@@ -21,6 +21,8 @@
 
 pub mod check;
 pub mod error;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod merge;
 pub mod model;
 pub mod password;

@@ -166,13 +166,7 @@ mod proptests {
     use super::*;
     use proptest::prelude::*;
 
-    fn config() -> ProptestConfig {
-        ProptestConfig {
-            cases: 256,
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        }
-    }
+    use crate::proptest_config::proptest_config as config;
 
     proptest! {
         #![proptest_config(config())]

@@ -100,34 +100,13 @@ pub(crate) async fn key_allowed_with<B: V2Backend + ?Sized>(
 mod tests {
     use super::*;
     use crate::auth::v2::check::require_root;
+    use crate::auth::v2::fixtures::{basic, role};
     use crate::auth::v2::model::default_guest_role;
     use crate::server::testing::Local;
     use crate::server::v2_auth::AuthStore;
-    use base64::Engine;
-    use etcd_sdk::wire::{Permissions, Role, RwPermission, User};
+    use etcd_sdk::wire::User;
     #[cfg(not(madsim))]
     use std::{sync::Arc, sync::mpsc, time::Duration};
-
-    fn basic(user: &str, password: &str) -> String {
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-        )
-    }
-
-    fn role(name: &str, read: &[&str], write: &[&str]) -> Role {
-        let list = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect());
-        Role {
-            role: name.into(),
-            permissions: Permissions {
-                kv: RwPermission {
-                    read: list(read),
-                    write: list(write),
-                },
-            },
-            ..Default::default()
-        }
-    }
 
     /// Root `rootpw`, user `bob` / `bobpw` with roles `w` (exists) and `gone`
     /// (does not), auth enabled.
