@@ -378,7 +378,8 @@ impl SimCluster {
     }
 
     /// Waits (up to `timeout`, virtual time) until the cluster has settled: a
-    /// leader, and every running member following it in its term. Right after a
+    /// leader, and every running member following it in its term (a member whose
+    /// Raft node has stopped follows nobody, whatever it last reported). Right after a
     /// heal, a member can still believe in a leader that has stepped down, and
     /// forwards proposals there that are dropped (as etcd's followers do), so a
     /// write through it waits for the request timeout.
@@ -391,8 +392,9 @@ impl SimCluster {
             (0..self.len())
                 .filter(|&i| self.state(i) == Some(NodeState::Running))
                 .all(|i| {
-                    self.status(i)
-                        .is_some_and(|s| s.leader_id == Some(lead.id) && s.term == lead.term)
+                    self.status(i).is_some_and(|s| {
+                        s.stopped.is_none() && s.leader_id == Some(lead.id) && s.term == lead.term
+                    })
                 })
         })
         .await
