@@ -30,6 +30,9 @@ const MEMBERSHIP_TIMEOUT: Duration = Duration::from_secs(40);
 const ADD_READY_WAIT: Duration = Duration::from_secs(10);
 /// How long the final heal waits for a leader and for every member to be ready.
 const RECOVERY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long learning the outcome of an uncertain membership change waits for a
+/// leader to ask (see [`SimCluster::sync_membership`]).
+const SYNC_WAIT: Duration = Duration::from_secs(10);
 
 /// Applies faults from a plan to a cluster, recording each.
 pub struct Nemesis<'a> {
@@ -111,6 +114,11 @@ impl<'a> Nemesis<'a> {
 
     /// Injects one step's fault; returns how to undo it.
     async fn inject(&mut self, step: &NemesisStep) -> Undo {
+        if step.kind == FaultKind::Membership {
+            // An earlier change whose outcome was unknown may have been applied
+            // since (recorded apart, before this step's own lines).
+            self.sync_membership(SYNC_WAIT).await;
+        }
         let before = self.cluster.fault_log().len();
         let c = self.cluster;
         let undo = match step.kind {
@@ -174,22 +182,33 @@ impl<'a> Nemesis<'a> {
             let i = choose(&active, pick)?;
             tokio::time::timeout(MEMBERSHIP_TIMEOUT, self.cluster.remove_member(i)).await
         };
-        match change {
-            Ok(Ok(())) => Some(Undo::Nothing),
-            Ok(Err(e)) => {
-                self.recorder.fault(
-                    "membership-failed",
-                    format!("membership change failed: {e}"),
-                );
-                None
+        let failed = match change {
+            Ok(Ok(())) => return Some(Undo::Nothing),
+            Ok(Err(e)) => format!("membership change failed: {e}"),
+            Err(_) => format!("membership change still running after {MEMBERSHIP_TIMEOUT:?}"),
+        };
+        self.recorder.fault("membership-failed", failed);
+        // A change reported failed may still have been applied: ask the cluster.
+        self.sync_membership(SYNC_WAIT).await;
+        None
+    }
+
+    /// Learns the outcome of membership changes reported failed by asking the
+    /// cluster's member list ([`SimCluster::sync_membership`]); records what it
+    /// learned, or why it could not ask.
+    async fn sync_membership(&self, wait: Duration) {
+        if !self.cluster.membership_uncertain() {
+            return;
+        }
+        match self.cluster.sync_membership(wait).await {
+            Ok(lines) => {
+                for line in lines {
+                    self.recorder.fault("membership-sync", line);
+                }
             }
-            Err(_) => {
-                self.recorder.fault(
-                    "membership-failed",
-                    format!("membership change still running after {MEMBERSHIP_TIMEOUT:?}"),
-                );
-                None
-            }
+            Err(e) => self
+                .recorder
+                .fault("membership-sync", format!("membership still unknown: {e}")),
         }
     }
 
@@ -211,8 +230,9 @@ impl<'a> Nemesis<'a> {
     }
 
     /// Undoes everything: resumes paused members, restarts killed ones, heals the
-    /// network and resets latency and loss; then waits until every member follows
-    /// one leader and every member is ready. Returns what failed to recover (empty when the
+    /// network and resets latency and loss; learns the outcome of membership
+    /// changes reported failed; then waits until every member follows one leader
+    /// and every member is ready. Returns what failed to recover (empty when the
     /// cluster recovered).
     pub async fn final_heal(&self) -> Vec<String> {
         let before = self.cluster.fault_log().len();
@@ -224,6 +244,9 @@ impl<'a> Nemesis<'a> {
         }
         self.cluster.heal();
         self.record_since(before, "final-heal");
+        // Judge the members really in the cluster: a change reported failed may
+        // have been applied.
+        self.sync_membership(RECOVERY_TIMEOUT).await;
         let mut problems = Vec::new();
         if let Err(e) = self.cluster.wait_converged(RECOVERY_TIMEOUT).await {
             problems.push(format!("after the final heal: {e}"));

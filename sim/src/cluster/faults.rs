@@ -196,9 +196,11 @@ impl SimCluster {
     pub async fn add_member(&self) -> Result<usize, ClusterError> {
         self.wait_members_may_add().await;
         let i = self.len();
-        let peer = peer_url(i);
+        // Outcome unknown until the answer: an add the client reports failed (or
+        // that is abandoned) may still be applied (see `sync_membership`).
+        self.uncertain().add = Some(i);
         let added = {
-            let peer = peer.clone();
+            let peer = peer_url(i);
             self.run_client(move |client| async move {
                 etcd_sdk::members::new_members_api(Arc::new(client))
                     .add(&peer)
@@ -206,6 +208,14 @@ impl SimCluster {
             })
             .await?
         };
+        self.start_added(i, &added.id);
+        self.wait_ready(self.cfg.startup_timeout).await?;
+        Ok(i)
+    }
+
+    /// Starts member `i` (the next index), which the cluster has accepted with id
+    /// `id`, with `existing` cluster state, as an operator does after `member add`.
+    pub(super) fn start_added(&self, i: usize, id: &str) {
         let mut initial: Vec<(String, String)> = self
             .nodes()
             .iter()
@@ -213,7 +223,7 @@ impl SimCluster {
             .filter(|(_, n)| n.state() != NodeState::Removed)
             .map(|(j, _)| (member_name(j), peer_url(j)))
             .collect();
-        initial.push((member_name(i), peer));
+        initial.push((member_name(i), peer_url(i)));
         let node = Arc::new(SimNode::spawn(
             i,
             &self.cfg,
@@ -222,11 +232,9 @@ impl SimCluster {
             self.changed.clone(),
         ));
         self.nodes().push(node);
+        self.uncertain().add = None;
         self.changed.notify_waiters();
-        self.log
-            .record(format!("add {} (id {})", member_name(i), added.id));
-        self.wait_ready(self.cfg.startup_timeout).await?;
-        Ok(i)
+        self.log.record(format!("add {} (id {id})", member_name(i)));
     }
 
     /// Waits (up to the startup timeout) until every running member would accept a
@@ -262,6 +270,9 @@ impl SimCluster {
         // connections, which a new member has not held for long).
         let mut cfg = self.client_config();
         cfg.endpoints.retain(|url| *url != node.client_url);
+        // Outcome unknown until the answer: a remove the client reports failed (or
+        // that is abandoned) may still be applied (see `sync_membership`).
+        self.uncertain().removes.insert(i);
         self.run_on_client_node(move || async move {
             let client = HttpClient::new(cfg).map_err(ClusterError::Membership)?;
             etcd_sdk::members::new_members_api(Arc::new(client))
@@ -270,12 +281,23 @@ impl SimCluster {
                 .map_err(ClusterError::Membership)
         })
         .await?;
+        self.retire(i, "");
+        Ok(())
+    }
+
+    /// Stops member `i`'s node for good and marks it removed; logs `remove <name>`
+    /// followed by `note`.
+    pub(super) fn retire(&self, i: usize, note: &str) {
+        let Ok(node) = self.node(i) else { return };
+        if node.state() == NodeState::Removed {
+            return;
+        }
         if node.state() != NodeState::Killed {
             Handle::current().kill(node.handle.id());
         }
         node.clear_member();
         node.set_state(NodeState::Removed);
-        self.log.record(format!("remove {}", node.name));
-        Ok(())
+        self.uncertain().removes.remove(&i);
+        self.log.record(format!("remove {}{note}", node.name));
     }
 }

@@ -26,6 +26,7 @@
 
 mod fault_log;
 mod faults;
+mod membership_sync;
 mod node;
 
 pub use fault_log::{FaultLog, FaultRecord};
@@ -34,6 +35,7 @@ pub use node::NodeState;
 use crate::member::{Member, UnsafeMode};
 use crate::raft::NodeStatus;
 use etcd_sdk::{Config, HttpClient};
+use membership_sync::Uncertain;
 use node::SimNode;
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -112,6 +114,8 @@ pub struct SimCluster {
     next_client: AtomicUsize,
     /// Notified when a node's state or incarnation changes (see [`Self::wait_until`]).
     changed: Arc<Notify>,
+    /// Membership changes sent whose outcome is unknown (see [`Self::sync_membership`]).
+    uncertain: Mutex<Uncertain>,
 }
 
 impl SimCluster {
@@ -143,6 +147,7 @@ impl SimCluster {
             log: FaultLog::new(),
             next_client: AtomicUsize::new(0),
             changed,
+            uncertain: Mutex::new(Uncertain::default()),
         };
         cluster.wait_ready(cluster.cfg.startup_timeout).await?;
         let versioned = |c: &Self| {
@@ -342,14 +347,15 @@ impl SimCluster {
     }
 
     /// The member a running (not paused) majority follows: the running member that
-    /// believes it leads with the highest term.
+    /// believes it leads with the highest term (a member whose Raft node has stopped,
+    /// such as one removed from the cluster, leads nothing whatever it last reported).
     pub fn leader(&self) -> Option<usize> {
         let n = self.len();
         (0..n)
             .filter(|&i| self.state(i) == Some(NodeState::Running))
             .filter_map(|i| {
                 self.status(i)
-                    .filter(NodeStatus::is_leader)
+                    .filter(|s| s.is_leader() && s.stopped.is_none())
                     .map(|s| (s.term, i))
             })
             .max()
@@ -372,7 +378,8 @@ impl SimCluster {
     }
 
     /// Waits (up to `timeout`, virtual time) until the cluster has settled: a
-    /// leader, and every running member following it in its term. Right after a
+    /// leader, and every running member following it in its term (a member whose
+    /// Raft node has stopped follows nobody, whatever it last reported). Right after a
     /// heal, a member can still believe in a leader that has stepped down, and
     /// forwards proposals there that are dropped (as etcd's followers do), so a
     /// write through it waits for the request timeout.
@@ -385,8 +392,9 @@ impl SimCluster {
             (0..self.len())
                 .filter(|&i| self.state(i) == Some(NodeState::Running))
                 .all(|i| {
-                    self.status(i)
-                        .is_some_and(|s| s.leader_id == Some(lead.id) && s.term == lead.term)
+                    self.status(i).is_some_and(|s| {
+                        s.stopped.is_none() && s.leader_id == Some(lead.id) && s.term == lead.term
+                    })
                 })
         })
         .await
