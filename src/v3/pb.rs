@@ -34,6 +34,13 @@ pub mod v3electionpb {
     tonic::include_proto!("v3electionpb");
 }
 
+/// Package `grpc.health.v1`: gRPC's standard health service, which etcd serves
+/// on its client port (service `""` is SERVING).
+#[allow(missing_docs)]
+pub mod grpc_health_v1 {
+    tonic::include_proto!("grpc.health.v1");
+}
+
 #[cfg(test)]
 mod tests {
     use super::etcdserverpb::{Compare, LeaseGrantRequest, RangeRequest, WatchResponse, compare};

@@ -1,3 +1,4 @@
-//! The server's client-facing APIs.
+//! The server's client-facing APIs: [`v2`] (HTTP/JSON) and [`v3`] (gRPC).
 
 pub mod v2;
+pub mod v3;

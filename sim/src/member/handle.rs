@@ -20,6 +20,7 @@ use super::stats::StatsTracker;
 use super::tick_advance::TickAdvance;
 use super::{listen, server, tick_advance};
 use crate::api::v2::members::ClusterBackend;
+use crate::api::v3::V3Services;
 use crate::raft::{Disk, NodeStatus, RaftConfig, RaftError, RaftNode};
 use crate::store::v2::Store;
 use std::collections::BTreeMap;
@@ -165,17 +166,30 @@ impl Member {
         let ready = Arc::new(Signal::default());
         let connections = Arc::new(Connections::default());
         tracing::info!(name = %cfg.name, id = %format!("{id:x}"), ?client_addrs, %peer_addr, "member: started");
+        let v3 = V3Services::new();
+        let http2 = server::Http2Service::new(&v3);
         let mut tasks: Vec<JoinHandle<()>> = listeners
             .into_iter()
             .map(|l| {
                 tokio::spawn(server::serve(
                     l,
                     backend.clone(),
+                    http2.clone(),
                     shutdown.clone(),
                     connections.clone(),
                 ))
             })
             .collect();
+        // Sim builds: madsim's gRPC serves the same addresses on its own sockets.
+        #[cfg(madsim)]
+        tasks.extend(client_addrs.iter().map(|&addr| {
+            let (v3, shutdown) = (v3.clone(), shutdown.clone());
+            tokio::spawn(async move {
+                if let Err(e) = v3.serve(addr, shutdown.wait()).await {
+                    tracing::error!(%addr, error = %e, "member: gRPC not served");
+                }
+            })
+        }));
         let publisher = Publisher {
             id,
             name: cfg.name.clone(),

@@ -44,6 +44,7 @@ pub mod handle;
 pub mod ids;
 pub mod listen;
 pub mod membership;
+mod preface;
 mod proposer;
 mod publish;
 mod server;

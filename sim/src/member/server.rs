@@ -1,7 +1,10 @@
-//! A member's HTTP service: [`serve`] accepts client connections on a listener and
+//! A member's client port: [`serve`] accepts client connections on a listener and
 //! serves each with hyper's HTTP/1 connection driver (which runs under madsim,
 //! unlike `axum::serve` or hyper-util's Tokio executor and timer) through the v2
-//! router, until the shutdown signal.
+//! router, until the shutdown signal. In real builds a connection that opens with
+//! HTTP/2's preface ([`super::preface`]) is gRPC and goes to the v3 services'
+//! router instead, on the same port, as etcd multiplexes its client port; in sim
+//! builds madsim's gRPC serves the same address on its own simulated socket.
 //!
 //! It takes a connection slot ([`Connections`]) before each accept: at the cap it
 //! stops accepting, and new connections wait in the kernel's listen backlog until
@@ -32,11 +35,33 @@ pub const MAX_BODY_BYTES: usize = 32 << 20;
 /// descriptors, say) before trying again.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
-/// Serves `backend` on `listener` until `shutdown`, at most as many connections at
-/// once as `connections` allows.
+/// What serves a client port's HTTP/2 (gRPC) connections: the v3 services' tonic
+/// router in real builds. Sim builds serve gRPC on madsim's own socket
+/// ([`crate::api::v3::V3Services::serve`]), so there it holds nothing.
+#[derive(Clone, Default)]
+pub(crate) struct Http2Service {
+    #[cfg(not(madsim))]
+    routes: Option<etcd_sdk::v3::tonic::service::Routes>,
+}
+
+impl Http2Service {
+    /// The v3 services of `services`, for the HTTP/2 connections of a client port.
+    pub(crate) fn new(services: &crate::api::v3::V3Services) -> Http2Service {
+        #[cfg(madsim)]
+        let _ = services;
+        Http2Service {
+            #[cfg(not(madsim))]
+            routes: Some(services.routes()),
+        }
+    }
+}
+
+/// Serves `backend` (and `grpc`, for HTTP/2 connections) on `listener` until
+/// `shutdown`, at most as many connections at once as `connections` allows.
 pub(crate) async fn serve<S: V2Server>(
     listener: TcpListener,
     backend: Arc<S>,
+    grpc: Http2Service,
     shutdown: Arc<Signal>,
     connections: Arc<Connections>,
 ) {
@@ -53,11 +78,15 @@ pub(crate) async fn serve<S: V2Server>(
         };
         match accepted {
             Ok((stream, _)) => {
-                let (backend, shutdown, connections) =
-                    (backend.clone(), shutdown.clone(), connections.clone());
+                let (backend, grpc, shutdown, connections) = (
+                    backend.clone(),
+                    grpc.clone(),
+                    shutdown.clone(),
+                    connections.clone(),
+                );
                 tokio::spawn(async move {
                     let _open = connections.enter();
-                    connection(backend, stream, &shutdown, &connections).await;
+                    connection(backend, grpc, stream, &shutdown, &connections).await;
                     drop(slot);
                 });
             }
@@ -70,13 +99,40 @@ pub(crate) async fn serve<S: V2Server>(
 }
 
 /// Serves one connection until it closes or shutdown (then, with a grace period,
-/// lets the request in flight finish).
+/// lets the request in flight finish): as gRPC if it opens with HTTP/2's preface
+/// (real builds), as HTTP/1 otherwise.
 async fn connection<S: V2Server>(
     backend: Arc<S>,
+    grpc: Http2Service,
     stream: TcpStream,
     shutdown: &Arc<Signal>,
     connections: &Connections,
 ) {
+    #[cfg(madsim)]
+    let _ = grpc;
+    #[cfg(not(madsim))]
+    let stream = {
+        use super::preface::{Protocol, sniff};
+        let sniffed = tokio::select! {
+            biased;
+            _ = shutdown.wait() => return,
+            s = sniff(stream) => s,
+        };
+        let (protocol, stream) = match sniffed {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!(error = %e, "member: connection failed before its first request");
+                return;
+            }
+        };
+        if protocol == Protocol::Http2 {
+            if let Some(routes) = grpc.routes {
+                http2_connection(routes, stream, shutdown, connections).await;
+            }
+            return;
+        }
+        stream
+    };
     let stopping = shutdown.clone();
     let svc = service_fn(move |req: Request<Incoming>| {
         let (backend, stopping) = (backend.clone(), stopping.clone());
@@ -104,6 +160,41 @@ async fn connection<S: V2Server>(
     };
     if let Err(e) = result {
         tracing::debug!(error = %e, "member: connection ended with an error");
+    }
+}
+
+/// Serves one HTTP/2 connection with the gRPC services until it closes or
+/// shutdown (then, with a grace period, lets the calls in flight finish).
+#[cfg(not(madsim))]
+async fn http2_connection<T>(
+    routes: etcd_sdk::v3::tonic::service::Routes,
+    stream: T,
+    shutdown: &Arc<Signal>,
+    connections: &Connections,
+) where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = hyper_util::service::TowerToHyperService::new(routes);
+    let conn = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+        .serve_connection(TokioIo::new(QuietFlush::new(stream)), svc);
+    let mut conn = std::pin::pin!(conn);
+    let result = tokio::select! {
+        biased;
+        _ = shutdown.wait() => {
+            let grace = connections.grace();
+            if grace.is_zero() {
+                return;
+            }
+            conn.as_mut().graceful_shutdown();
+            match tokio::time::timeout(grace, conn).await {
+                Ok(r) => r,
+                Err(_) => return,
+            }
+        }
+        r = conn.as_mut() => r,
+    };
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "member: HTTP/2 connection ended with an error");
     }
 }
 
@@ -224,6 +315,7 @@ mod tests {
         let server = tokio::spawn(serve(
             listener,
             Arc::new(Fake::new()),
+            Http2Service::default(),
             shutdown.clone(),
             connections.clone(),
         ));

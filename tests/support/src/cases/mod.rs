@@ -4,6 +4,7 @@
 //!
 //! - [`keys`], [`auth`]: single-member bodies that take the endpoints.
 //! - [`v3_kv`]: the v3 KV client; endpoint bodies plus one [`crate::backend::Backend`] body.
+//! - [`v3_port`]: gRPC (health) and HTTP/1.1 on one client port; endpoint bodies.
 //! - [`client`], [`members`]: bodies that drive a [`crate::backend::Backend`] (faults:
 //!   pause, kill, restart).
 
@@ -12,3 +13,4 @@ pub mod client;
 pub mod keys;
 pub mod members;
 pub mod v3_kv;
+pub mod v3_port;

@@ -1,0 +1,45 @@
+//! The gRPC services of one client port, and how they are served in each build.
+
+use super::health::HealthService;
+use etcd_sdk::v3::pb::grpc_health_v1::health_server::HealthServer;
+use etcd_sdk::v3::tonic;
+
+/// Every gRPC service a member serves on its client URLs.
+#[derive(Debug, Clone, Default)]
+pub struct V3Services {
+    health: HealthService,
+}
+
+impl V3Services {
+    /// The services of a member's client port.
+    pub fn new() -> V3Services {
+        V3Services::default()
+    }
+
+    /// The services as one tonic router, to serve HTTP/2 connections with (real
+    /// builds: the member's listener hands it every connection that opens with
+    /// HTTP/2's preface).
+    #[cfg(not(madsim))]
+    pub fn routes(&self) -> tonic::service::Routes {
+        tonic::service::Routes::new(HealthServer::new(self.health))
+    }
+
+    /// Serves the services on `addr` with madsim's simulated gRPC (which shares
+    /// no socket with the simulated TCP listener the v2 API uses on the same
+    /// address) until `shutdown` completes.
+    ///
+    /// # Errors
+    ///
+    /// Binding the address fails.
+    #[cfg(madsim)]
+    pub async fn serve(
+        &self,
+        addr: std::net::SocketAddr,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), tonic::transport::Error> {
+        tonic::transport::Server::builder()
+            .add_service(HealthServer::new(self.health))
+            .serve_with_shutdown(addr, shutdown)
+            .await
+    }
+}
