@@ -146,7 +146,7 @@ impl Member {
         let store = Arc::new(Mutex::new(Store::new()));
         let cluster = Arc::new(Mutex::new(Cluster::default()));
         let (peer_tx, peer_rx) = mpsc::unbounded_channel();
-        let sm = MemberStateMachine::new(store.clone(), cluster.clone(), &initial, peer_tx);
+        let sm = MemberStateMachine::new(id, store.clone(), cluster.clone(), &initial, peer_tx);
         let raft = Arc::new(RaftNode::start(rc, disk, sm).await?);
         let client_addrs: Vec<SocketAddr> = listeners
             .iter()
@@ -192,6 +192,7 @@ impl Member {
         }));
         let publisher = Publisher {
             id,
+            cluster_id: cluster_id(&bootstrap_ids),
             name: cfg.name.clone(),
             client_urls: cfg.client_urls(),
             proposer: proposer.clone(),

@@ -299,8 +299,15 @@ impl Cluster {
         Ok(())
     }
 
-    /// Applies the cluster version (no write when it is already this version).
-    pub fn set_version(&mut self, store: &mut Store, version: String, now: SystemTime) {
+    /// Applies the cluster version (no write when it is already this version),
+    /// and logs etcd's lines for it (`local_id`: this member, for the log).
+    pub fn set_version(
+        &mut self,
+        store: &mut Store,
+        version: String,
+        now: SystemTime,
+        local_id: u64,
+    ) {
         if self.version.as_deref() == Some(version.as_str()) {
             return;
         }
@@ -313,7 +320,36 @@ impl Cluster {
         ) {
             tracing::warn!(error = %e, "membership: cluster version not set");
         }
-        self.version = Some(version);
+        let shown = super::publish::major_minor(&version).to_string();
+        let cluster = self
+            .cluster_id()
+            .map(|c| format!("{c:x}"))
+            .unwrap_or_default();
+        match self.version.replace(version) {
+            None => tracing::info!(
+                capnslog = "N",
+                zap_msg = "set initial cluster version",
+                cluster_id = %cluster,
+                local_member_id = %format!("{local_id:x}"),
+                cluster_version = %shown,
+                "etcdserver/membership: set the initial cluster version to {shown}"
+            ),
+            Some(old) => tracing::info!(
+                capnslog = "N",
+                zap_msg = "updated cluster version",
+                cluster_id = %cluster,
+                local_member_id = %format!("{local_id:x}"),
+                from = %super::publish::major_minor(&old),
+                to = %shown,
+                "etcdserver/membership: updated the cluster version from {} to {shown}",
+                super::publish::major_minor(&old)
+            ),
+        }
+        tracing::info!(
+            zap_msg = "enabled capabilities for version",
+            cluster_version = %shown,
+            "etcdserver/api: enabled capabilities for version {shown}"
+        );
     }
 }
 
@@ -356,8 +392,8 @@ mod tests {
             .unwrap();
         }
         assert!(c.all_started());
-        c.set_version(&mut store, "3.4.0".into(), now);
-        c.set_version(&mut store, "3.4.0".into(), now);
+        c.set_version(&mut store, "3.4.0".into(), now, 1);
+        c.set_version(&mut store, "3.4.0".into(), now, 1);
         assert_eq!(store.index(), 7);
         assert_eq!(c.cluster_id(), Some(cluster_id(&[1, 2, 3])));
         let got = store.get(&attributes_key(2), false, now).unwrap();

@@ -49,6 +49,11 @@ impl Proposer {
         self.raft.status()
     }
 
+    /// How long a proposal is retried (etcd's request timeout).
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
     /// The Raft node.
     pub fn raft(&self) -> &RaftNode<Applied> {
         &self.raft

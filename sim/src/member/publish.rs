@@ -21,6 +21,8 @@ pub const VERSION_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 pub(crate) struct Publisher {
     /// This member's id, name and client URLs.
     pub id: u64,
+    /// The cluster's id (for the log line).
+    pub cluster_id: u64,
     pub name: String,
     pub client_urls: Vec<String>,
     pub proposer: Proposer,
@@ -45,7 +47,7 @@ impl Publisher {
             match self.proposer.propose(&entry).await {
                 Ok(Applied::Membership(Ok(()))) => {
                     self.ready.trigger();
-                    tracing::info!(name = %self.name, id = %format!("{:x}", self.id), "member: published");
+                    self.log_published();
                     return;
                 }
                 Ok(Applied::Membership(Err(MembersError::IdRemoved))) => {
@@ -62,6 +64,28 @@ impl Publisher {
     }
 }
 
+impl Publisher {
+    /// etcd's milestone line for a published member (harnesses wait for it).
+    fn log_published(&self) {
+        // Go's %+v of the attributes struct: {Name:x ClientURLs:[u1 u2]}.
+        let attributes = format!(
+            "{{Name:{} ClientURLs:[{}]}}",
+            self.name,
+            self.client_urls.join(" ")
+        );
+        let cluster = format!("{:x}", self.cluster_id);
+        tracing::info!(
+            zap_msg = "published local member to cluster through raft",
+            local_member_id = %format!("{:x}", self.id),
+            local_member_attributes = %attributes,
+            request_path = %format!("/0/members/{:x}/attributes", self.id),
+            cluster_id = %cluster,
+            publish_timeout = %format!("{}s", self.proposer.request_timeout().as_secs()),
+            "etcdserver: published {attributes} to cluster {cluster}"
+        );
+    }
+}
+
 /// The task that sets the cluster version.
 pub(crate) struct VersionDecider {
     pub proposer: Proposer,
@@ -75,6 +99,7 @@ impl VersionDecider {
     pub async fn run(self) {
         let mut ticker = tokio::time::interval(VERSION_CHECK_INTERVAL);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut announced = false;
         loop {
             tokio::select! {
                 biased;
@@ -91,6 +116,15 @@ impl VersionDecider {
             if !ready || !self.proposer.status().is_leader() {
                 continue;
             }
+            if !announced {
+                announced = true;
+                tracing::info!(
+                    zap_msg = "setting up initial cluster version",
+                    cluster_version = %major_minor(CLUSTER_VERSION),
+                    "etcdserver: setting up the initial cluster version to {}",
+                    major_minor(CLUSTER_VERSION)
+                );
+            }
             let entry = Entry::ClusterVersion {
                 version: CLUSTER_VERSION.into(),
                 now: SystemTime::now(),
@@ -99,5 +133,22 @@ impl VersionDecider {
                 tracing::debug!(error = %e, "member: cluster version not set");
             }
         }
+    }
+}
+
+/// `3.4.0` → `3.4`: etcd logs and compares cluster versions by major.minor.
+pub fn major_minor(version: &str) -> &str {
+    match version.match_indices('.').nth(1) {
+        Some((at, _)) => &version[..at],
+        None => version,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn versions_are_logged_as_major_minor() {
+        assert_eq!(super::major_minor("3.4.0"), "3.4");
+        assert_eq!(super::major_minor("3.4"), "3.4");
     }
 }

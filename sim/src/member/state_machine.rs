@@ -33,6 +33,8 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// The state machine: it shares the store and the membership with the member's
 /// handlers (lock order: store, then membership).
 pub struct MemberStateMachine {
+    /// This member's id (for the log lines of what it applies).
+    local_id: u64,
     store: Arc<Mutex<Store>>,
     cluster: Arc<Mutex<Cluster>>,
     /// The initial members by id, for bootstrap changes (which carry no context).
@@ -45,12 +47,14 @@ pub struct MemberStateMachine {
 impl MemberStateMachine {
     /// A state machine over `store` and `cluster` (both replaced on restore).
     pub fn new(
+        local_id: u64,
         store: Arc<Mutex<Store>>,
         cluster: Arc<Mutex<Cluster>>,
         initial: &[InitialMember],
         peer_updates: mpsc::UnboundedSender<(u64, SocketAddr)>,
     ) -> Self {
         Self {
+            local_id,
             store,
             cluster,
             initial: initial.iter().map(|m| (m.id, m.clone())).collect(),
@@ -142,7 +146,7 @@ impl StateMachine for MemberStateMachine {
                 now,
             )),
             Entry::ClusterVersion { version, now } => {
-                lock(&self.cluster).set_version(&mut store, version, now);
+                lock(&self.cluster).set_version(&mut store, version, now, self.local_id);
                 Applied::Membership(Ok(()))
             }
             Entry::UpdatePeerUrls { id, peer_urls, now } => {
@@ -249,7 +253,7 @@ mod tests {
         }];
         let (tx, _rx) = mpsc::unbounded_channel();
         (
-            MemberStateMachine::new(store.clone(), cluster.clone(), &initial, tx),
+            MemberStateMachine::new(1, store.clone(), cluster.clone(), &initial, tx),
             store,
             cluster,
         )

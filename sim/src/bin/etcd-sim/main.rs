@@ -9,6 +9,8 @@ mod chaos_args;
 #[cfg(madsim)]
 mod chaos_cmd;
 #[cfg(not(madsim))]
+mod log_format;
+#[cfg(not(madsim))]
 mod server_cmd;
 
 fn main() -> std::process::ExitCode {

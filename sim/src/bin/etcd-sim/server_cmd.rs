@@ -4,6 +4,7 @@
 //! failed; after a requested shutdown the process ends by the signal that asked for
 //! it, as etcd's does (a shell sees 143 for SIGTERM, 130 for SIGINT).
 
+use crate::log_format::LogFormat;
 use etcd_sim::embed::help::{flags_text, usage_line};
 use etcd_sim::embed::{Command, Config, EmbedError, parse_command_line, start};
 use std::io::IsTerminal;
@@ -143,9 +144,9 @@ fn init_logging(config: &Config) -> Result<(), String> {
     let writer = writer.unwrap_or_else(|| BoxMakeWriter::new(std::io::stderr));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false)
         .with_ansi(ansi)
         .with_writer(writer)
+        .event_format(LogFormat::from_logger(&config.logger))
         .try_init()
         .map_err(|e| format!("logging not set up: {e}"))
 }
@@ -208,7 +209,12 @@ async fn serve(config: Config) -> Result<libc::c_int, EmbedError> {
                 tracing::info!("embed: ready to serve client requests");
                 for url in etcd.client_urls() {
                     let addr = url.split_once("://").map_or(url.as_str(), |(_, a)| a);
-                    tracing::info!("embed: serving insecure client requests on {addr}, this is strongly discouraged!");
+                    tracing::info!(
+                        capnslog = "N",
+                        zap_msg = "serving client traffic insecurely; this is strongly discouraged!",
+                        address = addr,
+                        "embed: serving insecure client requests on {addr}, this is strongly discouraged!"
+                    );
                 }
                 tokio::select! {
                     biased;
