@@ -155,8 +155,9 @@ async fn runs_with_etcds_argv_and_stops_on_sigterm() {
         panic!("no readiness line:\n{}", server.log());
     }
     server.wait_log("recognized and used environment variable ETCD_ENABLE_V2=true");
+    // zap's words for it, as etcd 3.4 logs them with --logger=zap.
     server.wait_log(&format!(
-        "serving insecure client requests on 127.0.0.1:{cp}"
+        "\"msg\":\"serving client traffic insecurely; this is strongly discouraged!\",\"address\":\"127.0.0.1:{cp}\""
     ));
     assert!(data_dir.join("member").is_dir());
 
