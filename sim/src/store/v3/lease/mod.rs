@@ -51,6 +51,8 @@ pub mod checkpoint;
 pub mod config;
 pub mod error;
 pub mod lessor;
+#[cfg(test)]
+mod model_tests;
 pub mod primary;
 mod queue;
 pub mod record;
