@@ -11,7 +11,7 @@
 
 use super::LeaseId;
 use super::lessor::Lessor;
-use super::record::{Lease, go_seconds_ceiled, go_seconds_truncated, signed_nanos};
+use super::record::{go_seconds_ceiled, go_seconds_truncated, signed_nanos};
 use std::time::Instant;
 
 /// One lease's remaining TTL to replicate (an entry of etcd's `LeaseCheckpointRequest`).
@@ -37,9 +37,9 @@ impl Lessor {
         if persist {
             lease.persisted_remaining_ttl = remaining_ttl;
         }
+        let effective_ttl = lease.effective_ttl();
         if self.primary {
-            let lease = lease.clone();
-            self.schedule_checkpoint(&lease, now);
+            self.schedule_checkpoint(id, effective_ttl, now);
         }
     }
 
@@ -80,19 +80,20 @@ impl Lessor {
         due
     }
 
-    /// Schedules the lease's next checkpoint one interval after `now` when checkpoints
-    /// are on and its (remaining) TTL is longer than the interval in whole seconds.
-    pub(super) fn schedule_checkpoint(&mut self, lease: &Lease, now: Instant) {
+    /// Schedules lease `id`'s next checkpoint one interval after `now` when checkpoints
+    /// are on and its TTL to count from (`effective_ttl`: the checkpointed remaining TTL
+    /// or the granted TTL) is longer than the interval in whole seconds.
+    pub(super) fn schedule_checkpoint(&mut self, id: LeaseId, effective_ttl: i64, now: Instant) {
         let Some(interval) = self.config.effective_checkpoint_interval() else {
             return;
         };
         let interval_secs =
             go_seconds_truncated(i64::try_from(interval.as_nanos()).unwrap_or(i64::MAX));
-        if lease.effective_ttl() <= interval_secs {
+        if effective_ttl <= interval_secs {
             return;
         }
         if let Some(at) = now.checked_add(interval) {
-            self.checkpoints.push(at, lease.id);
+            self.checkpoints.push(at, id);
         }
     }
 }

@@ -85,7 +85,7 @@ impl Lessor {
             if let Some(expiry) = lease.expiry {
                 self.expiry_queue.register_or_update(id, expiry);
             }
-            self.schedule_checkpoint(&lease, now);
+            self.schedule_checkpoint(id, lease.effective_ttl(), now);
         }
         self.leases.insert(id, lease);
         Ok(granted)

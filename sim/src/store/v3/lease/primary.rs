@@ -112,8 +112,8 @@ impl Lessor {
             Some(expiry) => self.expiry_queue.register_or_update(id, expiry),
             None => self.expiry_queue.remove(id),
         }
-        let lease = lease.clone();
-        self.schedule_checkpoint(&lease, now);
+        let effective_ttl = lease.effective_ttl();
+        self.schedule_checkpoint(id, effective_ttl, now);
     }
 
     /// Stops being primary (this member is no longer leader): no lease expires any more,
