@@ -1,0 +1,7 @@
+//! etcd's v3 state, pure: no I/O, no clock (time comes in as `std::time::Instant`
+//! arguments), no Raft, no gRPC. The server layer owns these values and applies
+//! Raft entries to them in log order.
+//!
+//! - [`lease`]: the lessor (leases, their TTLs and expiries, the keys attached).
+
+pub mod lease;
