@@ -9,6 +9,7 @@ const PROTOS: &[&str] = &[
     "mvccpb/kv.proto",
     "authpb/auth.proto",
     "etcdserverpb/rpc.proto",
+    "etcdserverpb/raft_internal.proto",
     "v3lockpb/v3lock.proto",
     "v3electionpb/v3election.proto",
     "grpc/health/v1/health.proto",
