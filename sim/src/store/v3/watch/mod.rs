@@ -46,6 +46,8 @@
 mod batch;
 pub mod config;
 mod fragment;
+#[cfg(test)]
+mod model_tests;
 mod queue;
 pub mod source;
 pub mod spec;
