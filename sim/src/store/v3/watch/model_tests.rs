@@ -38,6 +38,8 @@ enum Op {
     Sync,
     Retry,
     Tick(usize),
+    /// Compact at `current - n` (if above the compact revision), then tell the store.
+    Compact(i64),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -55,6 +57,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::Sync),
         2 => Just(Op::Retry),
         1 => (0..STREAMS).prop_map(Op::Tick),
+        1 => (0..4i64).prop_map(Op::Compact),
     ]
 }
 
@@ -84,6 +87,8 @@ struct ModelWatcher {
     filter: usize,
     prev_kv: bool,
     canceled: bool,
+    /// The compact revision of the compaction cancel received, if any.
+    compacted: Option<i64>,
     created_seen: bool,
     cancel_seen: bool,
     got: Vec<Event>,
@@ -120,6 +125,8 @@ struct Harness {
     streams: Vec<StreamId>,
     watchers: BTreeMap<(usize, i64), ModelWatcher>,
     max_revs: usize,
+    /// Every event ever written (the source forgets compacted history).
+    full_history: Vec<Event>,
     /// The previous response was a fragment of this (stream, watch id).
     open_fragment: [Option<(i64, i64)>; STREAMS],
 }
@@ -127,6 +134,7 @@ struct Harness {
 impl Harness {
     fn write(&mut self, rev_events: Option<(i64, Vec<Event>)>) {
         if let Some((rev, evs)) = rev_events {
+            self.full_history.extend(evs.iter().cloned());
             self.ws.notify(rev, &evs);
         }
     }
@@ -164,6 +172,12 @@ impl Harness {
             }
         };
         prop_assert!(!w.cancel_seen, "nothing after the cancel reply");
+        if w.compacted.is_some() {
+            // After a compaction cancel only the reply to an explicit cancel may come.
+            prop_assert!(r.canceled && r.compact_revision == 0 && r.events.is_empty());
+            w.cancel_seen = true;
+            return Ok(());
+        }
         if r.created {
             prop_assert!(!w.created_seen);
             w.created_seen = true;
@@ -171,7 +185,12 @@ impl Harness {
         }
         prop_assert!(w.created_seen, "created reply first");
         if r.canceled {
-            w.cancel_seen = true;
+            if r.compact_revision != 0 {
+                prop_assert_eq!(rev, 0, "compaction cancel header revision");
+                w.compacted = Some(r.compact_revision);
+            } else {
+                w.cancel_seen = true;
+            }
             return Ok(());
         }
         let revs: Vec<i64> = r.events.iter().map(event_revision).collect();
@@ -249,6 +268,7 @@ impl Harness {
                         filter,
                         prev_kv,
                         canceled: false,
+                        compacted: None,
                         created_seen: false,
                         cancel_seen: false,
                         got: Vec::new(),
@@ -274,6 +294,13 @@ impl Harness {
             }
             Op::Retry => {
                 self.ws.retry_victims(&self.src);
+            }
+            Op::Compact(n) => {
+                let at = self.src.current_revision() - n;
+                if at > self.src.compact_revision() {
+                    self.src.compact(at);
+                    self.ws.compacted(at);
+                }
             }
             Op::Tick(si) => {
                 self.ws
@@ -325,6 +352,7 @@ proptest! {
             streams,
             watchers: BTreeMap::new(),
             max_revs,
+            full_history: Vec::new(),
             open_fragment: [None; STREAMS],
         };
         for op in ops {
@@ -333,10 +361,15 @@ proptest! {
         h.drain()?;
         prop_assert_eq!(h.open_fragment, [None; STREAMS], "the last part ends the fragments");
         for ((si, id), w) in &h.watchers {
-            let expected = w.expected(h.src.history());
+            let expected = w.expected(&h.full_history);
             prop_assert!(w.created_seen, "watcher {}/{} was never created", si, id);
-            if w.canceled {
-                prop_assert!(w.cancel_seen);
+            if let Some(compact) = w.compacted {
+                prop_assert!(expected.starts_with(&w.got), "watcher {}/{}: a prefix", si, id);
+                // It was cancelled because it still needed history below `compact`.
+                let next = w.got.last().map_or(w.start, |e| event_revision(e) + 1);
+                prop_assert!(next < compact, "watcher {}/{} cancelled needlessly", si, id);
+            } else if w.canceled {
+                prop_assert!(w.cancel_seen, "watcher {}/{}: cancel reply", si, id);
                 prop_assert!(expected.starts_with(&w.got), "watcher {}/{}: a prefix", si, id);
             } else {
                 prop_assert_eq!(&w.got, &expected, "watcher {}/{}", si, id);
