@@ -15,6 +15,7 @@
 //! - *compacted*: it was cancelled by a compaction. Like etcd, its ID stays taken on
 //!   the stream until the client cancels it (which is then answered).
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
@@ -78,52 +79,70 @@ struct Stream {
 }
 
 /// Synced watchers indexed for [`WatchableStore::notify`]: single-key watchers by
-/// key, range watchers by their first key (an event visits the range watchers that
-/// start at or below its key).
+/// key; range watchers grouped by their exact range (as etcd's interval tree keeps
+/// one watcher set per interval) and ordered by first key, so an event visits only
+/// the distinct ranges that start at or below its key.
 #[derive(Debug, Default)]
 struct SyncedIndex {
     by_key: BTreeMap<Vec<u8>, BTreeSet<WatcherKey>>,
-    ranges: BTreeMap<(Vec<u8>, WatcherKey), KeyRange>,
+    /// (first key, end; `None` = no end) → the watchers of exactly that range.
+    ranges: BTreeMap<(Vec<u8>, Option<Vec<u8>>), BTreeSet<WatcherKey>>,
+}
+
+/// Removes `wk` from the set at `k`, and the set once empty.
+fn remove_from<K, Q>(map: &mut BTreeMap<K, BTreeSet<WatcherKey>>, k: &Q, wk: WatcherKey)
+where
+    K: Ord + Borrow<Q>,
+    Q: Ord + ?Sized,
+{
+    if let Some(set) = map.get_mut(k) {
+        set.remove(&wk);
+        if set.is_empty() {
+            map.remove(k);
+        }
+    }
+}
+
+/// The `ranges` key of a range watcher; `None` for a single-key watcher.
+fn range_slot(range: &KeyRange) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+    match range {
+        KeyRange::Key(_) => None,
+        KeyRange::Range { start, end } => Some((start.clone(), Some(end.clone()))),
+        KeyRange::FromKey(start) => Some((start.clone(), None)),
+    }
 }
 
 impl SyncedIndex {
     fn insert(&mut self, key: WatcherKey, range: &KeyRange) {
-        match range {
-            KeyRange::Key(k) => {
-                self.by_key.entry(k.clone()).or_default().insert(key);
+        match range_slot(range) {
+            None => {
+                self.by_key
+                    .entry(range.start().to_vec())
+                    .or_default()
+                    .insert(key);
             }
-            _ => {
-                self.ranges
-                    .insert((range.start().to_vec(), key), range.clone());
+            Some(slot) => {
+                self.ranges.entry(slot).or_default().insert(key);
             }
         }
     }
 
     fn remove(&mut self, key: WatcherKey, range: &KeyRange) {
-        match range {
-            KeyRange::Key(k) => {
-                if let Some(set) = self.by_key.get_mut(k) {
-                    set.remove(&key);
-                    if set.is_empty() {
-                        self.by_key.remove(k);
-                    }
-                }
-            }
-            _ => {
-                self.ranges.remove(&(range.start().to_vec(), key));
-            }
+        match range_slot(range) {
+            None => remove_from(&mut self.by_key, range.start(), key),
+            Some(slot) => remove_from(&mut self.ranges, &slot, key),
         }
     }
 
     /// The synced watchers whose range holds `event_key`, in key order.
     fn matching(&self, event_key: &[u8]) -> BTreeSet<WatcherKey> {
         let mut out: BTreeSet<WatcherKey> = self.by_key.get(event_key).cloned().unwrap_or_default();
-        for ((_, wk), range) in &self.ranges {
-            if range.start() > event_key {
+        for ((start, end), set) in &self.ranges {
+            if start.as_slice() > event_key {
                 break;
             }
-            if range.contains(event_key) {
-                out.insert(*wk);
+            if end.as_ref().is_none_or(|e| event_key < e.as_slice()) {
+                out.extend(set.iter().copied());
             }
         }
         out

@@ -645,3 +645,26 @@ fn sync_passes_take_a_bounded_number_of_watchers_round_robin() {
     ids.sort_unstable();
     assert_eq!(ids, vec![0, 1, 2, 3, 4]);
 }
+
+#[test]
+fn synced_index_groups_equal_ranges_and_cleans_up() {
+    let mut idx = SyncedIndex::default();
+    let s = StreamId(0);
+    let one = KeyRange::Key(b"b".to_vec());
+    let ab = KeyRange::from_request(b"a", b"c").expect("range");
+    let from = KeyRange::FromKey(b"b".to_vec());
+    idx.insert((s, 0), &one);
+    idx.insert((s, 1), &ab);
+    idx.insert((s, 2), &ab);
+    idx.insert((s, 3), &from);
+    assert_eq!(idx.ranges.len(), 2, "equal ranges share one slot");
+    let ids = |set: BTreeSet<WatcherKey>| set.into_iter().map(|k| k.1).collect::<Vec<_>>();
+    assert_eq!(ids(idx.matching(b"a")), vec![1, 2]);
+    assert_eq!(ids(idx.matching(b"b")), vec![0, 1, 2, 3]);
+    assert_eq!(ids(idx.matching(b"c")), vec![3]);
+    assert!(idx.matching(b"").is_empty());
+    for (id, r) in [(0, &one), (1, &ab), (2, &ab), (3, &from)] {
+        idx.remove((s, id), r);
+    }
+    assert!(idx.by_key.is_empty() && idx.ranges.is_empty());
+}
