@@ -85,8 +85,8 @@ struct Stream {
 #[derive(Debug, Default)]
 struct SyncedIndex {
     by_key: BTreeMap<Vec<u8>, BTreeSet<WatcherKey>>,
-    /// (first key, end; `None` = no end) → the watchers of exactly that range.
-    ranges: BTreeMap<(Vec<u8>, Option<Vec<u8>>), BTreeSet<WatcherKey>>,
+    /// The watchers of exactly each range, by slot.
+    ranges: BTreeMap<RangeSlot, BTreeSet<WatcherKey>>,
 }
 
 /// Removes `wk` from the set at `k`, and the set once empty.
@@ -103,8 +103,11 @@ where
     }
 }
 
-/// The `ranges` key of a range watcher; `None` for a single-key watcher.
-fn range_slot(range: &KeyRange) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+/// A range watcher's slot in [`SyncedIndex`]: (first key, end; `None` = no end).
+type RangeSlot = (Vec<u8>, Option<Vec<u8>>);
+
+/// The slot of a range watcher; `None` for a single-key watcher.
+fn range_slot(range: &KeyRange) -> Option<RangeSlot> {
     match range {
         KeyRange::Key(_) => None,
         KeyRange::Range { start, end } => Some((start.clone(), Some(end.clone()))),
