@@ -3,5 +3,8 @@
 //! Raft entries to them in log order.
 //!
 //! - [`lease`]: the lessor (leases, their TTLs and expiries, the keys attached).
+//! - [`watch`]: the watchable store (watch streams and their watchers, synced
+//!   and catching up, victims, progress, fragments).
 
 pub mod lease;
+pub mod watch;
