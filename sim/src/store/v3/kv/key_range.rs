@@ -2,6 +2,9 @@
 
 use std::ops::Bound;
 
+/// Lower and upper bounds of a key range, for `BTreeMap::range`.
+pub type KeyBounds<'a> = (Bound<&'a [u8]>, Bound<&'a [u8]>);
+
 /// The keys named by a request's `key` and `range_end`:
 /// - `range_end` empty: exactly `key`;
 /// - `range_end == "\0"`: every key `>= key` (so `key == "\0"` means every key);
@@ -46,7 +49,7 @@ impl KeyRange {
 
     /// Bounds for a `BTreeMap<Vec<u8>, _>::range`; `None` when the range is empty
     /// (a `BTreeMap` panics on inverted bounds).
-    pub fn bounds(&self) -> Option<(Bound<&[u8]>, Bound<&[u8]>)> {
+    pub fn bounds(&self) -> Option<KeyBounds<'_>> {
         if self.is_empty() {
             return None;
         }

@@ -38,6 +38,8 @@ pub mod validate;
 pub mod write;
 
 #[cfg(test)]
+mod model_tests;
+#[cfg(test)]
 mod test_support;
 
 use std::collections::BTreeSet;
