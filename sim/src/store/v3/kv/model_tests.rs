@@ -170,7 +170,7 @@ fn check_events(s: &KvStore, m: &Model) -> Result<(), TestCaseError> {
             }
             None => prop_assert_eq!(ev.r#type, EventType::Delete as i32),
         }
-        let prev = if rev - 1 >= m.compact {
+        let prev = if *rev > m.compact {
             m.state_at(rev - 1).get(key).map(|p| p.value.clone())
         } else {
             None
