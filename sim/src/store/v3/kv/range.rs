@@ -163,6 +163,25 @@ mod tests {
     }
 
     #[test]
+    fn prefix_range() {
+        let mut s = store();
+        put(&mut s, "ba", "x");
+        s.put(
+            &etcd_sdk::v3::pb::etcdserverpb::PutRequest {
+                key: b"b\xff".to_vec(),
+                value: b"y".to_vec(),
+                ..Default::default()
+            },
+            &crate::store::v3::kv::NoLeases,
+        )
+        .unwrap();
+        // Prefix "b" = [b, c): the key itself and everything under it.
+        let r = s.range(&range_req("b", "c")).unwrap();
+        assert_eq!(keys(&r), vec!["b", "ba", "b\u{fffd}"]);
+        assert_eq!(r.count, 3);
+    }
+
+    #[test]
     fn limit_more_and_count() {
         let s = store();
         let mut req = range_req("\0", "\0");

@@ -368,6 +368,12 @@ mod tests {
             })
         );
         assert_eq!(evs[2].prev_kv.as_ref().unwrap().value, b"2");
+        // Key filters: one key, a range, from a key.
+        assert_eq!(s.events_between(2, 5, b"b", b"").unwrap().len(), 2);
+        assert_eq!(s.events_between(2, 5, b"a", b"b").unwrap().len(), 3);
+        assert_eq!(s.events_between(2, 5, b"b", b"\0").unwrap().len(), 2);
+        assert!(s.events_between(2, 5, b"c", b"a").unwrap().is_empty());
+        assert_eq!(s.events_between(3, 4, b"\0", b"\0").unwrap().len(), 2);
         let all = s.events_between(1, i64::MAX, b"\0", b"\0").unwrap();
         let revs: Vec<i64> = all
             .iter()

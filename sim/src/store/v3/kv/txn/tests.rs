@@ -412,3 +412,32 @@ fn read_only_detection_and_txn_read() {
         vec![put_op("x", "1")]
     )));
 }
+
+#[test]
+fn negative_range_revision_in_a_txn_is_checked_raw() {
+    // etcd's pre-check compares the raw revision with the compact revision (-1 before
+    // any compaction): -1 passes (reads current), -2 is "compacted".
+    let mut s = KvStore::new();
+    put(&mut s, "k", "v");
+    let at = |revision| {
+        let mut r = range_req("k", "");
+        r.revision = revision;
+        txn(
+            Vec::new(),
+            vec![RequestOp {
+                request: Some(request_op::Request::RequestRange(r)),
+            }],
+            Vec::new(),
+        )
+    };
+    let resp = s.txn_read(&at(-1)).unwrap().unwrap();
+    assert_eq!(range_resp(&resp, 0).kvs[0].value, b"v");
+    assert_eq!(
+        s.txn_read(&at(-2)),
+        Some(Err(KvError::Compacted {
+            compact_revision: -1
+        }))
+    );
+    // A top-level Range treats any negative revision as current.
+    assert_eq!(s.range(&range_req_at("k", "", -2)).unwrap().kvs.len(), 1);
+}
