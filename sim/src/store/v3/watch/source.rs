@@ -1,7 +1,7 @@
 //! What the watchable store needs from the kv store: its revisions and its history.
 //!
-//! The lead implements [`EventSource`] for the MVCC store at merge time (one impl
-//! block over the kv store's `events_between`); tests use an in-memory double.
+//! The MVCC store implements [`EventSource`] (in `store::v3`'s glue, over its
+//! `events_between`); tests use an in-memory double.
 
 use etcd_sdk::v3::pb::mvccpb;
 
@@ -28,8 +28,8 @@ pub trait EventSource {
     /// Every event with from <= revision <= to, for keys in [key, range_end) (etcd's
     /// range rules: empty range_end = one key, "\0" = from key), in revision then
     /// sub-revision order, with prev_kv filled as in ChangeSet (absent if compacted).
-    /// Err(Compacted { compact_revision }) when from <= compact revision... use etcd's
-    /// rule: a watch at start_revision < compact_revision+1 is compacted.
+    /// `Err(Compacted { compact_revision })` when `from` is below the compact
+    /// revision; `from == compact_revision` is answered with what compaction kept.
     fn events_between(
         &self,
         from: i64,
