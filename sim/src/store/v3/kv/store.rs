@@ -119,6 +119,16 @@ impl KvStore {
         self.kv_at(key, self.current_revision)
     }
 
+    /// Every live key that has a lease, with its lease, in key order (to rebuild
+    /// the lessor's attachments after a snapshot restore).
+    pub fn live_leased_keys(&self) -> Vec<(Vec<u8>, i64)> {
+        self.kvs_at(&KeyRange::new(b"\0", b"\0"), self.current_revision)
+            .into_iter()
+            .filter(|kv| kv.lease != 0)
+            .map(|kv| (kv.key, kv.lease))
+            .collect()
+    }
+
     /// `key` as of main revision `at`, if it was live then (no compaction check).
     pub(super) fn kv_at(&self, key: &[u8], at: i64) -> Option<KeyValue> {
         let found = self.index.get(key)?.get(at)?;
