@@ -61,7 +61,7 @@ impl V3ApplyError {
                 let text = e.to_string();
                 EtcdError::ALL.iter().copied().find(|x| x.message() == text)
             }
-            V3ApplyError::Lease(e) => e.clone().etcd_error(),
+            V3ApplyError::Lease(e) => e.etcd_error(),
             V3ApplyError::Unsupported(_) => None,
         }
     }

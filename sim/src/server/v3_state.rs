@@ -86,7 +86,7 @@ impl V3Stores {
         }
         let (kv_bytes, lease_bytes) = rest.split_at(len);
         let kv = KvStore::from_snapshot(kv_bytes).map_err(V3SnapshotError::Kv)?;
-        let mut lessor = Lessor::new(self.lessor.config().clone());
+        let mut lessor = Lessor::new(*self.lessor.config());
         lessor
             .restore(lease_bytes)
             .map_err(V3SnapshotError::Lessor)?;
