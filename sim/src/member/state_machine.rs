@@ -136,9 +136,12 @@ fn split_prefixed<'a>(data: &'a [u8], what: &str) -> Result<(&'a [u8], &'a [u8])
     Ok(rest.split_at(len))
 }
 
-/// The membership, the v2 store's bytes and, in snapshots made since v3, the v3
-/// blob.
-fn decode_snapshot(data: &[u8]) -> Result<(Cluster, &[u8], Option<&[u8]>), String> {
+/// The parts of a member snapshot: the membership, the v2 store's bytes and, in
+/// snapshots made since v3, the v3 blob.
+type SnapshotParts<'a> = (Cluster, &'a [u8], Option<&'a [u8]>);
+
+/// Splits a member snapshot into its parts.
+fn decode_snapshot(data: &[u8]) -> Result<SnapshotParts<'_>, String> {
     let (cluster, rest) = split_prefixed(data, "membership")?;
     let cluster = serde_json::from_slice(cluster).map_err(|e| format!("membership: {e}"))?;
     match rest.split_first() {
