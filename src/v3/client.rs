@@ -3,7 +3,10 @@
 
 use super::config::{Config, parse_endpoint};
 use super::error::{Error, EtcdError, Result};
-use super::pb::etcdserverpb::{AuthenticateRequest, auth_client::AuthClient, kv_client::KvClient};
+use super::pb::etcdserverpb::{
+    AuthenticateRequest, auth_client::AuthClient, cluster_client::ClusterClient,
+    kv_client::KvClient, maintenance_client::MaintenanceClient,
+};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,6 +19,10 @@ use tonic::{Code, Status};
 
 /// Go's bound on the attempts of one unary call.
 const MAX_ATTEMPTS: u32 = 100;
+/// The attempts of one call aimed at one endpoint ([`Client::unary_at`]):
+/// a connection refused is tried again, but not for long, since no other
+/// endpoint can take the call.
+const ENDPOINT_ATTEMPTS: u32 = 3;
 /// Go's pause after each quorum-sized sweep of attempts (without Go's ±10 %
 /// jitter, so that runs in the simulator stay deterministic).
 const SWEEP_BACKOFF: Duration = Duration::from_millis(25);
@@ -66,6 +73,9 @@ pub struct Client {
     inner: Arc<Inner>,
     timeout: Option<Duration>,
     deadline: Option<Instant>,
+    /// The channel this handle's calls use instead of the shared one: set on
+    /// the copies [`Client::unary_at`] makes for a call aimed at one endpoint.
+    pinned: Option<Channel>,
 }
 
 impl std::fmt::Debug for Client {
@@ -97,20 +107,7 @@ impl Client {
         config.validate()?;
         let mut endpoints = Vec::with_capacity(config.endpoints.len());
         for ep in &config.endpoints {
-            let parsed = parse_endpoint(ep)?;
-            let mut endpoint = Endpoint::from_shared(parsed.uri).map_err(Error::Connect)?;
-            if let Some(d) = config.dial_timeout {
-                endpoint = endpoint.connect_timeout(d);
-            }
-            if let Some(t) = config.keep_alive_time {
-                endpoint = endpoint
-                    .http2_keep_alive_interval(t)
-                    .keep_alive_while_idle(true);
-                if let Some(to) = config.keep_alive_timeout {
-                    endpoint = endpoint.keep_alive_timeout(to);
-                }
-            }
-            endpoints.push(endpoint);
+            endpoints.push(endpoint_builder(&config, ep)?);
         }
         let channel = Channel::balance_list(endpoints.into_iter());
         let client = Client {
@@ -123,6 +120,7 @@ impl Client {
             }),
             timeout: None,
             deadline: None,
+            pinned: None,
         };
         if client.has_credentials() {
             client.authenticate(client.call_deadline()).await?;
@@ -131,8 +129,8 @@ impl Client {
     }
 
     /// The endpoints the client balances over, as configured.
-    pub fn endpoints(&self) -> &[String] {
-        &self.inner.config.endpoints
+    pub fn endpoints(&self) -> Vec<String> {
+        self.inner.config.endpoints.clone()
     }
 
     /// The config the client was built from.
@@ -195,11 +193,67 @@ impl Client {
             .is_some_and(|u| !u.is_empty())
     }
 
-    /// A KV client over the shared channel, with the configured size limits.
+    /// The channel this handle's calls go over: the shared one, balanced
+    /// over the usable endpoints, or the one endpoint a call is aimed at.
+    pub(crate) fn channel(&self) -> Channel {
+        match &self.pinned {
+            Some(ch) => ch.clone(),
+            None => self.inner.channel.clone(),
+        }
+    }
+
+    /// A KV client over [`Client::channel`], with the configured size limits.
     pub(crate) fn kv_client(&self) -> KvClient<Channel> {
-        KvClient::new(self.inner.channel.clone())
+        KvClient::new(self.channel())
             .max_encoding_message_size(self.inner.config.effective_max_call_send_msg_size())
             .max_decoding_message_size(self.inner.config.effective_max_call_recv_msg_size())
+    }
+
+    /// A Cluster client over [`Client::channel`], with the configured size limits.
+    pub(crate) fn cluster_client(&self) -> ClusterClient<Channel> {
+        ClusterClient::new(self.channel())
+            .max_encoding_message_size(self.inner.config.effective_max_call_send_msg_size())
+            .max_decoding_message_size(self.inner.config.effective_max_call_recv_msg_size())
+    }
+
+    /// A Maintenance client over [`Client::channel`], with the configured size limits.
+    pub(crate) fn maintenance_client(&self) -> MaintenanceClient<Channel> {
+        MaintenanceClient::new(self.channel())
+            .max_encoding_message_size(self.inner.config.effective_max_call_send_msg_size())
+            .max_decoding_message_size(self.inner.config.effective_max_call_recv_msg_size())
+    }
+
+    /// An Auth client over [`Client::channel`], with the configured size limits.
+    pub(crate) fn auth_client(&self) -> AuthClient<Channel> {
+        AuthClient::new(self.channel())
+            .max_encoding_message_size(self.inner.config.effective_max_call_send_msg_size())
+            .max_decoding_message_size(self.inner.config.effective_max_call_recv_msg_size())
+    }
+
+    /// A channel to `endpoint` alone (connected on first use), with the
+    /// config's dial and keepalive settings.
+    pub(crate) fn endpoint_channel(&self, endpoint: &str) -> Result<Channel> {
+        Ok(endpoint_builder(&self.inner.config, endpoint)?.connect_lazy())
+    }
+
+    /// Like [`Client::unary`], with every attempt sent to `endpoint` (Go
+    /// dials the endpoint for Status, HashKV and Defragment): at most
+    /// [`ENDPOINT_ATTEMPTS`] attempts, since no other endpoint can take it.
+    pub(crate) async fn unary_at<T, F, Fut>(
+        &self,
+        endpoint: &str,
+        retry: Retry,
+        call: F,
+    ) -> Result<T>
+    where
+        F: FnMut(&Client, Option<Instant>) -> Fut,
+        Fut: Future<Output = std::result::Result<tonic::Response<T>, Status>>,
+    {
+        let pinned = Client {
+            pinned: Some(self.endpoint_channel(endpoint)?),
+            ..self.clone()
+        };
+        pinned.unary_with(retry, ENDPOINT_ATTEMPTS, 1, call).await
     }
 
     /// `msg` as a request carrying the auth token and the time left.
@@ -238,7 +292,11 @@ impl Client {
             }
             async move { auth.authenticate(req).await }
         };
-        let token = match self.retry_loop(Retry::Repeatable, deadline, attempt).await {
+        let sweep = (self.inner.config.endpoints.len() / 2 + 1) as u32;
+        let token = match self
+            .retry_loop(Retry::Repeatable, deadline, MAX_ATTEMPTS, sweep, attempt)
+            .await
+        {
             Ok(resp) => Some(resp.token),
             Err(e) if e.etcd() == Some(EtcdError::AuthNotEnabled) => None,
             Err(e) => return Err(e),
@@ -256,7 +314,23 @@ impl Client {
     /// Runs one unary call with Go's retry policy, refreshing the token
     /// once when the server says it is invalid or stale. `call` builds and
     /// sends one attempt, given the call's deadline.
-    pub(crate) async fn unary<T, F, Fut>(&self, retry: Retry, mut call: F) -> Result<T>
+    pub(crate) async fn unary<T, F, Fut>(&self, retry: Retry, call: F) -> Result<T>
+    where
+        F: FnMut(&Client, Option<Instant>) -> Fut,
+        Fut: Future<Output = std::result::Result<tonic::Response<T>, Status>>,
+    {
+        let sweep = (self.inner.config.endpoints.len() / 2 + 1) as u32;
+        self.unary_with(retry, MAX_ATTEMPTS, sweep, call).await
+    }
+
+    /// [`Client::unary`] with its attempt bound and sweep size.
+    async fn unary_with<T, F, Fut>(
+        &self,
+        retry: Retry,
+        max_attempts: u32,
+        sweep: u32,
+        mut call: F,
+    ) -> Result<T>
     where
         F: FnMut(&Client, Option<Instant>) -> Fut,
         Fut: Future<Output = std::result::Result<tonic::Response<T>, Status>>,
@@ -265,7 +339,9 @@ impl Client {
         let mut refreshed = false;
         loop {
             let result = self
-                .retry_loop(retry, deadline, || call(self, deadline))
+                .retry_loop(retry, deadline, max_attempts, sweep, || {
+                    call(self, deadline)
+                })
                 .await;
             match result {
                 Err(e) if !refreshed && self.needs_new_token(&e) => {
@@ -286,20 +362,21 @@ impl Client {
         }
     }
 
-    /// The retry loop proper (spec §4.2): up to [`MAX_ATTEMPTS`] attempts,
-    /// a pause of [`SWEEP_BACKOFF`] after each quorum-sized sweep, bounded by
-    /// `deadline` and by [`Client::close`].
+    /// The retry loop proper (spec §4.2): up to `max_attempts` attempts
+    /// ([`MAX_ATTEMPTS`] in Go), a pause of [`SWEEP_BACKOFF`] after each
+    /// `sweep` attempts, bounded by `deadline` and by [`Client::close`].
     async fn retry_loop<T, F, Fut>(
         &self,
         retry: Retry,
         deadline: Option<Instant>,
+        max_attempts: u32,
+        sweep: u32,
         mut attempt: F,
     ) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = std::result::Result<tonic::Response<T>, Status>>,
     {
-        let sweep = (self.inner.config.endpoints.len() / 2 + 1) as u32;
         let unknown = |cause: Error| match retry {
             Retry::Repeatable => cause,
             Retry::NonRepeatable => Error::OutcomeUnknown {
@@ -334,7 +411,7 @@ impl Client {
             let unavailable = status.code() == Code::Unavailable;
             let err = Error::from_status(status);
             let again = unavailable && (retry == Retry::Repeatable || never_left);
-            if !again || n >= MAX_ATTEMPTS {
+            if !again || n >= max_attempts {
                 return Err(match retry {
                     Retry::NonRepeatable if !never_left && may_have_been_applied(&err) => {
                         unknown(err)
@@ -365,6 +442,25 @@ impl Client {
             notified.await;
         }
     }
+}
+
+/// The tonic endpoint for one configured endpoint string, with the config's
+/// dial and keepalive settings.
+pub(crate) fn endpoint_builder(config: &Config, ep: &str) -> Result<Endpoint> {
+    let parsed = parse_endpoint(ep)?;
+    let mut endpoint = Endpoint::from_shared(parsed.uri).map_err(Error::Connect)?;
+    if let Some(d) = config.dial_timeout {
+        endpoint = endpoint.connect_timeout(d);
+    }
+    if let Some(t) = config.keep_alive_time {
+        endpoint = endpoint
+            .http2_keep_alive_interval(t)
+            .keep_alive_while_idle(true);
+        if let Some(to) = config.keep_alive_timeout {
+            endpoint = endpoint.keep_alive_timeout(to);
+        }
+    }
+    Ok(endpoint)
 }
 
 /// `fut`, or `None` once `deadline` passes.

@@ -32,22 +32,37 @@
 //! per-endpoint circuit breaker; the namespace, ordering and concurrency
 //! packages.
 
+pub mod auth;
 pub mod client;
+pub mod cluster;
 pub mod compare;
 pub mod config;
 pub mod error;
 pub mod kv;
+pub mod maintenance;
 pub mod op;
 pub mod pb;
 pub mod txn;
 
+pub use auth::{
+    Auth, AuthResponse, AuthenticateResponse, Permission, PermissionType, RoleGetResponse,
+    RoleListResponse, UserAddOptions, UserGetResponse, UserListResponse,
+};
 pub use client::Client;
+pub use cluster::{
+    Cluster, Member, MemberAddResponse, MemberChangeResponse, MemberListResponse,
+    MemberPromoteResponse, MemberRemoveResponse, MemberUpdateResponse,
+};
 pub use compare::{Compare, CompareOp};
 pub use config::Config;
 pub use error::{Error, EtcdError, Result};
 pub use kv::{
     CompactOptions, CompactResponse, DeleteResponse, GetResponse, KV, OpResponse, PutResponse,
     ResponseHeader, TxnResponse,
+};
+pub use maintenance::{
+    AlarmMember, AlarmResponse, AlarmType, DefragmentResponse, HashKvResponse, Maintenance,
+    MoveLeaderResponse, Snapshot, StatusResponse,
 };
 pub use op::{
     DeleteOptions, GetOptions, KeyRange, Op, PutOptions, SortOrder, SortTarget,
