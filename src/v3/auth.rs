@@ -56,7 +56,11 @@ impl Permission {
     }
 
     /// A permission on `key` and the keys `range` adds to it.
-    pub fn range(perm_type: PermissionType, key: impl Into<Vec<u8>>, range: KeyRange) -> Permission {
+    pub fn range(
+        perm_type: PermissionType,
+        key: impl Into<Vec<u8>>,
+        range: KeyRange,
+    ) -> Permission {
         let (key, range_end) = range.encode(key.into());
         Permission {
             perm_type,
@@ -235,12 +239,22 @@ macro_rules! auth_call {
 #[async_trait]
 impl Auth for Client {
     async fn auth_enable(&self) -> Result<AuthResponse> {
-        let r = auth_call!(self, Retry::NonRepeatable, auth_enable, AuthEnableRequest {});
+        let r = auth_call!(
+            self,
+            Retry::NonRepeatable,
+            auth_enable,
+            AuthEnableRequest {}
+        );
         Ok(AuthResponse { header: r.header })
     }
 
     async fn auth_disable(&self) -> Result<AuthResponse> {
-        let r = auth_call!(self, Retry::NonRepeatable, auth_disable, AuthDisableRequest {});
+        let r = auth_call!(
+            self,
+            Retry::NonRepeatable,
+            auth_disable,
+            AuthDisableRequest {}
+        );
         Ok(AuthResponse { header: r.header })
     }
 
@@ -437,13 +451,25 @@ mod tests {
     #[test]
     fn permission_helpers_encode_ranges_as_etcdctl_does() {
         let k = Permission::key(PermissionType::Write, "k");
-        assert_eq!((k.key.as_slice(), k.range_end.as_slice()), (&b"k"[..], &b""[..]));
+        assert_eq!(
+            (k.key.as_slice(), k.range_end.as_slice()),
+            (&b"k"[..], &b""[..])
+        );
         let p = Permission::prefix(PermissionType::Readwrite, "/a");
-        assert_eq!((p.key.as_slice(), p.range_end.as_slice()), (&b"/a"[..], &b"/b"[..]));
+        assert_eq!(
+            (p.key.as_slice(), p.range_end.as_slice()),
+            (&b"/a"[..], &b"/b"[..])
+        );
         let f = Permission::from_key(PermissionType::Read, "m");
-        assert_eq!((f.key.as_slice(), f.range_end.as_slice()), (&b"m"[..], &b"\0"[..]));
+        assert_eq!(
+            (f.key.as_slice(), f.range_end.as_slice()),
+            (&b"m"[..], &b"\0"[..])
+        );
         let all = Permission::prefix(PermissionType::Read, "");
-        assert_eq!((all.key.as_slice(), all.range_end.as_slice()), (&b"\0"[..], &b"\0"[..]));
+        assert_eq!(
+            (all.key.as_slice(), all.range_end.as_slice()),
+            (&b"\0"[..], &b"\0"[..])
+        );
 
         let wire = p.clone().into_pb();
         assert_eq!(wire.perm_type, 2);

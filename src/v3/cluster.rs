@@ -96,10 +96,7 @@ pub(crate) fn check_peer_urls(urls: &[String]) -> Result<()> {
         let (host, port) = authority
             .rsplit_once(':')
             .ok_or_else(|| invalid(url, "expected scheme://host:port"))?;
-        if host.is_empty()
-            || host.contains(['/', '?', '#', ' '])
-            || port.parse::<u16>().is_err()
-        {
+        if host.is_empty() || host.contains(['/', '?', '#', ' ']) || port.parse::<u16>().is_err() {
             return Err(invalid(url, "expected scheme://host:port"));
         }
     }
@@ -111,7 +108,11 @@ fn change(header: Option<ResponseHeader>, members: Vec<Member>) -> MemberChangeR
 }
 
 impl Client {
-    async fn add_member(&self, peer_urls: Vec<String>, is_learner: bool) -> Result<MemberAddResponse> {
+    async fn add_member(
+        &self,
+        peer_urls: Vec<String>,
+        is_learner: bool,
+    ) -> Result<MemberAddResponse> {
         check_peer_urls(&peer_urls)?;
         let req = MemberAddRequest {
             peer_ur_ls: peer_urls,

@@ -1,0 +1,232 @@
+//! The client's endpoint set: one lazily connected channel and one
+//! [`Breaker`] per endpoint, the round-robin pick of unary attempts over the
+//! closed ones, and the changes that keep the shared balanced channel equal
+//! to the closed set (see [`crate::v3::Client`]'s "Endpoints" docs).
+//!
+//! Everything here is synchronous and runs under the client's mutex; the
+//! probes' waiting and calling is in `client.rs`.
+
+use super::breaker::{Breaker, Outcome};
+use super::client::endpoint_builder;
+use super::config::Config;
+use super::error::Result;
+use tokio::sync::mpsc::Sender;
+use tokio::time::Instant;
+use tonic::transport::{Channel, Endpoint};
+
+/// A change of the balanced channel's endpoint set (tonic's type in real
+/// builds, tower's in madsim-tonic).
+#[cfg(not(madsim))]
+pub(crate) type Change = tonic::transport::channel::Change<String, Endpoint>;
+/// A change of the balanced channel's endpoint set (tonic's type in real
+/// builds, tower's in madsim-tonic).
+#[cfg(madsim)]
+pub(crate) type Change = tower::discover::Change<String, Endpoint>;
+
+/// The capacity of the balanced channel's change queue.
+pub(crate) const CHANGE_CAPACITY: usize = 1024;
+
+/// One endpoint.
+struct Member {
+    url: String,
+    /// Tells this incarnation from a later one with the same URL (after
+    /// [`EndpointSet::set`] removed and re-added it).
+    generation: u64,
+    channel: Channel,
+    breaker: Breaker,
+}
+
+/// The endpoint an attempt was sent to.
+#[derive(Clone, Debug)]
+pub(crate) struct Picked {
+    /// Its URL as configured.
+    pub(crate) url: String,
+    /// Its incarnation.
+    pub(crate) generation: u64,
+    /// Its own channel.
+    pub(crate) channel: Channel,
+}
+
+/// The endpoint set of one client.
+pub(crate) struct EndpointSet {
+    members: Vec<Member>,
+    next: usize,
+    generations: u64,
+    changes: Sender<Change>,
+}
+
+impl EndpointSet {
+    /// A set of `urls` (already validated), each inserted into the balanced
+    /// channel through `changes`.
+    pub(crate) fn new(config: &Config, urls: &[String], changes: Sender<Change>) -> Result<Self> {
+        let mut set = EndpointSet {
+            members: Vec::new(),
+            next: 0,
+            generations: 0,
+            changes,
+        };
+        set.set(config, urls)?;
+        Ok(set)
+    }
+
+    fn send(&self, change: Change) {
+        if self.changes.try_send(change).is_err() {
+            tracing::warn!("v3: the balanced channel's change queue is full or closed");
+        }
+    }
+
+    /// The endpoints, in order.
+    pub(crate) fn urls(&self) -> Vec<String> {
+        self.members.iter().map(|m| m.url.clone()).collect()
+    }
+
+    /// How many endpoints there are.
+    pub(crate) fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// The endpoints whose breaker is closed.
+    pub(crate) fn closed(&self) -> Vec<String> {
+        self.members
+            .iter()
+            .filter(|m| m.breaker.is_closed())
+            .map(|m| m.url.clone())
+            .collect()
+    }
+
+    /// Replaces the endpoints with `urls` (duplicates dropped): kept ones
+    /// keep their channel and breaker, removed ones leave the balanced
+    /// channel, new ones join it.
+    pub(crate) fn set(&mut self, config: &Config, urls: &[String]) -> Result<()> {
+        let mut wanted: Vec<&String> = Vec::new();
+        for u in urls {
+            if !wanted.contains(&u) {
+                wanted.push(u);
+            }
+        }
+        let mut fresh = Vec::new();
+        for u in &wanted {
+            if !self.members.iter().any(|m| &m.url == *u) {
+                let endpoint = endpoint_builder(config, u)?;
+                fresh.push((u.to_string(), endpoint));
+            }
+        }
+        let (kept, removed): (Vec<Member>, Vec<Member>) = std::mem::take(&mut self.members)
+            .into_iter()
+            .partition(|m| wanted.contains(&&m.url));
+        for m in removed {
+            if m.breaker.is_closed() {
+                self.send(Change::Remove(m.url));
+            }
+        }
+        self.members = kept;
+        for (url, endpoint) in fresh {
+            self.generations += 1;
+            self.members.push(Member {
+                url: url.clone(),
+                generation: self.generations,
+                channel: endpoint.connect_lazy(),
+                breaker: Breaker::default(),
+            });
+            self.send(Change::Insert(url, endpoint));
+        }
+        self.members
+            .sort_by_key(|m| wanted.iter().position(|u| **u == m.url));
+        Ok(())
+    }
+
+    /// The endpoint for the next attempt: round robin over the closed ones.
+    pub(crate) fn pick(&mut self) -> Option<Picked> {
+        let n = self.members.len();
+        for i in 0..n {
+            let idx = (self.next + i) % n;
+            let m = &self.members[idx];
+            if m.breaker.is_closed() {
+                self.next = (idx + 1) % n;
+                return Some(Picked {
+                    url: m.url.clone(),
+                    generation: m.generation,
+                    channel: m.channel.clone(),
+                });
+            }
+        }
+        None
+    }
+
+    /// Records an attempt's outcome. When the endpoint's breaker opens, it
+    /// leaves the balanced channel and the time its probe is due is
+    /// returned.
+    pub(crate) fn record(
+        &mut self,
+        url: &str,
+        generation: u64,
+        outcome: Outcome,
+        now: Instant,
+    ) -> Option<Instant> {
+        let closed = self
+            .members
+            .iter()
+            .filter(|m| m.breaker.is_closed())
+            .count();
+        let m = self
+            .members
+            .iter_mut()
+            .find(|m| m.url == url && m.generation == generation)?;
+        if !m.breaker.record(outcome, now, closed > 1) {
+            return None;
+        }
+        let due = m.breaker.probe_at();
+        tracing::info!(
+            endpoint = url,
+            ?outcome,
+            "v3: endpoint left until it answers a probe"
+        );
+        self.send(Change::Remove(url.to_string()));
+        due
+    }
+
+    /// When the probe of this endpoint incarnation is due (`None`: it is
+    /// gone or closed).
+    pub(crate) fn probe_at(&self, url: &str, generation: u64) -> Option<Instant> {
+        self.members
+            .iter()
+            .find(|m| m.url == url && m.generation == generation)
+            .and_then(|m| m.breaker.probe_at())
+    }
+
+    /// Starts the probe if due.
+    pub(crate) fn start_probe(&mut self, url: &str, generation: u64, now: Instant) -> bool {
+        self.members
+            .iter_mut()
+            .find(|m| m.url == url && m.generation == generation)
+            .is_some_and(|m| m.breaker.start_probe(now))
+    }
+
+    /// Records a probe's result; on success the endpoint's channel becomes
+    /// the probe's (`channel`, freshly connected) and it rejoins the
+    /// balanced channel as `endpoint`.
+    pub(crate) fn probe_result(
+        &mut self,
+        url: &str,
+        generation: u64,
+        ok: Option<(Channel, Endpoint)>,
+        now: Instant,
+    ) {
+        let Some(m) = self
+            .members
+            .iter_mut()
+            .find(|m| m.url == url && m.generation == generation)
+        else {
+            return;
+        };
+        m.breaker.probe_result(ok.is_some(), now);
+        if let Some((channel, endpoint)) = ok {
+            m.channel = channel;
+            tracing::info!(
+                endpoint = url,
+                "v3: endpoint answered its probe and is used again"
+            );
+            self.send(Change::Insert(url.to_string(), endpoint));
+        }
+    }
+}
