@@ -230,3 +230,137 @@ impl EndpointSet {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::v3::breaker::BASE_BACKOFF;
+    use tokio::sync::mpsc::{Receiver, channel};
+
+    fn urls(ports: &[u16]) -> Vec<String> {
+        ports
+            .iter()
+            .map(|p| format!("http://127.0.0.1:{p}"))
+            .collect()
+    }
+
+    /// The changes sent so far, as ("+" | "-", url).
+    fn drain(rx: &mut Receiver<Change>) -> Vec<(char, String)> {
+        let mut out = Vec::new();
+        while let Ok(c) = rx.try_recv() {
+            out.push(match c {
+                Change::Insert(k, _) => ('+', k),
+                Change::Remove(k) => ('-', k),
+            });
+        }
+        out
+    }
+
+    fn set_of(ports: &[u16]) -> (EndpointSet, Receiver<Change>, Vec<String>) {
+        let (tx, rx) = channel(CHANGE_CAPACITY);
+        let u = urls(ports);
+        let set = EndpointSet::new(&Config::new(u.clone()), &u, tx).unwrap();
+        (set, rx, u)
+    }
+
+    fn picks(set: &mut EndpointSet, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|_| set.pick().expect("an endpoint").url)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn round_robin_over_closed_endpoints_and_the_balancer_follows() {
+        let (mut set, mut rx, u) = set_of(&[1001, 1002, 1003]);
+        assert_eq!(
+            drain(&mut rx),
+            u.iter().map(|x| ('+', x.clone())).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            picks(&mut set, 4),
+            [&u[0], &u[1], &u[2], &u[0]].map(String::clone)
+        );
+
+        let now = Instant::now();
+        let gen1 = set.pick().unwrap().generation; // u[1]
+        assert_eq!(
+            set.record(&u[1], gen1, Outcome::Lost, now),
+            Some(now + BASE_BACKOFF)
+        );
+        assert_eq!(drain(&mut rx), vec![('-', u[1].clone())]);
+        assert_eq!(set.closed(), vec![u[0].clone(), u[2].clone()]);
+        assert_eq!(
+            picks(&mut set, 4),
+            [&u[2], &u[0], &u[2], &u[0]].map(String::clone)
+        );
+
+        // Its probe: not before the backoff; success brings it back.
+        assert!(!set.start_probe(&u[1], gen1, now));
+        assert!(set.start_probe(&u[1], gen1, now + BASE_BACKOFF));
+        let endpoint = endpoint_builder(&Config::default(), &u[1]).unwrap();
+        let ch = endpoint.connect_lazy();
+        set.probe_result(&u[1], gen1, Some((ch, endpoint)), now + BASE_BACKOFF);
+        assert_eq!(drain(&mut rx), vec![('+', u[1].clone())]);
+        assert_eq!(set.closed().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn the_last_closed_endpoint_stays() {
+        let (mut set, mut rx, u) = set_of(&[1001, 1002]);
+        drain(&mut rx);
+        let now = Instant::now();
+        let p = set.pick().unwrap();
+        assert!(
+            set.record(&p.url, p.generation, Outcome::Lost, now)
+                .is_some()
+        );
+        let q = set.pick().unwrap();
+        assert_eq!(q.url, u[1]);
+        assert!(
+            set.record(&q.url, q.generation, Outcome::Lost, now)
+                .is_none()
+        );
+        assert_eq!(drain(&mut rx), vec![('-', u[0].clone())]);
+        assert_eq!(picks(&mut set, 2), [&u[1], &u[1]].map(String::clone));
+    }
+
+    #[tokio::test]
+    async fn set_keeps_known_endpoints_and_forgets_removed_ones() {
+        let (mut set, mut rx, u) = set_of(&[1001, 1002, 1003]);
+        drain(&mut rx);
+        let now = Instant::now();
+        let p = set.pick().unwrap(); // u[0]
+        set.record(&p.url, p.generation, Outcome::Lost, now);
+        drain(&mut rx);
+
+        let next = vec![
+            u[2].clone(),
+            u[0].clone(),
+            "http://127.0.0.1:1004".to_string(),
+        ];
+        set.set(&Config::default(), &next).unwrap();
+        // u[1] (closed) leaves the balancer, u[0] (open) is not in it, the
+        // new one joins; the order is the one asked for.
+        assert_eq!(
+            drain(&mut rx),
+            vec![('-', u[1].clone()), ('+', next[2].clone())]
+        );
+        assert_eq!(set.urls(), next);
+        assert_eq!(set.closed(), vec![next[0].clone(), next[2].clone()]);
+        assert_eq!(set.probe_at(&u[0], p.generation), Some(now + BASE_BACKOFF));
+
+        // Removed and re-added: a new incarnation; the old one's outcomes
+        // and probes no longer apply.
+        set.set(&Config::default(), &[next[0].clone(), next[2].clone()])
+            .unwrap();
+        set.set(&Config::default(), &next).unwrap();
+        drain(&mut rx);
+        assert_eq!(set.probe_at(&u[0], p.generation), None);
+        assert!(
+            set.record(&u[0], p.generation, Outcome::Lost, now)
+                .is_none()
+        );
+        assert_eq!(set.closed().len(), 3);
+        assert!(set.set(&Config::default(), &["bad".to_string()]).is_err());
+    }
+}
