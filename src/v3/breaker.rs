@@ -136,6 +136,19 @@ impl Breaker {
         }
     }
 
+    /// Brings a pending probe forward to `now` (the client's last closed
+    /// endpoint is failing: an open one may be better by now). True when
+    /// it moved.
+    pub(crate) fn expedite(&mut self, now: Instant) -> bool {
+        match self.state {
+            State::Open { until } if until > now => {
+                self.state = State::Open { until: now };
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Records the probe's result at `now`: closed on success, open for the
     /// doubled backoff on failure.
     pub(crate) fn probe_result(&mut self, ok: bool, now: Instant) {
@@ -227,6 +240,20 @@ mod tests {
         // A success resets the backoff.
         assert!(b.record(Outcome::Lost, now, true));
         assert_eq!(b.probe_at(), Some(now + BASE_BACKOFF));
+    }
+
+    #[test]
+    fn expedite_moves_only_a_pending_probe() {
+        let t0 = Instant::now();
+        let mut b = Breaker::default();
+        assert!(!b.expedite(t0), "closed: nothing to move");
+        assert!(b.record(Outcome::Lost, t0, true));
+        let now = t0 + Duration::from_millis(10);
+        assert!(b.expedite(now));
+        assert_eq!(b.probe_at(), Some(now));
+        assert!(!b.expedite(now + Duration::from_millis(5)), "already due");
+        assert!(b.start_probe(now));
+        assert!(!b.expedite(now), "probing");
     }
 
     #[test]

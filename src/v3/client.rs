@@ -4,7 +4,7 @@
 use super::breaker::Outcome;
 use super::cluster::Cluster;
 use super::config::{Config, parse_endpoint};
-use super::endpoints::{CHANGE_CAPACITY, EndpointSet, Picked};
+use super::endpoints::{CHANGE_CAPACITY, EndpointSet, Picked, Recorded};
 use super::error::{Error, EtcdError, Result};
 use super::maintenance::Maintenance;
 use super::pb::etcdserverpb::{
@@ -55,6 +55,8 @@ struct Inner {
     token: Mutex<Option<AsciiMetadataValue>>,
     closed: AtomicBool,
     close_notify: Notify,
+    /// Wakes the probe tasks when their probes were brought forward.
+    probe_now: Arc<Notify>,
     /// Set to true by [`Client::close`]; the background tasks (probes,
     /// auto-sync) watch it, and end too when it is dropped.
     shutdown: watch::Sender<bool>,
@@ -96,7 +98,10 @@ struct Inner {
 /// backoff (1 s, doubling per failed probe up to 30 s) it is probed with a
 /// Status call with a 1 s timeout over a fresh connection; only when that
 /// answers does it come back, with the fresh connection. The last closed
-/// endpoint never opens, so there is always somewhere to send a call. So a
+/// endpoint never opens, so there is always somewhere to send a call; while
+/// it fails, the open endpoints' probes are brought forward (at most once a
+/// second), so one that recovered comes back without waiting out its
+/// backoff. So a
 /// SIGSTOPped member costs one timed-out call (or one keepalive timeout) per
 /// breaker period, not one per call that happens to pick it.
 ///
@@ -163,6 +168,7 @@ impl Client {
                 token: Mutex::new(None),
                 closed: AtomicBool::new(false),
                 close_notify: Notify::new(),
+                probe_now: Arc::new(Notify::new()),
                 shutdown,
             }),
             timeout: None,
@@ -631,11 +637,13 @@ impl Drop for AttemptGuard {
 }
 
 fn record(inner: &Arc<Inner>, picked: &Picked, outcome: Outcome) {
-    let due = inner
+    let recorded = inner
         .set()
         .record(&picked.url, picked.generation, outcome, Instant::now());
-    if due.is_some() {
-        spawn_probe(inner, picked.url.clone(), picked.generation);
+    match recorded {
+        Recorded::Opened(_) => spawn_probe(inner, picked.url.clone(), picked.generation),
+        Recorded::ProbeOthersNow => inner.probe_now.notify_waiters(),
+        Recorded::Nothing => {}
     }
 }
 
@@ -664,6 +672,7 @@ fn spawn_probe(inner: &Arc<Inner>, url: String, generation: u64) {
     let weak: Weak<Inner> = Arc::downgrade(inner);
     let mut shutdown = inner.shutdown.subscribe();
     let config = inner.config.clone();
+    let probe_now = inner.probe_now.clone();
     tokio::spawn(async move {
         loop {
             let due = match weak.upgrade() {
@@ -674,6 +683,7 @@ fn spawn_probe(inner: &Arc<Inner>, url: String, generation: u64) {
             tokio::select! {
                 biased;
                 _ = shutdown.changed() => return,
+                _ = probe_now.notified() => {}
                 _ = tokio::time::sleep_until(due) => {}
             }
             let started = match weak.upgrade() {

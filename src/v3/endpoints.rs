@@ -6,7 +6,7 @@
 //! Everything here is synchronous and runs under the client's mutex; the
 //! probes' waiting and calling is in `client.rs`.
 
-use super::breaker::{Breaker, Outcome};
+use super::breaker::{BASE_BACKOFF, Breaker, Outcome};
 use super::client::endpoint_builder;
 use super::config::Config;
 use super::error::Result;
@@ -47,12 +47,26 @@ pub(crate) struct Picked {
     pub(crate) channel: Channel,
 }
 
+/// What recording an outcome led to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Recorded {
+    /// Nothing to do.
+    Nothing,
+    /// The endpoint's breaker opened; its probe is due then.
+    Opened(Instant),
+    /// The last closed endpoint is failing: the open ones' probes were
+    /// brought forward to now (at most once per [`BASE_BACKOFF`]).
+    ProbeOthersNow,
+}
+
 /// The endpoint set of one client.
 pub(crate) struct EndpointSet {
     members: Vec<Member>,
     next: usize,
     generations: u64,
     changes: Sender<Change>,
+    /// When probes were last brought forward.
+    expedited: Option<Instant>,
 }
 
 impl EndpointSet {
@@ -64,6 +78,7 @@ impl EndpointSet {
             next: 0,
             generations: 0,
             changes,
+            expedited: None,
         };
         set.set(config, urls)?;
         Ok(set)
@@ -154,35 +169,60 @@ impl EndpointSet {
     }
 
     /// Records an attempt's outcome. When the endpoint's breaker opens, it
-    /// leaves the balanced channel and the time its probe is due is
-    /// returned.
+    /// leaves the balanced channel. When it is the last closed one and
+    /// failing, the others' probes are brought forward (the client has
+    /// nowhere better to send calls until one of them answers).
     pub(crate) fn record(
         &mut self,
         url: &str,
         generation: u64,
         outcome: Outcome,
         now: Instant,
-    ) -> Option<Instant> {
+    ) -> Recorded {
         let closed = self
             .members
             .iter()
             .filter(|m| m.breaker.is_closed())
             .count();
-        let m = self
+        let Some(m) = self
             .members
             .iter_mut()
-            .find(|m| m.url == url && m.generation == generation)?;
+            .find(|m| m.url == url && m.generation == generation)
+        else {
+            return Recorded::Nothing;
+        };
+        let was_closed = m.breaker.is_closed();
         if !m.breaker.record(outcome, now, closed > 1) {
-            return None;
+            if was_closed && closed == 1 && outcome != Outcome::Answered {
+                return self.expedite(now);
+            }
+            return Recorded::Nothing;
         }
-        let due = m.breaker.probe_at();
+        let Some(due) = m.breaker.probe_at() else {
+            return Recorded::Nothing;
+        };
         tracing::info!(
             endpoint = url,
             ?outcome,
             "v3: endpoint left until it answers a probe"
         );
         self.send(Change::Remove(url.to_string()));
-        due
+        Recorded::Opened(due)
+    }
+
+    fn expedite(&mut self, now: Instant) -> Recorded {
+        if self.expedited.is_some_and(|t| now < t + BASE_BACKOFF) {
+            return Recorded::Nothing;
+        }
+        let mut moved = false;
+        for m in &mut self.members {
+            moved |= m.breaker.expedite(now);
+        }
+        if !moved {
+            return Recorded::Nothing;
+        }
+        self.expedited = Some(now);
+        Recorded::ProbeOthersNow
     }
 
     /// When the probe of this endpoint incarnation is due (`None`: it is
@@ -235,6 +275,7 @@ impl EndpointSet {
 mod tests {
     use super::*;
     use crate::v3::breaker::BASE_BACKOFF;
+    use std::time::Duration;
     use tokio::sync::mpsc::{Receiver, channel};
 
     fn urls(ports: &[u16]) -> Vec<String> {
@@ -285,7 +326,7 @@ mod tests {
         let gen1 = set.pick().unwrap().generation; // u[1]
         assert_eq!(
             set.record(&u[1], gen1, Outcome::Lost, now),
-            Some(now + BASE_BACKOFF)
+            Recorded::Opened(now + BASE_BACKOFF)
         );
         assert_eq!(drain(&mut rx), vec![('-', u[1].clone())]);
         assert_eq!(set.closed(), vec![u[0].clone(), u[2].clone()]);
@@ -310,15 +351,30 @@ mod tests {
         drain(&mut rx);
         let now = Instant::now();
         let p = set.pick().unwrap();
-        assert!(
-            set.record(&p.url, p.generation, Outcome::Lost, now)
-                .is_some()
-        );
+        assert!(matches!(
+            set.record(&p.url, p.generation, Outcome::Lost, now),
+            Recorded::Opened(_)
+        ));
         let q = set.pick().unwrap();
         assert_eq!(q.url, u[1]);
-        assert!(
-            set.record(&q.url, q.generation, Outcome::Lost, now)
-                .is_none()
+        // The last one stays, and the other's probe is brought forward, at
+        // most once per base backoff.
+        let soon = now + Duration::from_millis(10);
+        assert_eq!(
+            set.record(&q.url, q.generation, Outcome::Lost, soon),
+            Recorded::ProbeOthersNow
+        );
+        assert_eq!(set.probe_at(&p.url, p.generation), Some(soon));
+        assert!(set.start_probe(&p.url, p.generation, soon));
+        set.probe_result(&p.url, p.generation, None, soon);
+        let later = soon + Duration::from_millis(10);
+        assert_eq!(
+            set.record(&q.url, q.generation, Outcome::Refused, later),
+            Recorded::Nothing
+        );
+        assert_eq!(
+            set.record(&q.url, q.generation, Outcome::Lost, soon + BASE_BACKOFF),
+            Recorded::ProbeOthersNow
         );
         assert_eq!(drain(&mut rx), vec![('-', u[0].clone())]);
         assert_eq!(picks(&mut set, 2), [&u[1], &u[1]].map(String::clone));
@@ -356,9 +412,9 @@ mod tests {
         set.set(&Config::default(), &next).unwrap();
         drain(&mut rx);
         assert_eq!(set.probe_at(&u[0], p.generation), None);
-        assert!(
-            set.record(&u[0], p.generation, Outcome::Lost, now)
-                .is_none()
+        assert_eq!(
+            set.record(&u[0], p.generation, Outcome::Lost, now),
+            Recorded::Nothing
         );
         assert_eq!(set.closed().len(), 3);
         assert!(set.set(&Config::default(), &["bad".to_string()]).is_err());

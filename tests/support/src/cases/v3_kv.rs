@@ -686,6 +686,66 @@ pub async fn calls_continue_with_a_member_paused(c: &dyn Backend) {
     }
 }
 
+/// Run against a fresh 3-member cluster: with one member killed, every put
+/// and get succeeds (a refused connection sends nothing, so no write is
+/// outcome-unknown), the dead endpoint leaves the rotation after its
+/// refusals, and it comes back once the restarted member answers a probe.
+pub async fn calls_continue_with_a_member_killed(c: &dyn Backend) {
+    assert_eq!(c.size(), 3);
+    let leader = c.wait_for_leader(None, Duration::from_secs(20)).await;
+    let urls = c.client_urls();
+    let cl = Client::new(Config {
+        dial_timeout: Some(Duration::from_secs(1)),
+        ..Config::new(urls.iter().cloned())
+    })
+    .await
+    .unwrap();
+    let per_call = Duration::from_secs(5);
+    for i in 0..6 {
+        cl.with_timeout(per_call)
+            .put(format!("warm{i}"), "v", PutOptions::default())
+            .await
+            .unwrap();
+    }
+    let killed = (leader + 1) % 3;
+    c.kill(killed);
+    for i in 0..20 {
+        let key = format!("k{i}");
+        cl.with_timeout(per_call)
+            .put(key.clone(), "v", PutOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("put {key} with member {killed} dead: {e:?}"));
+        let g = cl
+            .with_timeout(per_call)
+            .get(key.clone(), GetOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("get {key}: {e:?}"));
+        assert_eq!(g.kvs[0].value, b"v");
+    }
+    let killed_url = &urls[killed];
+    assert!(
+        !cl.usable_endpoints().contains(killed_url),
+        "the dead member is still in rotation: {:?}",
+        cl.usable_endpoints()
+    );
+    c.restart(killed).await;
+    let back = Instant::now();
+    while !cl.usable_endpoints().contains(killed_url) {
+        assert!(
+            back.elapsed() < Duration::from_secs(40),
+            "the restarted member never came back: {:?}",
+            cl.usable_endpoints()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for i in 0..6 {
+        cl.with_timeout(per_call)
+            .put(format!("after{i}"), "v", PutOptions::default())
+            .await
+            .unwrap();
+    }
+}
+
 /// Run against a fresh 1-member cluster. Per-call deadlines and `close()`
 /// classify what they cut short: a write that may have reached the (stopped)
 /// member is outcome-unknown, a read is a plain timeout, and a write that
