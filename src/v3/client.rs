@@ -62,10 +62,10 @@ struct Inner {
     shutdown: watch::Sender<bool>,
 }
 
-/// A v3 client (Go's `clientv3.Client`): one gRPC channel over all the
-/// configured endpoints, each call sent to one of them (the channel balances
-/// over the connected ones, and a failed connection is re-dialled in the
-/// background). Cheap to clone; clones share the channel.
+/// A v3 client (Go's `clientv3.Client`) over a set of endpoints, each call
+/// sent to one of them (see "Endpoints and the circuit breaker" below).
+/// Cheap to clone; clones share the connections, the endpoint set and the
+/// token.
 ///
 /// It implements [`crate::v3::KV`]. Reads are retried on another endpoint
 /// when one is unavailable; writes only when the request certainly never
@@ -101,9 +101,10 @@ struct Inner {
 /// endpoint never opens, so there is always somewhere to send a call; while
 /// it fails, the open endpoints' probes are brought forward (at most once a
 /// second), so one that recovered comes back without waiting out its
-/// backoff. So a
-/// SIGSTOPped member costs one timed-out call (or one keepalive timeout) per
-/// breaker period, not one per call that happens to pick it.
+/// backoff. So a SIGSTOPped member costs one timed-out call (or one
+/// keepalive timeout) per breaker period, not one per call that happens to
+/// pick it. A deadline shorter than a healthy member's answer also opens its
+/// breaker; it comes back at its first probe.
 ///
 /// The set can change: [`Client::set_endpoints`], [`Client::sync`] (the
 /// started voting members' client URLs) and [`Config::auto_sync_interval`].
@@ -126,14 +127,15 @@ pub struct Client {
     timeout: Option<Duration>,
     deadline: Option<Instant>,
     /// The channel this handle's calls use instead of the shared one: set on
-    /// the copies [`Client::unary_at`] makes for a call aimed at one endpoint.
+    /// the copies made for one attempt (the endpoint picked) or for a call
+    /// aimed at one endpoint ([`Client::unary_at`]).
     pinned: Option<Channel>,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("endpoints", &self.inner.config.endpoints)
+            .field("endpoints", &self.endpoints())
             .field("timeout", &self.timeout)
             .field("deadline", &self.deadline)
             .finish_non_exhaustive()
