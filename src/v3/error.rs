@@ -236,6 +236,12 @@ pub enum Error {
     /// The gRPC channel could not be built.
     #[error("etcdclient: cannot connect")]
     Connect(#[source] tonic::transport::Error),
+    /// [`crate::v3::Config::reject_old_cluster`]: no endpoint runs 3.2 or later.
+    #[error("etcdclient: old cluster version {version:?}")]
+    OldCluster {
+        /// The version the last endpoint reported.
+        version: String,
+    },
     /// A response lacked something etcd always sends.
     #[error("etcdclient: invalid response: {0}")]
     InvalidResponse(String),
@@ -271,6 +277,7 @@ impl Error {
             Error::NoAvailableEndpoints | Error::Connect(_) => Code::Unavailable,
             Error::InvalidEndpoint { .. } | Error::InvalidConfig { .. } => Code::InvalidArgument,
             Error::InvalidResponse(_) => Code::Internal,
+            Error::OldCluster { .. } => Code::FailedPrecondition,
         }
     }
 

@@ -12,6 +12,7 @@
 //!   ([`etcd_backend`], real builds) and the simulated cluster ([`sim::backend`],
 //!   sim builds).
 //! - [`cases`]: the case bodies written once and run against both backends.
+//! - [`sha256`]: SHA-256, to check the digest that ends a v3 snapshot.
 //!
 //! Real builds: [`etcd_bin`] (is etcd installed? one clear line if not), [`etcd`] (the process harness: 1..n-member clusters of
 //! `/usr/bin/etcd` or any binary that takes etcd's flags, SIGSTOP/SIGCONT/SIGKILL,
@@ -26,6 +27,7 @@ pub mod cases;
 pub mod ports;
 pub mod raw_http;
 pub mod sdk;
+pub mod sha256;
 
 #[cfg(not(madsim))]
 pub mod etcd;

@@ -5,6 +5,8 @@
 //! - [`keys`], [`auth`]: single-member bodies that take the endpoints.
 //! - [`v3_kv`]: the v3 KV client; endpoint bodies plus one [`crate::backend::Backend`] body.
 //! - [`v3_port`]: gRPC (health) and HTTP/1.1 on one client port; endpoint bodies.
+//! - [`v3_cluster`], [`v3_maintenance`], [`v3_auth`]: the v3 Cluster, Maintenance and
+//!   Auth APIs and the client's endpoint management, as [`crate::backend::Backend`] bodies.
 //! - [`client`], [`members`]: bodies that drive a [`crate::backend::Backend`] (faults:
 //!   pause, kill, restart).
 
@@ -12,5 +14,8 @@ pub mod auth;
 pub mod client;
 pub mod keys;
 pub mod members;
+pub mod v3_auth;
+pub mod v3_cluster;
 pub mod v3_kv;
+pub mod v3_maintenance;
 pub mod v3_port;
