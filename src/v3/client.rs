@@ -8,8 +8,11 @@ use super::endpoints::{CHANGE_CAPACITY, EndpointSet, Picked, Recorded};
 use super::error::{Error, EtcdError, Result};
 use super::maintenance::Maintenance;
 use super::pb::etcdserverpb::{
-    AuthenticateRequest, StatusRequest, auth_client::AuthClient, cluster_client::ClusterClient,
+    AuthenticateRequest, auth_client::AuthClient, cluster_client::ClusterClient,
     kv_client::KvClient, maintenance_client::MaintenanceClient,
+};
+use super::pb::grpc_health_v1::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,7 +30,7 @@ const MAX_ATTEMPTS: u32 = 100;
 /// a connection refused is tried again, but not for long, since no other
 /// endpoint can take the call.
 const ENDPOINT_ATTEMPTS: u32 = 3;
-/// How long a breaker's probe (a Status call on a fresh connection) may take.
+/// How long a breaker's probe (a gRPC health check on a fresh connection) may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// The bound of each periodic sync ([`Config::auto_sync_interval`]), Go's.
 const AUTO_SYNC_TIMEOUT: Duration = Duration::from_secs(5);
@@ -96,8 +99,9 @@ struct Inner {
 ///
 /// An open endpoint leaves the rotation and the shared channel. After a
 /// backoff (1 s, doubling per failed probe up to 30 s) it is probed with a
-/// Status call with a 1 s timeout over a fresh connection; only when that
-/// answers does it come back, with the fresh connection. The last closed
+/// gRPC health check (`grpc.health.v1.Health`, which etcd serves on its client
+/// port, as Go's client health-checks) with a 1 s timeout over a fresh
+/// connection; only when that answers SERVING does it come back, with the fresh connection. The last closed
 /// endpoint never opens, so there is always somewhere to send a call; while
 /// it fails, the open endpoints' probes are brought forward (at most once a
 /// second), so one that recovered comes back without waiting out its
@@ -706,16 +710,26 @@ fn spawn_probe(inner: &Arc<Inner>, url: String, generation: u64) {
     });
 }
 
-/// One probe: a Status call with a short timeout over a fresh connection,
+/// One probe: a health check with a short timeout over a fresh connection,
 /// returned (with its endpoint, for the balanced channel) if it answered.
 async fn probe(config: &Config, url: &str) -> Option<(Channel, Endpoint)> {
     let endpoint = endpoint_builder(config, url).ok()?;
     let channel = endpoint.connect_lazy();
-    let mut m = MaintenanceClient::new(channel.clone());
-    let mut req = tonic::Request::new(StatusRequest {});
+    let mut health = HealthClient::new(channel.clone());
+    let mut req = tonic::Request::new(HealthCheckRequest::default());
     req.set_timeout(PROBE_TIMEOUT);
-    match tokio::time::timeout(PROBE_TIMEOUT, m.status(req)).await {
-        Ok(Ok(_)) => Some((channel, endpoint)),
+    match tokio::time::timeout(PROBE_TIMEOUT, health.check(req)).await {
+        Ok(Ok(r)) if r.get_ref().status == ServingStatus::Serving as i32 => {
+            Some((channel, endpoint))
+        }
+        Ok(Ok(r)) => {
+            tracing::debug!(
+                endpoint = url,
+                status = r.get_ref().status,
+                "v3: probe: not serving"
+            );
+            None
+        }
         Ok(Err(e)) => {
             tracing::debug!(endpoint = url, error = %e, "v3: probe failed");
             None
