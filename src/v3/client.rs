@@ -18,7 +18,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 use tonic::metadata::AsciiMetadataValue;
 use tonic::transport::{Channel, Endpoint};
@@ -60,9 +60,9 @@ struct Inner {
     close_notify: Notify,
     /// Wakes the probe tasks when their probes were brought forward.
     probe_now: Arc<Notify>,
-    /// Set to true by [`Client::close`]; the background tasks (probes,
-    /// auto-sync) watch it, and end too when it is dropped.
-    shutdown: watch::Sender<bool>,
+    /// Triggered by [`Client::close`] and when this is dropped; the background
+    /// tasks (probes, auto-sync) end on it.
+    shutdown: Arc<Shutdown>,
 }
 
 /// A v3 client (Go's `clientv3.Client`) over a set of endpoints, each call
@@ -165,7 +165,7 @@ impl Client {
         config.validate()?;
         let (channel, changes) = Channel::balance_channel::<String>(CHANGE_CAPACITY);
         let endpoints = EndpointSet::new(&config, &config.endpoints, changes)?;
-        let (shutdown, _) = watch::channel(false);
+        let shutdown = Arc::new(Shutdown::default());
         let client = Client {
             inner: Arc::new(Inner {
                 config,
@@ -271,7 +271,7 @@ impl Client {
     pub fn close(&self) {
         self.inner.closed.store(true, Ordering::SeqCst);
         self.inner.close_notify.notify_waiters();
-        self.inner.shutdown.send_replace(true);
+        self.inner.shutdown.trigger();
     }
 
     /// Whether [`Client::close`] was called.
@@ -671,12 +671,48 @@ fn outcome_of<T>(r: &std::result::Result<tonic::Response<T>, Status>) -> Outcome
     Outcome::Answered
 }
 
+/// Ends the client's background tasks (probes, auto-sync): triggered by
+/// [`Client::close`] and when the last handle is dropped. A flag and a
+/// `Notify`, not a `tokio::sync::watch`, whose wakeups draw from a thread-local
+/// RNG and so break replay under the simulator.
+#[derive(Debug, Default)]
+struct Shutdown {
+    done: AtomicBool,
+    notify: Notify,
+}
+
+impl Shutdown {
+    fn trigger(&self) {
+        self.done.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// Returns once triggered (at once if it already was).
+    async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.done.load(Ordering::SeqCst) {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shutdown.trigger();
+    }
+}
+
 /// Probes an open endpoint whenever its backoff ends, until it answers (it
 /// is then closed and used again), it is removed, or the client is closed or
 /// dropped.
 fn spawn_probe(inner: &Arc<Inner>, url: String, generation: u64) {
     let weak: Weak<Inner> = Arc::downgrade(inner);
-    let mut shutdown = inner.shutdown.subscribe();
+    let shutdown = inner.shutdown.clone();
     let config = inner.config.clone();
     let probe_now = inner.probe_now.clone();
     tokio::spawn(async move {
@@ -688,7 +724,7 @@ fn spawn_probe(inner: &Arc<Inner>, url: String, generation: u64) {
             let Some(due) = due else { return };
             tokio::select! {
                 biased;
-                _ = shutdown.changed() => return,
+                _ = shutdown.wait() => return,
                 _ = probe_now.notified() => {}
                 _ = tokio::time::sleep_until(due) => {}
             }
@@ -742,12 +778,12 @@ async fn probe(config: &Config, url: &str) -> Option<(Channel, Endpoint)> {
 /// (a failed sync is logged and the next one tried).
 fn spawn_auto_sync(inner: &Arc<Inner>, every: Duration) {
     let weak: Weak<Inner> = Arc::downgrade(inner);
-    let mut shutdown = inner.shutdown.subscribe();
+    let shutdown = inner.shutdown.clone();
     tokio::spawn(async move {
         loop {
             tokio::select! {
                 biased;
-                _ = shutdown.changed() => return,
+                _ = shutdown.wait() => return,
                 _ = tokio::time::sleep(every) => {}
             }
             let Some(inner) = weak.upgrade() else { return };
