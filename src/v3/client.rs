@@ -37,6 +37,8 @@ struct Inner {
     token: Mutex<Option<AsciiMetadataValue>>,
     closed: AtomicBool,
     close_notify: Notify,
+    /// The shared Watch and LeaseKeepAlive streams (started on first use).
+    streams: super::streams::Streams,
 }
 
 /// A v3 client (Go's `clientv3.Client`): one gRPC channel over all the
@@ -120,6 +122,7 @@ impl Client {
                 token: Mutex::new(None),
                 closed: AtomicBool::new(false),
                 close_notify: Notify::new(),
+                streams: Default::default(),
             }),
             timeout: None,
             deadline: None,
@@ -175,7 +178,7 @@ impl Client {
 
     /// The deadline of a call starting now: the earliest of the handle's and
     /// the config's bounds.
-    fn call_deadline(&self) -> Option<Instant> {
+    pub(crate) fn call_deadline(&self) -> Option<Instant> {
         let now = Instant::now();
         [
             self.deadline,
@@ -193,6 +196,16 @@ impl Client {
             .username
             .as_deref()
             .is_some_and(|u| !u.is_empty())
+    }
+
+    /// The shared channel (for the API clients built outside this file).
+    pub(crate) fn channel(&self) -> Channel {
+        self.inner.channel.clone()
+    }
+
+    /// The client's shared Watch and LeaseKeepAlive streams.
+    pub(crate) fn streams(&self) -> &super::streams::Streams {
+        &self.inner.streams
     }
 
     /// A KV client over the shared channel, with the configured size limits.
@@ -223,7 +236,7 @@ impl Client {
     /// Fetches a token with the configured credentials (trying the
     /// endpoints in turn through the retry loop); "authentication is not
     /// enabled" leaves the client without one, as Go's does.
-    async fn authenticate(&self, deadline: Option<Instant>) -> Result<()> {
+    pub(crate) async fn authenticate(&self, deadline: Option<Instant>) -> Result<()> {
         let name = self.inner.config.username.clone().unwrap_or_default();
         let password = self.inner.config.password.clone().unwrap_or_default();
         let channel = self.inner.channel.clone();
@@ -356,7 +369,7 @@ impl Client {
     }
 
     /// Resolves once the client is closed.
-    async fn closed(&self) {
+    pub(crate) async fn closed(&self) {
         loop {
             let notified = self.inner.close_notify.notified();
             if self.is_closed() {

@@ -37,9 +37,12 @@ pub mod compare;
 pub mod config;
 pub mod error;
 pub mod kv;
+pub mod lease;
 pub mod op;
 pub mod pb;
+mod streams;
 pub mod txn;
+pub mod watch;
 
 pub use client::Client;
 pub use compare::{Compare, CompareOp};
@@ -49,12 +52,18 @@ pub use kv::{
     CompactOptions, CompactResponse, DeleteResponse, GetResponse, KV, OpResponse, PutResponse,
     ResponseHeader, TxnResponse,
 };
+pub use lease::{
+    KeepAliveStream, Lease, LeaseGrantResponse, LeaseId, LeaseKeepAliveResponse,
+    LeaseLeasesResponse, LeaseRevokeResponse, LeaseStatus, LeaseTimeToLiveResponse,
+    TimeToLiveOptions,
+};
 pub use op::{
     DeleteOptions, GetOptions, KeyRange, Op, PutOptions, SortOrder, SortTarget,
     get_prefix_range_end,
 };
 pub use pb::mvccpb::KeyValue;
 pub use txn::Txn;
+pub use watch::{Event, EventType, WatchOptions, WatchResponse, WatchStream, Watcher};
 
 /// The gRPC crate the generated code ([`pb`]) and [`Client`] use: tonic in
 /// real builds, madsim-tonic in sim builds (e.g. to build a `tonic::Request`
