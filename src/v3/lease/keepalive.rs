@@ -150,7 +150,7 @@ impl LeaseSlot {
 
 enum Link {
     Opening(BoxFuture<'static, std::result::Result<Streaming<pb::LeaseKeepAliveResponse>, Status>>),
-    Up(Streaming<pb::LeaseKeepAliveResponse>),
+    Up(Box<Streaming<pb::LeaseKeepAliveResponse>>),
 }
 
 struct Session {
@@ -256,7 +256,7 @@ impl KeepAliveTask {
                 Event::Command(Some(cmd)) => self.on_command(cmd),
                 Event::Opened(Ok(stream)) => {
                     if let Some(s) = self.session.as_mut() {
-                        s.link = Link::Up(stream);
+                        s.link = Link::Up(Box::new(stream));
                     }
                 }
                 Event::Opened(Err(status)) | Event::Message(Some(Err(status))) => {

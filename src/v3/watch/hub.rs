@@ -163,6 +163,12 @@ struct Liveness {
     answer: Duration,
 }
 
+/// A watcher's caller, waiting for its first created reply.
+struct Waiting {
+    reply: oneshot::Sender<Result<Created>>,
+    rx: mpsc::UnboundedReceiver<Result<WatchResponse>>,
+}
+
 /// One watcher, across streams.
 struct Slot {
     key: Vec<u8>,
@@ -171,10 +177,7 @@ struct Slot {
     out: mpsc::UnboundedSender<Result<WatchResponse>>,
     /// Until the first created reply: the caller's reply and the receiver
     /// handed over with it.
-    waiting: Option<(
-        oneshot::Sender<Result<Created>>,
-        mpsc::UnboundedReceiver<Result<WatchResponse>>,
-    )>,
+    waiting: Option<Waiting>,
     /// Its watch ID on the current stream, once created there.
     server_id: Option<i64>,
     /// Whether a refusal for a stale token already made us fetch a new one.
@@ -195,7 +198,7 @@ impl Slot {
     /// the watcher was never created, its stream yields it otherwise.
     fn fail(self, err: Error) {
         match self.waiting {
-            Some((reply, _)) => {
+            Some(Waiting { reply, .. }) => {
                 let _ = reply.send(Err(err));
             }
             None => {
@@ -216,7 +219,7 @@ enum Link {
     /// The call is made; the server has not answered yet.
     Opening(BoxFuture<'static, std::result::Result<Streaming<pb::WatchResponse>, Status>>),
     /// The response stream.
-    Up(Streaming<pb::WatchResponse>),
+    Up(Box<Streaming<pb::WatchResponse>>),
 }
 
 /// One gRPC Watch stream and what is in flight on it.
@@ -392,7 +395,7 @@ impl StreamTask {
                 Event::Command(Some(cmd)) => self.on_command(cmd),
                 Event::Opened(Ok(stream)) => {
                     if let Some(s) = self.session.as_mut() {
-                        s.link = Link::Up(stream);
+                        s.link = Link::Up(Box::new(stream));
                         s.heard(now);
                     }
                 }
@@ -525,7 +528,7 @@ impl StreamTask {
                     key,
                     opts,
                     out,
-                    waiting: Some((reply, rx)),
+                    waiting: Some(Waiting { reply, rx }),
                     server_id: None,
                     auth_refreshed: false,
                 };
@@ -651,7 +654,7 @@ impl StreamTask {
                 s.ids.insert(id, local);
                 slot.resume
                     .on_created(resp.header.as_ref().map_or(0, |h| h.revision));
-                if let Some((reply, rx)) = slot.waiting.take() {
+                if let Some(Waiting { reply, rx }) = slot.waiting.take() {
                     if slot.opts.created_notify {
                         let _ = slot.out.send(Ok(resp.into()));
                     }

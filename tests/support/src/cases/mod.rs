@@ -4,6 +4,9 @@
 //!
 //! - [`keys`], [`auth`]: single-member bodies that take the endpoints.
 //! - [`v3_kv`]: the v3 KV client; endpoint bodies plus one [`crate::backend::Backend`] body.
+//! - [`v3_watch`], [`v3_lease`]: the v3 Watcher and Lease clients; endpoint bodies, and
+//!   [`crate::backend::Backend`] bodies that kill or stop the member serving a stream
+//!   (found through its `/metrics`, see [`crate::metrics`]).
 //! - [`client`], [`members`]: bodies that drive a [`crate::backend::Backend`] (faults:
 //!   pause, kill, restart).
 
@@ -12,3 +15,5 @@ pub mod client;
 pub mod keys;
 pub mod members;
 pub mod v3_kv;
+pub mod v3_lease;
+pub mod v3_watch;
