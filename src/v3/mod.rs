@@ -13,6 +13,25 @@
 //!   [`GetOptions`], [`PutOptions`], [`DeleteOptions`], [`Op`], [`Compare`],
 //!   [`get_prefix_range_end`].
 //! - [`Error`], with every server error of etcd's table as an [`EtcdError`].
+//! - [`Watcher`]: [`Watcher::watch`] gives a [`WatchStream`] (a `futures`
+//!   stream of `Result<`[`WatchResponse`]`>` with typed [`Event`]s) for every
+//!   Go watch option ([`WatchOptions`]); [`Watcher::request_progress`],
+//!   [`Watcher::close`]. One gRPC stream per metadata set (plain,
+//!   `require_leader`) carries every watcher of the client; creates are
+//!   serialized, fragments joined, dropped watchers cancelled on the server,
+//!   and a failed stream (error, end, lost connection, restarted member, "no
+//!   leader") is re-created with every watcher resumed at its next revision
+//!   (never a duplicate, never a gap); compaction ends a watch with
+//!   [`Error::WatchCompacted`]. With [`Config::keep_alive_time`] set, a
+//!   stream silent that long gets a progress request, and one that does not
+//!   answer within [`Config::keep_alive_timeout`] is replaced (a stopped
+//!   member is left in about the sum of the two).
+//! - [`Lease`]: grant, revoke, time-to-live (with keys), leases, and
+//!   [`Lease::keep_alive`] over one shared LeaseKeepAlive stream (renewal a
+//!   third of the TTL after each answer; a [`KeepAliveStream`] per caller that
+//!   ends with [`Error::KeepAliveHalted`] when the lease is gone or its
+//!   deadline passes; the stream re-opened 500 ms after a failure),
+//!   [`Lease::keep_alive_once`], [`Lease::close`].
 //!
 //! # Known limits of this slice
 //!
@@ -24,10 +43,16 @@
 //!   (`tests/real_v3_kv.rs`). The per-endpoint circuit breaker will fix that.
 //! - Go's ±10 % jitter on the 25 ms retry pause is left out (determinism in
 //!   the simulator).
+//! - A watch or keepalive stream re-opened after a failure goes wherever the
+//!   channel balances it, which may be the member that failed (with a
+//!   SIGSTOPped member the probe catches that again, at the same cost); the
+//!   circuit breaker will steer it away.
+//! - Without [`Config::keep_alive_time`] a stream to a stopped member hangs
+//!   (as Go's does) until the operating system drops the connection.
 //!
 //! # What comes in later slices
 //!
-//! Watch, Lease, Auth (the management calls), Cluster and Maintenance APIs;
+//! Auth (the management calls), Cluster and Maintenance APIs;
 //! TLS (`https://`) endpoints; endpoint sync from the member list; a
 //! per-endpoint circuit breaker; the namespace, ordering and concurrency
 //! packages.

@@ -18,7 +18,7 @@ pub(crate) const RESPONSE_BUFFER: usize = 16;
 /// `Result<LeaseKeepAliveResponse>`.
 ///
 /// Each renewal's answer is yielded; a reader that falls
-/// [`RESPONSE_BUFFER`] (16) answers behind misses the newer ones, as in Go
+/// 16 answers behind misses the newer ones, as in Go
 /// (the lease is renewed all the same). The stream ends after one error:
 /// [`Error::KeepAliveHalted`] when the lease expired or was revoked, or
 /// when no answer came before its deadline; [`Error::Closed`] when the

@@ -450,9 +450,20 @@ impl StreamTask {
         }
     }
 
+    /// Forgets watchers whose caller stopped waiting for their first
+    /// created reply (its deadline passed) before their create was sent.
+    fn prune_abandoned(&mut self) {
+        let outstanding = self.session.as_ref().and_then(|s| s.outstanding);
+        self.watchers.retain(|&local, slot| {
+            let abandoned = slot.waiting.as_ref().is_some_and(|w| w.reply.is_closed());
+            !abandoned || Some(local) == outstanding
+        });
+    }
+
     /// Opens a new stream and queues every watcher's create, in the order
     /// they were added, each at its resume point.
     fn open(&mut self) {
+        self.prune_abandoned();
         for slot in self.watchers.values_mut() {
             slot.server_id = None;
         }
@@ -520,6 +531,7 @@ impl StreamTask {
                     let _ = reply.send(Err(Error::Closed));
                     return;
                 }
+                self.prune_abandoned();
                 let local = self.next_local;
                 self.next_local += 1;
                 let (out, rx) = mpsc::unbounded_channel();
