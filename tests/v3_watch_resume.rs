@@ -296,7 +296,7 @@ async fn a_refused_create_fails_and_a_dropped_watcher_is_cancelled() {
     }
     // With another watcher left the stream stays; the dropped one is
     // cancelled on it (dropping the last closes the stream instead).
-    let _other = c.watch("c", WatchOptions::default()).await.unwrap();
+    let mut other = c.watch("c", WatchOptions::default()).await.unwrap();
     drop(kept);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while svc.cancels().is_empty() {
@@ -304,6 +304,14 @@ async fn a_refused_create_fails_and_a_dropped_watcher_is_cancelled() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(svc.cancels(), vec![0]);
+    // Closing the client ends the rest.
+    c.close();
+    assert!(matches!(next(&mut other).await, Err(Error::Closed)));
+    assert!(other.next().await.is_none());
+    assert!(matches!(
+        c.watch("d", WatchOptions::default()).await,
+        Err(Error::Closed)
+    ));
 }
 
 #[tokio::test]
