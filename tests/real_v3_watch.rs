@@ -49,3 +49,9 @@ async fn watch_resumes_exactly_when_its_member_is_stopped() {
     let c = EtcdCluster::start(3).await;
     v3_watch::watch_resumes_exactly_when_its_member_fails(&c, Fault::Pause).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_token_refreshed_for_a_refused_create() {
+    let c = EtcdCluster::start(1).await;
+    v3_watch::auth_token_refreshed_for_a_refused_create(c.client_urls()).await;
+}

@@ -647,7 +647,6 @@ impl StreamTask {
                     // Go's answer to a stale token: a new token, a new
                     // stream, and the create again.
                     slot.auth_refreshed = true;
-                    s.queue.push_front(local);
                     let deadline = Instant::now() + AUTH_REFRESH_TIMEOUT;
                     if let Err(e) = self.client.authenticate(Some(deadline)).await {
                         tracing::debug!(error = %e, "v3 watch: refreshing the auth token failed");

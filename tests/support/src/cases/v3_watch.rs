@@ -639,3 +639,75 @@ pub async fn watch_resumes_exactly_when_its_member_fails(c: &dyn Backend, fault:
         .expect("a get after the member came back");
     assert_eq!(g.count, 60);
 }
+
+/// Run against a fresh 1-member cluster: with auth on, a watch without a
+/// token is refused with the typed "user name is empty"; after auth is
+/// turned off and on (every token invalid), a new watch on the same stream
+/// is refused with "invalid auth token", and the client fetches a new
+/// token, opens a new stream, resumes the first watcher and creates the
+/// second: both see their events, once.
+pub async fn auth_token_refreshed_for_a_refused_create(endpoints: Vec<String>) {
+    use etcd_sdk::v3::EtcdError;
+    use etcd_sdk::v3::pb::etcdserverpb::{
+        AuthDisableRequest, AuthEnableRequest, AuthUserAddRequest, AuthUserGrantRoleRequest,
+        AuthenticateRequest, auth_client::AuthClient,
+    };
+    let mut admin = AuthClient::connect(endpoints[0].clone()).await.unwrap();
+    admin
+        .user_add(AuthUserAddRequest {
+            name: "root".into(),
+            password: "pw".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    admin
+        .user_grant_role(AuthUserGrantRoleRequest {
+            user: "root".into(),
+            role: "root".into(),
+        })
+        .await
+        .unwrap();
+    admin.auth_enable(AuthEnableRequest {}).await.unwrap();
+    let root = Client::new(Config {
+        username: Some("root".into()),
+        password: Some("pw".into()),
+        request_timeout: Some(STEP),
+        ..Config::new(endpoints.iter().cloned())
+    })
+    .await
+    .unwrap();
+
+    let anonymous = client(&endpoints).await;
+    match anonymous.watch("a", WatchOptions::default()).await {
+        Err(e) => assert_eq!(e.etcd(), Some(EtcdError::UserEmpty), "{e:?}"),
+        Ok(w) => panic!("a watch without a token was created: {w:?}"),
+    }
+
+    let mut first = root.watch("a", WatchOptions::default()).await.unwrap();
+    let token = admin
+        .authenticate(AuthenticateRequest {
+            name: "root".into(),
+            password: "pw".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .token;
+    let mut disable = etcd_sdk::v3::tonic::Request::new(AuthDisableRequest {});
+    disable
+        .metadata_mut()
+        .insert("token", token.parse().expect("an ascii token"));
+    admin.auth_disable(disable).await.unwrap();
+    admin.auth_enable(AuthEnableRequest {}).await.unwrap();
+
+    let mut second = root.watch("b", WatchOptions::default()).await.unwrap();
+    root.put("a", "1", PutOptions::default()).await.unwrap();
+    root.put("b", "2", PutOptions::default()).await.unwrap();
+    assert_eq!(briefs(&events(&mut first, 1).await), vec![put("a", "1", 2)]);
+    assert_eq!(
+        briefs(&events(&mut second, 1).await),
+        vec![put("b", "2", 3)]
+    );
+    quiet(&mut first, Duration::from_millis(300)).await;
+}
