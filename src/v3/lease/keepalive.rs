@@ -14,7 +14,7 @@
 //! A stream to a member that stopped answering is noticed by the channel's
 //! HTTP/2 keepalive and, when the client has a keepalive configured, by the
 //! task: a request unanswered for `keep_alive_timeout` (20 s when unset)
-//! condemns the stream.
+//! condemns the stream, and another is opened at once.
 
 use super::LeaseKeepAliveResponse;
 use super::schedule::{RESEND_AFTER, Renewal, Schedule, first_deadline};
@@ -269,10 +269,12 @@ impl KeepAliveTask {
                 Event::Tick => {
                     if let (Some(timeout), Some(s)) = (self.answer_timeout, &self.session) {
                         if s.unanswered > 0 && now >= s.last_progress + timeout {
+                            // The wait was the timeout itself: open another at once.
                             self.session_failed(
                                 now,
                                 Status::unavailable("keepalive requests went unanswered"),
                             );
+                            self.retry_at = now;
                         }
                     }
                 }

@@ -235,18 +235,20 @@ async fn member_serving_keepalive(c: &dyn Backend) -> usize {
 }
 
 /// Run against a fresh 3-member cluster: a lease kept alive by a client of
-/// all members survives the SIGKILL (TTL 5 s) or SIGSTOP (TTL 8 s) of the
-/// member its keepalive stream uses (the stream is opened again on
-/// another): answers go on, no gap reaches the TTL, and the key stays for
-/// 8 s.
+/// all members survives the SIGKILL (TTL 5 s, watched for 8 s) or SIGSTOP
+/// (TTL 12 s, watched for 10 s) of the member its keepalive stream uses
+/// (the stream is opened again on another): answers go on, no gap reaches
+/// the TTL, and the key stays.
 pub async fn keep_alive_survives_the_loss_of_its_member(c: &dyn Backend, fault: Fault) {
     assert_eq!(c.size(), 3);
     c.wait_for_leader(None, Duration::from_secs(20)).await;
-    let ttl = match fault {
-        Fault::KillAndRestart => 5,
-        // Each time the channel re-picks the stopped member costs about 1.5 s
-        // (1 s unanswered, 0.5 s before the next stream): room for a few.
-        Fault::Pause => 8,
+    let (ttl, observe) = match fault {
+        Fault::KillAndRestart => (5, Duration::from_secs(8)),
+        // Each time the balanced channel re-picks the stopped member (its
+        // connection is re-dialled and accepted by the kernel) costs 1 s
+        // (the request unanswered): gaps of 3.5-7 s were measured with TTL
+        // 8 (and one halt in about ten runs); 12 leaves room for 9 re-picks.
+        Fault::Pause => (12, Duration::from_secs(10)),
     };
     let cl = client(&c.client_urls()).await;
     let g = cl.grant(ttl).await.unwrap();
@@ -271,7 +273,7 @@ pub async fn keep_alive_survives_the_loss_of_its_member(c: &dyn Backend, fault: 
     let mut answers = 0;
     let mut longest_gap = Duration::ZERO;
     let mut last = Instant::now();
-    while faulted.elapsed() < Duration::from_secs(8) {
+    while faulted.elapsed() < observe {
         let a = next_answer(&mut ka).await;
         assert_eq!(a.ttl, ttl);
         longest_gap = longest_gap.max(last.elapsed());
@@ -279,9 +281,9 @@ pub async fn keep_alive_survives_the_loss_of_its_member(c: &dyn Backend, fault: 
         answers += 1;
     }
     println!(
-        "v3 lease: {fault:?} of member {serving}; {answers} answers in 8 s, longest gap {longest_gap:?} (TTL {ttl} s)"
+        "v3 lease: {fault:?} of member {serving}; {answers} answers in {observe:?}, longest gap {longest_gap:?} (TTL {ttl} s)"
     );
-    assert!(answers >= 8 / ttl, "{answers} answers in 8 s");
+    assert!(answers >= 2, "{answers} answers in {observe:?}");
     assert!(
         longest_gap < Duration::from_secs(ttl as u64),
         "the lease went {longest_gap:?} without a renewal"
