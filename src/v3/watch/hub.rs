@@ -23,15 +23,14 @@
 use super::options::WatchOptions;
 use super::response::WatchResponse;
 use super::resume::{Reassembler, ResumePoint};
+use super::session::{Asker, Link, Session};
 use crate::v3::client::Client;
 use crate::v3::error::{Error, EtcdError, Result};
 use crate::v3::pb::etcdserverpb::{
-    self as pb, WatchCancelRequest, WatchProgressRequest, watch_client::WatchClient,
-    watch_request::RequestUnion,
+    self as pb, watch_client::WatchClient, watch_request::RequestUnion,
 };
 use crate::v3::streams::receiver_stream;
 use futures_util::StreamExt;
-use futures_util::future::BoxFuture;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -170,7 +169,7 @@ struct Waiting {
 }
 
 /// One watcher, across streams.
-struct Slot {
+pub(super) struct Slot {
     key: Vec<u8>,
     opts: WatchOptions,
     resume: ResumePoint,
@@ -185,7 +184,7 @@ struct Slot {
 }
 
 impl Slot {
-    fn create_request(&self) -> pb::WatchRequest {
+    pub(super) fn create_request(&self) -> pb::WatchRequest {
         pb::WatchRequest {
             request_union: Some(RequestUnion::CreateRequest(
                 self.opts
@@ -205,76 +204,6 @@ impl Slot {
                 let _ = self.out.send(Err(err));
             }
         }
-    }
-}
-
-/// Who asked for a progress reply (replies come in request order).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Asker {
-    User,
-    Probe,
-}
-
-enum Link {
-    /// The call is made; the server has not answered yet.
-    Opening(BoxFuture<'static, std::result::Result<Streaming<pb::WatchResponse>, Status>>),
-    /// The response stream.
-    Up(Box<Streaming<pb::WatchResponse>>),
-}
-
-/// One gRPC Watch stream and what is in flight on it.
-struct Session {
-    requests: mpsc::UnboundedSender<pb::WatchRequest>,
-    link: Link,
-    /// Watchers (local IDs) still to create, in order.
-    queue: VecDeque<u64>,
-    /// The watcher whose create awaits its reply.
-    outstanding: Option<u64>,
-    /// Server watch ID → local ID.
-    ids: BTreeMap<i64, u64>,
-    /// Watch IDs cancelled for events nobody wants (once each).
-    cancels_sent: BTreeSet<i64>,
-    fragments: Reassembler,
-    progress: VecDeque<Asker>,
-    last_heard: Instant,
-    probe_sent: Option<Instant>,
-    heard_any: bool,
-}
-
-impl Session {
-    fn send(&self, req: RequestUnion) {
-        // A closed request side means the call failed; its error comes on the link.
-        let _ = self.requests.send(pb::WatchRequest {
-            request_union: Some(req),
-        });
-    }
-
-    fn cancel(&self, watch_id: i64) {
-        self.send(RequestUnion::CancelRequest(WatchCancelRequest { watch_id }));
-    }
-
-    fn request_progress(&mut self, asker: Asker) {
-        self.send(RequestUnion::ProgressRequest(WatchProgressRequest {}));
-        self.progress.push_back(asker);
-    }
-
-    /// Sends the next queued create if none is outstanding.
-    fn send_next_create(&mut self, watchers: &BTreeMap<u64, Slot>) {
-        while self.outstanding.is_none() {
-            let Some(local) = self.queue.pop_front() else {
-                return;
-            };
-            if let Some(slot) = watchers.get(&local) {
-                let _ = self.requests.send(slot.create_request());
-                self.outstanding = Some(local);
-            }
-        }
-    }
-
-    fn heard(&mut self, now: Instant) {
-        self.last_heard = now;
-        self.probe_sent = None;
-        self.heard_any = true;
     }
 }
 

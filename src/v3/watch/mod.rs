@@ -10,6 +10,7 @@ mod hub;
 mod options;
 mod response;
 mod resume;
+mod session;
 mod stream;
 
 pub(crate) use hub::WatchHub;
