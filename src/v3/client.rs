@@ -63,6 +63,8 @@ struct Inner {
     /// Triggered by [`Client::close`] and when this is dropped; the background
     /// tasks (probes, auto-sync) end on it.
     shutdown: Arc<Shutdown>,
+    /// The shared Watch and LeaseKeepAlive streams (started on first use).
+    streams: super::streams::Streams,
 }
 
 /// A v3 client (Go's `clientv3.Client`) over a set of endpoints, each call
@@ -176,6 +178,7 @@ impl Client {
                 close_notify: Notify::new(),
                 probe_now: Arc::new(Notify::new()),
                 shutdown,
+                streams: Default::default(),
             }),
             timeout: None,
             deadline: None,
@@ -301,7 +304,7 @@ impl Client {
 
     /// The deadline of a call starting now: the earliest of the handle's and
     /// the config's bounds.
-    fn call_deadline(&self) -> Option<Instant> {
+    pub(crate) fn call_deadline(&self) -> Option<Instant> {
         let now = Instant::now();
         [
             self.deadline,
@@ -328,6 +331,11 @@ impl Client {
             Some(ch) => ch.clone(),
             None => self.inner.channel.clone(),
         }
+    }
+
+    /// The client's shared Watch and LeaseKeepAlive streams.
+    pub(crate) fn streams(&self) -> &super::streams::Streams {
+        &self.inner.streams
     }
 
     /// A KV client over [`Client::channel`], with the configured size limits.
@@ -405,7 +413,7 @@ impl Client {
     /// Fetches a token with the configured credentials (trying the
     /// endpoints in turn through the retry loop); "authentication is not
     /// enabled" leaves the client without one, as Go's does.
-    async fn authenticate(&self, deadline: Option<Instant>) -> Result<()> {
+    pub(crate) async fn authenticate(&self, deadline: Option<Instant>) -> Result<()> {
         let name = self.inner.config.username.clone().unwrap_or_default();
         let password = self.inner.config.password.clone().unwrap_or_default();
         let channel = self.inner.channel.clone();
@@ -590,7 +598,7 @@ impl Client {
     }
 
     /// Resolves once the client is closed.
-    async fn closed(&self) {
+    pub(crate) async fn closed(&self) {
         loop {
             let notified = self.inner.close_notify.notified();
             if self.is_closed() {

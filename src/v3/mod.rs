@@ -25,13 +25,36 @@
 //! - [`Maintenance`]: alarms, status, hash_kv, defragment (aimed at one
 //!   endpoint), the [`Snapshot`] stream, move_leader (sent to the leader).
 //! - [`Error`], with every server error of etcd's table as an [`EtcdError`].
+//! - [`Watcher`]: [`Watcher::watch`] gives a [`WatchStream`] (a `futures`
+//!   stream of `Result<`[`WatchResponse`]`>` with typed [`Event`]s) for every
+//!   Go watch option ([`WatchOptions`]); [`Watcher::request_progress`],
+//!   [`Watcher::close`]. One gRPC stream per metadata set (plain,
+//!   `require_leader`) carries every watcher of the client; creates are
+//!   serialized, fragments joined, dropped watchers cancelled on the server,
+//!   and a failed stream (error, end, lost connection, restarted member, "no
+//!   leader") is re-created with every watcher resumed at its next revision
+//!   (never a duplicate, never a gap); compaction ends a watch with
+//!   [`Error::WatchCompacted`]. With [`Config::keep_alive_time`] set, a
+//!   stream silent that long gets a progress request, and one that does not
+//!   answer within [`Config::keep_alive_timeout`] is replaced (a stopped
+//!   member is left in about the sum of the two).
+//! - [`Lease`]: grant, revoke, time-to-live (with keys), leases, and
+//!   [`Lease::keep_alive`] over one shared LeaseKeepAlive stream (renewal a
+//!   third of the TTL after each answer; a [`KeepAliveStream`] per caller that
+//!   ends with [`Error::KeepAliveHalted`] when the lease is gone or its
+//!   deadline passes; the stream re-opened 500 ms after a failure),
+//!   [`Lease::keep_alive_once`], [`Lease::close`].
 //!
 //! # Known limits of this slice
 //!
 //! - Go's ±10 % jitter on the 25 ms retry pause is left out (determinism in
 //!   the simulator).
 //! - Outcomes of streams (watch, lease keepalive) over the balanced channel
-//!   do not feed the breakers; only unary calls do.
+//!   do not feed the breakers; only unary calls do. A stream re-opened after a
+//!   failure goes wherever the balanced channel (which holds only the usable
+//!   endpoints) sends it.
+//! - Without [`Config::keep_alive_time`] a stream to a stopped member hangs
+//!   (as Go's does) until the operating system drops the connection.
 //!
 //! # What comes in later slices
 //!
@@ -47,10 +70,13 @@ pub mod config;
 mod endpoints;
 pub mod error;
 pub mod kv;
+pub mod lease;
 pub mod maintenance;
 pub mod op;
 pub mod pb;
+mod streams;
 pub mod txn;
+pub mod watch;
 
 pub use auth::{
     Auth, AuthResponse, AuthenticateResponse, Permission, PermissionType, RoleGetResponse,
@@ -68,6 +94,11 @@ pub use kv::{
     CompactOptions, CompactResponse, DeleteResponse, GetResponse, KV, OpResponse, PutResponse,
     ResponseHeader, TxnResponse,
 };
+pub use lease::{
+    KeepAliveStream, Lease, LeaseGrantResponse, LeaseId, LeaseKeepAliveResponse,
+    LeaseLeasesResponse, LeaseRevokeResponse, LeaseStatus, LeaseTimeToLiveResponse,
+    TimeToLiveOptions,
+};
 pub use maintenance::{
     AlarmMember, AlarmResponse, AlarmType, DefragmentResponse, HashKvResponse, Maintenance,
     MoveLeaderResponse, Snapshot, StatusResponse,
@@ -78,6 +109,7 @@ pub use op::{
 };
 pub use pb::mvccpb::KeyValue;
 pub use txn::Txn;
+pub use watch::{Event, EventType, WatchOptions, WatchResponse, WatchStream, Watcher};
 
 /// The gRPC crate the generated code ([`pb`]) and [`Client`] use: tonic in
 /// real builds, madsim-tonic in sim builds (e.g. to build a `tonic::Request`

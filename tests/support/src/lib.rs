@@ -6,6 +6,7 @@
 //! Both worlds:
 //! - [`ports`]: free loopback ports below the kernel's ephemeral range.
 //! - [`raw_http`]: one raw HTTP/1.1 request (bytes on a socket, no SDK).
+//! - [`metrics`]: a member's `/metrics`, for which member serves a client's streams.
 //! - [`sdk`]: SDK clients pinned to endpoints, as the case bodies use them.
 //! - [`backend`]: the fault interface ([`backend::Backend`]) the shared case bodies
 //!   drive, with two implementations: real etcd processes
@@ -24,6 +25,7 @@
 
 pub mod backend;
 pub mod cases;
+pub mod metrics;
 pub mod ports;
 pub mod raw_http;
 pub mod sdk;
