@@ -29,6 +29,10 @@ pub(crate) struct LocalV3 {
     ids: AtomicI64,
     /// When set, every proposal fails with it.
     pub(crate) fail: Option<ReplicationError>,
+    /// When set, the member knows of no leader (and does not lead).
+    pub(crate) no_leader: bool,
+    /// When set, another member leads, serving clients at these URLs.
+    pub(crate) leader_urls: Option<Vec<String>>,
 }
 
 impl LocalV3 {
@@ -52,6 +56,8 @@ impl LocalV3 {
             limits,
             ids: AtomicI64::new(0x7e57_0000),
             fail: None,
+            no_leader: false,
+            leader_urls: None,
         }
     }
 }
@@ -98,15 +104,18 @@ impl V3Backend for LocalV3 {
     }
 
     fn is_leader(&self) -> bool {
-        true
+        !self.no_leader && self.leader_urls.is_none()
     }
 
     fn has_leader(&self) -> bool {
-        true
+        !self.no_leader
     }
 
     fn leader_client_urls(&self) -> Option<Vec<String>> {
-        None
+        if self.no_leader {
+            return None;
+        }
+        self.leader_urls.clone()
     }
 
     fn next_id(&self) -> i64 {
