@@ -17,6 +17,7 @@ pub mod error;
 pub mod header;
 pub mod health;
 pub mod kv;
+pub mod lease;
 pub mod metadata;
 pub mod propose;
 pub mod services;
