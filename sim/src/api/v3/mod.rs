@@ -21,5 +21,6 @@ pub mod lease;
 pub mod metadata;
 pub mod propose;
 pub mod services;
+pub mod watch;
 
 pub use services::V3Services;
