@@ -166,7 +166,7 @@ impl Member {
         let ready = Arc::new(Signal::default());
         let connections = Arc::new(Connections::default());
         tracing::info!(name = %cfg.name, id = %format!("{id:x}"), ?client_addrs, %peer_addr, "member: started");
-        let v3 = V3Services::new();
+        let v3 = V3Services::health_only();
         let http2 = server::Http2Service::new(&v3);
         let mut tasks: Vec<JoinHandle<()>> = listeners
             .into_iter()

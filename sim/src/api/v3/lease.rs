@@ -276,7 +276,7 @@ impl Inner {
                 Route::Forward(urls) => {
                     let forwarded = async {
                         let mut client = self.leader_client(&urls)?;
-                        client.lease_time_to_live(req.clone()).await
+                        client.lease_time_to_live(req).await
                     };
                     match forwarded.await {
                         Ok(resp) => {
