@@ -8,8 +8,10 @@
 //!   keepalive, -1 on TimeToLive); a renewal of a lease that awaits its revoke (or
 //!   asked before the new leader's lessor is promoted) waits, polling, and asks
 //!   again. A follower forwards to the leader's client URLs over gRPC (a cached
-//!   channel per URL set; etcd forwards over its peer port). With no leader the
-//!   call waits up to the request timeout, then fails with "etcdserver: no leader".
+//!   channel per URL set; etcd forwards over its peer port). Everything waits at
+//!   most the request timeout: then, as etcd, "etcdserver: no leader" when no
+//!   leader was known, else "etcdserver: request timed out" (etcd would wait for a
+//!   pending revoke without that bound; the leader revokes within ~0.5 s).
 //! - LeaseLeases lists the local lessor's leases.
 //!
 //! Headers are filled before the renewal, as etcd does.
@@ -107,7 +109,11 @@ impl LeaseService {
                 let Some(Ok(req)) = next else {
                     return;
                 };
-                let answer = inner.keep_alive_once(req.id).await;
+                let answer = tokio::select! {
+                    biased;
+                    _ = tx.closed() => return,
+                    answer = inner.keep_alive_once(req.id) => answer,
+                };
                 let failed = answer.is_err();
                 if tx.send(answer).await.is_err() || failed {
                     return;
@@ -118,6 +124,18 @@ impl LeaseService {
             rx.recv().await.map(|item| (item, rx))
         }))
     }
+}
+
+/// `call`, given up (Unavailable) at `deadline`: a forwarded call to an
+/// unreachable leader may hang in connecting.
+async fn bounded<T>(
+    deadline: Instant,
+    call: impl std::future::Future<Output = Result<T, Status>>,
+) -> Result<T, Status> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    tokio::time::timeout(left, call)
+        .await
+        .unwrap_or_else(|_| Err(Status::unavailable("forwarded call timed out")))
 }
 
 /// Where a leader-served call goes now.
@@ -158,11 +176,13 @@ impl Inner {
         Ok(client)
     }
 
-    /// Waits a retry interval, or fails when `deadline` has passed.
-    async fn wait_or_give_up(&self, deadline: Instant, local: bool) -> Result<(), Status> {
+    /// Waits a retry interval, or fails when `deadline` has passed: "no leader"
+    /// when none was known, "request timed out" when there was one but no answer
+    /// came (etcd's forwarding loop).
+    async fn wait_or_give_up(&self, deadline: Instant, had_leader: bool) -> Result<(), Status> {
         if Instant::now() >= deadline {
-            return Err(if local {
-                etcd_status(EtcdError::TimeoutWaitAppliedIndex)
+            return Err(if had_leader {
+                etcd_status(EtcdError::Timeout)
             } else {
                 no_leader()
             });
@@ -175,10 +195,10 @@ impl Inner {
     async fn keep_alive_once(&self, id: i64) -> Result<LeaseKeepAliveResponse, Status> {
         let deadline = Instant::now() + self.wait_limit;
         loop {
-            let mut local = false;
-            match self.route() {
+            let route = self.route();
+            let had_leader = !matches!(route, Route::Wait);
+            match route {
                 Route::Local => {
-                    local = true;
                     let mut header = None;
                     fill(&mut header, &self.backend.header());
                     let renewal = {
@@ -204,19 +224,21 @@ impl Inner {
                         Err(e) => return Err(lease_status(e)),
                     }
                 }
-                Route::Forward(urls) => match self.forward_keep_alive(&urls, id).await {
-                    Ok(ttl) => {
-                        let mut header = None;
-                        fill(&mut header, &self.backend.header());
-                        return Ok(LeaseKeepAliveResponse { header, id, ttl });
+                Route::Forward(urls) => {
+                    match bounded(deadline, self.forward_keep_alive(&urls, id)).await {
+                        Ok(ttl) => {
+                            let mut header = None;
+                            fill(&mut header, &self.backend.header());
+                            return Ok(LeaseKeepAliveResponse { header, id, ttl });
+                        }
+                        Err(e) => {
+                            tracing::debug!(error = %e, id, "lease: keepalive not forwarded");
+                        }
                     }
-                    Err(e) => {
-                        tracing::debug!(error = %e, id, "lease: keepalive not forwarded");
-                    }
-                },
+                }
                 Route::Wait => {}
             }
-            self.wait_or_give_up(deadline, local).await?;
+            self.wait_or_give_up(deadline, had_leader).await?;
         }
     }
 
@@ -256,7 +278,9 @@ impl Inner {
     ) -> Result<LeaseTimeToLiveResponse, Status> {
         let deadline = Instant::now() + self.wait_limit;
         loop {
-            match self.route() {
+            let route = self.route();
+            let had_leader = !matches!(route, Route::Wait);
+            match route {
                 Route::Local => {
                     let mut header = None;
                     fill(&mut header, &self.backend.header());
@@ -278,7 +302,7 @@ impl Inner {
                         let mut client = self.leader_client(&urls)?;
                         client.lease_time_to_live(req).await
                     };
-                    match forwarded.await {
+                    match bounded(deadline, forwarded).await {
                         Ok(resp) => {
                             let mut resp = resp.into_inner();
                             resp.header = None;
@@ -292,7 +316,7 @@ impl Inner {
                 }
                 Route::Wait => {}
             }
-            self.wait_or_give_up(deadline, false).await?;
+            self.wait_or_give_up(deadline, had_leader).await?;
         }
     }
 }

@@ -221,3 +221,19 @@ async fn a_follower_forwards_to_the_leader() {
     assert_eq!(ttl_of(&follower, 77, false).await.ttl, -1);
     server.abort();
 }
+
+#[tokio::test]
+async fn an_unreachable_leader_times_the_call_out() {
+    let mut f = LocalV3::new();
+    // Nothing listens on port 1 of the loopback address.
+    f.leader_urls = Some(vec!["http://127.0.0.1:1".into()]);
+    let l = LeaseService::with_wait_limit(Arc::new(f), Duration::from_millis(150));
+    let e = l
+        .lease_time_to_live(Request::new(LeaseTimeToLiveRequest { id: 1, keys: false }))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), e.message()),
+        (Code::Unavailable, "etcdserver: request timed out")
+    );
+}
