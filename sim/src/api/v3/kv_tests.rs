@@ -326,8 +326,8 @@ async fn compact_errors_and_success() {
 
 #[tokio::test]
 async fn hasleader_refuses_when_no_leader_is_known() {
-    let mut b = LocalV3::new();
-    b.no_leader = true;
+    let b = LocalV3::new();
+    b.no_leader.store(true, std::sync::atomic::Ordering::SeqCst);
     let kv = service(b);
     let mut req = Request::new(range_req("a", true));
     req.metadata_mut()

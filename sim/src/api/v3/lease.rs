@@ -18,7 +18,7 @@
 
 use super::error::{etcd_status, lease_status, no_leader, unexpected};
 use super::header::fill;
-use super::metadata::check_leader;
+use super::metadata::{NO_LEADER_CHECK_INTERVAL, check_leader, leader_lost, requires_leader};
 use super::propose::propose;
 use crate::server::v3_backend::V3Backend;
 use crate::server::v3_command::V3Applied;
@@ -63,6 +63,8 @@ struct Inner {
     /// How long a keepalive or TimeToLive waits for a leader (or for an answer on
     /// the leader) before failing: etcd's request timeout.
     wait_limit: Duration,
+    /// How often `hasleader` keepalive streams check for a leader.
+    leader_check: Duration,
     /// gRPC clients to leaders, per client URL set.
     leaders: Mutex<BTreeMap<Vec<String>, LeaseClient<Channel>>>,
 }
@@ -85,25 +87,32 @@ impl LeaseService {
             inner: Arc::new(Inner {
                 backend,
                 wait_limit,
+                leader_check: NO_LEADER_CHECK_INTERVAL,
                 leaders: Mutex::new(BTreeMap::new()),
             }),
         }
     }
 
     /// The keepalive stream's core: answers each request of `requests` in order
-    /// until the stream ends or fails, or the client stops reading.
-    pub fn keep_alive_stream<S>(&self, requests: S) -> KeepAliveStream
+    /// until the stream ends or fails, or the client stops reading; with
+    /// `require_leader` (`hasleader: true`), until the leader stays unknown.
+    pub fn keep_alive_stream<S>(&self, requests: S, require_leader: bool) -> KeepAliveStream
     where
         S: Stream<Item = Result<LeaseKeepAliveRequest, Status>> + Send + 'static,
     {
         let (tx, rx) = mpsc::channel(KEEPALIVE_BUFFER);
         let inner = self.inner.clone();
+        let mut lost = leader_lost(require_leader, inner.backend.clone(), inner.leader_check);
         tokio::spawn(async move {
             let mut requests = Box::pin(requests);
             loop {
                 let next = tokio::select! {
                     biased;
                     _ = tx.closed() => return,
+                    _ = &mut lost => {
+                        let _ = tx.send(Err(no_leader())).await;
+                        return;
+                    }
                     next = requests.next() => next,
                 };
                 let Some(Ok(req)) = next else {
@@ -368,7 +377,10 @@ impl Lease for LeaseService {
         req: Request<Streaming<LeaseKeepAliveRequest>>,
     ) -> Result<Response<Self::LeaseKeepAliveStream>, Status> {
         check_leader(req.metadata(), self.inner.backend.as_ref())?;
-        Ok(Response::new(self.keep_alive_stream(req.into_inner())))
+        let require_leader = requires_leader(req.metadata());
+        Ok(Response::new(
+            self.keep_alive_stream(req.into_inner(), require_leader),
+        ))
     }
 
     async fn lease_time_to_live(

@@ -38,7 +38,7 @@ fn keep_alive(
     let requests = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });
-    (tx, l.keep_alive_stream(requests))
+    (tx, l.keep_alive_stream(requests, false))
 }
 
 #[tokio::test]
@@ -161,8 +161,8 @@ async fn keepalive_of_an_expired_lease_waits_for_its_revoke() {
 
 #[tokio::test]
 async fn without_a_leader_keepalive_and_ttl_fail_after_the_wait() {
-    let mut b = LocalV3::new();
-    b.no_leader = true;
+    let b = LocalV3::new();
+    b.no_leader.store(true, std::sync::atomic::Ordering::SeqCst);
     let l = LeaseService::with_wait_limit(Arc::new(b), Duration::from_millis(120));
     let (tx, mut answers) = keep_alive(&l);
     tx.send(Ok(LeaseKeepAliveRequest { id: 1 })).unwrap();
@@ -236,4 +236,28 @@ async fn an_unreachable_leader_times_the_call_out() {
         (e.code(), e.message()),
         (Code::Unavailable, "etcdserver: request timed out")
     );
+}
+
+#[tokio::test]
+async fn a_hasleader_keepalive_stream_ends_when_the_leader_stays_unknown() {
+    let backend = Arc::new(LocalV3::new());
+    let mut l = LeaseService::new(backend.clone());
+    Arc::get_mut(&mut l.inner).unwrap().leader_check = Duration::from_millis(20);
+    grant(&l, 2, 30).await.unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let requests = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let mut answers = l.keep_alive_stream(requests, true);
+    tx.send(Ok(LeaseKeepAliveRequest { id: 2 })).unwrap();
+    assert_eq!(answers.next().await.unwrap().unwrap().ttl, 30);
+    backend
+        .no_leader
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let e = tokio::time::timeout(Duration::from_secs(2), answers.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.message(), "etcdserver: no leader");
 }

@@ -16,13 +16,16 @@
 //!
 //! The stream ends when the client goes away (both tasks stop, the store stream
 //! is closed) or its requests fail; a client that only half-closes keeps
-//! receiving. With `hasleader: true` and no leader the call is refused at open.
+//! receiving. With `hasleader: true` and no leader the call is refused at open,
+//! and ended with Unavailable "etcdserver: no leader" when the leader stays
+//! unknown (see [`super::metadata`]).
 //!
 //! [`WatchService::open`] is the core: it takes any request stream and returns
 //! the response stream; the gRPC method is a thin wrapper over it.
 
+use super::error::no_leader;
 use super::header::stamp_ids;
-use super::metadata::check_leader;
+use super::metadata::{NO_LEADER_CHECK_INTERVAL, check_leader, leader_lost, requires_leader};
 use crate::server::v3_backend::V3Backend;
 use crate::server::v3_state::V3Stores;
 use crate::store::v3::watch::{
@@ -52,6 +55,8 @@ pub type WatchStream = Pin<Box<dyn Stream<Item = Result<WatchResponse, Status>> 
 #[derive(Clone)]
 pub struct WatchService {
     backend: Arc<dyn V3Backend>,
+    /// How often `hasleader` streams check for a leader.
+    leader_check: std::time::Duration,
 }
 
 /// What the receive task tells the send task.
@@ -70,7 +75,10 @@ fn lock(stores: &Mutex<V3Stores>) -> MutexGuard<'_, V3Stores> {
 impl WatchService {
     /// The Watch service over `backend`.
     pub fn new(backend: Arc<dyn V3Backend>) -> WatchService {
-        WatchService { backend }
+        WatchService {
+            backend,
+            leader_check: NO_LEADER_CHECK_INTERVAL,
+        }
     }
 
     /// Opens one watch stream over `requests` (after the `hasleader` check on
@@ -100,7 +108,19 @@ impl WatchService {
             tx.clone(),
             signals.clone(),
         ));
-        tokio::spawn(send(self.backend.clone(), stream, tx, signals, period));
+        let lost = leader_lost(
+            requires_leader(meta),
+            self.backend.clone(),
+            self.leader_check,
+        );
+        tokio::spawn(send(
+            self.backend.clone(),
+            stream,
+            tx,
+            signals,
+            period,
+            lost,
+        ));
         Ok(Box::pin(futures_util::stream::unfold(
             rx,
             |mut rx| async move { rx.recv().await.map(|item| (item, rx)) },
@@ -209,6 +229,7 @@ async fn send(
     tx: mpsc::Sender<Result<WatchResponse, Status>>,
     signals: Arc<Signals>,
     period: std::time::Duration,
+    mut leader_lost: Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
 ) {
     let stores = backend.v3_stores();
     let activity = backend.v3_activity();
@@ -254,6 +275,10 @@ async fn send(
         tokio::select! {
             biased;
             _ = tx.closed() => break,
+            _ = &mut leader_lost => {
+                let _ = tx.send(Err(no_leader())).await;
+                break;
+            }
             _ = signals.wake.notified() => {}
             _ = &mut notified => {}
             _ = tokio::time::sleep(wait) => {}

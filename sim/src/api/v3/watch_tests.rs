@@ -299,8 +299,8 @@ async fn many_watchers_on_many_streams_all_catch_up() {
 
 #[tokio::test]
 async fn hasleader_refuses_the_stream_without_a_leader() {
-    let mut b = LocalV3::new();
-    b.no_leader = true;
+    let b = LocalV3::new();
+    b.no_leader.store(true, std::sync::atomic::Ordering::SeqCst);
     let w = WatchService::new(Arc::new(b));
     let mut meta = MetadataMap::new();
     meta.insert("hasleader", "true".parse().unwrap());
@@ -337,4 +337,42 @@ async fn a_slow_reader_loses_no_event() {
         "every event, in order"
     );
     assert!(silent(&mut out, 100).await);
+}
+
+#[tokio::test]
+async fn a_hasleader_stream_ends_when_the_leader_stays_unknown() {
+    let backend = Arc::new(LocalV3::new());
+    let w = WatchService {
+        backend: backend.clone(),
+        leader_check: Duration::from_millis(20),
+    };
+    let mut meta = MetadataMap::new();
+    meta.insert("hasleader", "true".parse().unwrap());
+    let (tx, rx) = mpsc::unbounded_channel::<Result<WatchRequest, Status>>();
+    let requests = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let mut out = w.open(&meta, requests).unwrap();
+    let mut plain = w
+        .open(&MetadataMap::new(), futures_util::stream::pending())
+        .unwrap();
+    tx.send(create("a", |_| {})).unwrap();
+    assert!(next(&mut out).await.created);
+    assert!(silent(&mut out, 100).await, "the leader is known");
+    backend
+        .no_leader
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let e = tokio::time::timeout(Duration::from_secs(2), out.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), e.message()),
+        (Code::Unavailable, "etcdserver: no leader")
+    );
+    assert!(
+        silent(&mut plain, 150).await,
+        "a stream without hasleader stays"
+    );
 }
