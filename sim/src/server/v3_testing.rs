@@ -9,7 +9,7 @@ use crate::store::v3::lease::LessorConfig;
 use crate::store::v3::watch::WatchConfig;
 use async_trait::async_trait;
 use etcd_sdk::v3::pb::etcdserverpb::{InternalRaftRequest, ResponseHeader};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -29,6 +29,10 @@ pub(crate) struct LocalV3 {
     ids: AtomicI64,
     /// When set, every proposal fails with it.
     pub(crate) fail: Option<ReplicationError>,
+    /// When set, the member knows of no leader (and does not lead); tests flip it.
+    pub(crate) no_leader: AtomicBool,
+    /// When set, another member leads, serving clients at these URLs.
+    pub(crate) leader_urls: Option<Vec<String>>,
 }
 
 impl LocalV3 {
@@ -52,6 +56,8 @@ impl LocalV3 {
             limits,
             ids: AtomicI64::new(0x7e57_0000),
             fail: None,
+            no_leader: AtomicBool::new(false),
+            leader_urls: None,
         }
     }
 }
@@ -98,15 +104,18 @@ impl V3Backend for LocalV3 {
     }
 
     fn is_leader(&self) -> bool {
-        true
+        !self.no_leader.load(Ordering::SeqCst) && self.leader_urls.is_none()
     }
 
     fn has_leader(&self) -> bool {
-        true
+        !self.no_leader.load(Ordering::SeqCst)
     }
 
     fn leader_client_urls(&self) -> Option<Vec<String>> {
-        None
+        if self.no_leader.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.leader_urls.clone()
     }
 
     fn next_id(&self) -> i64 {

@@ -1,15 +1,26 @@
 //! The v3 gRPC API served on a member's client port (etcd's `v3rpc`).
 //!
 //! - [`health`]: `grpc.health.v1.Health` (service `""` SERVING).
+//! - [`kv`]: `etcdserverpb.KV` (Range, Put, DeleteRange, Txn, Compact).
+//! - [`lease`]: `etcdserverpb.Lease` (grant, revoke, keepalive, TTL, list).
+//! - [`watch`]: `etcdserverpb.Watch` (the bidi watch stream).
+//! - [`error`], [`header`], [`metadata`], [`propose`]: what the services share —
+//!   etcd's statuses, response headers, the `hasleader` check, proposing with the
+//!   request size limit.
 //! - [`services`]: the set of services one client port serves ([`V3Services`]),
 //!   as a tonic router over HTTP/2 in real builds (the member's listener hands it
 //!   the HTTP/2 connections and keeps HTTP/1.1 for the v2 API and the gateway, on
 //!   the same port, as etcd's connection multiplexer does) and as a madsim-tonic
 //!   server on the same address in sim builds.
-//!
-//! The KV, Watch and Lease services join [`V3Services`] with the v3 store.
 
+pub mod error;
+pub mod header;
 pub mod health;
+pub mod kv;
+pub mod lease;
+pub mod metadata;
+pub mod propose;
 pub mod services;
+pub mod watch;
 
 pub use services::V3Services;
