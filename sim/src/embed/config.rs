@@ -113,6 +113,8 @@ pub struct Config {
     pub max_txn_ops: u32,
     /// `--max-request-bytes` (default 1.5 MiB; v3 gRPC only).
     pub max_request_bytes: u32,
+    /// `--experimental-watch-progress-notify-interval` (10 minutes).
+    pub watch_progress_notify_interval: Duration,
     /// `--max-concurrent-streams` (default 2^32-1; v3 gRPC only).
     pub max_concurrent_streams: u32,
     /// `--grpc-keepalive-min-time` (default 5 s; v3 gRPC only).
@@ -174,6 +176,7 @@ impl Default for Config {
             backend_batch_limit: 0,
             max_txn_ops: 128,
             max_request_bytes: 1_572_864,
+            watch_progress_notify_interval: Duration::from_secs(600),
             max_concurrent_streams: u32::MAX,
             grpc_keepalive_min_time: Duration::from_secs(5),
             grpc_keepalive_interval: Duration::from_secs(2 * 3600),

@@ -134,7 +134,7 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
         v3_limits: V3Limits {
             max_txn_ops: config.max_txn_ops as usize,
             max_request_bytes: config.max_request_bytes as usize,
-            ..V3Limits::default()
+            watch_progress_notify_interval: config.watch_progress_notify_interval,
         },
     };
     let disk = open_disk(&config)?;

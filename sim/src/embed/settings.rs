@@ -200,7 +200,7 @@ pub const SETTINGS: &[Setting] = &[
         Uint,
         "1572864",
         Field,
-        "Largest v3 request (no effect on the v2 API).",
+        "Largest v3 request (bytes).",
     ),
     s(
         "max-concurrent-streams",
@@ -641,8 +641,8 @@ pub const SETTINGS: &[Setting] = &[
         "experimental-watch-progress-notify-interval",
         Dur,
         "10m0s",
-        NoEffect,
-        "v3 watch progress notifications (no effect on the v2 API).",
+        Field,
+        "Interval of v3 watch progress notifications (minimum 100ms).",
     ),
     s(
         "experimental-warning-apply-duration",
@@ -831,6 +831,9 @@ fn set_field(cfg: &mut Config, name: &str, value: Value) -> Result<(), String> {
         ("backend-batch-limit", V::Int(v)) => cfg.backend_batch_limit = v,
         ("max-txn-ops", V::Uint(v)) => cfg.max_txn_ops = u32_of(v)?,
         ("max-request-bytes", V::Uint(v)) => cfg.max_request_bytes = u32_of(v)?,
+        ("experimental-watch-progress-notify-interval", V::Duration(v)) => {
+            cfg.watch_progress_notify_interval = v
+        }
         ("max-concurrent-streams", V::Uint(v)) => cfg.max_concurrent_streams = u32_of(v)?,
         ("grpc-keepalive-min-time", V::Duration(v)) => cfg.grpc_keepalive_min_time = v,
         ("grpc-keepalive-interval", V::Duration(v)) => cfg.grpc_keepalive_interval = v,
