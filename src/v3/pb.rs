@@ -112,13 +112,12 @@ mod tests {
     /// The JSON of etcd's gateway (grpc-gateway with jsonpb `OrigName`), as
     /// etcd 3.4.23 prints and reads it.
     mod json {
+        use super::super::etcdserverpb::{Compare, TxnResponse, response_op};
         use super::super::etcdserverpb::{
             LeaseGrantRequest, LeaseGrantResponse, PutRequest, RangeRequest, RangeResponse,
-            RequestOp, ResponseHeader, TxnRequest, WatchCreateRequest, WatchRequest,
-            WatchResponse, compare, range_request, request_op, watch_create_request,
-            watch_request,
+            RequestOp, ResponseHeader, TxnRequest, WatchCreateRequest, WatchRequest, WatchResponse,
+            compare, range_request, request_op, watch_create_request, watch_request,
         };
-        use super::super::etcdserverpb::{Compare, TxnResponse, response_op};
         use super::super::mvccpb::{Event, KeyValue, event};
         use serde_json::{Value, json};
 
@@ -311,8 +310,7 @@ mod tests {
                                    "watch_id": "7", "start_revision": 5}
             }))
             .unwrap();
-            let Some(watch_request::RequestUnion::CreateRequest(create)) = req.request_union
-            else {
+            let Some(watch_request::RequestUnion::CreateRequest(create)) = req.request_union else {
                 panic!("not a create request: {req:?}");
             };
             assert_eq!(

@@ -21,6 +21,7 @@ use super::tick_advance::TickAdvance;
 use super::{listen, server, tick_advance};
 use crate::api::v2::members::ClusterBackend;
 use crate::api::v3::V3Services;
+use crate::api::v3::gateway::Gateway;
 use crate::raft::{Disk, NodeStatus, RaftConfig, RaftError, RaftNode};
 use crate::store::v2::Store;
 use std::collections::BTreeMap;
@@ -171,10 +172,17 @@ impl Member {
         let mut tasks: Vec<JoinHandle<()>> = listeners
             .into_iter()
             .map(|l| {
+                // The /v3 gateway of each listener dials the listener itself.
+                let gateway = l.local_addr().ok().and_then(|addr| {
+                    Gateway::new(addr)
+                        .inspect_err(|e| tracing::warn!(error = %e, "member: no v3 gateway"))
+                        .ok()
+                });
                 tokio::spawn(server::serve(
                     l,
                     backend.clone(),
                     http2.clone(),
+                    gateway,
                     shutdown.clone(),
                     connections.clone(),
                 ))

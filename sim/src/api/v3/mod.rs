@@ -7,8 +7,12 @@
 //!   the same port, as etcd's connection multiplexer does) and as a madsim-tonic
 //!   server on the same address in sim builds.
 //!
+//! - [`gateway`]: etcd's HTTP/JSON gateway (`/v3/...` and `/v3beta/...` over
+//!   HTTP/1.1), a translator that calls the services above over gRPC.
+//!
 //! The KV, Watch and Lease services join [`V3Services`] with the v3 store.
 
+pub mod gateway;
 pub mod health;
 pub mod services;
 
