@@ -202,3 +202,6 @@ impl Gateway {
         }
     }
 }
+
+#[cfg(all(test, not(madsim)))]
+mod hook_tests;
