@@ -968,3 +968,36 @@ async fn a_stream_whose_first_request_is_not_json_is_a_500() {
         assert_eq!(r.json()["code"], 2, "{base}");
     }
 }
+
+// ------------------------------------------------------------------ the member
+
+/// The `etcd-sim` binary: its client port's gateway calls the member's own gRPC
+/// services (HTTP/2 to its own listener). Until the KV service is registered
+/// there, the call comes back as gRPC's Unimplemented (code 12) in the gateway's
+/// error object; once it is, as a RangeResponse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_members_gateway_calls_its_own_grpc_services() {
+    const BIN: &str = env!("CARGO_BIN_EXE_etcd-sim");
+    let c = EtcdCluster::start_with(std::path::Path::new(BIN), 1).await;
+    let url = c.member(0).client_url();
+    for path in ["/v3/kv/range", "/v3beta/kv/range"] {
+        let r = post(url, path, r#"{"key":"Zm9v"}"#).await;
+        assert_eq!(r.header("content-type"), Some("application/json"), "{path}");
+        let body = r.json();
+        if r.status == 200 {
+            assert!(body["header"]["revision"].is_string(), "{path}: {body}");
+        } else {
+            assert_eq!(r.status, 501, "{path}: {body}");
+            assert_eq!(body["code"], 12, "{path}: {body}");
+        }
+    }
+    let r = raw_http::get(url, "/v3/kv/range", TIMEOUT).await.unwrap();
+    assert_eq!((r.status, r.text()), (405, "Method Not Allowed\n".into()));
+    let r = post(url, "/v3/kv/nothere", "{}").await;
+    assert_eq!((r.status, r.text()), (404, "Not Found\n".into()));
+    let r = post(url, "/v3alpha/kv/range", "{}").await;
+    assert_eq!((r.status, r.text()), (404, "404 page not found\n".into()));
+    // The v2 API on the same port is unchanged.
+    let r = raw_http::get(url, "/version", TIMEOUT).await.unwrap();
+    assert_eq!(r.status, 200);
+}
