@@ -569,7 +569,7 @@ async fn start_fake_grpc() -> SocketAddr {
     let svc = Svc(Fake::new());
     tokio::spawn(
         tonic::transport::Server::builder()
-            .add_service(KvServer::new(svc.clone()))
+            .add_service(KvServer::new(svc.clone()).max_decoding_message_size(usize::MAX))
             .add_service(LeaseServer::new(svc.clone()))
             .add_service(WatchServer::new(svc))
             .serve(addr),
@@ -828,6 +828,19 @@ async fn kv_lease_and_errors_answer_as_etcds_gateway_does() {
     same(&p, "POST", "/v3/kv/compaction", &compact).await;
     let r = same(&p, "POST", "/v3/kv/compaction", &compact).await;
     assert_eq!(r.json()["code"], 11);
+}
+
+#[tokio::test]
+async fn a_range_over_grpcs_default_4_mib_limit_comes_back_whole() {
+    let grpc = start_fake_grpc().await;
+    let ours = start_gateway_http(Gateway::new(grpc).unwrap()).await;
+    let value = vec![b'v'; 5 << 20];
+    let value64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &value);
+    let put = format!(r#"{{"key":"Ymln","value":"{value64}"}}"#);
+    assert_eq!(post(&ours, "/v3/kv/put", &put).await.status, 200);
+    let r = post(&ours, "/v3/kv/range", r#"{"key":"Ymln"}"#).await;
+    assert_eq!(r.status, 200, "{}", &r.text()[..r.text().len().min(300)]);
+    assert_eq!(r.json()["kvs"][0]["value"].as_str(), Some(value64.as_str()));
 }
 
 // ------------------------------------------------------------------ streams

@@ -129,10 +129,17 @@ impl Gateway {
     async fn call(&self, rpc: Rpc, headers: &HeaderMap, body: &[u8]) -> Response<Body> {
         let md = metadata::from_headers(headers);
         let ch = self.channel.clone();
+        // etcd's gateway lifts gRPC's receive limit (4 MiB by default): a large
+        // range must come back whole.
+        macro_rules! client {
+            ($client:ident, $ch:ident) => {
+                $client::new($ch).max_decoding_message_size(usize::MAX)
+            };
+        }
         macro_rules! unary {
             ($client:ident, $method:ident) => {
                 unary::call(body, md, move |r| async move {
-                    $client::new(ch).$method(r).await
+                    client!($client, ch).$method(r).await
                 })
                 .await
             };
@@ -140,7 +147,7 @@ impl Gateway {
         macro_rules! bidi {
             ($client:ident, $method:ident) => {
                 stream::bidi(body, md, move |r| async move {
-                    $client::new(ch).$method(r).await
+                    client!($client, ch).$method(r).await
                 })
                 .await
             };
@@ -148,7 +155,7 @@ impl Gateway {
         macro_rules! server_stream {
             ($client:ident, $method:ident) => {
                 stream::server(body, md, move |r| async move {
-                    $client::new(ch).$method(r).await
+                    client!($client, ch).$method(r).await
                 })
                 .await
             };
