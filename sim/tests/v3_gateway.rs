@@ -597,7 +597,7 @@ async fn start_gateway_http(gateway: Gateway) -> String {
                     async move {
                         let (parts, body) = req.into_parts();
                         let body = body.collect().await.map(|b| b.to_bytes());
-                        let body = body.unwrap_or_else(|_| Bytes::new());
+                        let body = body.map_err(|e| e.to_string());
                         let path = rewrite_beta(parts.uri.path().to_string());
                         assert!(is_gateway_path(&path), "{path}");
                         let resp = gateway

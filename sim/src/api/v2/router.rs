@@ -56,7 +56,10 @@ async fn dispatch<S: V2Server>(server: &S, req: Request<Bytes>) -> Response<Body
             return redirect(method, "/v3/", query);
         }
         if is_gateway_path(&path) {
-            let body = req.body().clone();
+            let body = match req.extensions().get::<BodyError>() {
+                Some(BodyError(e)) => Err(e.clone()),
+                None => Ok(req.body().clone()),
+            };
             return gateway.handle(method, &path, req.headers(), body).await;
         }
     }

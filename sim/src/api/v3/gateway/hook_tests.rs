@@ -55,6 +55,27 @@ async fn a_bad_body_is_refused_before_any_call() {
 }
 
 #[tokio::test]
+async fn a_body_that_could_not_be_read_is_a_bad_request() {
+    let g = dead_gateway();
+    let mut req = Request::builder()
+        .method("POST")
+        .uri("/v3/kv/put")
+        .body(Bytes::new())
+        .unwrap();
+    req.extensions_mut().insert(g);
+    req.extensions_mut()
+        .insert(crate::api::v2::http_checks::BodyError(
+            "unexpected EOF".into(),
+        ));
+    let resp = route(&Fake::new(), req).await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(
+        body_text(resp).await,
+        r#"{"error":"unexpected EOF","message":"unexpected EOF","code":3}"#
+    );
+}
+
+#[tokio::test]
 async fn unknown_paths_and_methods_are_the_gateways_404_and_405() {
     let g = dead_gateway();
     let resp = send(Some(&g), "GET", "/v3/kv/range", "").await;

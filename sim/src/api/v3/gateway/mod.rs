@@ -111,16 +111,21 @@ impl Gateway {
     }
 
     /// Serves one request whose path (percent-decoded, `/v3beta/` rewritten,
-    /// cleaned) starts with `/v3/`.
+    /// cleaned) starts with `/v3/`. `body` is the request body, or the text of
+    /// the error that stopped its reading (answered as a request that does not
+    /// decode: 400, code 3).
     pub async fn handle(
         &self,
         method: &str,
         path: &str,
         headers: &HeaderMap,
-        body: Bytes,
+        body: Result<Bytes, String>,
     ) -> Response<Body> {
         match paths::lookup(method, path) {
-            Lookup::Call(rpc) => self.call(rpc, headers, &body).await,
+            Lookup::Call(rpc) => match body {
+                Ok(body) => self.call(rpc, headers, &body).await,
+                Err(e) => errors::call_error(&errors::CallError::BadRequest(e)),
+            },
             Lookup::MethodNotAllowed => errors::method_not_allowed(),
             Lookup::NotFound => errors::not_found(),
         }
