@@ -5,7 +5,6 @@
 //! (the member's real services are wired separately), served on a loopback port.
 #![cfg(not(madsim))]
 
-use bytes::Bytes;
 use etcd_sdk::v3::pb::etcdserverpb::{
     CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse,
     LeaseGrantRequest, LeaseGrantResponse, LeaseKeepAliveRequest, LeaseKeepAliveResponse,
