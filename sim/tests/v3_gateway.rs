@@ -496,6 +496,10 @@ impl Watch for Svc {
         &self,
         req: Request<Streaming<WatchRequest>>,
     ) -> Result<Response<Self::WatchStream>, Status> {
+        // A leaderless member, as the client asked with `hasleader`.
+        if req.metadata().get("hasleader").is_some_and(|v| v == "true") {
+            return Err(Status::unavailable("etcdserver: no leader"));
+        }
         let mut inbound = Some(req.into_inner());
         let fake = self.0.clone();
         let mut events = fake.events.subscribe();
@@ -518,6 +522,13 @@ impl Watch for Svc {
                         Ok(Some(WatchRequest { request_union: Some(watch_request::RequestUnion::CreateRequest(c)) })) => {
                             let id = if c.watch_id != 0 { c.watch_id } else { next_id };
                             next_id = id + 1;
+                            if c.key == b"fail" {
+                                // Created, then the stream fails (the leader is lost).
+                                let created = WatchResponse { header: header(fake.state().rev), watch_id: id, created: true, ..Default::default() };
+                                let _ = tx.send(Ok(created)).await;
+                                let _ = tx.send(Err(Status::unavailable("etcdserver: no leader"))).await;
+                                return;
+                            }
                             watchers.insert(id, Watcher { key: c.key, range_end: c.range_end, prev_kv: c.prev_kv });
                             WatchResponse { header: header(fake.state().rev), watch_id: id, created: true, ..Default::default() }
                         }
@@ -849,14 +860,21 @@ async fn a_range_over_grpcs_default_4_mib_limit_comes_back_whole() {
 struct StreamCall {
     lines: tokio::io::Lines<BufReader<TcpStream>>,
     status: u16,
+    /// Header lines, lowercase.
+    headers: Vec<String>,
 }
 
 impl StreamCall {
     async fn open(base: &str, path: &str, body: &str) -> StreamCall {
+        Self::open_with(base, path, "", body).await
+    }
+
+    /// As [`StreamCall::open`], with `headers` (each line ending in CRLF).
+    async fn open_with(base: &str, path: &str, headers: &str, body: &str) -> StreamCall {
         let addr = base.trim_start_matches("http://");
         let mut s = TcpStream::connect(addr).await.unwrap();
         let req = format!(
-            "POST {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST {path} HTTP/1.0\r\nHost: {addr}\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
         s.write_all(req.as_bytes()).await.unwrap();
@@ -868,12 +886,18 @@ impl StreamCall {
             .unwrap();
         let status = status_line.split(' ').nth(1).unwrap().parse().unwrap();
         // The headers, to the empty line.
+        let mut headers = Vec::new();
         while let Some(l) = lines.next_line().await.unwrap() {
             if l.is_empty() {
                 break;
             }
+            headers.push(l.to_ascii_lowercase());
         }
-        StreamCall { lines, status }
+        StreamCall {
+            lines,
+            status,
+            headers,
+        }
     }
 
     /// The next line of the body as JSON; `None` at the end.
@@ -1012,4 +1036,48 @@ async fn the_members_gateway_calls_its_own_grpc_services() {
     // The v2 API on the same port is unchanged.
     let r = raw_http::get(url, "/version", TIMEOUT).await.unwrap();
     assert_eq!(r.status, 200);
+}
+
+/// What live etcd 3.4.23 wrote for a watch stream that failed with "no leader"
+/// (a watch with `Grpc-Metadata-hasleader: true` after the member lost quorum).
+const NO_LEADER_CHUNK: &str = r#"{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader","http_status":"Service Unavailable"}}"#;
+
+#[tokio::test]
+async fn a_stream_refused_at_once_is_the_error_chunk_with_the_errors_status() {
+    let grpc = start_fake_grpc().await;
+    let ours = start_gateway_http(Gateway::new(grpc).unwrap()).await;
+    // The header reaches the server as the metadata `hasleader`.
+    let mut watch = StreamCall::open_with(
+        &ours,
+        "/v3/watch",
+        "Grpc-Metadata-hasleader: true\r\n",
+        r#"{"create_request":{"key":"eA=="}}"#,
+    )
+    .await;
+    assert_eq!(watch.status, 503);
+    assert!(
+        watch
+            .headers
+            .contains(&"content-type: application/json".to_string())
+    );
+    let line = watch.lines.next_line().await.unwrap();
+    assert_eq!(line.as_deref(), Some(NO_LEADER_CHUNK));
+    assert_eq!(watch.lines.next_line().await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_stream_that_fails_later_ends_with_the_error_chunk() {
+    let grpc = start_fake_grpc().await;
+    let ours = start_gateway_http(Gateway::new(grpc).unwrap()).await;
+    let mut watch = StreamCall::open(
+        &ours,
+        "/v3/watch",
+        r#"{"create_request":{"key":"ZmFpbA=="}}"#,
+    )
+    .await;
+    assert_eq!(watch.status, 200);
+    assert_eq!(watch.next().await.unwrap()["result"]["created"], true);
+    let line = watch.lines.next_line().await.unwrap();
+    assert_eq!(line.as_deref(), Some(NO_LEADER_CHUNK));
+    assert_eq!(watch.lines.next_line().await.unwrap(), None);
 }

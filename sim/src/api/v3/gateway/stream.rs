@@ -7,7 +7,11 @@
 //! of the request body, sent in order, after which the gateway half-closes its
 //! side: Watch goes on (etcd's watch server keeps a stream open after its client
 //! half-closes), LeaseKeepAlive ends. The HTTP answer starts with the first reply
-//! (its status is the mapped error status if the stream fails before replying),
+//! (its status is the mapped error status, and its body the error chunk, if the
+//! stream fails before replying: live etcd answers a watch with
+//! `Grpc-Metadata-hasleader: true` on a leaderless member with 503 and
+//! `{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader",
+//! "http_status":"Service Unavailable"}}`, and ends an open one with that chunk),
 //! and the gRPC stream is dropped when the HTTP client goes away.
 
 use super::codec::{decode_one, decode_stream, encode_result};
@@ -53,10 +57,7 @@ where
     }
     let mut req = Request::new(futures_util::stream::iter(reqs));
     *req.metadata_mut() = md;
-    match call(req).await {
-        Ok(replies) => respond(replies.into_inner()).await,
-        Err(status) => call_error(&status.into()),
-    }
+    respond(call(req).await.map(GrpcResponse::into_inner)).await
 }
 
 /// A server-streaming call: the body's first JSON value is the request.
@@ -73,29 +74,43 @@ where
     };
     let mut req = Request::new(req);
     *req.metadata_mut() = md;
-    match call(req).await {
-        Ok(replies) => respond(replies.into_inner()).await,
-        Err(status) => call_error(&status.into()),
-    }
+    respond(call(req).await.map(GrpcResponse::into_inner)).await
 }
 
-/// The HTTP answer of a reply stream, once its first reply (or its end or
-/// failure) is known.
-async fn respond<Resp: Serialize + Send + 'static>(mut replies: Streaming<Resp>) -> Response<Body> {
-    let first = replies.message().await;
+/// The HTTP answer of a call's reply stream, once its first reply (or its end
+/// or failure) is known. A call that fails before its first reply (the server
+/// refused the stream, say "etcdserver: no leader" for `hasleader`) is answered
+/// with the error's HTTP status and the stream error chunk, as etcd does (not
+/// with the unary error object).
+async fn respond<Resp: Serialize + Send + 'static>(
+    call: Result<Streaming<Resp>, Status>,
+) -> Response<Body> {
+    let (replies, first) = match call {
+        Ok(mut replies) => {
+            let first = replies.message().await;
+            (Some(replies), first)
+        }
+        Err(status) => (None, Err(status)),
+    };
     let (tx, rx) = mpsc::channel(BUFFERED_REPLIES);
     let mut resp = Response::new(ChannelBody { rx }.boxed());
-    ok_headers(&mut resp);
     match first {
         Ok(Some(msg)) => {
+            ok_headers(&mut resp);
             // The channel is new and empty: the first reply always fits.
             let _ = tx.try_send(Bytes::from(encode_result(&msg)));
-            tokio::spawn(forward(replies, tx));
+            if let Some(replies) = replies {
+                tokio::spawn(forward(replies, tx));
+            }
         }
-        Ok(None) => {}
+        Ok(None) => ok_headers(&mut resp),
         Err(status) => {
             let _ = tx.try_send(Bytes::from(stream_error_chunk(&status)));
             *resp.status_mut() = http_status(status.code());
+            resp.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
         }
     }
     resp
