@@ -35,8 +35,12 @@
 //!   body answers `{"result":{...}}\n` per reply as it happens and stays open
 //!   after the body ends; `/v3/lease/keepalive` answers one line per request
 //!   and ends; a stream failure ends the body with `{"error":{"grpc_code":..,
-//!   "http_code":..,"message":..,"http_status":..}}`; a first request that is not
-//!   JSON → 500, code 2.
+//!   "http_code":..,"message":..,"http_status":..}}` (no newline), and a stream
+//!   refused before its first reply is answered with the error's HTTP status and
+//!   that chunk alone (live: `Grpc-Metadata-hasleader: true` on a leaderless
+//!   member → 503 and `"message":"etcdserver: no leader"`); a first request that
+//!   is not JSON → 500, code 2 (the unary error object). HTTP/1.0 clients get the
+//!   stream close-delimited, HTTP/1.1 clients chunked.
 //! - Auth ([`metadata`]): `Authorization` is forwarded as the metadata `token`,
 //!   `Grpc-Metadata-<key>` headers as `<key>`.
 //!
