@@ -1,6 +1,6 @@
 //! The v3 KV client (`etcd_sdk::v3::Client`) against real etcd 3.4: every
 //! option with the exact revisions etcd returns, txn compares, compaction,
-//! and a stopped member. The bodies are in `etcd_test_support::cases::v3_kv`,
+//! a stopped member and a killed one. The bodies are in `etcd_test_support::cases::v3_kv`,
 //! written to run against the simulated cluster too once it serves v3.
 #![cfg(not(madsim))]
 
@@ -35,6 +35,12 @@ async fn compaction_and_compacted_reads() {
 async fn calls_continue_with_a_member_paused() {
     let c = EtcdCluster::start(3).await;
     v3_kv::calls_continue_with_a_member_paused(&c).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_continue_with_a_member_killed() {
+    let c = EtcdCluster::start(3).await;
+    v3_kv::calls_continue_with_a_member_killed(&c).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,12 +1,22 @@
 //! [`Client`]: one gRPC channel balanced over every endpoint, with Go's retry
 //! policy (spec §4.2), per-call deadlines and the auth token.
 
+use super::breaker::Outcome;
+use super::cluster::Cluster;
 use super::config::{Config, parse_endpoint};
+use super::endpoints::{CHANGE_CAPACITY, EndpointSet, Picked, Recorded};
 use super::error::{Error, EtcdError, Result};
-use super::pb::etcdserverpb::{AuthenticateRequest, auth_client::AuthClient, kv_client::KvClient};
+use super::maintenance::Maintenance;
+use super::pb::etcdserverpb::{
+    AuthenticateRequest, auth_client::AuthClient, cluster_client::ClusterClient,
+    kv_client::KvClient, maintenance_client::MaintenanceClient,
+};
+use super::pb::grpc_health_v1::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -16,6 +26,14 @@ use tonic::{Code, Status};
 
 /// Go's bound on the attempts of one unary call.
 const MAX_ATTEMPTS: u32 = 100;
+/// The attempts of one call aimed at one endpoint ([`Client::unary_at`]):
+/// a connection refused is tried again, but not for long, since no other
+/// endpoint can take the call.
+const ENDPOINT_ATTEMPTS: u32 = 3;
+/// How long a breaker's probe (a gRPC health check on a fresh connection) may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// The bound of each periodic sync ([`Config::auto_sync_interval`]), Go's.
+const AUTO_SYNC_TIMEOUT: Duration = Duration::from_secs(5);
 /// Go's pause after each quorum-sized sweep of attempts (without Go's ±10 %
 /// jitter, so that runs in the simulator stay deterministic).
 const SWEEP_BACKOFF: Duration = Duration::from_millis(25);
@@ -33,16 +51,26 @@ pub(crate) enum Retry {
 
 struct Inner {
     config: Config,
+    /// Balanced over the endpoints whose breaker is closed (kept so by
+    /// [`EndpointSet`]); streams and the token fetch use it.
     channel: Channel,
+    endpoints: Mutex<EndpointSet>,
     token: Mutex<Option<AsciiMetadataValue>>,
     closed: AtomicBool,
     close_notify: Notify,
+    /// Wakes the probe tasks when their probes were brought forward.
+    probe_now: Arc<Notify>,
+    /// Triggered by [`Client::close`] and when this is dropped; the background
+    /// tasks (probes, auto-sync) end on it.
+    shutdown: Arc<Shutdown>,
+    /// The shared Watch and LeaseKeepAlive streams (started on first use).
+    streams: super::streams::Streams,
 }
 
-/// A v3 client (Go's `clientv3.Client`): one gRPC channel over all the
-/// configured endpoints, each call sent to one of them (the channel balances
-/// over the connected ones, and a failed connection is re-dialled in the
-/// background). Cheap to clone; clones share the channel.
+/// A v3 client (Go's `clientv3.Client`) over a set of endpoints, each call
+/// sent to one of them (see "Endpoints and the circuit breaker" below).
+/// Cheap to clone; clones share the connections, the endpoint set and the
+/// token.
 ///
 /// It implements [`crate::v3::KV`]. Reads are retried on another endpoint
 /// when one is unavailable; writes only when the request certainly never
@@ -50,6 +78,44 @@ struct Inner {
 /// being applied twice. Every call is bounded by
 /// [`Config::request_timeout`] and by the handle's own bound
 /// ([`Client::with_timeout`], [`Client::with_deadline`]), whichever ends first.
+///
+/// It also implements [`crate::v3::Cluster`], [`crate::v3::Auth`] and
+/// [`crate::v3::Maintenance`].
+///
+/// # Endpoints and the circuit breaker
+///
+/// The client keeps, per endpoint, its own lazily connected channel and a
+/// circuit breaker (`breaker.rs`), plus one shared channel balanced over the
+/// endpoints whose breaker is closed (tonic's `Channel::balance_channel`,
+/// fed `Insert`/`Remove` changes). Unary calls do not use the shared
+/// channel: each attempt picks the next closed endpoint round-robin and goes
+/// over that endpoint's channel, so the client knows which endpoint an
+/// outcome belongs to (tonic's balancer hides it, and accepts only
+/// `Endpoint`s, not wrapped services). Outcomes feed the endpoint's breaker:
+///
+/// - an answer (a response or one of etcd's own errors) keeps it closed;
+/// - a refused connection counts; two in a row open it;
+/// - a request that may be stuck on the member opens it at once: the
+///   call's deadline passed while the attempt was in flight, the keepalive
+///   ping timed out, or the connection broke under it.
+///
+/// An open endpoint leaves the rotation and the shared channel. After a
+/// backoff (1 s, doubling per failed probe up to 30 s) it is probed with a
+/// gRPC health check (`grpc.health.v1.Health`, which etcd serves on its client
+/// port, as Go's client health-checks) with a 1 s timeout over a fresh
+/// connection; only when that answers SERVING does it come back, with the fresh connection. The last closed
+/// endpoint never opens, so there is always somewhere to send a call; while
+/// it fails, the open endpoints' probes are brought forward (at most once a
+/// second), so one that recovered comes back without waiting out its
+/// backoff. So a SIGSTOPped member costs one timed-out call (or one
+/// keepalive timeout) per breaker period, not one per call that happens to
+/// pick it. A deadline shorter than a healthy member's answer also opens its
+/// breaker; it comes back at its first probe.
+///
+/// The set can change: [`Client::set_endpoints`], [`Client::sync`] (the
+/// started voting members' client URLs) and [`Config::auto_sync_interval`].
+/// Streams (watch, lease keepalive) use the shared channel, whose set
+/// follows the breakers but whose outcomes are not recorded.
 ///
 /// ```no_run
 /// use etcd_sdk::v3::{Client, GetOptions, KV, PutOptions};
@@ -66,12 +132,16 @@ pub struct Client {
     inner: Arc<Inner>,
     timeout: Option<Duration>,
     deadline: Option<Instant>,
+    /// The channel this handle's calls use instead of the shared one: set on
+    /// the copies made for one attempt (the endpoint picked) or for a call
+    /// aimed at one endpoint ([`Client::unary_at`]).
+    pinned: Option<Channel>,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("endpoints", &self.inner.config.endpoints)
+            .field("endpoints", &self.endpoints())
             .field("timeout", &self.timeout)
             .field("deadline", &self.deadline)
             .finish_non_exhaustive()
@@ -95,44 +165,102 @@ impl Client {
     /// cluster with auth disabled is accepted and no token is sent).
     pub async fn new(config: Config) -> Result<Client> {
         config.validate()?;
-        let mut endpoints = Vec::with_capacity(config.endpoints.len());
-        for ep in &config.endpoints {
-            let parsed = parse_endpoint(ep)?;
-            let mut endpoint = Endpoint::from_shared(parsed.uri).map_err(Error::Connect)?;
-            if let Some(d) = config.dial_timeout {
-                endpoint = endpoint.connect_timeout(d);
-            }
-            if let Some(t) = config.keep_alive_time {
-                endpoint = endpoint
-                    .http2_keep_alive_interval(t)
-                    .keep_alive_while_idle(true);
-                if let Some(to) = config.keep_alive_timeout {
-                    endpoint = endpoint.keep_alive_timeout(to);
-                }
-            }
-            endpoints.push(endpoint);
-        }
-        let channel = Channel::balance_list(endpoints.into_iter());
+        let (channel, changes) = Channel::balance_channel::<String>(CHANGE_CAPACITY);
+        let endpoints = EndpointSet::new(&config, &config.endpoints, changes)?;
+        let shutdown = Arc::new(Shutdown::default());
         let client = Client {
             inner: Arc::new(Inner {
                 config,
                 channel,
+                endpoints: Mutex::new(endpoints),
                 token: Mutex::new(None),
                 closed: AtomicBool::new(false),
                 close_notify: Notify::new(),
+                probe_now: Arc::new(Notify::new()),
+                shutdown,
+                streams: Default::default(),
             }),
             timeout: None,
             deadline: None,
+            pinned: None,
         };
+        if client.inner.config.reject_old_cluster {
+            client.check_version().await?;
+        }
         if client.has_credentials() {
             client.authenticate(client.call_deadline()).await?;
+        }
+        if let Some(every) = client.inner.config.auto_sync_interval {
+            spawn_auto_sync(&client.inner, every);
         }
         Ok(client)
     }
 
-    /// The endpoints the client balances over, as configured.
-    pub fn endpoints(&self) -> &[String] {
-        &self.inner.config.endpoints
+    /// The endpoints the client uses now (the configured ones until
+    /// [`Client::set_endpoints`] or a sync changes them), in order.
+    pub fn endpoints(&self) -> Vec<String> {
+        self.inner.set().urls()
+    }
+
+    /// The endpoints whose circuit breaker is closed (those calls go to).
+    pub fn usable_endpoints(&self) -> Vec<String> {
+        self.inner.set().closed()
+    }
+
+    /// Replaces the endpoints (Go's `SetEndpoints`): calls in flight finish
+    /// where they are; kept endpoints keep their connection. Fails with
+    /// [`Error::NoAvailableEndpoints`] for an empty list and
+    /// [`Error::InvalidEndpoint`] for one that does not parse (then nothing
+    /// changes).
+    pub fn set_endpoints<I, S>(&self, endpoints: I) -> Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let urls: Vec<String> = endpoints.into_iter().map(Into::into).collect();
+        if urls.is_empty() {
+            return Err(Error::NoAvailableEndpoints);
+        }
+        for u in &urls {
+            parse_endpoint(u)?;
+        }
+        self.inner.set().set(&self.inner.config, &urls)
+    }
+
+    /// Replaces the endpoints with the client URLs of the started voting
+    /// members (Go's `Sync`; a member added but not started has no name yet,
+    /// and learners serve too little). A list without any leaves the
+    /// endpoints as they are and fails with [`Error::NoAvailableEndpoints`].
+    pub async fn sync(&self) -> Result<()> {
+        let list = self.member_list().await?;
+        let urls: Vec<String> = list
+            .members
+            .into_iter()
+            .filter(|m| !m.name.is_empty() && !m.is_learner)
+            .flat_map(|m| m.client_ur_ls)
+            .collect();
+        self.set_endpoints(urls)
+    }
+
+    /// Go's `checkVersion`: asks every endpoint's status; fine as soon as
+    /// one reports 3.2 or later, else [`Error::OldCluster`] (or the last
+    /// failure when none answered).
+    async fn check_version(&self) -> Result<()> {
+        let endpoints = self.endpoints();
+        let bounded = match self.inner.config.dial_timeout {
+            Some(d) => self.with_timeout(d),
+            None => self.clone(),
+        };
+        let asks = endpoints.iter().map(|ep| bounded.status(ep));
+        let mut last = Error::NoAvailableEndpoints;
+        for r in futures_util::future::join_all(asks).await {
+            match r {
+                Ok(s) if version_at_least_3_2(&s.version) => return Ok(()),
+                Ok(s) => last = Error::OldCluster { version: s.version },
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
     }
 
     /// The config the client was built from.
@@ -146,6 +274,7 @@ impl Client {
     pub fn close(&self) {
         self.inner.closed.store(true, Ordering::SeqCst);
         self.inner.close_notify.notify_waiters();
+        self.inner.shutdown.trigger();
     }
 
     /// Whether [`Client::close`] was called.
@@ -175,7 +304,7 @@ impl Client {
 
     /// The deadline of a call starting now: the earliest of the handle's and
     /// the config's bounds.
-    fn call_deadline(&self) -> Option<Instant> {
+    pub(crate) fn call_deadline(&self) -> Option<Instant> {
         let now = Instant::now();
         [
             self.deadline,
@@ -195,11 +324,72 @@ impl Client {
             .is_some_and(|u| !u.is_empty())
     }
 
-    /// A KV client over the shared channel, with the configured size limits.
+    /// The channel this handle's calls go over: the shared one, balanced
+    /// over the usable endpoints, or the one endpoint a call is aimed at.
+    pub(crate) fn channel(&self) -> Channel {
+        match &self.pinned {
+            Some(ch) => ch.clone(),
+            None => self.inner.channel.clone(),
+        }
+    }
+
+    /// The client's shared Watch and LeaseKeepAlive streams.
+    pub(crate) fn streams(&self) -> &super::streams::Streams {
+        &self.inner.streams
+    }
+
+    /// A KV client over [`Client::channel`], with the configured size limits.
     pub(crate) fn kv_client(&self) -> KvClient<Channel> {
-        KvClient::new(self.inner.channel.clone())
+        KvClient::new(self.channel())
             .max_encoding_message_size(self.inner.config.effective_max_call_send_msg_size())
             .max_decoding_message_size(self.inner.config.effective_max_call_recv_msg_size())
+    }
+
+    /// A Cluster client over [`Client::channel`], with the configured size limits.
+    pub(crate) fn cluster_client(&self) -> ClusterClient<Channel> {
+        ClusterClient::new(self.channel())
+            .max_encoding_message_size(self.inner.config.effective_max_call_send_msg_size())
+            .max_decoding_message_size(self.inner.config.effective_max_call_recv_msg_size())
+    }
+
+    /// A Maintenance client over [`Client::channel`], with the configured size limits.
+    pub(crate) fn maintenance_client(&self) -> MaintenanceClient<Channel> {
+        MaintenanceClient::new(self.channel())
+            .max_encoding_message_size(self.inner.config.effective_max_call_send_msg_size())
+            .max_decoding_message_size(self.inner.config.effective_max_call_recv_msg_size())
+    }
+
+    /// An Auth client over [`Client::channel`], with the configured size limits.
+    pub(crate) fn auth_client(&self) -> AuthClient<Channel> {
+        AuthClient::new(self.channel())
+            .max_encoding_message_size(self.inner.config.effective_max_call_send_msg_size())
+            .max_decoding_message_size(self.inner.config.effective_max_call_recv_msg_size())
+    }
+
+    /// A channel to `endpoint` alone (connected on first use), with the
+    /// config's dial and keepalive settings.
+    pub(crate) fn endpoint_channel(&self, endpoint: &str) -> Result<Channel> {
+        Ok(endpoint_builder(&self.inner.config, endpoint)?.connect_lazy())
+    }
+
+    /// Like [`Client::unary`], with every attempt sent to `endpoint` (Go
+    /// dials the endpoint for Status, HashKV and Defragment): at most
+    /// [`ENDPOINT_ATTEMPTS`] attempts, since no other endpoint can take it.
+    pub(crate) async fn unary_at<T, F, Fut>(
+        &self,
+        endpoint: &str,
+        retry: Retry,
+        call: F,
+    ) -> Result<T>
+    where
+        F: FnMut(&Client, Option<Instant>) -> Fut,
+        Fut: Future<Output = std::result::Result<tonic::Response<T>, Status>>,
+    {
+        let pinned = Client {
+            pinned: Some(self.endpoint_channel(endpoint)?),
+            ..self.clone()
+        };
+        pinned.unary_with(retry, ENDPOINT_ATTEMPTS, 1, call).await
     }
 
     /// `msg` as a request carrying the auth token and the time left.
@@ -223,7 +413,7 @@ impl Client {
     /// Fetches a token with the configured credentials (trying the
     /// endpoints in turn through the retry loop); "authentication is not
     /// enabled" leaves the client without one, as Go's does.
-    async fn authenticate(&self, deadline: Option<Instant>) -> Result<()> {
+    pub(crate) async fn authenticate(&self, deadline: Option<Instant>) -> Result<()> {
         let name = self.inner.config.username.clone().unwrap_or_default();
         let password = self.inner.config.password.clone().unwrap_or_default();
         let channel = self.inner.channel.clone();
@@ -238,7 +428,11 @@ impl Client {
             }
             async move { auth.authenticate(req).await }
         };
-        let token = match self.retry_loop(Retry::Repeatable, deadline, attempt).await {
+        let sweep = (self.inner.set().len() / 2 + 1) as u32;
+        let token = match self
+            .retry_loop(Retry::Repeatable, deadline, MAX_ATTEMPTS, sweep, attempt)
+            .await
+        {
             Ok(resp) => Some(resp.token),
             Err(e) if e.etcd() == Some(EtcdError::AuthNotEnabled) => None,
             Err(e) => return Err(e),
@@ -256,7 +450,23 @@ impl Client {
     /// Runs one unary call with Go's retry policy, refreshing the token
     /// once when the server says it is invalid or stale. `call` builds and
     /// sends one attempt, given the call's deadline.
-    pub(crate) async fn unary<T, F, Fut>(&self, retry: Retry, mut call: F) -> Result<T>
+    pub(crate) async fn unary<T, F, Fut>(&self, retry: Retry, call: F) -> Result<T>
+    where
+        F: FnMut(&Client, Option<Instant>) -> Fut,
+        Fut: Future<Output = std::result::Result<tonic::Response<T>, Status>>,
+    {
+        let sweep = (self.inner.set().len() / 2 + 1) as u32;
+        self.unary_with(retry, MAX_ATTEMPTS, sweep, call).await
+    }
+
+    /// [`Client::unary`] with its attempt bound and sweep size.
+    async fn unary_with<T, F, Fut>(
+        &self,
+        retry: Retry,
+        max_attempts: u32,
+        sweep: u32,
+        mut call: F,
+    ) -> Result<T>
     where
         F: FnMut(&Client, Option<Instant>) -> Fut,
         Fut: Future<Output = std::result::Result<tonic::Response<T>, Status>>,
@@ -265,7 +475,38 @@ impl Client {
         let mut refreshed = false;
         loop {
             let result = self
-                .retry_loop(retry, deadline, || call(self, deadline))
+                .retry_loop(retry, deadline, max_attempts, sweep, || {
+                    // A pinned handle sends where it is pinned; otherwise
+                    // the next closed endpoint takes the attempt, and its
+                    // outcome goes to that endpoint's breaker.
+                    let picked = match self.pinned {
+                        Some(_) => None,
+                        None => self.inner.set().pick(),
+                    };
+                    let fut = match &picked {
+                        Some(p) => call(
+                            &Client {
+                                pinned: Some(p.channel.clone()),
+                                ..self.clone()
+                            },
+                            deadline,
+                        ),
+                        None => call(self, deadline),
+                    };
+                    let guard = picked.map(|picked| AttemptGuard {
+                        inner: self.inner.clone(),
+                        picked,
+                        deadline,
+                        done: false,
+                    });
+                    async move {
+                        let r = fut.await;
+                        if let Some(g) = guard {
+                            g.finish(outcome_of(&r));
+                        }
+                        r
+                    }
+                })
                 .await;
             match result {
                 Err(e) if !refreshed && self.needs_new_token(&e) => {
@@ -286,20 +527,21 @@ impl Client {
         }
     }
 
-    /// The retry loop proper (spec §4.2): up to [`MAX_ATTEMPTS`] attempts,
-    /// a pause of [`SWEEP_BACKOFF`] after each quorum-sized sweep, bounded by
-    /// `deadline` and by [`Client::close`].
+    /// The retry loop proper (spec §4.2): up to `max_attempts` attempts
+    /// ([`MAX_ATTEMPTS`] in Go), a pause of [`SWEEP_BACKOFF`] after each
+    /// `sweep` attempts, bounded by `deadline` and by [`Client::close`].
     async fn retry_loop<T, F, Fut>(
         &self,
         retry: Retry,
         deadline: Option<Instant>,
+        max_attempts: u32,
+        sweep: u32,
         mut attempt: F,
     ) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = std::result::Result<tonic::Response<T>, Status>>,
     {
-        let sweep = (self.inner.config.endpoints.len() / 2 + 1) as u32;
         let unknown = |cause: Error| match retry {
             Retry::Repeatable => cause,
             Retry::NonRepeatable => Error::OutcomeUnknown {
@@ -334,7 +576,7 @@ impl Client {
             let unavailable = status.code() == Code::Unavailable;
             let err = Error::from_status(status);
             let again = unavailable && (retry == Retry::Repeatable || never_left);
-            if !again || n >= MAX_ATTEMPTS {
+            if !again || n >= max_attempts {
                 return Err(match retry {
                     Retry::NonRepeatable if !never_left && may_have_been_applied(&err) => {
                         unknown(err)
@@ -356,7 +598,7 @@ impl Client {
     }
 
     /// Resolves once the client is closed.
-    async fn closed(&self) {
+    pub(crate) async fn closed(&self) {
         loop {
             let notified = self.inner.close_notify.notified();
             if self.is_closed() {
@@ -365,6 +607,242 @@ impl Client {
             notified.await;
         }
     }
+}
+
+impl Inner {
+    fn set(&self) -> MutexGuard<'_, EndpointSet> {
+        self.endpoints.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+}
+
+/// Reports an attempt's outcome to its endpoint's breaker; dropped unfinished
+/// (the attempt was cut short), it reports [`Outcome::Lost`] if the call's
+/// deadline had passed, and nothing otherwise (the client was closed).
+struct AttemptGuard {
+    inner: Arc<Inner>,
+    picked: Picked,
+    deadline: Option<Instant>,
+    done: bool,
+}
+
+impl AttemptGuard {
+    fn finish(mut self, outcome: Outcome) {
+        self.done = true;
+        record(&self.inner, &self.picked, outcome);
+    }
+}
+
+impl Drop for AttemptGuard {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let passed = self
+            .deadline
+            .is_some_and(|d| Instant::now() + Duration::from_millis(1) >= d);
+        if passed && !self.inner.is_closed() {
+            record(&self.inner, &self.picked, Outcome::Lost);
+        }
+    }
+}
+
+fn record(inner: &Arc<Inner>, picked: &Picked, outcome: Outcome) {
+    let recorded = inner
+        .set()
+        .record(&picked.url, picked.generation, outcome, Instant::now());
+    match recorded {
+        Recorded::Opened(_) => spawn_probe(inner, picked.url.clone(), picked.generation),
+        Recorded::ProbeOthersNow => inner.probe_now.notify_waiters(),
+        Recorded::Nothing => {}
+    }
+}
+
+/// What an attempt's result says about its endpoint.
+fn outcome_of<T>(r: &std::result::Result<tonic::Response<T>, Status>) -> Outcome {
+    let status = match r {
+        Ok(_) => return Outcome::Answered,
+        Err(s) => s,
+    };
+    if EtcdError::from_code_and_message(status.code(), status.message()).is_some() {
+        return Outcome::Answered;
+    }
+    if request_never_left(status) {
+        return Outcome::Refused;
+    }
+    if is_deadline_status(status) || matches!(status.code(), Code::Unavailable | Code::Cancelled) {
+        return Outcome::Lost;
+    }
+    Outcome::Answered
+}
+
+/// Ends the client's background tasks (probes, auto-sync): triggered by
+/// [`Client::close`] and when the last handle is dropped. A flag and a
+/// `Notify`, not a `tokio::sync::watch`, whose wakeups draw from a thread-local
+/// RNG and so break replay under the simulator.
+#[derive(Debug, Default)]
+struct Shutdown {
+    done: AtomicBool,
+    notify: Notify,
+}
+
+impl Shutdown {
+    fn trigger(&self) {
+        self.done.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// Returns once triggered (at once if it already was).
+    async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.done.load(Ordering::SeqCst) {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shutdown.trigger();
+    }
+}
+
+/// Probes an open endpoint whenever its backoff ends, until it answers (it
+/// is then closed and used again), it is removed, or the client is closed or
+/// dropped.
+fn spawn_probe(inner: &Arc<Inner>, url: String, generation: u64) {
+    let weak: Weak<Inner> = Arc::downgrade(inner);
+    let shutdown = inner.shutdown.clone();
+    let config = inner.config.clone();
+    let probe_now = inner.probe_now.clone();
+    tokio::spawn(async move {
+        loop {
+            let due = match weak.upgrade() {
+                Some(inner) if !inner.is_closed() => inner.set().probe_at(&url, generation),
+                _ => None,
+            };
+            let Some(due) = due else { return };
+            tokio::select! {
+                biased;
+                _ = shutdown.wait() => return,
+                _ = probe_now.notified() => {}
+                _ = tokio::time::sleep_until(due) => {}
+            }
+            let started = match weak.upgrade() {
+                Some(inner) if !inner.is_closed() => {
+                    inner.set().start_probe(&url, generation, Instant::now())
+                }
+                _ => return,
+            };
+            if !started {
+                continue;
+            }
+            let ok = probe(&config, &url).await;
+            let Some(inner) = weak.upgrade() else { return };
+            inner
+                .set()
+                .probe_result(&url, generation, ok, Instant::now());
+        }
+    });
+}
+
+/// One probe: a health check with a short timeout over a fresh connection,
+/// returned (with its endpoint, for the balanced channel) if it answered.
+async fn probe(config: &Config, url: &str) -> Option<(Channel, Endpoint)> {
+    let endpoint = endpoint_builder(config, url).ok()?;
+    let channel = endpoint.connect_lazy();
+    let mut health = HealthClient::new(channel.clone());
+    let mut req = tonic::Request::new(HealthCheckRequest::default());
+    req.set_timeout(PROBE_TIMEOUT);
+    match tokio::time::timeout(PROBE_TIMEOUT, health.check(req)).await {
+        Ok(Ok(r)) if r.get_ref().status == ServingStatus::Serving as i32 => {
+            Some((channel, endpoint))
+        }
+        Ok(Ok(r)) => {
+            tracing::debug!(
+                endpoint = url,
+                status = r.get_ref().status,
+                "v3: probe: not serving"
+            );
+            None
+        }
+        Ok(Err(e)) => {
+            tracing::debug!(endpoint = url, error = %e, "v3: probe failed");
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// Syncs the endpoints every `every` until the client is closed or dropped
+/// (a failed sync is logged and the next one tried).
+fn spawn_auto_sync(inner: &Arc<Inner>, every: Duration) {
+    let weak: Weak<Inner> = Arc::downgrade(inner);
+    let shutdown = inner.shutdown.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.wait() => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+            let Some(inner) = weak.upgrade() else { return };
+            if inner.is_closed() {
+                return;
+            }
+            let client = Client {
+                inner,
+                timeout: Some(AUTO_SYNC_TIMEOUT),
+                deadline: None,
+                pinned: None,
+            };
+            if let Err(e) = client.sync().await {
+                tracing::info!(error = %e, "v3: auto-sync of the endpoints failed");
+            }
+        }
+    });
+}
+
+/// Whether a server version string is 3.2 or later (Go's check: the first
+/// two dot-separated numbers; a version without two parts passes as 0.0).
+fn version_at_least_3_2(version: &str) -> bool {
+    let mut parts = version.split('.');
+    let major = parts
+        .next()
+        .and_then(|p| p.parse::<u64>().ok())
+        .unwrap_or(0);
+    let minor = parts
+        .next()
+        .and_then(|p| p.parse::<u64>().ok())
+        .unwrap_or(0);
+    major > 3 || (major == 3 && minor >= 2)
+}
+
+/// The tonic endpoint for one configured endpoint string, with the config's
+/// dial and keepalive settings.
+pub(crate) fn endpoint_builder(config: &Config, ep: &str) -> Result<Endpoint> {
+    let parsed = parse_endpoint(ep)?;
+    let mut endpoint = Endpoint::from_shared(parsed.uri).map_err(Error::Connect)?;
+    if let Some(d) = config.dial_timeout {
+        endpoint = endpoint.connect_timeout(d);
+    }
+    if let Some(t) = config.keep_alive_time {
+        endpoint = endpoint
+            .http2_keep_alive_interval(t)
+            .keep_alive_while_idle(true);
+        if let Some(to) = config.keep_alive_timeout {
+            endpoint = endpoint.keep_alive_timeout(to);
+        }
+    }
+    Ok(endpoint)
 }
 
 /// `fut`, or `None` once `deadline` passes.
@@ -462,5 +940,53 @@ mod tests {
             "etcdserver: no leader"
         ))));
         assert!(may_have_been_applied(&Error::Timeout));
+    }
+
+    #[test]
+    fn outcomes_for_the_breaker() {
+        let err = |code, msg: &str| -> std::result::Result<tonic::Response<()>, Status> {
+            Err(Status::new(code, msg))
+        };
+        assert_eq!(outcome_of(&Ok(tonic::Response::new(()))), Outcome::Answered);
+        assert_eq!(
+            outcome_of(&err(Code::Unavailable, "etcdserver: no leader")),
+            Outcome::Answered
+        );
+        assert_eq!(
+            outcome_of(&err(
+                Code::InvalidArgument,
+                "etcdserver: key is not provided"
+            )),
+            Outcome::Answered
+        );
+        assert_eq!(
+            outcome_of(&err(
+                Code::Unavailable,
+                "tcp connect error: Connection refused"
+            )),
+            Outcome::Refused
+        );
+        assert_eq!(
+            outcome_of(&err(Code::Unavailable, "keep-alive timed out")),
+            Outcome::Lost
+        );
+        assert_eq!(
+            outcome_of(&err(Code::Cancelled, "Timeout expired")),
+            Outcome::Lost
+        );
+        assert_eq!(
+            outcome_of(&err(Code::ResourceExhausted, "message too large")),
+            Outcome::Answered
+        );
+    }
+
+    #[test]
+    fn old_cluster_versions() {
+        assert!(version_at_least_3_2("3.4.23"));
+        assert!(version_at_least_3_2("3.2.0"));
+        assert!(version_at_least_3_2("4.0.0"));
+        assert!(!version_at_least_3_2("3.1.9"));
+        assert!(!version_at_least_3_2("2.3.8"));
+        assert!(!version_at_least_3_2(""));
     }
 }

@@ -45,6 +45,14 @@ pub struct Config {
     /// may have been sent. `None`: no bound. A shorter bound for some calls:
     /// [`crate::v3::Client::with_timeout`].
     pub request_timeout: Option<Duration>,
+    /// Replaces the endpoints with the started voting members' client URLs
+    /// this often ([`crate::v3::Client::sync`], in a background task ended
+    /// by [`crate::v3::Client::close`]). `None`: never (Go's default).
+    pub auto_sync_interval: Option<Duration>,
+    /// Asks every endpoint's status when the client is built and refuses a
+    /// cluster where none runs 3.2 or later
+    /// ([`crate::v3::Error::OldCluster`]). `false`: no check (Go's default).
+    pub reject_old_cluster: bool,
 }
 
 impl fmt::Debug for Config {
@@ -59,6 +67,8 @@ impl fmt::Debug for Config {
             .field("max_call_send_msg_size", &self.max_call_send_msg_size)
             .field("max_call_recv_msg_size", &self.max_call_recv_msg_size)
             .field("request_timeout", &self.request_timeout)
+            .field("auto_sync_interval", &self.auto_sync_interval)
+            .field("reject_old_cluster", &self.reject_old_cluster)
             .finish()
     }
 }
@@ -161,6 +171,7 @@ impl Config {
             ("keep_alive_time", self.keep_alive_time),
             ("keep_alive_timeout", self.keep_alive_timeout),
             ("request_timeout", self.request_timeout),
+            ("auto_sync_interval", self.auto_sync_interval),
         ] {
             if d.is_some_and(|d| d.is_zero()) {
                 return invalid(field, zero);

@@ -236,9 +236,47 @@ pub enum Error {
     /// The gRPC channel could not be built.
     #[error("etcdclient: cannot connect")]
     Connect(#[source] tonic::transport::Error),
+    /// [`crate::v3::Config::reject_old_cluster`]: no endpoint runs 3.2 or later.
+    #[error("etcdclient: old cluster version {version:?}")]
+    OldCluster {
+        /// The version the last endpoint reported.
+        version: String,
+    },
     /// A response lacked something etcd always sends.
     #[error("etcdclient: invalid response: {0}")]
     InvalidResponse(String),
+    /// A watcher's next revision was compacted away (on its first create or
+    /// when it was resumed on a new stream): the watch ended. Re-read the
+    /// keys and watch again from a revision after `compact_revision`.
+    /// [`Error::etcd`] is [`EtcdError::Compacted`].
+    #[error(
+        "etcdserver: mvcc: required revision has been compacted (compact revision {compact_revision})"
+    )]
+    WatchCompacted {
+        /// The server's compact revision: the oldest revision a new watch may start at.
+        compact_revision: i64,
+    },
+    /// The server refused or cancelled a watcher, saying why (e.g. "mvcc:
+    /// watcher range is empty", or a permission error as its full gRPC text);
+    /// the watch ended. [`Error::etcd`] types the reason when it is one of
+    /// spec §3.1's texts.
+    #[error("etcdclient: watch canceled: {reason}")]
+    WatchCanceled {
+        /// The server's `cancel_reason` (may be empty).
+        reason: String,
+    },
+    /// The keepalive of a lease stopped (Go's `ErrKeepAliveHalted`): the
+    /// lease expired or was revoked (the server answered TTL 0, `reason` is
+    /// [`EtcdError::LeaseNotFound`]), or no answer came before the lease's
+    /// deadline (`reason` is [`Error::Timeout`]).
+    #[error("etcdclient: leases keep alive halted: lease {id:016x}: {reason}")]
+    KeepAliveHalted {
+        /// The lease.
+        id: i64,
+        /// Why.
+        #[source]
+        reason: Box<Error>,
+    },
 }
 
 impl Error {
@@ -251,12 +289,28 @@ impl Error {
         }
     }
 
-    /// The typed server error, looking through [`Error::OutcomeUnknown`].
+    /// The typed server error, looking through [`Error::OutcomeUnknown`]
+    /// and [`Error::KeepAliveHalted`]; [`EtcdError::Compacted`] for
+    /// [`Error::WatchCompacted`], and the typed reason of a
+    /// [`Error::WatchCanceled`].
     pub fn etcd(&self) -> Option<EtcdError> {
         match self {
             Error::Etcd { kind, .. } => Some(*kind),
             Error::OutcomeUnknown { cause } => cause.etcd(),
+            Error::KeepAliveHalted { reason, .. } => reason.etcd(),
+            Error::WatchCompacted { .. } => Some(EtcdError::Compacted),
+            Error::WatchCanceled { reason } => etcd_error_in_text(reason),
             _ => None,
+        }
+    }
+
+    /// The typed error for a status etcd built itself, with the exact text
+    /// and code of spec §3.1 (e.g. a keepalive answer with TTL 0 is
+    /// [`EtcdError::LeaseNotFound`], as Go's client reports it).
+    pub fn etcd_error(kind: EtcdError) -> Error {
+        Error::Etcd {
+            kind,
+            status: Status::new(kind.code(), kind.message()),
         }
     }
 
@@ -271,6 +325,12 @@ impl Error {
             Error::NoAvailableEndpoints | Error::Connect(_) => Code::Unavailable,
             Error::InvalidEndpoint { .. } | Error::InvalidConfig { .. } => Code::InvalidArgument,
             Error::InvalidResponse(_) => Code::Internal,
+            Error::OldCluster { .. } => Code::FailedPrecondition,
+            Error::WatchCompacted { .. } => Code::OutOfRange,
+            Error::WatchCanceled { reason } => etcd_error_in_text(reason)
+                .map(EtcdError::code)
+                .unwrap_or(Code::FailedPrecondition),
+            Error::KeepAliveHalted { reason, .. } => reason.code(),
         }
     }
 
@@ -290,6 +350,17 @@ impl Error {
     pub fn is_compacted(&self) -> bool {
         self.etcd() == Some(EtcdError::Compacted)
     }
+}
+
+/// The typed error a text names: one of spec §3.1's messages, alone or as
+/// the description of Go's printed status (`rpc error: code = X desc = M`),
+/// which is how etcd words a watch create refused by auth.
+fn etcd_error_in_text(text: &str) -> Option<EtcdError> {
+    let message = text.split_once(" desc = ").map_or(text, |(_, m)| m);
+    EtcdError::ALL
+        .iter()
+        .copied()
+        .find(|e| e.message() == message)
 }
 
 #[cfg(test)]
@@ -481,5 +552,38 @@ mod tests {
             Error::NoAvailableEndpoints.to_string(),
             "etcdclient: no available endpoints"
         );
+    }
+
+    #[test]
+    fn client_side_watch_and_lease_errors_are_typed() {
+        let compacted = Error::WatchCompacted {
+            compact_revision: 12,
+        };
+        assert!(compacted.is_compacted());
+        assert_eq!(compacted.code(), Code::OutOfRange);
+
+        let denied = Error::WatchCanceled {
+            reason: "rpc error: code = PermissionDenied desc = etcdserver: permission denied"
+                .into(),
+        };
+        assert_eq!(denied.etcd(), Some(EtcdError::PermissionDenied));
+        assert_eq!(denied.code(), Code::PermissionDenied);
+        let empty = Error::WatchCanceled {
+            reason: "mvcc: watcher range is empty".into(),
+        };
+        assert_eq!(empty.etcd(), None);
+        assert_eq!(empty.code(), Code::FailedPrecondition);
+
+        let halted = Error::KeepAliveHalted {
+            id: 0x1f,
+            reason: Box::new(Error::etcd_error(EtcdError::LeaseNotFound)),
+        };
+        assert_eq!(halted.etcd(), Some(EtcdError::LeaseNotFound));
+        assert_eq!(halted.code(), Code::NotFound);
+        assert_eq!(
+            halted.to_string(),
+            "etcdclient: leases keep alive halted: lease 000000000000001f: etcdserver: requested lease not found"
+        );
+        assert!(halted.source().is_some());
     }
 }

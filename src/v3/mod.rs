@@ -2,46 +2,91 @@
 //!
 //! # What exists
 //!
-//! - [`Client`] over one tonic channel balanced over every endpoint, with
-//!   HTTP/2 keepalive, Go's retry policy for unary calls, per-call deadlines
-//!   ([`Client::with_timeout`], [`Client::with_deadline`],
-//!   [`Config::request_timeout`]) that report a write which may have been
-//!   applied as [`Error::OutcomeUnknown`], and the auth token fetched at
-//!   connect (refreshed once when the server calls it invalid or stale).
+//! - [`Client`] with a channel and a circuit breaker per endpoint (unary
+//!   calls go round-robin over the endpoints whose breaker is closed; a
+//!   stopped or dead member leaves the rotation after one lost call and comes
+//!   back when it answers a probe) plus one tonic channel balanced over the
+//!   same set for streams; HTTP/2 keepalive, Go's retry policy for unary
+//!   calls, per-call deadlines ([`Client::with_timeout`],
+//!   [`Client::with_deadline`], [`Config::request_timeout`]) that report a
+//!   write which may have been applied as [`Error::OutcomeUnknown`], and the
+//!   auth token fetched at connect (refreshed once when the server calls it
+//!   invalid or stale). Endpoint management: [`Client::set_endpoints`],
+//!   [`Client::sync`], [`Config::auto_sync_interval`],
+//!   [`Config::reject_old_cluster`].
 //! - [`Config`] with [`Config::validate`].
 //! - [`KV`]: get, put, delete, compact, [`KV::do_op`] and the [`Txn`] builder;
 //!   [`GetOptions`], [`PutOptions`], [`DeleteOptions`], [`Op`], [`Compare`],
 //!   [`get_prefix_range_end`].
+//! - [`Cluster`]: member list, add (voter or learner), remove, update,
+//!   promote.
+//! - [`Auth`]: enable/disable, authenticate, users, roles and
+//!   [`Permission`]s.
+//! - [`Maintenance`]: alarms, status, hash_kv, defragment (aimed at one
+//!   endpoint), the [`Snapshot`] stream, move_leader (sent to the leader).
 //! - [`Error`], with every server error of etcd's table as an [`EtcdError`].
+//! - [`Watcher`]: [`Watcher::watch`] gives a [`WatchStream`] (a `futures`
+//!   stream of `Result<`[`WatchResponse`]`>` with typed [`Event`]s) for every
+//!   Go watch option ([`WatchOptions`]); [`Watcher::request_progress`],
+//!   [`Watcher::close`]. One gRPC stream per metadata set (plain,
+//!   `require_leader`) carries every watcher of the client; creates are
+//!   serialized, fragments joined, dropped watchers cancelled on the server,
+//!   and a failed stream (error, end, lost connection, restarted member, "no
+//!   leader") is re-created with every watcher resumed at its next revision
+//!   (never a duplicate, never a gap); compaction ends a watch with
+//!   [`Error::WatchCompacted`]. With [`Config::keep_alive_time`] set, a
+//!   stream silent that long gets a progress request, and one that does not
+//!   answer within [`Config::keep_alive_timeout`] is replaced (a stopped
+//!   member is left in about the sum of the two).
+//! - [`Lease`]: grant, revoke, time-to-live (with keys), leases, and
+//!   [`Lease::keep_alive`] over one shared LeaseKeepAlive stream (renewal a
+//!   third of the TTL after each answer; a [`KeepAliveStream`] per caller that
+//!   ends with [`Error::KeepAliveHalted`] when the lease is gone or its
+//!   deadline passes; the stream re-opened 500 ms after a failure),
+//!   [`Lease::keep_alive_once`], [`Lease::close`].
 //!
 //! # Known limits of this slice
 //!
-//! - A SIGSTOPped member is left only when its connection's keepalive ping
-//!   times out ([`Config::keep_alive_time`] + [`Config::keep_alive_timeout`]);
-//!   the channel then re-dials it, the kernel accepts the connection, and it
-//!   is picked again: with 3 members, one stopped, 0.5 s + 1 s keepalive, 20
-//!   puts and gets took about 20 s and 5–9 puts came back outcome-unknown
-//!   (`tests/real_v3_kv.rs`). The per-endpoint circuit breaker will fix that.
 //! - Go's ±10 % jitter on the 25 ms retry pause is left out (determinism in
 //!   the simulator).
+//! - Outcomes of streams (watch, lease keepalive) over the balanced channel
+//!   do not feed the breakers; only unary calls do. A stream re-opened after a
+//!   failure goes wherever the balanced channel (which holds only the usable
+//!   endpoints) sends it.
+//! - Without [`Config::keep_alive_time`] a stream to a stopped member hangs
+//!   (as Go's does) until the operating system drops the connection.
 //!
 //! # What comes in later slices
 //!
-//! Watch, Lease, Auth (the management calls), Cluster and Maintenance APIs;
-//! TLS (`https://`) endpoints; endpoint sync from the member list; a
-//! per-endpoint circuit breaker; the namespace, ordering and concurrency
+//! TLS (`https://`) endpoints; the namespace, ordering and concurrency
 //! packages.
 
+pub mod auth;
+mod breaker;
 pub mod client;
+pub mod cluster;
 pub mod compare;
 pub mod config;
+mod endpoints;
 pub mod error;
 pub mod kv;
+pub mod lease;
+pub mod maintenance;
 pub mod op;
 pub mod pb;
+mod streams;
 pub mod txn;
+pub mod watch;
 
+pub use auth::{
+    Auth, AuthResponse, AuthenticateResponse, Permission, PermissionType, RoleGetResponse,
+    RoleListResponse, UserAddOptions, UserGetResponse, UserListResponse,
+};
 pub use client::Client;
+pub use cluster::{
+    Cluster, Member, MemberAddResponse, MemberChangeResponse, MemberListResponse,
+    MemberPromoteResponse, MemberRemoveResponse, MemberUpdateResponse,
+};
 pub use compare::{Compare, CompareOp};
 pub use config::Config;
 pub use error::{Error, EtcdError, Result};
@@ -49,12 +94,22 @@ pub use kv::{
     CompactOptions, CompactResponse, DeleteResponse, GetResponse, KV, OpResponse, PutResponse,
     ResponseHeader, TxnResponse,
 };
+pub use lease::{
+    KeepAliveStream, Lease, LeaseGrantResponse, LeaseId, LeaseKeepAliveResponse,
+    LeaseLeasesResponse, LeaseRevokeResponse, LeaseStatus, LeaseTimeToLiveResponse,
+    TimeToLiveOptions,
+};
+pub use maintenance::{
+    AlarmMember, AlarmResponse, AlarmType, DefragmentResponse, HashKvResponse, Maintenance,
+    MoveLeaderResponse, Snapshot, StatusResponse,
+};
 pub use op::{
     DeleteOptions, GetOptions, KeyRange, Op, PutOptions, SortOrder, SortTarget,
     get_prefix_range_end,
 };
 pub use pb::mvccpb::KeyValue;
 pub use txn::Txn;
+pub use watch::{Event, EventType, WatchOptions, WatchResponse, WatchStream, Watcher};
 
 /// The gRPC crate the generated code ([`pb`]) and [`Client`] use: tonic in
 /// real builds, madsim-tonic in sim builds (e.g. to build a `tonic::Request`

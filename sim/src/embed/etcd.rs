@@ -7,6 +7,7 @@ use super::error::EmbedError;
 use super::urls::{url_host, url_port};
 use crate::member::config::etcd_request_timeout;
 use crate::member::{Member, MemberConfig};
+use crate::server::v3_backend::V3Limits;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -130,6 +131,11 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
         strict_reconfig_check: config.strict_reconfig_check,
         initial_election_tick_advance: config.initial_election_tick_advance,
         unsafe_mode: None,
+        v3_limits: V3Limits {
+            max_txn_ops: config.max_txn_ops as usize,
+            max_request_bytes: config.max_request_bytes as usize,
+            ..V3Limits::default()
+        },
     };
     let disk = open_disk(&config)?;
     let member = Member::start_with_listeners(member_cfg, disk, listeners).await?;

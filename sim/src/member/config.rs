@@ -66,6 +66,9 @@ pub struct MemberConfig {
     /// fast-forwards, as etcd's does. Default false here, keeping the simulator's
     /// multi-member boots as they were; `embed::Config` has etcd's default, true.
     pub initial_election_tick_advance: bool,
+    /// The limits on v3 requests (`--max-txn-ops`, `--max-request-bytes`, the
+    /// watch progress interval).
+    pub v3_limits: crate::server::v3_backend::V3Limits,
 }
 
 impl Default for MemberConfig {
@@ -87,6 +90,7 @@ impl Default for MemberConfig {
             unsafe_mode: None,
             extra_client_urls: Vec::new(),
             listen_peer: None,
+            v3_limits: crate::server::v3_backend::V3Limits::default(),
             pre_vote: true,
             strict_reconfig_check: true,
             initial_election_tick_advance: false,

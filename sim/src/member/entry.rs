@@ -3,9 +3,27 @@
 
 use crate::api::v2::members::MembersError;
 use crate::server::v2_command::{V2Command, V2Proposal};
+use crate::server::v3_command::{V3Applied, V3ApplyError};
 use crate::store::v2::{Reply, StoreError};
+use etcd_sdk::v3::pb::etcdserverpb::InternalRaftRequest;
+use prost::Message;
 use serde::{Deserialize, Serialize};
 use std::time::SystemTime;
+
+/// The first byte of a v3 entry's encoding (then etcd's `InternalRaftRequest` in
+/// protobuf). The other entries are JSON, whose first byte is `{` or `"`.
+const V3_TAG: u8 = 0x03;
+
+/// Log bytes that are not an [`Entry`].
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// A JSON entry that does not parse.
+    #[error("undecodable entry")]
+    Json(#[source] serde_json::Error),
+    /// A v3 entry whose protobuf does not parse.
+    #[error("undecodable v3 entry")]
+    Protobuf(#[source] prost::DecodeError),
+}
 
 /// An [`Entry`] that cannot be encoded (serde refuses a time before 1970, for
 /// one): nothing is proposed, and the proposer gets the error.
@@ -16,9 +34,13 @@ pub struct EncodeError(#[source] serde_json::Error);
 /// Bytes of JSON around an entry's strings (field names, numbers, times).
 const ENCODING_OVERHEAD: usize = 256;
 
-/// A replicated entry (JSON in the Raft log).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A replicated entry (JSON in the Raft log, but for [`Entry::V3`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Entry {
+    /// A v3 request (etcd's log entry for the v3 API), encoded as protobuf behind
+    /// a tag byte, not as JSON.
+    #[serde(skip)]
+    V3(Box<InternalRaftRequest>),
     /// A v2 keys write, quorum read or expiry sweep.
     V2(V2Proposal),
     /// A member publishes its name and client URLs after it starts (etcd's
@@ -61,6 +83,13 @@ impl Entry {
     ///
     /// [`EncodeError`] when serde refuses a field (a time before 1970).
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        if let Entry::V3(req) = self {
+            let mut out = Vec::with_capacity(1 + req.encoded_len());
+            out.push(V3_TAG);
+            // Into a Vec, which grows as needed: protobuf encoding cannot fail.
+            req.encode_raw(&mut out);
+            return Ok(out);
+        }
         let mut out = Vec::with_capacity(self.size_hint());
         serde_json::to_writer(&mut out, self).map_err(EncodeError)?;
         Ok(out)
@@ -70,6 +99,7 @@ impl Entry {
     /// escaping, plus a little).
     fn size_hint(&self) -> usize {
         let strings = match self {
+            Entry::V3(req) => req.encoded_len(),
             Entry::V2(p) => match &p.command {
                 V2Command::Set { path, value, .. }
                 | V2Command::Create { path, value, .. }
@@ -101,15 +131,22 @@ impl Entry {
     ///
     /// # Errors
     ///
-    /// The JSON error.
-    pub fn decode(bytes: &[u8]) -> Result<Self, serde_json::Error> {
-        serde_json::from_slice(bytes)
+    /// [`DecodeError`]: the JSON or protobuf error.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        match bytes.split_first() {
+            Some((&V3_TAG, rest)) => InternalRaftRequest::decode(rest)
+                .map(|r| Entry::V3(Box::new(r)))
+                .map_err(DecodeError::Protobuf),
+            _ => serde_json::from_slice(bytes).map_err(DecodeError::Json),
+        }
     }
 }
 
 /// The result of applying an [`Entry`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Applied {
+    /// A v3 entry: its response, or why it was refused.
+    V3(Box<Result<V3Applied, V3ApplyError>>),
     /// A v2 entry: the reply of a write or quorum read, `None` for a sweep.
     V2(Box<Option<Result<Reply, StoreError>>>),
     /// A membership entry: done, or refused.
@@ -163,5 +200,27 @@ mod tests {
             bytes.capacity()
         );
         assert_eq!(Entry::decode(&bytes).unwrap(), entry);
+    }
+
+    #[test]
+    fn v3_entries_are_tagged_protobuf_and_round_trip() {
+        use etcd_sdk::v3::pb::etcdserverpb::PutRequest;
+        let entry = Entry::V3(Box::new(InternalRaftRequest {
+            put: Some(PutRequest {
+                key: b"k".to_vec(),
+                value: vec![0xff; 1000],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }));
+        let bytes = entry.encode().unwrap();
+        assert_eq!(bytes[0], V3_TAG);
+        assert!(bytes.len() < 1100, "binary, not JSON: {}", bytes.len());
+        assert_eq!(Entry::decode(&bytes).unwrap(), entry);
+        assert!(matches!(
+            Entry::decode(&[V3_TAG, 0x22, 0x05]),
+            Err(DecodeError::Protobuf(_))
+        ));
+        assert!(matches!(Entry::decode(b"{"), Err(DecodeError::Json(_))));
     }
 }

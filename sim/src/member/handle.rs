@@ -11,6 +11,7 @@ use super::drain::Connections;
 use super::entry::Applied;
 use super::expiry::Expiry;
 use super::ids::cluster_id;
+use super::lease_keeper::LeaseKeeper;
 use super::membership::Cluster;
 use super::proposer::Proposer;
 use super::publish::{Publisher, VersionDecider};
@@ -18,18 +19,22 @@ use super::signal::Signal;
 use super::state_machine::{MemberStateMachine, lock};
 use super::stats::StatsTracker;
 use super::tick_advance::TickAdvance;
+use super::v3_backend::{MemberV3, RequestIds};
 use super::{listen, server, tick_advance};
 use crate::api::v2::members::ClusterBackend;
 use crate::api::v3::V3Services;
 use crate::api::v3::gateway::Gateway;
 use crate::raft::{Disk, NodeStatus, RaftConfig, RaftError, RaftNode};
+use crate::server::v3_state::V3Stores;
 use crate::store::v2::Store;
+use crate::store::v3::lease::LessorConfig;
+use crate::store::v3::watch::WatchConfig;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
 /// Why a member could not start, or stopped.
@@ -147,7 +152,19 @@ impl Member {
         let store = Arc::new(Mutex::new(Store::new()));
         let cluster = Arc::new(Mutex::new(Cluster::default()));
         let (peer_tx, peer_rx) = mpsc::unbounded_channel();
-        let sm = MemberStateMachine::new(id, store.clone(), cluster.clone(), &initial, peer_tx);
+        let v3_stores = Arc::new(Mutex::new(V3Stores::new(
+            LessorConfig::new(cfg.election_ticks as u64, cfg.tick),
+            WatchConfig::new(cfg.v3_limits.max_request_bytes),
+        )));
+        let v3_activity = Arc::new(Notify::new());
+        let sm = MemberStateMachine::new(
+            id,
+            store.clone(),
+            cluster.clone(),
+            (v3_stores.clone(), v3_activity.clone()),
+            &initial,
+            peer_tx,
+        );
         let raft = Arc::new(RaftNode::start(rc, disk, sm).await?);
         let client_addrs: Vec<SocketAddr> = listeners
             .iter()
@@ -167,7 +184,17 @@ impl Member {
         let ready = Arc::new(Signal::default());
         let connections = Arc::new(Connections::default());
         tracing::info!(name = %cfg.name, id = %format!("{id:x}"), ?client_addrs, %peer_addr, "member: started");
-        let v3 = V3Services::new();
+        let v3_backend = Arc::new(MemberV3 {
+            id,
+            provisional_cluster_id: cluster_id(&bootstrap_ids),
+            proposer: proposer.clone(),
+            cluster: cluster.clone(),
+            stores: v3_stores.clone(),
+            activity: v3_activity,
+            limits: cfg.v3_limits,
+            ids: RequestIds::new(id),
+        });
+        let v3 = V3Services::new(v3_backend);
         let http2 = server::Http2Service::new(&v3);
         let mut tasks: Vec<JoinHandle<()>> = listeners
             .into_iter()
@@ -222,6 +249,12 @@ impl Member {
             cluster,
             shutdown: shutdown.clone(),
         };
+        let lease_keeper = LeaseKeeper {
+            proposer: proposer.clone(),
+            stores: v3_stores,
+            election_timeout: cfg.tick.saturating_mul(cfg.election_ticks as u32),
+            shutdown: shutdown.clone(),
+        };
         let expiry = Expiry {
             proposer,
             store,
@@ -233,6 +266,7 @@ impl Member {
             tokio::spawn(tick_advance::adjust_ticks(ticks)),
             tokio::spawn(version.run()),
             tokio::spawn(expiry.run()),
+            tokio::spawn(lease_keeper.run()),
             tokio::spawn(observe_status(raft.clone(), shutdown.clone(), stats)),
         ]);
         Ok(Member {

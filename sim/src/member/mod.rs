@@ -42,6 +42,7 @@ pub mod entry;
 mod expiry;
 pub mod handle;
 pub mod ids;
+mod lease_keeper;
 pub mod listen;
 pub mod membership;
 mod preface;
@@ -53,6 +54,7 @@ pub mod state_machine;
 mod stats;
 mod tick_advance;
 pub mod unsafe_mode;
+mod v3_backend;
 
 pub use backend::HEALTH_INTERVAL;
 pub use config::MemberConfig;

@@ -6,13 +6,15 @@ use super::entry::{Applied, Entry};
 use super::membership::{Cluster, MemberInfo};
 use crate::raft::{ChangeKind, MembershipEvent, StateMachine};
 use crate::server::v2_command::apply;
+use crate::server::v3_command;
+use crate::server::v3_state::V3Stores;
 use crate::store::v2::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
-use tokio::sync::mpsc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{Notify, mpsc};
 
 /// The context a member puts on the configuration change that adds another (etcd
 /// puts the member's JSON there too). Bootstrap changes carry none.
@@ -37,6 +39,10 @@ pub struct MemberStateMachine {
     local_id: u64,
     store: Arc<Mutex<Store>>,
     cluster: Arc<Mutex<Cluster>>,
+    /// The v3 state (lock order: v2 store, then v3 stores).
+    v3: Arc<Mutex<V3Stores>>,
+    /// Notified after every applied v3 entry (watch streams send what it queued).
+    v3_activity: Arc<Notify>,
     /// The initial members by id, for bootstrap changes (which carry no context).
     initial: BTreeMap<u64, InitialMember>,
     /// Peer addresses learned from applied peer URL updates, for the Raft node's
@@ -50,6 +56,7 @@ impl MemberStateMachine {
         local_id: u64,
         store: Arc<Mutex<Store>>,
         cluster: Arc<Mutex<Cluster>>,
+        v3: (Arc<Mutex<V3Stores>>, Arc<Notify>),
         initial: &[InitialMember],
         peer_updates: mpsc::UnboundedSender<(u64, SocketAddr)>,
     ) -> Self {
@@ -57,6 +64,8 @@ impl MemberStateMachine {
             local_id,
             store,
             cluster,
+            v3: v3.0,
+            v3_activity: v3.1,
             initial: initial.iter().map(|m| (m.id, m.clone())).collect(),
             peer_updates,
         }
@@ -97,26 +106,51 @@ impl MemberStateMachine {
 }
 
 /// The state machine's snapshot: membership and store, length-prefixed.
-fn encode_snapshot(cluster: &Cluster, store: &[u8]) -> Vec<u8> {
+/// The marker after the membership that says a v3 part follows (a v2 store
+/// snapshot, JSON, starts with `{`; snapshots from before v3 have none).
+const V3_MARKER: u8 = 0xE3;
+
+/// A member snapshot: the membership (JSON, length-prefixed), then [`V3_MARKER`],
+/// the v2 store (length-prefixed) and the v3 blob.
+fn encode_snapshot(cluster: &Cluster, store: &[u8], v3: &[u8]) -> Vec<u8> {
     let cluster = serde_json::to_vec(cluster).unwrap_or_default();
-    let mut out = Vec::with_capacity(8 + cluster.len() + store.len());
+    let mut out = Vec::with_capacity(8 + cluster.len() + 9 + store.len() + v3.len());
     out.extend_from_slice(&(cluster.len() as u64).to_le_bytes());
     out.extend_from_slice(&cluster);
+    out.push(V3_MARKER);
+    out.extend_from_slice(&(store.len() as u64).to_le_bytes());
     out.extend_from_slice(store);
+    out.extend_from_slice(v3);
     out
 }
 
-fn decode_snapshot(data: &[u8]) -> Result<(Cluster, &[u8]), String> {
+/// A length-prefixed part and what follows it.
+fn split_prefixed<'a>(data: &'a [u8], what: &str) -> Result<(&'a [u8], &'a [u8]), String> {
     let (len, rest) = data
         .split_first_chunk::<8>()
-        .ok_or("member snapshot too short")?;
+        .ok_or_else(|| format!("member snapshot: {what} truncated"))?;
     let len = usize::try_from(u64::from_le_bytes(*len)).map_err(|e| e.to_string())?;
     if rest.len() < len {
-        return Err("member snapshot truncated".into());
+        return Err(format!("member snapshot: {what} truncated"));
     }
-    let (cluster, store) = rest.split_at(len);
+    Ok(rest.split_at(len))
+}
+
+/// The parts of a member snapshot: the membership, the v2 store's bytes and, in
+/// snapshots made since v3, the v3 blob.
+type SnapshotParts<'a> = (Cluster, &'a [u8], Option<&'a [u8]>);
+
+/// Splits a member snapshot into its parts.
+fn decode_snapshot(data: &[u8]) -> Result<SnapshotParts<'_>, String> {
+    let (cluster, rest) = split_prefixed(data, "membership")?;
     let cluster = serde_json::from_slice(cluster).map_err(|e| format!("membership: {e}"))?;
-    Ok((cluster, store))
+    match rest.split_first() {
+        Some((&V3_MARKER, rest)) => {
+            let (store, v3) = split_prefixed(rest, "v2 store")?;
+            Ok((cluster, store, Some(v3)))
+        }
+        _ => Ok((cluster, rest, None)),
+    }
 }
 
 impl StateMachine for MemberStateMachine {
@@ -130,8 +164,17 @@ impl StateMachine for MemberStateMachine {
                 return Applied::Undecodable;
             }
         };
+        if let Entry::V3(req) = entry {
+            let result = v3_command::apply(&mut lock(&self.v3), &req, Instant::now());
+            if let Err(e) = &result {
+                tracing::debug!(index, error = %e, kind = v3_command::kind(&req), "member: v3 request refused");
+            }
+            self.v3_activity.notify_waiters();
+            return Applied::V3(Box::new(result));
+        }
         let mut store = lock(&self.store);
         match entry {
+            Entry::V3(_) => Applied::Undecodable,
             Entry::V2(p) => Applied::V2(Box::new(apply(&mut store, p))),
             Entry::Publish {
                 id,
@@ -185,8 +228,9 @@ impl StateMachine for MemberStateMachine {
 
     fn snapshot(&self) -> Vec<u8> {
         let store = lock(&self.store);
+        let v3 = lock(&self.v3).snapshot();
         let cluster = lock(&self.cluster);
-        encode_snapshot(&cluster, &store.save())
+        encode_snapshot(&cluster, &store.save(), &v3)
     }
 
     fn validate_membership(
@@ -217,11 +261,23 @@ impl StateMachine for MemberStateMachine {
     }
 
     fn restore(&mut self, index: u64, data: &[u8]) -> Result<(), String> {
-        let (cluster, store_bytes) = decode_snapshot(data)?;
+        let (cluster, store_bytes, v3_bytes) = decode_snapshot(data)?;
         let mut store = lock(&self.store);
+        let mut v3 = lock(&self.v3);
+        // Check both stores' parts before changing either.
+        let mut probe = Store::new();
+        probe
+            .recover(store_bytes)
+            .map_err(|e| format!("store snapshot at {index}: {e}"))?;
+        if let Some(v3_bytes) = v3_bytes {
+            v3.restore(v3_bytes)
+                .map_err(|e| format!("v3 snapshot at {index}: {e}"))?;
+        }
         store
             .recover(store_bytes)
             .map_err(|e| format!("store snapshot at {index}: {e}"))?;
+        drop(v3);
+        self.v3_activity.notify_waiters();
         for m in cluster.members() {
             if let Some(addr) = m
                 .peer_urls
@@ -241,6 +297,7 @@ mod tests {
     use super::*;
     use crate::raft::ConfState;
     use crate::server::v2_command::{V2Command, V2Proposal};
+    use etcd_sdk::v3::pb::etcdserverpb::InternalRaftRequest;
 
     fn sm() -> (MemberStateMachine, Arc<Mutex<Store>>, Arc<Mutex<Cluster>>) {
         let store = Arc::new(Mutex::new(Store::new()));
@@ -253,7 +310,20 @@ mod tests {
         }];
         let (tx, _rx) = mpsc::unbounded_channel();
         (
-            MemberStateMachine::new(1, store.clone(), cluster.clone(), &initial, tx),
+            MemberStateMachine::new(
+                1,
+                store.clone(),
+                cluster.clone(),
+                (
+                    Arc::new(Mutex::new(V3Stores::new(
+                        crate::store::v3::lease::LessorConfig::default(),
+                        crate::store::v3::watch::WatchConfig::new(1 << 20),
+                    ))),
+                    Arc::new(Notify::new()),
+                ),
+                &initial,
+                tx,
+            ),
             store,
             cluster,
         )
@@ -360,5 +430,71 @@ mod tests {
         assert_eq!(lock(&store_b).save(), lock(&store).save());
         assert_eq!(*lock(&cluster_b), *lock(&cluster));
         assert!(b.restore(5, b"short").is_err());
+    }
+
+    #[test]
+    fn v3_entries_apply_in_log_order_and_travel_in_snapshots() {
+        use etcd_sdk::v3::pb::etcdserverpb::PutRequest;
+        let (mut a, store, cluster) = sm();
+        let put = |key: &str| {
+            Entry::V3(Box::new(InternalRaftRequest {
+                put: Some(PutRequest {
+                    key: key.into(),
+                    value: b"v".to_vec(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }))
+            .encode()
+            .unwrap()
+        };
+        match a.apply(1, 1, &put("a")) {
+            Applied::V3(r) => match *r {
+                Ok(crate::server::v3_command::V3Applied::Put(p)) => {
+                    assert_eq!(p.header.unwrap().revision, 2)
+                }
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+        // A refused request (a lease that does not exist) is an answer, not an
+        // undecodable entry.
+        let unknown_lease = Entry::V3(Box::new(InternalRaftRequest {
+            put: Some(PutRequest {
+                key: b"x".to_vec(),
+                lease: 42,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+        .encode()
+        .unwrap();
+        assert!(matches!(a.apply(2, 1, &unknown_lease), Applied::V3(r) if r.is_err()));
+        a.apply(3, 1, &put("b"));
+        let snap = a.snapshot();
+
+        let (mut b, _, _) = sm();
+        b.restore(3, &snap).unwrap();
+        let kv_b = lock(&b.v3).kv.current_revision();
+        assert_eq!(kv_b, 3);
+        assert!(lock(&b.v3).kv.get(b"b").is_some());
+
+        // A snapshot from before v3 (no marker, the v2 store right after the
+        // membership) restores with empty v3 stores.
+        let old = {
+            let c = serde_json::to_vec(&*lock(&cluster)).unwrap();
+            let mut out = (c.len() as u64).to_le_bytes().to_vec();
+            out.extend_from_slice(&c);
+            out.extend_from_slice(&lock(&store).save());
+            out
+        };
+        let (mut c, _, _) = sm();
+        c.restore(3, &old).unwrap();
+        assert_eq!(lock(&c.v3).kv.current_revision(), 1);
+        // A damaged v3 part changes nothing.
+        let (mut d, _, _) = sm();
+        d.apply(1, 1, &put("z"));
+        assert!(d.restore(3, &snap[..snap.len() - 3]).is_err());
+        assert!(lock(&d.v3).kv.get(b"z").is_some());
     }
 }

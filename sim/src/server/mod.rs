@@ -12,13 +12,24 @@
 //!   `/v2/auth/*` operations, and the request checks (bcrypt off the store lock).
 //! - `testing` (tests only): `Local`, a one-member backend that applies at once.
 //!
-//! v3 follows the same shape: its commands and applier in `server::v3_command`,
-//! its backend trait in `server::v3_backend`, the proposing half of its auth in
-//! `server::v3_auth`; parsing and handlers in `api::v3`, the pure parts in
-//! `auth::v3` and `store::v3`.
+//! - [`v3_state`]: [`v3_state::V3Stores`], a member's v3 state (MVCC store,
+//!   lessor, watchable store) under one lock, and its snapshot blob.
+//! - [`v3_command`]: the replicated v3 requests (etcd's `InternalRaftRequest`)
+//!   and their applier.
+//! - [`v3_backend`]: [`v3_backend::V3Backend`], what the v3 gRPC services need
+//!   from a member; `v3_testing` (tests only): a one-member stand-in.
+//!
+//! v3 auth will add the proposing half of its checks in `server::v3_auth`; the
+//! gRPC parsing and handlers are in `api::v3`, the pure parts in `auth::v3` and
+//! `store::v3`.
 
 pub mod backend;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod v2_auth;
 pub mod v2_command;
+pub mod v3_backend;
+pub mod v3_command;
+pub mod v3_state;
+#[cfg(test)]
+pub(crate) mod v3_testing;

@@ -82,6 +82,17 @@ impl EtcdCluster {
         Self::try_start_with(Path::new(ETCD_BIN), n).await
     }
 
+    /// Like [`EtcdCluster::start`], with extra flags given to every member (e.g.
+    /// `--experimental-watch-progress-notify-interval=1s`).
+    pub async fn start_with_flags(n: usize, flags: &[&str]) -> EtcdCluster {
+        require_binary(Path::new(ETCD_BIN));
+        let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+        match Self::try_start_full(Path::new(ETCD_BIN), n, &std::env::temp_dir(), &flags).await {
+            Ok(c) => c,
+            Err(e) => panic!("etcd cluster of {n} with {flags:?} did not start: {e}"),
+        }
+    }
+
     /// Like [`EtcdCluster::start`], with another server binary that takes etcd's
     /// flags (our `etcd-sim`).
     pub async fn start_with(bin: &Path, n: usize) -> EtcdCluster {
@@ -99,11 +110,20 @@ impl EtcdCluster {
     /// Like [`EtcdCluster::try_start_with`], with the data dirs and logs in a new
     /// directory under `parent` (a tmpfs or a disk, for benchmarks).
     pub async fn try_start_in(bin: &Path, n: usize, parent: &Path) -> Result<EtcdCluster, String> {
+        Self::try_start_full(bin, n, parent, &[]).await
+    }
+
+    async fn try_start_full(
+        bin: &Path,
+        n: usize,
+        parent: &Path,
+        flags: &[String],
+    ) -> Result<EtcdCluster, String> {
         assert!(n >= 1, "a cluster needs a member");
         check_binary(bin)?;
         let mut last = String::new();
         for attempt in 1..=START_ATTEMPTS {
-            let mut cluster = Self::spawn(bin, n, parent)?;
+            let mut cluster = Self::spawn(bin, n, parent, flags)?;
             match cluster
                 .wait_ready(n, Instant::now() + STARTUP_TIMEOUT)
                 .await
@@ -127,7 +147,7 @@ impl EtcdCluster {
         Err(last)
     }
 
-    fn spawn(bin: &Path, n: usize, parent: &Path) -> Result<EtcdCluster, String> {
+    fn spawn(bin: &Path, n: usize, parent: &Path, flags: &[String]) -> Result<EtcdCluster, String> {
         let dir = tempfile::Builder::new()
             .prefix("etcd-sdk-test-")
             .tempdir_in(parent)
@@ -149,7 +169,7 @@ impl EtcdCluster {
             let name = format!("m{i}");
             let client_url = format!("http://127.0.0.1:{}", ports[2 * i]);
             let data_dir = dir.path().join(format!("{name}.etcd"));
-            let args = vec![
+            let mut args = vec![
                 format!("--name={name}"),
                 format!("--data-dir={}", data_dir.display()),
                 format!("--listen-client-urls={client_url}"),
@@ -163,6 +183,7 @@ impl EtcdCluster {
                 "--logger=zap".to_string(),
                 "--log-outputs=stderr".to_string(),
             ];
+            args.extend(flags.iter().cloned());
             members.push(EtcdMember {
                 bin: bin.to_path_buf(),
                 index: i,

@@ -6,12 +6,14 @@
 //! Both worlds:
 //! - [`ports`]: free loopback ports below the kernel's ephemeral range.
 //! - [`raw_http`]: one raw HTTP/1.1 request (bytes on a socket, no SDK).
+//! - [`metrics`]: a member's `/metrics`, for which member serves a client's streams.
 //! - [`sdk`]: SDK clients pinned to endpoints, as the case bodies use them.
 //! - [`backend`]: the fault interface ([`backend::Backend`]) the shared case bodies
 //!   drive, with two implementations: real etcd processes
 //!   ([`etcd_backend`], real builds) and the simulated cluster ([`sim::backend`],
 //!   sim builds).
 //! - [`cases`]: the case bodies written once and run against both backends.
+//! - [`sha256`]: SHA-256, to check the digest that ends a v3 snapshot.
 //!
 //! Real builds: [`etcd_bin`] (is etcd installed? one clear line if not), [`etcd`] (the process harness: 1..n-member clusters of
 //! `/usr/bin/etcd` or any binary that takes etcd's flags, SIGSTOP/SIGCONT/SIGKILL,
@@ -23,9 +25,11 @@
 
 pub mod backend;
 pub mod cases;
+pub mod metrics;
 pub mod ports;
 pub mod raw_http;
 pub mod sdk;
+pub mod sha256;
 
 #[cfg(not(madsim))]
 pub mod etcd;

@@ -1,19 +1,37 @@
 //! The gRPC services of one client port, and how they are served in each build.
 
 use super::health::HealthService;
+use crate::server::v3_backend::V3Backend;
 use etcd_sdk::v3::pb::grpc_health_v1::health_server::HealthServer;
 use etcd_sdk::v3::tonic;
+use std::sync::Arc;
 
 /// Every gRPC service a member serves on its client URLs.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone)]
 pub struct V3Services {
     health: HealthService,
+    /// The member the v3 services serve.
+    backend: Arc<dyn V3Backend>,
+}
+
+impl std::fmt::Debug for V3Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("V3Services").finish_non_exhaustive()
+    }
 }
 
 impl V3Services {
-    /// The services of a member's client port.
-    pub fn new() -> V3Services {
-        V3Services::default()
+    /// The services of a member's client port, over `backend`.
+    pub fn new(backend: Arc<dyn V3Backend>) -> V3Services {
+        V3Services {
+            health: HealthService,
+            backend,
+        }
+    }
+
+    /// The member these services serve.
+    pub fn backend(&self) -> &Arc<dyn V3Backend> {
+        &self.backend
     }
 
     /// The services as one tonic router, to serve HTTP/2 connections with (real

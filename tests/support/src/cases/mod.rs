@@ -5,6 +5,11 @@
 //! - [`keys`], [`auth`]: single-member bodies that take the endpoints.
 //! - [`v3_kv`]: the v3 KV client; endpoint bodies plus one [`crate::backend::Backend`] body.
 //! - [`v3_port`]: gRPC (health) and HTTP/1.1 on one client port; endpoint bodies.
+//! - [`v3_cluster`], [`v3_maintenance`], [`v3_auth`]: the v3 Cluster, Maintenance and
+//!   Auth APIs and the client's endpoint management, as [`crate::backend::Backend`] bodies.
+//! - [`v3_watch`], [`v3_lease`]: the v3 Watcher and Lease clients; endpoint bodies, and
+//!   [`crate::backend::Backend`] bodies that kill or stop the member serving a stream
+//!   (found through its `/metrics`, see [`crate::metrics`]).
 //! - [`client`], [`members`]: bodies that drive a [`crate::backend::Backend`] (faults:
 //!   pause, kill, restart).
 
@@ -12,5 +17,10 @@ pub mod auth;
 pub mod client;
 pub mod keys;
 pub mod members;
+pub mod v3_auth;
+pub mod v3_cluster;
 pub mod v3_kv;
+pub mod v3_lease;
+pub mod v3_maintenance;
 pub mod v3_port;
+pub mod v3_watch;

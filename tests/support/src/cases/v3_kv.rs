@@ -584,9 +584,10 @@ fn tonic_code_out_of_range() -> etcd_sdk::v3::error::Code {
 
 /// Run against a fresh 3-member cluster: with one member SIGSTOPped, reads
 /// and writes through a client over all three endpoints keep completing,
-/// each within its own deadline, because keepalive pings drop the stopped
-/// member's connection. A write caught on that connection may fail with
-/// outcome-unknown (never anything else) and is then retried by the body.
+/// each within its own deadline: the one write caught on the stopped member
+/// (its keepalive ping times out) fails with outcome-unknown (never anything
+/// else; the body retries it), and the member's circuit breaker keeps every
+/// later call away from it until it answers a probe after its resume.
 pub async fn calls_continue_with_a_member_paused(c: &dyn Backend) {
     assert_eq!(c.size(), 3);
     let leader = c.wait_for_leader(None, Duration::from_secs(20)).await;
@@ -650,18 +651,99 @@ pub async fn calls_continue_with_a_member_paused(c: &dyn Backend) {
     println!(
         "v3: 20 puts and gets with member {stopped} stopped took {took:?}, slowest call {slowest:?}, {unknown} outcome-unknown puts"
     );
-    // Each outcome-unknown put costs one keepalive timeout (~1.5 s) on the
-    // stopped member's connection; the channel re-dials it (a later slice's
-    // circuit breaker will stop that), so some are expected, not one per put.
+    // The per-endpoint circuit breaker: the first put that picks the stopped
+    // member is lost (its keepalive ping or its deadline runs out), which
+    // takes the member out of rotation; it comes back only after answering
+    // a probe, which a stopped member cannot. So at most one put is
+    // outcome-unknown, however many calls follow.
     assert!(
-        unknown < 20,
-        "{unknown} outcome-unknown puts: the stopped member is never left"
+        unknown <= 1,
+        "{unknown} outcome-unknown puts: the stopped member was picked again"
     );
+    let stopped_url = &urls[stopped];
     assert!(
-        took < Duration::from_secs(60),
-        "20 puts and gets took {took:?}"
+        !cl.usable_endpoints().contains(stopped_url),
+        "the stopped member is still in rotation: {:?}",
+        cl.usable_endpoints()
     );
+    assert_eq!(cl.endpoints(), urls, "the breaker does not change the set");
     c.resume(stopped);
+    // Once it answers a probe (the backoff is at most 30 s) it is used again.
+    let back = Instant::now();
+    while !cl.usable_endpoints().contains(stopped_url) {
+        assert!(
+            back.elapsed() < Duration::from_secs(40),
+            "the resumed member never came back: {:?}",
+            cl.usable_endpoints()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for i in 0..6 {
+        cl.with_timeout(per_call)
+            .put(format!("after{i}"), "v", PutOptions::default())
+            .await
+            .unwrap();
+    }
+}
+
+/// Run against a fresh 3-member cluster: with one member killed, every put
+/// and get succeeds (a refused connection sends nothing, so no write is
+/// outcome-unknown), the dead endpoint leaves the rotation after its
+/// refusals, and it comes back once the restarted member answers a probe.
+pub async fn calls_continue_with_a_member_killed(c: &dyn Backend) {
+    assert_eq!(c.size(), 3);
+    let leader = c.wait_for_leader(None, Duration::from_secs(20)).await;
+    let urls = c.client_urls();
+    let cl = Client::new(Config {
+        dial_timeout: Some(Duration::from_secs(1)),
+        ..Config::new(urls.iter().cloned())
+    })
+    .await
+    .unwrap();
+    let per_call = Duration::from_secs(5);
+    for i in 0..6 {
+        cl.with_timeout(per_call)
+            .put(format!("warm{i}"), "v", PutOptions::default())
+            .await
+            .unwrap();
+    }
+    let killed = (leader + 1) % 3;
+    c.kill(killed);
+    for i in 0..20 {
+        let key = format!("k{i}");
+        cl.with_timeout(per_call)
+            .put(key.clone(), "v", PutOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("put {key} with member {killed} dead: {e:?}"));
+        let g = cl
+            .with_timeout(per_call)
+            .get(key.clone(), GetOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("get {key}: {e:?}"));
+        assert_eq!(g.kvs[0].value, b"v");
+    }
+    let killed_url = &urls[killed];
+    assert!(
+        !cl.usable_endpoints().contains(killed_url),
+        "the dead member is still in rotation: {:?}",
+        cl.usable_endpoints()
+    );
+    c.restart(killed).await;
+    let back = Instant::now();
+    while !cl.usable_endpoints().contains(killed_url) {
+        assert!(
+            back.elapsed() < Duration::from_secs(40),
+            "the restarted member never came back: {:?}",
+            cl.usable_endpoints()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for i in 0..6 {
+        cl.with_timeout(per_call)
+            .put(format!("after{i}"), "v", PutOptions::default())
+            .await
+            .unwrap();
+    }
 }
 
 /// Run against a fresh 1-member cluster. Per-call deadlines and `close()`

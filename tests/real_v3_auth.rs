@@ -1,0 +1,12 @@
+//! The v3 Auth API against real etcd 3.4. The body is in
+//! `etcd_test_support::cases::v3_auth`.
+#![cfg(not(madsim))]
+
+use etcd_test_support::EtcdCluster;
+use etcd_test_support::cases::v3_auth;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_roles_permissions_and_tokens() {
+    let c = EtcdCluster::start(1).await;
+    v3_auth::users_roles_permissions_and_tokens(&c).await;
+}

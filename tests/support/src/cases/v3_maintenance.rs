@@ -1,0 +1,173 @@
+//! The v3 Maintenance API (`etcd_sdk::v3::Maintenance`) against a 3-member
+//! cluster: status fields, equal KV hashes on every member at one revision,
+//! defragment, alarms, the snapshot stream and its SHA-256 trailer (spec
+//! §2.13), and leadership transfer. Written against a [`Backend`] so the
+//! simulated cluster can run the same bodies.
+
+use crate::backend::Backend;
+use crate::sha256::sha256;
+use etcd_sdk::v3::{
+    AlarmMember, AlarmType, Client, CompactOptions, Config, EtcdError, KV, Maintenance, PutOptions,
+    StatusResponse,
+};
+use std::time::Duration;
+use tokio::time::Instant;
+
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn client(endpoints: &[String]) -> Client {
+    Client::new(Config {
+        request_timeout: Some(CALL_TIMEOUT),
+        ..Config::new(endpoints.iter().cloned())
+    })
+    .await
+    .expect("client")
+}
+
+async fn statuses(cl: &Client, urls: &[String]) -> Vec<StatusResponse> {
+    let mut out = Vec::new();
+    for u in urls {
+        out.push(
+            cl.status(u)
+                .await
+                .unwrap_or_else(|e| panic!("status {u}: {e:?}")),
+        );
+    }
+    out
+}
+
+/// Run against a fresh 3-member cluster. Every member's status, the same
+/// KV hash on every member at one revision, defragment of each, no alarms
+/// (and a disarm-all that finds none), a status of a dead endpoint failing
+/// at once, and a snapshot whose last 32 bytes are the SHA-256 of the rest.
+pub async fn status_hash_defragment_alarms_snapshot(c: &dyn Backend) {
+    assert_eq!(c.size(), 3);
+    let urls = c.client_urls();
+    let cl = client(&urls).await;
+
+    let all = statuses(&cl, &urls).await;
+    let leader = all[0].leader;
+    assert_ne!(leader, 0);
+    let mut ids = Vec::new();
+    for s in &all {
+        assert!(s.version.starts_with("3.4."), "{s:?}");
+        assert_eq!(s.leader, leader, "every member knows the leader");
+        assert!(s.db_size > 0 && s.db_size_in_use > 0 && s.db_size_in_use <= s.db_size);
+        assert!(s.raft_term >= 1 && s.raft_index >= 1, "{s:?}");
+        assert!(s.errors.is_empty() && !s.is_learner, "{s:?}");
+        ids.push(s.member_id());
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "each status comes from the member asked");
+    assert_eq!(all.iter().filter(|s| s.is_leader()).count(), 1);
+
+    let mut rev = 0;
+    for i in 0..10 {
+        let p = cl
+            .put(format!("h{i}"), format!("v{i}"), PutOptions::default())
+            .await
+            .unwrap();
+        rev = p.header.expect("a header").revision;
+    }
+    let mut hashes = Vec::new();
+    for u in &urls {
+        let start = Instant::now();
+        let h = loop {
+            match cl.hash_kv(u, rev).await {
+                Ok(h) => break h,
+                // A follower that has not applied `rev` yet.
+                Err(e) if e.etcd() == Some(EtcdError::FutureRev) => {
+                    assert!(start.elapsed() < Duration::from_secs(5), "{u} stuck: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("hash_kv {u}: {e:?}"),
+            }
+        };
+        assert_eq!(
+            h.compact_revision, -1,
+            "nothing compacted yet: etcd says -1"
+        );
+        assert!(h.header.is_some());
+        hashes.push(h.hash);
+    }
+    assert!(hashes.iter().all(|h| *h == hashes[0]), "{hashes:?}");
+    // An earlier revision hashes differently.
+    let earlier = cl.hash_kv(&urls[0], rev - 1).await.unwrap();
+    assert_ne!(earlier.hash, hashes[0]);
+    // After a compaction, the hash reports it.
+    cl.compact(rev - 3, CompactOptions { physical: true })
+        .await
+        .unwrap();
+    let after = cl.hash_kv(&urls[0], 0).await.unwrap();
+    assert_eq!(after.compact_revision, rev - 3);
+
+    for u in &urls {
+        let d = cl.defragment(u).await.unwrap();
+        assert!(d.header.is_none(), "etcd 3.4 sends no defragment header");
+    }
+
+    let alarms = cl.alarm_list().await.unwrap();
+    assert!(alarms.alarms.is_empty(), "{alarms:?}");
+    let disarmed = cl
+        .alarm_disarm(AlarmMember {
+            member_id: 0,
+            alarm: AlarmType::None as i32,
+        })
+        .await
+        .unwrap();
+    assert!(disarmed.alarms.is_empty(), "{disarmed:?}");
+
+    let t = Instant::now();
+    let err = cl.status(&c.dead_endpoint()).await.unwrap_err();
+    assert!(!err.is_outcome_unknown(), "{err:?}");
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        t.elapsed()
+    );
+
+    let snap = cl.snapshot().await.unwrap().read_all().await.unwrap();
+    assert!(snap.len() > 32, "{} bytes", snap.len());
+    let (db, digest) = snap.split_at(snap.len() - 32);
+    assert_eq!(db.len() % 4096, 0, "the database is whole pages");
+    assert_eq!(
+        sha256(db),
+        digest,
+        "the trailer is the SHA-256 of the database"
+    );
+}
+
+/// Run against a fresh 3-member cluster. `move_leader` (sent to the leader,
+/// from whichever endpoint) hands leadership to a follower, whose status
+/// then reports itself leader; an unknown target is refused with "bad
+/// leader transferee".
+pub async fn move_leader_to_a_follower(c: &dyn Backend) {
+    assert_eq!(c.size(), 3);
+    let urls = c.client_urls();
+    let old = c.wait_for_leader(None, Duration::from_secs(20)).await;
+    let target = (old + 1) % 3;
+    // The client balances over all three: move_leader finds the leader.
+    let cl = client(&urls).await;
+    let target_id = cl.status(&urls[target]).await.unwrap().member_id();
+
+    cl.move_leader(target_id).await.unwrap();
+    let start = Instant::now();
+    loop {
+        let s = cl.status(&urls[target]).await.unwrap();
+        if s.is_leader() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{target} never became leader: {s:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for s in statuses(&cl, &urls).await {
+        assert_eq!(s.leader, target_id);
+    }
+
+    let err = cl.move_leader(0x1234_5678).await.unwrap_err();
+    assert_eq!(err.etcd(), Some(EtcdError::BadLeaderTransferee), "{err:?}");
+}
