@@ -23,6 +23,7 @@ use super::v3_backend::{MemberV3, RequestIds};
 use super::{listen, server, tick_advance};
 use crate::api::v2::members::ClusterBackend;
 use crate::api::v3::V3Services;
+use crate::api::v3::gateway::Gateway;
 use crate::raft::{Disk, NodeStatus, RaftConfig, RaftError, RaftNode};
 use crate::server::v3_state::V3Stores;
 use crate::store::v2::Store;
@@ -198,10 +199,17 @@ impl Member {
         let mut tasks: Vec<JoinHandle<()>> = listeners
             .into_iter()
             .map(|l| {
+                // The /v3 gateway of each listener dials the listener itself.
+                let gateway = l.local_addr().ok().and_then(|addr| {
+                    Gateway::new(addr)
+                        .inspect_err(|e| tracing::warn!(error = %e, "member: no v3 gateway"))
+                        .ok()
+                });
                 tokio::spawn(server::serve(
                     l,
                     backend.clone(),
                     http2.clone(),
+                    gateway,
                     shutdown.clone(),
                     connections.clone(),
                 ))

@@ -16,6 +16,7 @@ use crate::api::v2::head_guard::HeadGuard;
 use crate::api::v2::http_checks::{BodyError, MAX_HEAD_BYTES, go_body_error_text};
 use crate::api::v2::response::{Body, text, with_cors};
 use crate::api::v2::router::{self, V2Server};
+use crate::api::v3::gateway::Gateway;
 use bytes::{Bytes, BytesMut};
 use etcd_sdk::transport::QuietFlush;
 use http::{Request, Response, StatusCode};
@@ -58,10 +59,13 @@ impl Http2Service {
 
 /// Serves `backend` (and `grpc`, for HTTP/2 connections) on `listener` until
 /// `shutdown`, at most as many connections at once as `connections` allows.
+/// With a `gateway`, the v2 router hands it the `/v3/...` requests (each request
+/// carries it as an extension).
 pub(crate) async fn serve<S: V2Server>(
     listener: TcpListener,
     backend: Arc<S>,
     grpc: Http2Service,
+    gateway: Option<Gateway>,
     shutdown: Arc<Signal>,
     connections: Arc<Connections>,
 ) {
@@ -78,15 +82,17 @@ pub(crate) async fn serve<S: V2Server>(
         };
         match accepted {
             Ok((stream, _)) => {
-                let (backend, grpc, shutdown, connections) = (
+                let (backend, grpc, gateway, shutdown, connections) = (
                     backend.clone(),
                     grpc.clone(),
+                    gateway.clone(),
                     shutdown.clone(),
                     connections.clone(),
                 );
                 tokio::spawn(async move {
                     let _open = connections.enter();
-                    connection(backend, grpc, stream, &shutdown, &connections).await;
+                    let http1 = Http1 { backend, gateway };
+                    connection(http1, grpc, stream, &shutdown, &connections).await;
                     drop(slot);
                 });
             }
@@ -102,7 +108,7 @@ pub(crate) async fn serve<S: V2Server>(
 /// lets the request in flight finish): as gRPC if it opens with HTTP/2's preface
 /// (real builds), as HTTP/1 otherwise.
 async fn connection<S: V2Server>(
-    backend: Arc<S>,
+    http1: Http1<S>,
     grpc: Http2Service,
     stream: TcpStream,
     shutdown: &Arc<Signal>,
@@ -134,8 +140,11 @@ async fn connection<S: V2Server>(
         stream
     };
     let stopping = shutdown.clone();
-    let svc = service_fn(move |req: Request<Incoming>| {
-        let (backend, stopping) = (backend.clone(), stopping.clone());
+    let svc = service_fn(move |mut req: Request<Incoming>| {
+        let (backend, stopping) = (http1.backend.clone(), stopping.clone());
+        if let Some(gateway) = &http1.gateway {
+            req.extensions_mut().insert(gateway.clone());
+        }
         async move { Ok::<_, Infallible>(handle(&*backend, &stopping, req).await) }
     });
     let conn = http1_builder()
@@ -161,6 +170,13 @@ async fn connection<S: V2Server>(
     if let Err(e) = result {
         tracing::debug!(error = %e, "member: connection ended with an error");
     }
+}
+
+/// What serves a connection's HTTP/1 requests: the v2 router over `backend`, with
+/// the v3 gateway (if any) attached to each request.
+struct Http1<S> {
+    backend: Arc<S>,
+    gateway: Option<Gateway>,
 }
 
 /// Serves one HTTP/2 connection with the gRPC services until it closes or
@@ -316,6 +332,7 @@ mod tests {
             listener,
             Arc::new(Fake::new()),
             Http2Service::default(),
+            None,
             shutdown.clone(),
             connections.clone(),
         ));

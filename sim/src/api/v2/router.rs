@@ -1,6 +1,8 @@
 //! The v2 HTTP router (spec §1): CORS on every response, OPTIONS answered before
 //! routing, the path percent-decoded, unclean paths redirected (301, query kept),
 //! then Go `ServeMux`-style routing to the handlers; anything else is the 404 page.
+//! When the request carries a v3 [`Gateway`] (an extension the member's HTTP
+//! service adds), `/v3/...` and `/v3beta/...` go to it after those steps.
 
 use super::auth;
 use super::http_checks::BodyError;
@@ -9,6 +11,7 @@ use super::members::{self, ClusterBackend, MembersCall};
 use super::misc;
 use super::response::{Body, full, text, with_cors};
 use super::stats::{self, StatsBackend};
+use crate::api::v3::gateway::{Gateway, is_gateway_path, rewrite_beta};
 use crate::server::backend::V2Backend;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
@@ -34,10 +37,31 @@ async fn dispatch<S: V2Server>(server: &S, req: Request<Bytes>) -> Response<Body
     let Some(path) = percent_decode(req.uri().path()) else {
         return bad_request();
     };
+    // The v3 gateway hook (etcd's accessController and mux): `/v3beta/` is
+    // rewritten to `/v3/` before routing, and with a gateway attached (by the
+    // member's HTTP service) `/v3/...` is the gateway's and `/v3` redirects there.
+    let gateway = req.extensions().get::<Gateway>();
+    let path = if gateway.is_some() {
+        rewrite_beta(path)
+    } else {
+        path
+    };
     let query = req.uri().query();
     let cleaned = clean_path(&path);
     if cleaned != path {
         return redirect(method, &cleaned, query);
+    }
+    if let Some(gateway) = gateway {
+        if path == "/v3" {
+            return redirect(method, "/v3/", query);
+        }
+        if is_gateway_path(&path) {
+            let body = match req.extensions().get::<BodyError>() {
+                Some(BodyError(e)) => Err(e.clone()),
+                None => Ok(req.body().clone()),
+            };
+            return gateway.handle(method, &path, req.headers(), body).await;
+        }
     }
     let content_type = req
         .headers()

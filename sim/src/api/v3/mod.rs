@@ -12,8 +12,12 @@
 //!   the HTTP/2 connections and keeps HTTP/1.1 for the v2 API and the gateway, on
 //!   the same port, as etcd's connection multiplexer does) and as a madsim-tonic
 //!   server on the same address in sim builds.
+//! - [`gateway`]: etcd's HTTP/JSON gateway (`/v3/...` and `/v3beta/...` over
+//!   HTTP/1.1), a translator that calls the services above over gRPC, on the
+//!   member's own client address, as etcd's grpc-gateway does.
 
 pub mod error;
+pub mod gateway;
 pub mod header;
 pub mod health;
 pub mod kv;
