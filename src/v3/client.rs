@@ -876,7 +876,20 @@ pub(crate) fn request_never_left(status: &Status) -> bool {
         "there is no address available",
         "there is no connection available",
     ];
-    let mentions = |text: &str| MARKERS.iter().any(|m| text.contains(m));
+    // madsim-tonic (sim builds) reports a failed connect as "transport error"
+    // (its endpoint connect), "connection refused" (a killed node) or "no
+    // endpoints available", and a failure after sending as "connection reset".
+    #[cfg(madsim)]
+    const SIM_MARKERS: [&str; 3] = [
+        "transport error",
+        "connection refused",
+        "no endpoints available",
+    ];
+    #[cfg(not(madsim))]
+    const SIM_MARKERS: [&str; 0] = [];
+    let mentions = |text: &str| {
+        MARKERS.iter().any(|m| text.contains(m)) || SIM_MARKERS.iter().any(|m| text == *m)
+    };
     if mentions(status.message()) {
         return true;
     }
