@@ -30,6 +30,11 @@ const MAX_ATTEMPTS: u32 = 100;
 /// a connection refused is tried again, but not for long, since no other
 /// endpoint can take the call.
 const ENDPOINT_ATTEMPTS: u32 = 3;
+/// Sim builds: the status of an attempt cut by the emulated keepalive (a lost
+/// call, as a real keepalive timeout is).
+#[cfg(madsim)]
+const EMULATED_KEEPALIVE_LOST: &str = "keep-alive timed out (emulated)";
+
 /// How long a breaker's probe (a gRPC health check on a fresh connection) may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// The bound of each periodic sync ([`Config::auto_sync_interval`]), Go's.
@@ -499,7 +504,22 @@ impl Client {
                         deadline,
                         done: false,
                     });
+                    #[cfg(madsim)]
+                    let keepalive = self.emulated_keepalive_bound();
                     async move {
+                        // madsim-tonic ignores HTTP/2 keepalive, so a call to a
+                        // paused member would wait for its deadline where a real
+                        // connection is dropped after keep_alive_time +
+                        // keep_alive_timeout of silence: cut the attempt there.
+                        #[cfg(madsim)]
+                        let r = match keepalive {
+                            Some(bound) => match tokio::time::timeout(bound, fut).await {
+                                Ok(r) => r,
+                                Err(_) => Err(Status::unavailable(EMULATED_KEEPALIVE_LOST)),
+                            },
+                            None => fut.await,
+                        };
+                        #[cfg(not(madsim))]
                         let r = fut.await;
                         if let Some(g) = guard {
                             g.finish(outcome_of(&r));
@@ -517,6 +537,17 @@ impl Client {
                 other => return other,
             }
         }
+    }
+
+    /// Sim builds: how long an attempt may go unanswered before it counts as
+    /// lost, as a real connection's keepalive ping would find it
+    /// (keep_alive_time + keep_alive_timeout; none unless both are set).
+    #[cfg(madsim)]
+    fn emulated_keepalive_bound(&self) -> Option<Duration> {
+        let c = &self.inner.config;
+        c.keep_alive_time
+            .zip(c.keep_alive_timeout)
+            .map(|(time, timeout)| time + timeout)
     }
 
     fn needs_new_token(&self, e: &Error) -> bool {
