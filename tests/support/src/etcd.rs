@@ -82,6 +82,19 @@ impl EtcdCluster {
         Self::try_start_with(Path::new(ETCD_BIN), n).await
     }
 
+    /// [`EtcdCluster::start_with_flags`] for any binary that takes etcd's flags
+    /// (the `etcd-sim` binary, say).
+    pub async fn start_bin_with_flags(bin: &Path, n: usize, flags: &[&str]) -> EtcdCluster {
+        let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+        match Self::try_start_full(bin, n, &std::env::temp_dir(), &flags).await {
+            Ok(c) => c,
+            Err(e) => panic!(
+                "{} cluster of {n} with {flags:?} did not start: {e}",
+                bin.display()
+            ),
+        }
+    }
+
     /// Like [`EtcdCluster::start`], with extra flags given to every member (e.g.
     /// `--experimental-watch-progress-notify-interval=1s`).
     pub async fn start_with_flags(n: usize, flags: &[&str]) -> EtcdCluster {
