@@ -267,15 +267,6 @@ fn bad_flags_exit_like_etcd() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("conflicting environment variable \"ETCD_NAME\""));
 
-    // etcd 3.4's default is --enable-v2=false, which etcd-sim cannot serve.
-    let out = run(&["--name", "a"], &[]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("--enable-v2"),
-        "{}",
-        text(&out.stderr)
-    );
-
     let out = run(&["--enable-v2", "--heartbeat-interval", "300"], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains(

@@ -918,9 +918,8 @@ pub(crate) fn request_never_left(status: &Status) -> bool {
     ];
     #[cfg(not(madsim))]
     const SIM_MARKERS: [&str; 0] = [];
-    let mentions = |text: &str| {
-        MARKERS.iter().any(|m| text.contains(m)) || SIM_MARKERS.contains(&text)
-    };
+    let mentions =
+        |text: &str| MARKERS.iter().any(|m| text.contains(m)) || SIM_MARKERS.contains(&text);
     if mentions(status.message()) {
         return true;
     }

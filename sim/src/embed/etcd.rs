@@ -131,6 +131,7 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
         strict_reconfig_check: config.strict_reconfig_check,
         initial_election_tick_advance: config.initial_election_tick_advance,
         unsafe_mode: None,
+        enable_v2: config.enable_v2,
         v3_limits: V3Limits {
             max_txn_ops: config.max_txn_ops as usize,
             max_request_bytes: config.max_request_bytes as usize,

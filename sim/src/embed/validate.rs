@@ -154,12 +154,6 @@ impl Config {
                 reason,
             })
         };
-        if !self.enable_v2 {
-            return unsupported(
-                "enable-v2",
-                "etcd-sim serves only the v2 API, so --enable-v2 must be true (etcd 3.4 defaults it to false: pass --enable-v2, ETCD_ENABLE_V2=true or `enable-v2: true`)".into(),
-            );
-        }
         if let Some((flag, value)) = self.unsupported.iter().next() {
             let what = find(flag).map_or("", |s| s.help);
             return unsupported(
@@ -528,7 +522,6 @@ mod tests {
                 other => panic!("{flag}: {other:?}"),
             }
         };
-        rejects(&|c| c.enable_v2 = false, "enable-v2");
         rejects(&|c| c.force_new_cluster = true, "force-new-cluster");
         rejects(
             &|c| {
@@ -556,11 +549,9 @@ mod tests {
             &|c| c.initial_cluster = Some("a=http://127.0.0.1:23801,b=http://h:1".into()),
             "initial-cluster",
         );
-        let e = {
-            let mut c = base();
-            c.enable_v2 = false;
-            c.validate().unwrap_err().to_string()
-        };
-        assert!(e.contains("--enable-v2"), "{e}");
+        // etcd 3.4's default, v3 only, is served.
+        let mut c = base();
+        c.enable_v2 = false;
+        assert!(c.validate().is_ok());
     }
 }

@@ -41,6 +41,8 @@ pub(crate) struct MemberBackend {
     name: String,
     cluster_token: String,
     strict_reconfig_check: bool,
+    /// etcd's `--enable-v2`.
+    enable_v2: bool,
     unsafe_mode: Option<UnsafeMode>,
     /// The cluster id until the bootstrap membership has been applied.
     provisional_cluster_id: u64,
@@ -65,6 +67,7 @@ impl MemberBackend {
             name: cfg.name.clone(),
             cluster_token: cfg.cluster_token.clone(),
             strict_reconfig_check: cfg.strict_reconfig_check,
+            enable_v2: cfg.enable_v2,
             unsafe_mode: cfg.unsafe_mode,
             provisional_cluster_id,
             proposer,
@@ -204,6 +207,10 @@ impl V2Backend for MemberBackend {
 
     fn cluster_id(&self) -> u64 {
         MemberBackend::cluster_id(self)
+    }
+
+    fn v2_enabled(&self) -> bool {
+        self.enable_v2
     }
 
     fn raft_status(&self) -> RaftStatus {

@@ -66,6 +66,10 @@ pub struct MemberConfig {
     /// fast-forwards, as etcd's does. Default false here, keeping the simulator's
     /// multi-member boots as they were; `embed::Config` has etcd's default, true.
     pub initial_election_tick_advance: bool,
+    /// etcd's `--enable-v2`: serve the v2 API (`/v2/...`) beside v3. Without it
+    /// the v2 paths answer 404, as etcd 3.4's do. `embed::Config` has etcd's
+    /// default, false; here it is true, for the simulator's v2 tests.
+    pub enable_v2: bool,
     /// The limits on v3 requests (`--max-txn-ops`, `--max-request-bytes`, the
     /// watch progress interval).
     pub v3_limits: crate::server::v3_backend::V3Limits,
@@ -90,6 +94,7 @@ impl Default for MemberConfig {
             unsafe_mode: None,
             extra_client_urls: Vec::new(),
             listen_peer: None,
+            enable_v2: true,
             v3_limits: crate::server::v3_backend::V3Limits::default(),
             pre_vote: true,
             strict_reconfig_check: true,

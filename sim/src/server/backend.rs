@@ -59,4 +59,10 @@ pub trait V2Backend: Send + Sync + 'static {
     fn now(&self) -> SystemTime {
         SystemTime::now()
     }
+
+    /// Whether the v2 API is served (etcd's `--enable-v2`); when not, every
+    /// `/v2` path is an unknown path.
+    fn v2_enabled(&self) -> bool {
+        true
+    }
 }

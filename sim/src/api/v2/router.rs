@@ -75,6 +75,10 @@ async fn dispatch<S: V2Server>(server: &S, req: Request<Bytes>) -> Response<Body
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty());
     let body_error = req.extensions().get::<BodyError>();
+    if !server.v2_enabled() && subtree(&path, "/v2").is_some() {
+        // etcd 3.4 without --enable-v2 registers no /v2 handler.
+        return not_found();
+    }
     if let Some(key_path) = subtree(&path, "/v2/keys") {
         let call = KeysCall {
             body_error,
