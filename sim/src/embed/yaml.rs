@@ -283,9 +283,10 @@ unknown-key: 1
         let dir = std::env::temp_dir().join(format!("etcd-sim-yaml-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("etcd.conf.yml");
-        std::fs::write(&path, "name: a\nenable-v2: false\n").unwrap();
+        // A setting etcd-sim refuses fails validation when the file is read.
+        std::fs::write(&path, "name: a\nforce-new-cluster: true\n").unwrap();
         let e = Config::from_file(&path).unwrap_err();
-        assert!(e.to_string().contains("enable-v2"), "{e}");
+        assert!(e.to_string().contains("force-new-cluster"), "{e}");
         std::fs::write(&path, "name: a\nenable-v2: true\n").unwrap();
         let c = Config::from_file(&path).unwrap();
         assert_eq!(c.initial_cluster(), "a=http://localhost:2380");
