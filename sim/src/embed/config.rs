@@ -3,6 +3,7 @@
 //! name in [`Config::unsupported`] when given a non-default value, and
 //! [`Config::validate`] rejects them.
 
+use super::error::EmbedError;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -226,6 +227,22 @@ impl Config {
     /// Election timeout in ticks (etcd: election ms / heartbeat ms).
     pub fn election_ticks(&self) -> usize {
         usize::try_from(self.election_ms / self.heartbeat_ms.max(1)).unwrap_or(usize::MAX)
+    }
+
+    /// The automatic compaction these settings ask for (`None`: off).
+    ///
+    /// # Errors
+    ///
+    /// [`EmbedError::Invalid`] with etcd's text for a retention it cannot read.
+    pub fn auto_compaction(
+        &self,
+    ) -> Result<Option<crate::server::v3_compactor::AutoCompaction>, EmbedError> {
+        crate::server::v3_compactor::AutoCompaction::parse(
+            &self.auto_compaction_mode,
+            &self.auto_compaction_retention,
+            super::values::parse_duration,
+        )
+        .map_err(EmbedError::Invalid)
     }
 
     /// The snapshot count in effect (0 means etcd's default).

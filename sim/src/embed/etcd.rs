@@ -132,6 +132,7 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
         initial_election_tick_advance: config.initial_election_tick_advance,
         unsafe_mode: None,
         enable_v2: config.enable_v2,
+        auto_compaction: config.auto_compaction()?,
         v3_limits: V3Limits {
             max_txn_ops: config.max_txn_ops as usize,
             max_request_bytes: config.max_request_bytes as usize,

@@ -320,7 +320,7 @@ pub const SETTINGS: &[Setting] = &[
         Str,
         "0",
         Field,
-        "v3 auto compaction retention (no effect on the v2 API).",
+        "v3 auto compaction retention: hours or revisions (by mode), or a duration.",
     ),
     s(
         "auto-compaction-mode",

@@ -143,6 +143,7 @@ impl Config {
                 self.auto_compaction_mode
             ));
         }
+        self.auto_compaction()?;
         Ok(())
     }
 

@@ -70,6 +70,9 @@ pub struct MemberConfig {
     /// the v2 paths answer 404, as etcd 3.4's do. `embed::Config` has etcd's
     /// default, false; here it is true, for the simulator's v2 tests.
     pub enable_v2: bool,
+    /// etcd's `--auto-compaction-mode` / `--auto-compaction-retention` (none:
+    /// off, etcd's default).
+    pub auto_compaction: Option<crate::server::v3_compactor::AutoCompaction>,
     /// The limits on v3 requests (`--max-txn-ops`, `--max-request-bytes`, the
     /// watch progress interval).
     pub v3_limits: crate::server::v3_backend::V3Limits,
@@ -95,6 +98,7 @@ impl Default for MemberConfig {
             extra_client_urls: Vec::new(),
             listen_peer: None,
             enable_v2: true,
+            auto_compaction: None,
             v3_limits: crate::server::v3_backend::V3Limits::default(),
             pre_vote: true,
             strict_reconfig_check: true,

@@ -9,6 +9,7 @@ use super::backend::MemberBackend;
 use super::config::{MemberConfig, url_socket_addr};
 use super::drain::Connections;
 use super::entry::Applied;
+use super::compactor::AutoCompactor;
 use super::expiry::Expiry;
 use super::ids::cluster_id;
 use super::lease_keeper::LeaseKeeper;
@@ -249,6 +250,12 @@ impl Member {
             cluster,
             shutdown: shutdown.clone(),
         };
+        let compactor = cfg.auto_compaction.map(|setting| AutoCompactor {
+            setting,
+            proposer: proposer.clone(),
+            stores: v3_stores.clone(),
+            shutdown: shutdown.clone(),
+        });
         let lease_keeper = LeaseKeeper {
             proposer: proposer.clone(),
             stores: v3_stores,
@@ -269,6 +276,7 @@ impl Member {
             tokio::spawn(lease_keeper.run()),
             tokio::spawn(observe_status(raft.clone(), shutdown.clone(), stats)),
         ]);
+        tasks.extend(compactor.map(|c| tokio::spawn(c.run())));
         Ok(Member {
             inner: Arc::new(Running {
                 name: cfg.name,

@@ -36,6 +36,7 @@
 //! [`HEALTH_INTERVAL`] (5 s); otherwise 500 (`etcdserver: unhealthy cluster`).
 
 mod backend;
+mod compactor;
 pub mod config;
 mod drain;
 pub mod entry;
@@ -45,6 +46,7 @@ pub mod ids;
 mod lease_keeper;
 pub mod listen;
 pub mod membership;
+#[cfg(not(madsim))]
 mod preface;
 mod proposer;
 mod publish;

@@ -16,6 +16,8 @@
 //!   lessor, watchable store) under one lock, and its snapshot blob.
 //! - [`v3_command`]: the replicated v3 requests (etcd's `InternalRaftRequest`)
 //!   and their applier.
+//! - [`v3_compactor`]: etcd's automatic compaction schedules (periodic and
+//!   revision), pure; the member proposes what they pick.
 //! - [`v3_backend`]: [`v3_backend::V3Backend`], what the v3 gRPC services need
 //!   from a member; `v3_testing` (tests only): a one-member stand-in.
 //!
@@ -30,6 +32,7 @@ pub mod v2_auth;
 pub mod v2_command;
 pub mod v3_backend;
 pub mod v3_command;
+pub mod v3_compactor;
 pub mod v3_state;
 #[cfg(test)]
 pub(crate) mod v3_testing;
