@@ -55,6 +55,7 @@ mod stats;
 mod tick_advance;
 pub mod unsafe_mode;
 mod v3_backend;
+pub mod v3_digest;
 
 pub use backend::HEALTH_INTERVAL;
 pub use config::MemberConfig;
@@ -63,3 +64,4 @@ pub use handle::{Member, MemberError, run_member};
 pub use ids::{cluster_id, member_id};
 pub use publish::CLUSTER_VERSION;
 pub use unsafe_mode::UnsafeMode;
+pub use v3_digest::V3Digest;
