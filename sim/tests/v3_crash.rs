@@ -78,6 +78,9 @@ struct Acked {
     /// Key -> (value, mod revision).
     present: BTreeMap<String, (String, i64)>,
     deleted: Vec<String>,
+    /// Acknowledged keys whose delete was sent but not acknowledged: there or
+    /// not (the delete may have been committed), and if there, as acknowledged.
+    doubtful: BTreeMap<String, (String, i64)>,
     leases: Vec<i64>,
     /// A revision read with nothing in flight, and every `c/` key at it.
     checkpoint: Option<(i64, Vec<KeyValue>)>,
@@ -123,9 +126,15 @@ async fn write(cl: &Client, i: u64, acked: &Mutex<Acked>) -> Result<(), etcd_sdk
                 .present
                 .insert(key, (format!("l{i}"), rev(&r.header)));
             let old = format!("c/{:05}", i - 3);
+            {
+                let mut a = acked.lock().unwrap();
+                if let Some(v) = a.present.remove(&old) {
+                    a.doubtful.insert(old.clone(), v);
+                }
+            }
             cl.delete(old.clone(), DeleteOptions::default()).await?;
             let mut a = acked.lock().unwrap();
-            a.present.remove(&old);
+            a.doubtful.remove(&old);
             a.deleted.push(old);
         }
     }
