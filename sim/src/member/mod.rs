@@ -45,6 +45,8 @@ pub mod ids;
 mod lease_keeper;
 pub mod listen;
 pub mod membership;
+// Real builds only: in sim builds gRPC is served on madsim's own sockets.
+#[cfg(not(madsim))]
 mod preface;
 mod proposer;
 mod publish;

@@ -77,7 +77,7 @@ mod tests {
         }
         let d = V3Digest::of(&a);
         assert_eq!(d, V3Digest::of(&b));
-        assert_eq!((d.revision, d.compact_revision), (3, -1));
+        assert_eq!((d.revision, d.compact_revision), (3, 0));
         assert_eq!(d.leases, vec![(7, 60, vec![b"x".to_vec()])]);
         put(&mut b, "y", 0);
         assert_ne!(V3Digest::of(&b).hash, d.hash, "one more change");
