@@ -330,6 +330,28 @@ async fn killed_and_restarted_members_lose_no_acknowledged_write() {
 
 #[madsim::test]
 async fn a_lease_expires_exactly_once_across_a_leader_change() {
+    lease_expires_once(LeaderFault::Kill).await;
+}
+
+#[madsim::test]
+async fn a_lease_expires_exactly_once_around_a_paused_leader() {
+    lease_expires_once(LeaderFault::Pause).await;
+}
+
+/// What happens to the leader that granted the lease.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum LeaderFault {
+    /// Killed, restarted later.
+    Kill,
+    /// Paused past the lease's expiry, resumed later: it still believes it is the
+    /// primary lessor and finds the lease expired by its own clock.
+    Pause,
+}
+
+/// Grants a 5 s lease with two keys, then the leader fails: a new leader extends
+/// the lease and expires it; the old one comes back. One DELETE per key, at one
+/// revision, no earlier than the TTL, and nothing written after.
+async fn lease_expires_once(fault: LeaderFault) {
     let c = cluster(10_000).await;
     let old = c.leader().expect("leader");
     let others: Vec<String> = (0..3).filter(|&i| i != old).map(client_url).collect();
@@ -378,11 +400,17 @@ async fn a_lease_expires_exactly_once_across_a_leader_change() {
             (g.id, at)
         })
         .await;
-    // The leader dies with the lease: a new leader extends it, then expires it.
-    c.kill(old).unwrap();
+    // The leader fails with the lease: a new leader extends it, then expires it.
+    match fault {
+        LeaderFault::Kill => c.kill(old).unwrap(),
+        LeaderFault::Pause => c.pause(old).unwrap(),
+    }
     c.wait_for_leader(Duration::from_secs(10)).await.unwrap();
     tokio::time::sleep(Duration::from_secs(12)).await;
-    c.restart(old).unwrap();
+    match fault {
+        LeaderFault::Kill => c.restart(old).unwrap(),
+        LeaderFault::Pause => c.resume(old).unwrap(),
+    }
     c.wait_ready(Duration::from_secs(30)).await.unwrap();
     // Long enough for any second revoke (the restarted member, a later leader).
     tokio::time::sleep(Duration::from_secs(8)).await;
