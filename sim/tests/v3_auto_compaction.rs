@@ -32,7 +32,9 @@ async fn revision_mode_keeps_the_last_revisions_on_every_member() {
     on_client(move || async move {
         let all = Client::connect(endpoints.clone()).await.unwrap();
         for i in 0..30 {
-            all.put("k", format!("v{i}"), PutOptions::default()).await.unwrap();
+            all.put("k", format!("v{i}"), PutOptions::default())
+                .await
+                .unwrap();
         }
         // The store is at revision 31; the next check (every 5 minutes) keeps
         // the last 10 revisions: compacted at 21.
@@ -60,7 +62,9 @@ async fn periodic_mode_compacts_what_it_saw_a_period_ago() {
         tokio::time::sleep(Duration::from_secs(30)).await;
         assert!(!compacted_below(&all, 1).await);
         for i in 0..5 {
-            all.put("k", format!("v{i}"), PutOptions::default()).await.unwrap();
+            all.put("k", format!("v{i}"), PutOptions::default())
+                .await
+                .unwrap();
         }
         // After two periods the revisions of the first period are gone.
         tokio::time::sleep(Duration::from_secs(100)).await;

@@ -6,7 +6,7 @@ use super::entry::{Applied, Entry};
 use super::proposer::Proposer;
 use super::signal::Signal;
 use super::state_machine::lock;
-use crate::server::v3_command::{V3ApplyError, V3Applied};
+use crate::server::v3_command::{V3Applied, V3ApplyError};
 use crate::server::v3_compactor::{AutoCompaction, Compactor};
 use crate::server::v3_state::V3Stores;
 use crate::store::v3::kv::KvError;

@@ -63,6 +63,18 @@ pub enum Entry {
         /// The proposer's clock.
         now: SystemTime,
     },
+    /// The primary lessor's revoke of an expired lease: applied as a LeaseRevoke
+    /// only when the log holds it at the term its proposer led in. A leader that
+    /// was deposed without knowing it (paused, cut off) may still find leases
+    /// expired by its own clock, which the new leader keeps alive; its proposal,
+    /// forwarded to the new leader or retried there, lands at a later term and is
+    /// refused on every member alike.
+    LeaseExpired {
+        /// The term the proposer led in when it found the lease expired.
+        term: u64,
+        /// The lease.
+        id: i64,
+    },
     /// `PUT /v2/members/<id>`: **update** `/0/members/<id>/raftAttributes` (raft-rs
     /// has no update-node configuration change).
     UpdatePeerUrls {
@@ -120,6 +132,7 @@ impl Entry {
                 name, client_urls, ..
             } => name.len() + client_urls.iter().map(|u| u.len() + 3).sum::<usize>(),
             Entry::ClusterVersion { version, .. } => version.len(),
+            Entry::LeaseExpired { .. } => 0,
             Entry::UpdatePeerUrls { peer_urls, .. } => {
                 peer_urls.iter().map(|u| u.len() + 3).sum::<usize>()
             }
@@ -222,5 +235,14 @@ mod tests {
             Err(DecodeError::Protobuf(_))
         ));
         assert!(matches!(Entry::decode(b"{"), Err(DecodeError::Json(_))));
+    }
+
+    #[test]
+    fn lease_expiries_round_trip_with_their_term() {
+        let entry = Entry::LeaseExpired {
+            term: 7,
+            id: i64::MAX,
+        };
+        assert_eq!(Entry::decode(&entry.encode().unwrap()).unwrap(), entry);
     }
 }

@@ -6,10 +6,10 @@
 //! piece of state they watch, every one the shutdown [`Signal`].
 
 use super::backend::MemberBackend;
+use super::compactor::AutoCompactor;
 use super::config::{MemberConfig, url_socket_addr};
 use super::drain::Connections;
 use super::entry::Applied;
-use super::compactor::AutoCompactor;
 use super::expiry::Expiry;
 use super::ids::cluster_id;
 use super::lease_keeper::LeaseKeeper;
@@ -21,6 +21,7 @@ use super::state_machine::{MemberStateMachine, lock};
 use super::stats::StatsTracker;
 use super::tick_advance::TickAdvance;
 use super::v3_backend::{MemberV3, RequestIds};
+use super::v3_digest::V3Digest;
 use super::{listen, server, tick_advance};
 use crate::api::v2::members::ClusterBackend;
 use crate::api::v3::V3Services;
@@ -28,6 +29,7 @@ use crate::api::v3::gateway::Gateway;
 use crate::raft::{Disk, NodeStatus, RaftConfig, RaftError, RaftNode};
 use crate::server::v3_state::V3Stores;
 use crate::store::v2::Store;
+use crate::store::v3::kv::{HashKv, KvError};
 use crate::store::v3::lease::LessorConfig;
 use crate::store::v3::watch::WatchConfig;
 use std::collections::BTreeMap;
@@ -71,6 +73,8 @@ struct Running {
     shutdown: Arc<Signal>,
     /// Open client connections (a graceful stop waits for them).
     connections: Arc<Connections>,
+    /// The v3 stores (for [`Member::v3_digest`]).
+    v3_stores: Arc<Mutex<V3Stores>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -258,7 +262,7 @@ impl Member {
         });
         let lease_keeper = LeaseKeeper {
             proposer: proposer.clone(),
-            stores: v3_stores,
+            stores: v3_stores.clone(),
             election_timeout: cfg.tick.saturating_mul(cfg.election_ticks as u32),
             shutdown: shutdown.clone(),
         };
@@ -286,6 +290,7 @@ impl Member {
                 ready,
                 shutdown,
                 connections,
+                v3_stores,
                 tasks: Mutex::new(tasks),
             }),
         })
@@ -363,6 +368,21 @@ impl Member {
     /// The cluster version, once the leader has decided it (`3.4.0`).
     pub fn cluster_version(&self) -> Option<String> {
         ClusterBackend::cluster_version(&*self.inner.backend)
+    }
+
+    /// A digest of the v3 state this member has applied: revisions, HashKV,
+    /// leases and their keys.
+    pub fn v3_digest(&self) -> V3Digest {
+        V3Digest::of(&lock(&self.inner.v3_stores))
+    }
+
+    /// etcd's HashKV of this member's v3 history up to `revision` (0 = current).
+    ///
+    /// # Errors
+    ///
+    /// [`KvError`] for a compacted or future revision.
+    pub fn v3_hash_kv(&self, revision: i64) -> Result<HashKv, KvError> {
+        lock(&self.inner.v3_stores).kv.hash_kv(revision)
     }
 
     /// The v2 store's current index.

@@ -2,14 +2,15 @@
 //! while this member leads (promoted with every lease extended by an election
 //! timeout when it becomes leader, demoted when it stops), and the primary's
 //! expired leases are revoked through Raft, so every member deletes their keys at
-//! one revision.
+//! one revision. The revokes are [`Entry::LeaseExpired`], applied only at the term
+//! of the promotion: a paused leader that resumes still primary by its own
+//! account revokes nothing.
 
-use super::entry::Entry;
+use super::entry::{Applied, Entry};
 use super::proposer::Proposer;
 use super::signal::Signal;
 use super::state_machine::lock;
 use crate::server::v3_state::V3Stores;
-use etcd_sdk::v3::pb::etcdserverpb::{InternalRaftRequest, LeaseRevokeRequest};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::time::MissedTickBehavior;
@@ -34,23 +35,35 @@ impl LeaseKeeper {
         let mut ticker = tokio::time::interval(ROLE_CHECK_INTERVAL);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_expiry_check = Instant::now();
+        // The term the lessor was promoted in (while it is primary).
+        let mut promoted_in = 0;
         loop {
             tokio::select! {
                 biased;
                 _ = self.shutdown.wait() => return,
                 _ = ticker.tick() => {}
             }
-            let leads = self.proposer.status().is_leader();
+            let status = self.proposer.status();
+            let leads = status.is_leader();
             let now = Instant::now();
             let expired = {
                 let mut stores = lock(&self.stores);
                 let lessor = &mut stores.lessor;
-                if leads && !lessor.is_primary() {
-                    lessor.promote(now, self.election_timeout);
-                    tracing::info!(leases = lessor.len(), "member: lessor promoted");
-                } else if !leads && lessor.is_primary() {
+                if lessor.is_primary() && (!leads || status.term != promoted_in) {
+                    // Not leading, or leading again in a later term (lost and won
+                    // between two checks): that term's leases get their extension
+                    // on promotion.
                     lessor.demote();
                     tracing::info!("member: lessor demoted");
+                }
+                if leads && !lessor.is_primary() {
+                    lessor.promote(now, self.election_timeout);
+                    promoted_in = status.term;
+                    tracing::info!(
+                        leases = lessor.len(),
+                        term = promoted_in,
+                        "member: lessor promoted"
+                    );
                 }
                 if lessor.is_primary()
                     && now.duration_since(last_expiry_check) >= EXPIRY_CHECK_INTERVAL
@@ -63,10 +76,12 @@ impl LeaseKeeper {
                 }
             };
             for id in expired {
-                let entry = Entry::V3(Box::new(InternalRaftRequest {
-                    lease_revoke: Some(LeaseRevokeRequest { id }),
-                    ..Default::default()
-                }));
+                // Applied only at the term of the promotion: a leader deposed
+                // without knowing it yet revokes nothing the new one keeps alive.
+                let entry = Entry::LeaseExpired {
+                    term: promoted_in,
+                    id,
+                };
                 // A failure leaves the lease expired: the lessor reports it again
                 // after its retry interval.
                 let revoke = self.proposer.propose(&entry);
@@ -76,7 +91,12 @@ impl LeaseKeeper {
                     r = revoke => r,
                 };
                 match done {
-                    Ok(_) => tracing::debug!(lease = id, "member: expired lease revoked"),
+                    Ok(Applied::V3(r)) if r.is_ok() => {
+                        tracing::debug!(lease = id, "member: expired lease revoked")
+                    }
+                    Ok(other) => {
+                        tracing::debug!(lease = id, ?other, "member: expired lease not revoked")
+                    }
                     Err(e) => {
                         tracing::debug!(lease = id, error = %e, "member: expired lease not revoked")
                     }

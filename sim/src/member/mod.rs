@@ -46,6 +46,7 @@ pub mod ids;
 mod lease_keeper;
 pub mod listen;
 pub mod membership;
+// Real builds only: in sim builds gRPC is served on madsim's own sockets.
 #[cfg(not(madsim))]
 mod preface;
 mod proposer;
@@ -57,6 +58,7 @@ mod stats;
 mod tick_advance;
 pub mod unsafe_mode;
 mod v3_backend;
+pub mod v3_digest;
 
 pub use backend::HEALTH_INTERVAL;
 pub use config::MemberConfig;
@@ -65,3 +67,4 @@ pub use handle::{Member, MemberError, run_member};
 pub use ids::{cluster_id, member_id};
 pub use publish::CLUSTER_VERSION;
 pub use unsafe_mode::UnsafeMode;
+pub use v3_digest::V3Digest;

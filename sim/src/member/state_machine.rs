@@ -6,9 +6,10 @@ use super::entry::{Applied, Entry};
 use super::membership::{Cluster, MemberInfo};
 use crate::raft::{ChangeKind, MembershipEvent, StateMachine};
 use crate::server::v2_command::apply;
-use crate::server::v3_command;
+use crate::server::v3_command::{self, V3ApplyError};
 use crate::server::v3_state::V3Stores;
 use crate::store::v2::Store;
+use etcd_sdk::v3::pb::etcdserverpb::{InternalRaftRequest, LeaseRevokeRequest};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -156,13 +157,33 @@ fn decode_snapshot(data: &[u8]) -> Result<SnapshotParts<'_>, String> {
 impl StateMachine for MemberStateMachine {
     type Output = Applied;
 
-    fn apply(&mut self, index: u64, _term: u64, data: &[u8]) -> Applied {
+    fn apply(&mut self, index: u64, term: u64, data: &[u8]) -> Applied {
         let entry = match Entry::decode(data) {
             Ok(e) => e,
             Err(e) => {
                 tracing::warn!(index, error = %e, "member: undecodable entry");
                 return Applied::Undecodable;
             }
+        };
+        let entry = match entry {
+            Entry::LeaseExpired { term: led, id } if led != term => {
+                tracing::debug!(
+                    index,
+                    lease = id,
+                    proposed = led,
+                    term,
+                    "member: stale lease expiry ignored"
+                );
+                return Applied::V3(Box::new(Err(V3ApplyError::StaleExpiry {
+                    proposed: led,
+                    appended: term,
+                })));
+            }
+            Entry::LeaseExpired { id, .. } => Entry::V3(Box::new(InternalRaftRequest {
+                lease_revoke: Some(LeaseRevokeRequest { id }),
+                ..Default::default()
+            })),
+            other => other,
         };
         if let Entry::V3(req) = entry {
             let result = v3_command::apply(&mut lock(&self.v3), &req, Instant::now());
@@ -174,7 +195,7 @@ impl StateMachine for MemberStateMachine {
         }
         let mut store = lock(&self.store);
         match entry {
-            Entry::V3(_) => Applied::Undecodable,
+            Entry::V3(_) | Entry::LeaseExpired { .. } => Applied::Undecodable,
             Entry::V2(p) => Applied::V2(Box::new(apply(&mut store, p))),
             Entry::Publish {
                 id,
@@ -496,5 +517,54 @@ mod tests {
         d.apply(1, 1, &put("z"));
         assert!(d.restore(3, &snap[..snap.len() - 3]).is_err());
         assert!(lock(&d.v3).kv.get(b"z").is_some());
+    }
+
+    #[test]
+    fn a_lease_expiry_applies_only_at_the_term_it_was_proposed_in() {
+        use etcd_sdk::v3::pb::etcdserverpb::{LeaseGrantRequest, PutRequest};
+        let (mut a, _, _) = sm();
+        let v3 = |req: InternalRaftRequest| Entry::V3(Box::new(req)).encode().unwrap();
+        a.apply(
+            1,
+            2,
+            &v3(InternalRaftRequest {
+                lease_grant: Some(LeaseGrantRequest { ttl: 60, id: 9 }),
+                ..Default::default()
+            }),
+        );
+        a.apply(
+            2,
+            2,
+            &v3(InternalRaftRequest {
+                put: Some(PutRequest {
+                    key: b"k".to_vec(),
+                    lease: 9,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        );
+        let expired = Entry::LeaseExpired { term: 2, id: 9 }.encode().unwrap();
+        // Proposed by the leader of term 2, appended in term 3 (forwarded by a
+        // deposed leader): refused, nothing deleted.
+        match a.apply(3, 3, &expired) {
+            Applied::V3(r) => assert_eq!(
+                *r,
+                Err(V3ApplyError::StaleExpiry {
+                    proposed: 2,
+                    appended: 3
+                })
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(lock(&a.v3).lessor.contains(9));
+        assert!(lock(&a.v3).kv.get(b"k").is_some());
+        // At its own term: a revoke, the key deleted.
+        match a.apply(4, 2, &expired) {
+            Applied::V3(r) => assert!(matches!(*r, Ok(v3_command::V3Applied::LeaseRevoke(_)))),
+            other => panic!("{other:?}"),
+        }
+        assert!(!lock(&a.v3).lessor.contains(9));
+        assert!(lock(&a.v3).kv.get(b"k").is_none());
     }
 }

@@ -47,6 +47,17 @@ pub enum V3ApplyError {
     /// The lessor refused it.
     #[error(transparent)]
     Lease(#[from] LeaseError),
+    /// A lease expiry proposed by a leader of an earlier term than the one that
+    /// appended it (a deposed leader's): not applied.
+    #[error(
+        "etcdserver: lease expiry from the leader of term {proposed} appended in term {appended}"
+    )]
+    StaleExpiry {
+        /// The term the proposer led in.
+        proposed: u64,
+        /// The term of the log entry.
+        appended: u64,
+    },
     /// The entry holds no request this server applies (none of its request
     /// fields set, or one that arrives with a later issue: alarms, auth).
     #[error("etcdserver: unsupported request in the log: {0}")]
@@ -62,7 +73,7 @@ impl V3ApplyError {
                 EtcdError::ALL.iter().copied().find(|x| x.message() == text)
             }
             V3ApplyError::Lease(e) => e.etcd_error(),
-            V3ApplyError::Unsupported(_) => None,
+            V3ApplyError::Unsupported(_) | V3ApplyError::StaleExpiry { .. } => None,
         }
     }
 }

@@ -105,8 +105,9 @@ impl Compactor {
     /// How often [`Compactor::tick`] is to be called.
     pub fn interval(&self) -> Duration {
         match self.setting {
-            AutoCompaction::Periodic(p) => (p.min(MAX_COMPACT_INTERVAL) / RETRY_DIVISOR)
-                .max(Duration::from_millis(1)),
+            AutoCompaction::Periodic(p) => {
+                (p.min(MAX_COMPACT_INTERVAL) / RETRY_DIVISOR).max(Duration::from_millis(1))
+            }
             AutoCompaction::Revision(_) => REVISION_INTERVAL,
         }
     }
@@ -185,13 +186,20 @@ mod tests {
             p("periodic", "30m"),
             Ok(Some(AutoCompaction::Periodic(Duration::from_secs(1800))))
         );
-        assert_eq!(p("revision", "1000"), Ok(Some(AutoCompaction::Revision(1000))));
+        assert_eq!(
+            p("revision", "1000"),
+            Ok(Some(AutoCompaction::Revision(1000)))
+        );
         assert_eq!(p("revision", "0"), Ok(None));
         assert_eq!(
             p("revision", "5s"),
             Ok(Some(AutoCompaction::Revision(5_000_000_000)))
         );
-        assert!(p("periodic", "x").unwrap_err().starts_with("error parsing CompactionRetention"));
+        assert!(
+            p("periodic", "x")
+                .unwrap_err()
+                .starts_with("error parsing CompactionRetention")
+        );
         assert!(p("hourly", "1").is_err());
     }
 
@@ -221,7 +229,10 @@ mod tests {
         let t0 = Instant::now();
         let mut c = Compactor::new(AutoCompaction::Periodic(Duration::from_secs(10)), t0, 1);
         for s in 1..10u64 {
-            assert_eq!(c.tick(t0 + Duration::from_secs(s), s as i64 + 1, true), None);
+            assert_eq!(
+                c.tick(t0 + Duration::from_secs(s), s as i64 + 1, true),
+                None
+            );
         }
         let first = c.tick(t0 + Duration::from_secs(10), 11, true).unwrap();
         c.done(t0 + Duration::from_secs(10), first, false);
