@@ -49,6 +49,18 @@ impl RequestIds {
     }
 }
 
+/// etcd's `maxGapBetweenApplyAndCommitIndex`: a member whose applied index
+/// trails its commit index by more refuses new v3 proposals.
+pub(crate) const MAX_APPLY_BACKLOG: u64 = 5000;
+
+/// etcd's refusal then (sent as gRPC Unknown with this text, as etcd does).
+const TOO_MANY_REQUESTS: &str = "etcdserver: too many requests";
+
+/// Whether the apply backlog is over [`MAX_APPLY_BACKLOG`].
+fn too_far_behind(commit_index: u64, applied_index: u64) -> bool {
+    commit_index > applied_index.saturating_add(MAX_APPLY_BACKLOG)
+}
+
 /// What the v3 services reach of a member.
 pub(crate) struct MemberV3 {
     pub(crate) id: u64,
@@ -65,6 +77,12 @@ pub(crate) struct MemberV3 {
 #[async_trait]
 impl V3Backend for MemberV3 {
     async fn propose_v3(&self, mut req: InternalRaftRequest) -> Result<V3Applied, V3Error> {
+        let status = self.proposer.status();
+        if too_far_behind(status.commit_index, status.applied_index) {
+            return Err(V3Error::Replication(ReplicationError(
+                TOO_MANY_REQUESTS.into(),
+            )));
+        }
         let id = self.ids.next();
         req.id = id;
         let header = req.header.get_or_insert_with(RequestHeader::default);
@@ -135,6 +153,21 @@ impl V3Backend for MemberV3 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_apply_backlog_over_5000_refuses_proposals() {
+        assert!(!too_far_behind(5000, 0));
+        assert!(too_far_behind(5001, 0));
+        assert!(!too_far_behind(10, 20));
+        assert_eq!(
+            etcd_sdk::v3::EtcdError::ALL
+                .iter()
+                .find(|e| e.message() == TOO_MANY_REQUESTS)
+                .map(|e| e.code()),
+            Some(etcd_sdk::v3::tonic::Code::Unknown),
+            "etcd sends it as Unknown"
+        );
+    }
 
     #[test]
     fn request_ids_carry_the_member_and_count_up() {
