@@ -64,6 +64,52 @@ fn kv() {
         s.ctl(&["put", "spaces key", "v w"]);
         s.ctl(&["get", "a"]);
         s.ctl(&["get", "a", "c"]);
+        s.ctl(&["get", "a", "c", "--prefix"]);
+        s.ctl(&["get", "", "--from-key", "--limit", "2", "-w", "json"]);
+        s.ctl(&[
+            "get",
+            "foo",
+            "--prefix",
+            "--keys-only",
+            "--limit",
+            "1",
+            "-w",
+            "json",
+        ]);
+        s.ctl(&["get", "foo", "--prefix", "--rev", "6", "-w", "json"]);
+        s.ctl(&["get", "foo", "--prefix", "--rev", "6", "--consistency=s"]);
+        s.ctl(&["get", "foo/3", "--from-key", "--rev", "4"]);
+        s.ctl(&["get", "a", "--keys-only", "--print-value-only"]);
+        s.ctl(&[
+            "get",
+            "",
+            "--prefix",
+            "--sort-by",
+            "MODIFY",
+            "--order",
+            "DESCEND",
+            "--limit",
+            "3",
+        ]);
+        s.ctl(&[
+            "get",
+            "",
+            "--prefix",
+            "--sort-by",
+            "VERSION",
+            "--limit",
+            "2",
+            "-w",
+            "json",
+        ]);
+        s.ctl(&[
+            "get",
+            "",
+            "--prefix",
+            "--order",
+            "DESCEND",
+            "--print-value-only",
+        ]);
         s.ctl(&["get", "foo", "--prefix"]);
         s.ctl(&["get", "c", "--from-key"]);
         s.ctl(&["get", "", "--from-key", "--keys-only"]);
@@ -109,7 +155,23 @@ fn kv() {
         s.ctl(&["get"]);
         s.ctl(&["get", "a", "b", "c"]);
         s.ctl(&["get", "a", "--prefix", "--from-key"]);
+        let big = "v".repeat(1_500_000);
+        s.ctl_stdin_shown(&["put", "big"], &big, "1,500,000 bytes");
+        s.ctl(&["get", "big", "--keys-only", "-w", "json"]);
+        let too_big = "v".repeat(1_600_000);
+        s.ctl_stdin_shown(&["put", "big"], &too_big, "1,600,000 bytes");
+        let far_too_big = "v".repeat(2_200_000);
+        s.ctl_stdin_shown(&["put", "big"], &far_too_big, "2,200,000 bytes");
+        s.ctl(&["del", "big", "-w", "json"]);
+        s.ctl(&["put", "x", "y", "-w", "table"]);
         s.ctl(&["del", "missing"]);
+        s.ctl(&["del", "c", "d"]);
+        s.ctl(&["del", "foo/", "--prefix", "--prev-kv", "-w", "json"]);
+        s.ctl(&["put", "h\u{1}k", "\u{7f}v"]);
+        s.ctl(&["get", "h", "--prefix", "--hex"]);
+        s.ctl(&["get", "h", "--prefix", "--hex", "-w", "fields"]);
+        s.ctl(&["del", "h", "--prefix", "--prev-kv"]);
+        s.ctl(&["get", "a", "--rev", "0"]);
         s.ctl(&["del", "a", "--prev-kv"]);
         s.ctl(&["del", "foo", "--prefix", "-w", "json"]);
         s.ctl(&["del", "b", "d", "--prev-kv", "-w", "fields"]);
@@ -294,6 +356,85 @@ fn leases() {
     });
 }
 
+/// Leases and the watches that see them: revoke and expiry deleting keys, and a
+/// running `lease keep-alive`.
+#[test]
+fn lease_events() {
+    compare_v3(1, &Flags::default(), |s: &mut Session<'_>| {
+        let l = granted(s, "60");
+        s.ctl(&["put", "le/a", "1", "--lease", &l]);
+        s.ctl(&["put", "le/b", "2", "--lease", &l, "--prev-kv", "-w", "json"]);
+        s.ctl(&["put", "le/c", "3"]);
+        let next = (s.revision() + 1).to_string();
+        s.watch(
+            &[
+                "watch",
+                "le/",
+                "--prefix",
+                "--rev",
+                &next,
+                "--prev-kv",
+                "-w",
+                "json",
+            ],
+            1,
+            |s| {
+                s.ctl(&["lease", "revoke", &l]);
+            },
+        );
+        let short = granted(s, "2");
+        s.ctl(&["put", "le/d", "4", "--lease", &short]);
+        s.ctl(&["put", "le/e", "5", "--lease", &short]);
+        let next = (s.revision() + 1).to_string();
+        s.watch(&["watch", "le/", "--prefix", "--rev", &next], 6, |_| {});
+        s.ctl(&["get", "le/", "--prefix"]);
+        let kept = granted(s, "3");
+        s.watch(&["lease", "keep-alive", &kept], 2, |_| {});
+        s.watch(&["lease", "keep-alive", "-w", "json", &kept], 1, |_| {});
+        s.watch(&["lease", "keep-alive", "1234"], 1, |_| {});
+        s.ctl(&["lease", "timetolive", "1234"]);
+        s.ctl(&["lease", "timetolive", "1234", "-w", "json"]);
+        s.ctl(&["lease", "grant", "0"]);
+        s.ctl(&["lease", "grant", "--", "-5"]);
+        s.ctl(&["lease", "revoke", &kept]);
+        s.ctl(&["lease", "keep-alive", "--once", &kept]);
+        s.ctl(&["lease", "list"]);
+        let empty = granted(s, "30");
+        s.ctl(&["lease", "timetolive", &empty, "--keys"]);
+        s.ctl(&["lease", "timetolive", &empty, "--keys", "-w", "fields"]);
+        s.ctl(&["lease", "grant", "9000000000"]);
+        s.ctl(&["put", "p", "1", "--lease", &empty]);
+        s.ctl(&["put", "p", "2", "--prev-kv", "-w", "json"]);
+        s.ctl(&["put", "p", "3", "--lease", &empty, "--prev-kv"]);
+        s.ctl(&["lease", "revoke", &empty]);
+        s.ctl(&["put", "p", "4", "--lease", &empty]);
+        s.ctl(&["put", "p", "--ignore-lease"]);
+    });
+}
+
+/// `endpoint health` (a read of the key `health`), and the concurrency recipes
+/// `lock` and `elect` (sessions with leases, txns, sorted gets and watches).
+#[test]
+fn concurrency() {
+    compare_v3(1, &Flags::default(), |s: &mut Session<'_>| {
+        s.ctl(&["endpoint", "health"]);
+        s.ctl(&["endpoint", "health", "-w", "json"]);
+        s.ctl(&["lock", "l1", "--", "echo", "locked"]);
+        s.ctl(&["get", "l1", "--prefix"]);
+        // A second locker waits until the first one's session lease expires.
+        s.watch(&["lock", "--ttl", "2", "l2"], 1, |_| {});
+        s.ctl(&["get", "l2", "--prefix", "--keys-only"]);
+        s.ctl(&["lock", "l2", "--", "echo", "second"]);
+        s.watch(&["elect", "e1", "first"], 2, |s| {
+            s.pause(WATCH_SETTLE);
+            s.watch(&["elect", "-l", "e1"], 2, |_| {});
+        });
+        s.ctl(&["get", "e1", "--prefix", "-w", "fields"]);
+        s.ctl(&["lock"]);
+        s.ctl(&["elect"]);
+    });
+}
+
 /// Watches: from a past revision, on a prefix or a range, with previous values,
 /// every output format, on a compacted revision, running a command per event, and
 /// interactive watches with progress requests.
@@ -369,6 +510,13 @@ fn watch() {
         );
         s.ctl(&["watch"]);
         s.ctl(&["watch", "a", "--prefix", "--rev", "x"]);
+        // A start revision still to come.
+        let later = (s.revision() + 3).to_string();
+        s.watch(&["watch", "w/h", "--rev", &later, "--prev-kv"], 10, |s| {
+            for v in ["a", "b", "c", "d"] {
+                s.ctl(&["put", "w/h", v]);
+            }
+        });
         s.ctl(&["compaction", "5"]);
         s.watch(&["watch", "w/a", "--rev", "2"], 1, |_| {});
         s.watch(&["watch", "w/a", "--rev", "3", "-w", "json"], 2, |_| {});
@@ -392,6 +540,14 @@ fn watch() {
             feed.send("watch w/g\n");
             s.pause(WATCH_SETTLE);
             s.ctl(&["put", "w/g", "17"]);
+        });
+        let next = (s.revision() + 1).to_string();
+        // (One watcher: two would print in the order their goroutines run.)
+        s.interactive(&["watch", "-i"], 8, |s, feed: &mut Feed| {
+            let echo = "echo $ETCD_WATCH_EVENT_TYPE $ETCD_WATCH_KEY";
+            feed.send(&format!("watch w/i --rev {next} -- sh -c \"{echo}\"\n"));
+            s.ctl(&["put", "w/i", "18"]);
+            s.ctl(&["del", "w/i"]);
         });
     });
 }

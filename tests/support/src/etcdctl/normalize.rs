@@ -9,7 +9,10 @@
 //!   the member ids in decimal (JSON headers, `-w fields`), v2 in hex: both forms;
 //! - lease ids (etcd makes them of the member id and the time, etcd-sim of its
 //!   member id and a counter): `<lease-1>`, `<lease-2>`, ... in the order
-//!   `lease grant` printed them, in hex (simple output) and decimal (JSON, fields);
+//!   `lease grant` printed them, in hex (simple output) and decimal (JSON, fields),
+//!   and the session leases in the keys `lock` and `elect` print (`<name>/<hex>`,
+//!   unpadded);
+//! - how long `endpoint health`'s proposal took: `took = <duration>`;
 //! - values a scenario picks per run (free ports), under the labels it gives them;
 //! - `"expiration"` times in JSON output (wall clock): `<time>`;
 //! - in the warnings etcdctl 3.4's client logs on stderr (`{"level":"warn",...}`
@@ -57,6 +60,8 @@ impl Normalizer {
         for (i, id) in granted_leases(steps).into_iter().enumerate() {
             let label = format!("<lease-{}>", i + 1);
             pairs.push((format!("{id:016x}"), label.clone()));
+            // Unpadded in the keys of `lock` and `elect`.
+            pairs.push((format!("{id:x}"), label.clone()));
             pairs.push((id.to_string(), label));
         }
         let mut added = 0;
@@ -85,6 +90,8 @@ impl Normalizer {
         out = mask_after(&out, "\"expiration\":\"", '"', "<time>");
         out = mask_after(&out, "\"ts\":\"", '"', "<time>");
         out = mask_after(&out, "endpoint://client-", '/', "<uuid>");
+        out = mask_after(&out, "took = ", '\n', "<duration>");
+        out = mask_after(&out, "\"took\":\"", '"', "<duration>");
         out = sort_list_after(&out, "ETCD_INITIAL_CLUSTER=\"", '"', ',');
         out = sort_list_after(&out, "attached keys([", ']', ' ');
         out = sort_list_after(&out, "\"keys\":[", ']', ',');
@@ -126,8 +133,23 @@ impl Normalizer {
 /// (fields).
 fn granted_leases(steps: &[Step]) -> Vec<u64> {
     let mut ids = Vec::new();
-    for step in steps.iter().filter(|s| s.command.contains("lease grant")) {
+    for step in steps {
         let out = &step.stdout;
+        if step.command.starts_with("lock ") || step.command.starts_with("elect ") {
+            // The lock's or candidate's key: `<name>/<lease id in hex>` (unpadded).
+            for line in out.lines() {
+                if let Some((_, hex)) = line.rsplit_once('/')
+                    && (1..=16).contains(&hex.len())
+                    && hex.chars().all(|c| c.is_ascii_hexdigit())
+                {
+                    ids.extend(u64::from_str_radix(hex, 16).ok());
+                }
+            }
+            continue;
+        }
+        if !step.command.contains("lease grant") {
+            continue;
+        }
         for part in out.split("lease ").skip(1) {
             let hex: String = part.chars().take_while(char::is_ascii_hexdigit).collect();
             if part[hex.len()..].starts_with(" granted") {
@@ -274,10 +296,18 @@ mod tests {
                 "lease grant 1",
                 "lease 694da250aeefd608 granted with TTL(2s)\n",
             ),
+            step("elect e v", "e/694da250b075a10d\nv\n"),
+            step("lock l", "l/94da250b075a10e\n"),
         ];
         assert_eq!(
             granted_leases(&steps),
-            vec![0x694d_a250_aeef_d608, 7588, 12]
+            vec![
+                0x694d_a250_aeef_d608,
+                7588,
+                12,
+                0x694d_a250_b075_a10d,
+                0x94d_a250_b075_a10e
+            ]
         );
     }
 

@@ -60,8 +60,8 @@ pub enum Api {
 enum Input<'i> {
     /// Nothing (`/dev/null`).
     Null,
-    /// This text, then end of file.
-    Text(&'i str),
+    /// This text, then end of file; recorded as `shown`.
+    Text { text: &'i str, shown: &'i str },
     /// What the scenario feeds it while it runs ([`Feed`]); kept open until the
     /// command is stopped.
     Open,
@@ -152,7 +152,17 @@ impl<'a> Session<'a> {
 
     /// Runs etcdctl with `input` on stdin (password prompts, txn) and records it.
     pub fn ctl_stdin(&mut self, args: &[&str], input: &str) -> &Step {
-        self.run(args, Input::Text(input), false, None, |_, _| {})
+        let input = Input::Text {
+            text: input,
+            shown: input,
+        };
+        self.run(args, input, false, None, |_, _| {})
+    }
+
+    /// As [`Session::ctl_stdin`], recording `shown` for the input (a large value).
+    pub fn ctl_stdin_shown(&mut self, args: &[&str], input: &str, shown: &str) -> &Step {
+        let input = Input::Text { text: input, shown };
+        self.run(args, input, false, None, |_, _| {})
     }
 
     /// Runs etcdctl and records it, its stdout lines compared in sorted order.
@@ -210,7 +220,7 @@ impl<'a> Session<'a> {
             .command(args)
             .stdin(match input {
                 Input::Null => Stdio::null(),
-                Input::Text(_) | Input::Open => Stdio::piped(),
+                Input::Text { .. } | Input::Open => Stdio::piped(),
             })
             .stdout(File::create(&out_path).expect("stdout file"))
             .stderr(File::create(&err_path).expect("stderr file"))
@@ -220,8 +230,8 @@ impl<'a> Session<'a> {
         let mut feed = None;
         match input {
             Input::Null => {}
-            Input::Text(text) => {
-                recorded_input = Some(text.to_string());
+            Input::Text { text, shown } => {
+                recorded_input = Some(shown.to_string());
                 if let Some(mut stdin) = child.stdin.take() {
                     // etcdctl may exit before reading it all: a failed write is its
                     // business.
@@ -306,6 +316,9 @@ fn exit_of(status: std::process::ExitStatus) -> Exit {
     status.code().map_or(Exit::Signal, Exit::Code)
 }
 
+/// The file's text; bytes that are not UTF-8 (`-w protobuf`) replaced, not dropped.
 fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
+    std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
 }
