@@ -304,9 +304,13 @@ fn txn() {
 #[test]
 fn compaction() {
     compare_v3(1, &Flags::default(), |s: &mut Session<'_>| {
+        s.ctl(&["compaction", "0"]);
+        s.ctl(&["compaction", "1"]);
+        s.ctl(&["compaction", "--", "-1"]);
         for v in ["1", "2", "3", "4", "5", "6"] {
             s.ctl(&["put", "k", v]);
         }
+        s.ctl(&["compaction", "1"]);
         s.ctl(&["compaction", "4"]);
         s.ctl(&["compaction", "4"]);
         s.ctl(&["compaction", "3"]);
@@ -320,7 +324,14 @@ fn compaction() {
         s.ctl(&["get", "k", "--rev", "8"]);
         s.ctl(&["get", "k", "--rev", "9"]);
         s.ctl(&["get", "k", "-w", "json"]);
+        s.ctl(&["get", "k", "--rev", "6", "--consistency=s"]);
+        s.ctl(&["get", "k", "--rev", "3", "--consistency=s"]);
+        s.ctl(&["get", "k", "--rev", "100", "--consistency=s"]);
         s.ctl_stdin(&["txn"], "\nget k --rev 3\n\n\n");
+        s.ctl(&["put", "k", "6"]);
+        s.ctl(&["del", "k", "-w", "json"]);
+        s.ctl(&["del", "k", "-w", "json"]);
+        s.ctl(&["get", "k", "--rev", "8", "-w", "json"]);
         s.ctl(&["compaction", "7", "-w", "json"]);
     });
 }
@@ -423,7 +434,12 @@ fn lease_events() {
         s.ctl(&["put", "le/d", "4", "--lease", &short]);
         s.ctl(&["put", "le/e", "5", "--lease", &short]);
         let next = (s.revision() + 1).to_string();
-        s.watch(&["watch", "le/", "--prefix", "--rev", &next], 6, |_| {});
+        // Both keys go in one revision, one response.
+        s.watch(
+            &["watch", "le/", "--prefix", "--rev", &next, "-w", "json"],
+            1,
+            |_| {},
+        );
         s.ctl(&["get", "le/", "--prefix"]);
         let kept = granted(s, "3");
         s.watch(&["lease", "keep-alive", &kept], 2, |_| {});
@@ -554,6 +570,21 @@ fn watch() {
                 s.ctl(&["put", "w/h", v]);
             }
         });
+        // A catch-up longer than etcd's 1000 revisions per response.
+        let from = (s.revision() + 1).to_string();
+        for i in 0..1010 {
+            s.put_raw("w/bulk", &i.to_string());
+        }
+        s.watch(
+            &["watch", "w/bulk", "--rev", &from, "-w", "json"],
+            2,
+            |_| {},
+        );
+        let next = (s.revision() + 1).to_string();
+        s.watch(&["watch", "", "--prefix", "--rev", &next], 3, |s| {
+            s.ctl(&["put", "anything", "1"]);
+        });
+        s.watch(&["watch", "", "--rev", "1"], 0, |_| {});
         s.ctl(&["compaction", "5"]);
         s.watch(&["watch", "w/a", "--rev", "2"], 1, |_| {});
         s.watch(&["watch", "w/a", "--rev", "3", "-w", "json"], 2, |_| {});

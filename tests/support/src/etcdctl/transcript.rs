@@ -114,6 +114,11 @@ impl<'a> Session<'a> {
         self.server.revision()
     }
 
+    /// Puts `key` = `value` through the v3 JSON gateway (not recorded).
+    pub fn put_raw(&self, key: &str, value: &str) {
+        self.server.put_v3_raw(key, value);
+    }
+
     /// Lets `d` pass, e.g. until a watch started without `--rev` is in place.
     pub fn pause(&self, d: Duration) {
         self.server.wait(d);
