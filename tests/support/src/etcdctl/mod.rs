@@ -6,6 +6,7 @@
 //!   `m0` in the lead.
 //! - [`transcript`]: running etcdctl against one server and recording each command's
 //!   stdout, stderr and exit code.
+//! - [`protobuf`]: `-w protobuf` output (raw bytes) as text with the ids visible.
 //! - [`normalize`]: what legitimately differs between the two (URLs, member ids,
 //!   expiration times), and the comparison of two transcripts.
 //!
@@ -13,6 +14,7 @@
 //! assert that the normalized transcripts are equal.
 
 pub mod normalize;
+pub mod protobuf;
 pub mod servers;
 pub mod transcript;
 

@@ -274,7 +274,13 @@ impl<'a> Session<'a> {
         self.steps.push(Step {
             command: args.join(" "),
             stdin: recorded_input,
-            stdout: read(&out_path),
+            stdout: if args.iter().any(|a| a.ends_with("protobuf")) {
+                std::fs::read(&out_path)
+                    .map(|b| super::protobuf::render(&b))
+                    .unwrap_or_default()
+            } else {
+                read(&out_path)
+            },
             stderr: read(&err_path),
             exit,
             sort_lines,
