@@ -5,12 +5,25 @@
 //! - member ids (etcd hashes the peer URLs, and salts an added member's id with the
 //!   time): `<id-m0>` by member name, `<added-1>` for ids announced by
 //!   `member add` ("... with ID <id> to cluster");
+//! - the cluster id (etcd hashes the member ids): `<cluster-id>`; v3 prints it and
+//!   the member ids in decimal (JSON headers, `-w fields`), v2 in hex: both forms;
+//! - lease ids (etcd makes them of the member id and the time, etcd-sim of its
+//!   member id and a counter): `<lease-1>`, `<lease-2>`, ... in the order
+//!   `lease grant` printed them, in hex (simple output) and decimal (JSON, fields),
+//!   and the session leases in the keys `lock` and `elect` print (`<name>/<hex>`,
+//!   unpadded);
+//! - how long `endpoint health`'s proposal took: `took = <duration>`;
 //! - values a scenario picks per run (free ports), under the labels it gives them;
 //! - `"expiration"` times in JSON output (wall clock): `<time>`;
+//! - in the warnings etcdctl 3.4's client logs on stderr (`{"level":"warn",...}`
+//!   before a failed request's error): the time (`"ts":"<time>"`) and the random
+//!   id of the client's balancer (`endpoint://client-<uuid>/`), both etcdctl's own;
 //! - the order of the per-endpoint errors in etcdctl's cluster errors
 //!   (`error #0: ...; error #1: ...`): etcdctl shuffles its endpoints;
 //! - orders that follow member ids: the members in `ETCD_INITIAL_CLUSTER="..."`
-//!   (sorted), and the lines of steps marked `sort_lines` (also used where etcd's
+//!   (sorted), the keys attached to a lease (`lease timetolive --keys`:
+//!   `attached keys([...])`, `"keys":[...]`: etcd 3.4 lists them in Go's randomized
+//!   map order; sorted), and the lines of steps marked `sort_lines` (also used where etcd's
 //!   order is Go's randomized map order, or commands run concurrently).
 //!
 //! Indices are NOT normalized: both servers must produce the same ones.
@@ -36,6 +49,20 @@ impl Normalizer {
                 pairs.push((addr.to_string(), format!("<client-addr-{}>", m.name)));
             }
             pairs.push((m.id.clone(), format!("<id-{}>", m.name)));
+            if let Ok(id) = u64::from_str_radix(&m.id, 16) {
+                pairs.push((id.to_string(), format!("<id-{}>", m.name)));
+            }
+        }
+        if let Ok(id) = u64::from_str_radix(server.cluster_id(), 16) {
+            pairs.push((server.cluster_id().to_string(), "<cluster-id>".to_string()));
+            pairs.push((id.to_string(), "<cluster-id>".to_string()));
+        }
+        for (i, id) in granted_leases(steps).into_iter().enumerate() {
+            let label = format!("<lease-{}>", i + 1);
+            pairs.push((format!("{id:016x}"), label.clone()));
+            // Unpadded in the keys of `lock` and `elect`.
+            pairs.push((format!("{id:x}"), label.clone()));
+            pairs.push((id.to_string(), label));
         }
         let mut added = 0;
         for step in steps {
@@ -61,7 +88,13 @@ impl Normalizer {
             out = out.replace(from.as_str(), to);
         }
         out = mask_after(&out, "\"expiration\":\"", '"', "<time>");
+        out = mask_after(&out, "\"ts\":\"", '"', "<time>");
+        out = mask_after(&out, "endpoint://client-", '/', "<uuid>");
+        out = mask_after(&out, "took = ", '\n', "<duration>");
+        out = mask_after(&out, "\"took\":\"", '"', "<duration>");
         out = sort_list_after(&out, "ETCD_INITIAL_CLUSTER=\"", '"', ',');
+        out = sort_list_after(&out, "attached keys([", ']', ' ');
+        out = sort_list_after(&out, "\"keys\":[", ']', ',');
         sort_cluster_errors(&out)
     }
 
@@ -93,6 +126,46 @@ impl Normalizer {
             self.apply(&s.stderr),
         )
     }
+}
+
+/// The lease ids `lease grant` printed in `steps`, in order, each once: `lease
+/// <hex> granted` (simple output), `"ID":<decimal>` (JSON), `"ID" : <decimal>`
+/// (fields).
+fn granted_leases(steps: &[Step]) -> Vec<u64> {
+    let mut ids = Vec::new();
+    for step in steps {
+        let out = &step.stdout;
+        if step.command.starts_with("lock ") || step.command.starts_with("elect ") {
+            // The lock's or candidate's key: `<name>/<lease id in hex>` (unpadded).
+            for line in out.lines() {
+                if let Some((_, hex)) = line.rsplit_once('/')
+                    && (1..=16).contains(&hex.len())
+                    && hex.chars().all(|c| c.is_ascii_hexdigit())
+                {
+                    ids.extend(u64::from_str_radix(hex, 16).ok());
+                }
+            }
+            continue;
+        }
+        if !step.command.contains("lease grant") {
+            continue;
+        }
+        for part in out.split("lease ").skip(1) {
+            let hex: String = part.chars().take_while(char::is_ascii_hexdigit).collect();
+            if part[hex.len()..].starts_with(" granted") {
+                ids.extend(u64::from_str_radix(&hex, 16).ok());
+            }
+        }
+        for marker in ["\"ID\":", "\"ID\" : "] {
+            for part in out.split(marker).skip(1) {
+                let dec: String = part.chars().take_while(char::is_ascii_digit).collect();
+                ids.extend(dec.parse::<u64>().ok());
+            }
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    ids.retain(|id| seen.insert(*id));
+    ids
 }
 
 /// `text` with whatever follows each `marker` up to `end` replaced by `with`.
@@ -188,7 +261,55 @@ pub fn diff(etcd: &[String], ours: &[String]) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{mask_after, sort_cluster_errors, sort_list_after};
+    use super::{granted_leases, mask_after, sort_cluster_errors, sort_list_after};
+    use crate::etcdctl::transcript::{Exit, Step};
+
+    fn step(command: &str, stdout: &str) -> Step {
+        Step {
+            command: command.to_string(),
+            stdin: None,
+            stdout: stdout.to_string(),
+            stderr: String::new(),
+            exit: Exit::Code(0),
+            sort_lines: false,
+        }
+    }
+
+    #[test]
+    fn finds_granted_leases_in_order_once() {
+        let steps = [
+            step(
+                "lease grant 100",
+                "lease 694da250aeefd608 granted with TTL(100s)\n",
+            ),
+            step(
+                "lease revoke 694da250aeefd608",
+                "lease 694da250aeefd608 revoked\n",
+            ),
+            step(
+                "lease grant 5 -w json",
+                "{\"cluster_id\":1,\"ID\":7588,\"TTL\":5}\n",
+            ),
+            step("lease grant 5 -w fields", "\"ID\" : 12\n\"TTL\" : 5\n"),
+            step("lease list", "found 1 leases\n0000000000000001\n"),
+            step(
+                "lease grant 1",
+                "lease 694da250aeefd608 granted with TTL(2s)\n",
+            ),
+            step("elect e v", "e/694da250b075a10d\nv\n"),
+            step("lock l", "l/94da250b075a10e\n"),
+        ];
+        assert_eq!(
+            granted_leases(&steps),
+            vec![
+                0x694d_a250_aeef_d608,
+                7588,
+                12,
+                0x694d_a250_b075_a10d,
+                0x94d_a250_b075_a10e
+            ]
+        );
+    }
 
     #[test]
     fn sorts_cluster_errors() {
@@ -206,6 +327,16 @@ mod tests {
         assert_eq!(
             sort_list_after(s, "ETCD_INITIAL_CLUSTER=\"", '"', ','),
             "X\nETCD_INITIAL_CLUSTER=\"a=1,b=2,c=3\"\nY"
+        );
+    }
+
+    #[test]
+    fn sorts_the_keys_of_a_lease() {
+        let s = r#"keys([lk2 lk1 a]) {"keys":["bGsy","bGsx"]} {"keys":null}"#;
+        let s = sort_list_after(s, "keys([", ']', ' ');
+        assert_eq!(
+            sort_list_after(&s, "\"keys\":[", ']', ','),
+            r#"keys([a lk1 lk2]) {"keys":["bGsx","bGsy"]} {"keys":null}"#
         );
     }
 

@@ -27,6 +27,32 @@ pub enum Flavor {
     Sim,
 }
 
+/// Server flags a scenario sets, given to both servers alike (etcd's command-line
+/// flags; etcd-sim's [`MemberConfig`] fields of the same meaning).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Flags {
+    /// `--max-txn-ops` (default 128).
+    pub max_txn_ops: Option<usize>,
+}
+
+impl Flags {
+    /// The flags as etcd's command line spells them.
+    fn etcd_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(n) = self.max_txn_ops {
+            args.push(format!("--max-txn-ops={n}"));
+        }
+        args
+    }
+
+    /// `cfg` with the flags applied.
+    fn apply_to(&self, cfg: &mut MemberConfig) {
+        if let Some(n) = self.max_txn_ops {
+            cfg.v3_limits.max_txn_ops = n;
+        }
+    }
+}
+
 /// One member as the cluster lists it.
 #[derive(Clone, Debug)]
 pub struct MemberInfo {
@@ -49,6 +75,7 @@ enum Running {
 pub struct Server {
     flavor: Flavor,
     members: Vec<MemberInfo>,
+    cluster_id: String,
     ready_at: Instant,
     running: Option<Running>,
     // Declared last: dropped after the members it runs.
@@ -60,14 +87,23 @@ impl Server {
     /// member published and the cluster version decided (a fresh one-member
     /// cluster's first write then gets index 4 on both).
     pub fn start(flavor: Flavor, n: usize) -> Server {
+        Server::start_with(flavor, n, &Flags::default())
+    }
+
+    /// As [`Server::start`], with `flags` given to every member.
+    pub fn start_with(flavor: Flavor, n: usize, flags: &Flags) -> Server {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("a tokio runtime");
         let running = match flavor {
-            Flavor::Etcd => Running::Etcd(rt.block_on(EtcdCluster::start(n))),
-            Flavor::Sim => Running::Sim(rt.block_on(start_sim(n))),
+            Flavor::Etcd => {
+                let args = flags.etcd_args();
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                Running::Etcd(rt.block_on(EtcdCluster::start_with_flags(n, &args)))
+            }
+            Flavor::Sim => Running::Sim(rt.block_on(start_sim(n, flags))),
         };
         let first = match &running {
             Running::Etcd(c) => c.client_urls()[0].clone(),
@@ -76,11 +112,12 @@ impl Server {
         let mut server = Server {
             flavor,
             members: Vec::new(),
+            cluster_id: String::new(),
             ready_at: Instant::now(),
             running: Some(running),
             rt,
         };
-        server.members = server.list_members(&first);
+        (server.members, server.cluster_id) = server.list_members(&first);
         server.members.sort_by(|a, b| a.name.cmp(&b.name));
         assert_eq!(server.members.len(), n, "{flavor:?}: members listed");
         if n > 1 {
@@ -160,6 +197,11 @@ impl Server {
         &self.members
     }
 
+    /// The cluster id as etcd's v2 API prints it (lowercase hex).
+    pub fn cluster_id(&self) -> &str {
+        &self.cluster_id
+    }
+
     /// Member `m0`'s client URL: where etcdctl is pointed.
     pub fn endpoint(&self) -> &str {
         &self.members[0].client_url
@@ -175,6 +217,50 @@ impl Server {
         r.header("x-etcd-index")
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| panic!("{:?}: no X-Etcd-Index in {r:?}", self.flavor))
+    }
+
+    /// The v3 store's current revision (the header of a `POST /v3/kv/range` through
+    /// the JSON gateway; not recorded).
+    pub fn revision(&self) -> i64 {
+        let url = self.endpoint().to_string();
+        let body = br#"{"key":"AA==","limit":1}"#;
+        let r = self
+            .rt
+            .block_on(raw_http::request(
+                &url,
+                "POST",
+                "/v3/kv/range",
+                Some(("application/json", body.as_slice())),
+                PROBE_TIMEOUT,
+            ))
+            .unwrap_or_else(|e| panic!("{:?}: POST /v3/kv/range: {e}", self.flavor));
+        let v = r.json();
+        v["header"]["revision"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("{:?}: no revision in {v}", self.flavor))
+    }
+
+    /// Puts `key` = `value` with a raw `POST /v3/kv/put` through the JSON gateway
+    /// (not through etcdctl, not recorded): for filling the v3 history quickly.
+    pub fn put_v3_raw(&self, key: &str, value: &str) {
+        let url = self.endpoint().to_string();
+        let body = format!(
+            r#"{{"key":"{}","value":"{}"}}"#,
+            base64(key.as_bytes()),
+            base64(value.as_bytes())
+        );
+        let r = self
+            .rt
+            .block_on(raw_http::request(
+                &url,
+                "POST",
+                "/v3/kv/put",
+                Some(("application/json", body.as_bytes())),
+                PROBE_TIMEOUT,
+            ))
+            .unwrap_or_else(|e| panic!("{:?}: POST /v3/kv/put: {e}", self.flavor));
+        assert_eq!(r.status, 200, "{:?}: POST /v3/kv/put: {r:?}", self.flavor);
     }
 
     /// Sets `key` to `value` with a raw `PUT /v2/keys<key>` (not through etcdctl,
@@ -221,21 +307,29 @@ impl Server {
         self.rt.block_on(async move { tokio::time::sleep(d).await });
     }
 
-    fn list_members(&self, url: &str) -> Vec<MemberInfo> {
+    /// The members `GET /v2/members` lists at `url`, and the cluster id its
+    /// `X-Etcd-Cluster-ID` header names.
+    fn list_members(&self, url: &str) -> (Vec<MemberInfo>, String) {
         let r = self
             .rt
             .block_on(raw_http::get(url, "/v2/members", PROBE_TIMEOUT))
             .unwrap_or_else(|e| panic!("{:?}: GET /v2/members: {e}", self.flavor));
+        let cluster_id = r
+            .header("x-etcd-cluster-id")
+            .unwrap_or_default()
+            .to_string();
         let v = r.json();
         let list = v["members"].as_array().cloned().unwrap_or_default();
-        list.iter()
+        let members = list
+            .iter()
             .map(|m| MemberInfo {
                 id: m["id"].as_str().unwrap_or_default().to_string(),
                 name: m["name"].as_str().unwrap_or_default().to_string(),
                 client_url: m["clientURLs"][0].as_str().unwrap_or_default().to_string(),
                 peer_url: m["peerURLs"][0].as_str().unwrap_or_default().to_string(),
             })
-            .collect()
+            .collect();
+        (members, cluster_id)
     }
 }
 
@@ -252,22 +346,23 @@ impl Drop for Server {
 }
 
 /// Starts `n` etcd-sim members (`m0`..) bootstrapping one cluster on free loopback
-/// ports, with etcd's default timing, and waits until all are ready and versioned.
-/// Returns them and `m0`'s client URL.
-async fn start_sim(n: usize) -> (Vec<Member>, String) {
+/// ports, with etcd's default timing and `flags`, and waits until all are ready and
+/// versioned. Returns them and `m0`'s client URL.
+async fn start_sim(n: usize, flags: &Flags) -> (Vec<Member>, String) {
     let ports = free_ports(2 * n);
     let client = |i: usize| format!("http://127.0.0.1:{}", ports[2 * i]);
     let peer = |i: usize| format!("http://127.0.0.1:{}", ports[2 * i + 1]);
     let initial: Vec<(String, String)> = (0..n).map(|i| (format!("m{i}"), peer(i))).collect();
     let mut members = Vec::new();
     for i in 0..n {
-        let cfg = MemberConfig {
+        let mut cfg = MemberConfig {
             name: format!("m{i}"),
             client_url: client(i),
             peer_url: peer(i),
             initial_cluster: initial.clone(),
             ..MemberConfig::default()
         };
+        flags.apply_to(&mut cfg);
         let m = Member::start(cfg, MemDisk::new())
             .await
             .unwrap_or_else(|e| panic!("etcd-sim member m{i} did not start: {e}"));
@@ -285,4 +380,45 @@ async fn start_sim(n: usize) -> (Vec<Member>, String) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     (members, client(0))
+}
+
+/// `bytes` in standard base64 with padding (the gateway's JSON `bytes` fields).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base64;
+
+    #[test]
+    fn encodes_base64_with_padding() {
+        for (plain, coded) in [
+            ("", ""),
+            ("k", "aw=="),
+            ("v", "dg=="),
+            ("foo", "Zm9v"),
+            ("user1", "dXNlcjE="),
+            ("w/a", "dy9h"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), coded, "{plain}");
+        }
+    }
 }

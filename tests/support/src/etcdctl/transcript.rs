@@ -1,10 +1,10 @@
-//! Running etcdctl (v2 mode) against one server and recording what it printed.
+//! Running etcdctl (v2 or v3 mode) against one server and recording what it printed.
 
 use super::servers::Server;
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The etcdctl binary (Debian package `etcd-client`; `scripts/install-deps.sh`).
@@ -47,21 +47,81 @@ pub struct Step {
     pub sort_lines: bool,
 }
 
+/// Which etcdctl API a session speaks (`ETCDCTL_API`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Api {
+    /// v2: `--endpoints <client URL>`, the v2 HTTP API.
+    V2,
+    /// v3: `--endpoints=<host:port>`, gRPC.
+    V3,
+}
+
+/// What a command reads on its standard input.
+enum Input<'i> {
+    /// Nothing (`/dev/null`).
+    Null,
+    /// This text, then end of file; recorded as `shown`.
+    Text { text: &'i str, shown: &'i str },
+    /// What the scenario feeds it while it runs ([`Feed`]); kept open until the
+    /// command is stopped.
+    Open,
+}
+
+/// The standard input of an interactive command (`watch -i`), fed while it runs.
+pub struct Feed {
+    stdin: Option<ChildStdin>,
+    fed: String,
+}
+
+impl Feed {
+    /// Writes `text` to the command's standard input (recorded in its step).
+    pub fn send(&mut self, text: &str) {
+        self.fed.push_str(text);
+        if let Some(stdin) = self.stdin.as_mut() {
+            // The command may have exited: its output tells.
+            let _ = stdin.write_all(text.as_bytes());
+            let _ = stdin.flush();
+        }
+    }
+}
+
 /// A scenario's etcdctl runs against one server.
 pub struct Session<'a> {
     server: &'a Server,
+    api: Api,
     steps: Vec<Step>,
     aliases: Vec<(String, String)>,
 }
 
 impl<'a> Session<'a> {
-    /// A session with no steps yet.
+    /// A v2 session with no steps yet.
     pub fn new(server: &'a Server) -> Self {
+        Session::with_api(server, Api::V2)
+    }
+
+    /// A session of etcdctl `api` with no steps yet.
+    pub fn with_api(server: &'a Server, api: Api) -> Self {
         Session {
             server,
+            api,
             steps: Vec::new(),
             aliases: Vec::new(),
         }
+    }
+
+    /// The v3 store's current revision (not recorded).
+    pub fn revision(&self) -> i64 {
+        self.server.revision()
+    }
+
+    /// Puts `key` = `value` through the v3 JSON gateway (not recorded).
+    pub fn put_raw(&self, key: &str, value: &str) {
+        self.server.put_v3_raw(key, value);
+    }
+
+    /// Lets `d` pass, e.g. until a watch started without `--rev` is in place.
+    pub fn pause(&self, d: Duration) {
+        self.server.wait(d);
     }
 
     /// The server the session talks to.
@@ -92,24 +152,50 @@ impl<'a> Session<'a> {
 
     /// Runs `etcdctl --endpoints <m0> <args>` with nothing on stdin and records it.
     pub fn ctl(&mut self, args: &[&str]) -> &Step {
-        self.run(args, None, false, None, |_| {})
+        self.run(args, Input::Null, false, None, |_, _| {})
     }
 
-    /// Runs etcdctl with `input` on stdin (password prompts) and records it.
+    /// Runs etcdctl with `input` on stdin (password prompts, txn) and records it.
     pub fn ctl_stdin(&mut self, args: &[&str], input: &str) -> &Step {
-        self.run(args, Some(input), false, None, |_| {})
+        let input = Input::Text {
+            text: input,
+            shown: input,
+        };
+        self.run(args, input, false, None, |_, _| {})
+    }
+
+    /// As [`Session::ctl_stdin`], recording `shown` for the input (a large value).
+    pub fn ctl_stdin_shown(&mut self, args: &[&str], input: &str, shown: &str) -> &Step {
+        let input = Input::Text { text: input, shown };
+        self.run(args, input, false, None, |_, _| {})
     }
 
     /// Runs etcdctl and records it, its stdout lines compared in sorted order.
     pub fn ctl_sorted(&mut self, args: &[&str]) -> &Step {
-        self.run(args, None, true, None, |_| {})
+        self.run(args, Input::Null, true, None, |_, _| {})
+    }
+
+    /// Starts an interactive etcdctl (`watch -i`), runs `during` with its standard
+    /// input (the steps `during` records come first), waits until the command has
+    /// printed `lines` lines or exited, stops it if it still runs, and records it.
+    pub fn interactive(
+        &mut self,
+        args: &[&str],
+        lines: usize,
+        during: impl FnOnce(&mut Session<'a>, &mut Feed),
+    ) {
+        self.run(args, Input::Open, false, Some(lines), |s, feed| {
+            if let Some(feed) = feed {
+                during(s, feed);
+            }
+        });
     }
 
     /// Starts a long-running etcdctl (`watch`, `exec-watch`), runs `during` (whose
     /// own steps are recorded first), waits until the command has printed `lines`
     /// lines or exited, stops it if it still runs, and records its output.
     pub fn watch(&mut self, args: &[&str], lines: usize, during: impl FnOnce(&mut Session<'a>)) {
-        self.run(args, None, false, Some(lines), during);
+        self.run(args, Input::Null, false, Some(lines), |s, _| during(s));
     }
 
     /// As [`Session::watch`], its stdout lines compared in sorted order
@@ -120,7 +206,7 @@ impl<'a> Session<'a> {
         lines: usize,
         during: impl FnOnce(&mut Session<'a>),
     ) {
-        self.run(args, None, true, Some(lines), during);
+        self.run(args, Input::Null, true, Some(lines), |s, _| during(s));
     }
 
     /// Runs etcdctl with its output going to files, runs `during`, then waits until
@@ -128,29 +214,46 @@ impl<'a> Session<'a> {
     fn run(
         &mut self,
         args: &[&str],
-        input: Option<&str>,
+        input: Input<'_>,
         sort_lines: bool,
         lines: Option<usize>,
-        during: impl FnOnce(&mut Session<'a>),
+        during: impl FnOnce(&mut Session<'a>, Option<&mut Feed>),
     ) -> &Step {
         let dir = tempfile::tempdir().expect("tempdir");
         let (out_path, err_path) = (dir.path().join("stdout"), dir.path().join("stderr"));
         let mut child = self
             .command(args)
-            .stdin(if input.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
+            .stdin(match input {
+                Input::Null => Stdio::null(),
+                Input::Text { .. } | Input::Open => Stdio::piped(),
             })
             .stdout(File::create(&out_path).expect("stdout file"))
             .stderr(File::create(&err_path).expect("stderr file"))
             .spawn()
             .expect("spawn etcdctl");
-        if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
-            // etcdctl may exit before reading it all: a failed write is its business.
-            let _ = stdin.write_all(text.as_bytes());
+        let mut recorded_input = None;
+        let mut feed = None;
+        match input {
+            Input::Null => {}
+            Input::Text { text, shown } => {
+                recorded_input = Some(shown.to_string());
+                if let Some(mut stdin) = child.stdin.take() {
+                    // etcdctl may exit before reading it all: a failed write is its
+                    // business.
+                    let _ = stdin.write_all(text.as_bytes());
+                }
+            }
+            Input::Open => {
+                feed = Some(Feed {
+                    stdin: child.stdin.take(),
+                    fed: String::new(),
+                });
+            }
         }
-        during(self);
+        during(self, feed.as_mut());
+        if let Some(feed) = &feed {
+            recorded_input = Some(feed.fed.clone());
+        }
         let mut deadline = Instant::now() + COMMAND_TIMEOUT;
         let mut enough = false;
         let exit = loop {
@@ -170,8 +273,14 @@ impl<'a> Session<'a> {
         };
         self.steps.push(Step {
             command: args.join(" "),
-            stdin: input.map(str::to_string),
-            stdout: read(&out_path),
+            stdin: recorded_input,
+            stdout: if args.iter().any(|a| a.ends_with("protobuf")) {
+                std::fs::read(&out_path)
+                    .map(|b| super::protobuf::render(&b))
+                    .unwrap_or_default()
+            } else {
+                read(&out_path)
+            },
             stderr: read(&err_path),
             exit,
             sort_lines,
@@ -190,10 +299,20 @@ impl<'a> Session<'a> {
                 cmd.env_remove(k);
             }
         }
-        cmd.env("ETCDCTL_API", "2")
-            .arg("--endpoints")
-            .arg(self.server.endpoint())
-            .args(args);
+        match self.api {
+            Api::V2 => {
+                cmd.env("ETCDCTL_API", "2")
+                    .arg("--endpoints")
+                    .arg(self.server.endpoint());
+            }
+            Api::V3 => {
+                let url = self.server.endpoint();
+                let addr = url.strip_prefix("http://").unwrap_or(url);
+                cmd.env("ETCDCTL_API", "3")
+                    .arg(format!("--endpoints={addr}"));
+            }
+        }
+        cmd.args(args);
         cmd
     }
 }
@@ -208,6 +327,9 @@ fn exit_of(status: std::process::ExitStatus) -> Exit {
     status.code().map_or(Exit::Signal, Exit::Code)
 }
 
+/// The file's text; bytes that are not UTF-8 (`-w protobuf`) replaced, not dropped.
 fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
+    std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
 }
