@@ -46,8 +46,8 @@ impl Publisher {
             };
             match self.proposer.propose(&entry).await {
                 Ok(Applied::Membership(Ok(()))) => {
-                    self.ready.trigger();
                     self.log_published();
+                    self.ready.trigger();
                     return;
                 }
                 Ok(Applied::Membership(Err(MembersError::IdRemoved))) => {
