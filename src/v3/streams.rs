@@ -25,3 +25,12 @@ pub(crate) fn receiver_stream<T: Send + 'static>(
         rx.recv().await.map(|item| (item, rx))
     })
 }
+
+/// Sleeps until `at`, or forever when there is nothing to wait for (a
+/// `select!` arm that never fires).
+pub(crate) async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

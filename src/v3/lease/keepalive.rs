@@ -22,6 +22,7 @@ use crate::v3::client::Client;
 use crate::v3::error::{Error, EtcdError};
 use crate::v3::pb::etcdserverpb::{self as pb, lease_client::LeaseClient};
 use crate::v3::streams::receiver_stream;
+use crate::v3::streams::sleep_until;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use std::collections::BTreeMap;
@@ -177,13 +178,6 @@ async fn next_link_event(session: Option<&mut Session>) -> Event {
             Link::Opening(open) => Event::Opened(open.await),
             Link::Up(stream) => Event::Message(stream.next().await),
         },
-    }
-}
-
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 

@@ -13,6 +13,7 @@ use super::client::{Client, Retry};
 use super::error::{Error, EtcdError, Result};
 use super::kv::ResponseHeader;
 use super::pb::etcdserverpb::{self as pb, lease_client::LeaseClient};
+use crate::v3::streams::sleep_until;
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use keepalive::{Command, Sink};
@@ -198,13 +199,6 @@ impl Client {
                 "the keepalive stream ended without an answer",
             )),
         }
-    }
-}
-
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 

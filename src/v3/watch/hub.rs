@@ -30,6 +30,7 @@ use crate::v3::pb::etcdserverpb::{
     self as pb, watch_client::WatchClient, watch_request::RequestUnion,
 };
 use crate::v3::streams::receiver_stream;
+use crate::v3::streams::sleep_until;
 use futures_util::StreamExt;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Mutex;
@@ -222,13 +223,6 @@ async fn next_link_event(session: Option<&mut Session>) -> Event {
             Link::Opening(open) => Event::Opened(open.await),
             Link::Up(stream) => Event::Message(stream.next().await),
         },
-    }
-}
-
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 

@@ -18,7 +18,7 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct V3Services {
     health: HealthService,
-    api: Option<Api>,
+    api: Api,
 }
 
 /// The services over the member's v3 state.
@@ -44,21 +44,13 @@ impl V3Services {
             .saturating_add(GRPC_OVERHEAD_BYTES);
         V3Services {
             health: HealthService,
-            api: Some(Api {
+            api: Api {
                 kv: KvService::new(backend.clone()),
                 lease: LeaseService::new(backend.clone()),
                 watch: WatchService::new(backend),
                 #[cfg(not(madsim))]
                 max_receive,
-            }),
-        }
-    }
-
-    /// Only the Health service (a member without v3 state).
-    pub fn health_only() -> V3Services {
-        V3Services {
-            health: HealthService,
-            api: None,
+            },
         }
     }
 
@@ -68,11 +60,8 @@ impl V3Services {
     /// (ResourceExhausted).
     #[cfg(not(madsim))]
     pub fn routes(&self) -> tonic::service::Routes {
-        let routes = tonic::service::Routes::new(HealthServer::new(self.health));
-        let Some(api) = &self.api else {
-            return routes;
-        };
-        routes
+        let api = &self.api;
+        tonic::service::Routes::new(HealthServer::new(self.health))
             .add_service(KvServer::new(api.kv.clone()).max_decoding_message_size(api.max_receive))
             .add_service(
                 LeaseServer::new(api.lease.clone()).max_decoding_message_size(api.max_receive),
@@ -97,15 +86,13 @@ impl V3Services {
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<(), tonic::transport::Error> {
         let mut server = tonic::transport::Server::builder();
-        let router = server.add_service(HealthServer::new(self.health));
-        let router = match &self.api {
-            Some(api) => router
-                .add_service(KvServer::new(api.kv.clone()))
-                .add_service(LeaseServer::new(api.lease.clone()))
-                .add_service(WatchServer::new(api.watch.clone())),
-            None => router,
-        };
-        router.serve_with_shutdown(addr, shutdown).await
+        server
+            .add_service(HealthServer::new(self.health))
+            .add_service(KvServer::new(self.api.kv.clone()))
+            .add_service(LeaseServer::new(self.api.lease.clone()))
+            .add_service(WatchServer::new(self.api.watch.clone()))
+            .serve_with_shutdown(addr, shutdown)
+            .await
     }
 }
 
