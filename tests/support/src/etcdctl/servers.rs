@@ -349,6 +349,24 @@ impl Drop for Server {
 /// ports, with etcd's default timing and `flags`, and waits until all are ready and
 /// versioned. Returns them and `m0`'s client URL.
 async fn start_sim(n: usize, flags: &Flags) -> (Vec<Member>, String) {
+    // A port found free can be taken by a test running in parallel before the
+    // member binds it: start again on new ports then.
+    const ATTEMPTS: usize = 5;
+    for attempt in 1..=ATTEMPTS {
+        match try_start_sim(n, flags).await {
+            Ok(started) => return started,
+            Err(e) if attempt < ATTEMPTS && e.contains("Address already in use") => {
+                eprintln!("etcd-sim harness: port clash on attempt {attempt}, retrying: {e}");
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    unreachable!("the last attempt returns or panics")
+}
+
+/// One attempt of [`start_sim`]: a member that cannot start is an error
+/// (the members started so far are stopped).
+async fn try_start_sim(n: usize, flags: &Flags) -> Result<(Vec<Member>, String), String> {
     let ports = free_ports(2 * n);
     let client = |i: usize| format!("http://127.0.0.1:{}", ports[2 * i]);
     let peer = |i: usize| format!("http://127.0.0.1:{}", ports[2 * i + 1]);
@@ -363,10 +381,15 @@ async fn start_sim(n: usize, flags: &Flags) -> (Vec<Member>, String) {
             ..MemberConfig::default()
         };
         flags.apply_to(&mut cfg);
-        let m = Member::start(cfg, MemDisk::new())
-            .await
-            .unwrap_or_else(|e| panic!("etcd-sim member m{i} did not start: {e}"));
-        members.push(m);
+        match Member::start(cfg, MemDisk::new()).await {
+            Ok(m) => members.push(m),
+            Err(e) => {
+                for m in &members {
+                    m.stop().await;
+                }
+                return Err(format!("etcd-sim member m{i} did not start: {e}"));
+            }
+        }
     }
     let deadline = tokio::time::Instant::now() + SIM_STARTUP;
     while !members
@@ -379,7 +402,7 @@ async fn start_sim(n: usize, flags: &Flags) -> (Vec<Member>, String) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    (members, client(0))
+    Ok((members, client(0)))
 }
 
 /// `bytes` in standard base64 with padding (the gateway's JSON `bytes` fields).
