@@ -277,6 +277,13 @@ pub enum Error {
         #[source]
         reason: Box<Error>,
     },
+    /// An [`crate::v3::ordering::Kv`] saw responses older than one it had
+    /// already returned more often than its violation function allows (Go's
+    /// `ordering.ErrNoGreaterRev`).
+    #[error(
+        "etcdclient: no cluster members have a revision higher than the previously received revision"
+    )]
+    NoGreaterRev,
 }
 
 impl Error {
@@ -331,6 +338,7 @@ impl Error {
                 .map(EtcdError::code)
                 .unwrap_or(Code::FailedPrecondition),
             Error::KeepAliveHalted { reason, .. } => reason.code(),
+            Error::NoGreaterRev => Code::Unavailable,
         }
     }
 

@@ -58,8 +58,17 @@
 //!
 //! # What comes in later slices
 //!
-//! TLS (`https://`) endpoints; the namespace, ordering and concurrency
-//! packages.
+//! TLS (`https://`) endpoints; the concurrency package.
+//!
+//! # Packages over the traits
+//!
+//! Go's client packages, built only on the traits above so that they stack
+//! (e.g. an [`ordering::Kv`] over a [`namespace::Kv`] over a [`Client`]):
+//! [`namespace`] (keys under a prefix), [`ordering`] (no read older than
+//! one already returned), [`util`] (`key_exists` / `key_missing`
+//! compares), [`mirror`] (a consistent copy of a prefix and its updates;
+//! `etcdctl make-mirror`), [`yaml`] (Go's client config file) and
+//! [`snapshot`] (save a backend snapshot to a file, checking its SHA-256).
 
 pub mod auth;
 mod breaker;
@@ -72,11 +81,17 @@ pub mod error;
 pub mod kv;
 pub mod lease;
 pub mod maintenance;
+pub mod mirror;
+pub mod namespace;
 pub mod op;
+pub mod ordering;
 pub mod pb;
+pub mod snapshot;
 mod streams;
 pub mod txn;
+pub mod util;
 pub mod watch;
+pub mod yaml;
 
 pub use auth::{
     Auth, AuthResponse, AuthenticateResponse, Permission, PermissionType, RoleGetResponse,
