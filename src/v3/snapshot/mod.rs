@@ -115,6 +115,8 @@ where
 /// Streams a snapshot of the member at `endpoint` into `path` (etcdctl's
 /// `snapshot save`, which needs exactly one endpoint): a client is built
 /// from `config` with `endpoint` as its only endpoint, used, and closed.
+/// `config.request_timeout` bounds the whole transfer (see
+/// [`Maintenance::snapshot`]): leave it `None` for a large database.
 pub async fn save_from_endpoint(
     config: &Config,
     endpoint: &str,

@@ -10,6 +10,8 @@
 //! - [`v3_watch`], [`v3_lease`]: the v3 Watcher and Lease clients; endpoint bodies, and
 //!   [`crate::backend::Backend`] bodies that kill or stop the member serving a stream
 //!   (found through its `/metrics`, see [`crate::metrics`]).
+//! - [`v3_packages`]: the SDK's v3 packages (namespace, ordering, mirror, yaml,
+//!   snapshot); endpoint bodies, some over two clusters.
 //! - [`client`], [`members`]: bodies that drive a [`crate::backend::Backend`] (faults:
 //!   pause, kill, restart).
 
@@ -22,5 +24,6 @@ pub mod v3_cluster;
 pub mod v3_kv;
 pub mod v3_lease;
 pub mod v3_maintenance;
+pub mod v3_packages;
 pub mod v3_port;
 pub mod v3_watch;

@@ -1,0 +1,42 @@
+//! The SDK's v3 packages (namespace, ordering, mirror, yaml, snapshot)
+//! against real etcd 3.4. The bodies are in
+//! `etcd_test_support::cases::v3_packages`.
+#![cfg(not(madsim))]
+
+use etcd_test_support::EtcdCluster;
+use etcd_test_support::cases::v3_packages;
+use std::path::Path;
+
+const ETCDCTL: &str = "/usr/bin/etcdctl";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespace_isolation() {
+    let c = EtcdCluster::start(1).await;
+    v3_packages::namespace_isolation(c.client_urls(), Some(Path::new(ETCDCTL))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ordering_with_a_stale_endpoint() {
+    let current = EtcdCluster::start(1).await;
+    let stale = EtcdCluster::start(1).await;
+    v3_packages::ordering_with_a_stale_endpoint(current.client_urls(), stale.client_urls()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mirror_with_updates_during_sync() {
+    let source = EtcdCluster::start(1).await;
+    let dest = EtcdCluster::start(1).await;
+    v3_packages::mirror_with_updates_during_sync(source.client_urls(), dest.client_urls()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn yaml_load_then_connect() {
+    let c = EtcdCluster::start(1).await;
+    v3_packages::yaml_load_then_connect(c.client_urls()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_save_and_status() {
+    let c = EtcdCluster::start(1).await;
+    v3_packages::snapshot_save_and_status(c.client_urls(), Some(Path::new(ETCDCTL))).await;
+}
