@@ -92,7 +92,15 @@ mod tests {
     /// Go's `TestPrefixInterval` table, plus the edges of the end rule.
     #[test]
     fn prefix_interval_table() {
-        let table: &[(&[u8], &[u8], &[u8], &[u8], &[u8])] = &[
+        // (prefix, key, end, expected key, expected end)
+        type Row = (
+            &'static [u8],
+            &'static [u8],
+            &'static [u8],
+            &'static [u8],
+            &'static [u8],
+        );
+        let table: &[Row] = &[
             // single key
             (b"pfx/", b"a", b"", b"pfx/a", b""),
             // range

@@ -275,6 +275,20 @@ mod tests {
         assert_eq!(kv.inner().calls() - before, 1);
     }
 
+    /// The wrappers stack: an ordering check over a namespace.
+    #[tokio::test]
+    async fn stacks_over_a_namespace() {
+        let ns = crate::v3::namespace::Kv::new(Endpoints::new(&[8, 2, 8]), "app/");
+        let kv = Kv::new(ns, violation_budget(|| 3));
+        for _ in 0..4 {
+            let g = kv.get("k", GetOptions::default()).await.unwrap();
+            assert_eq!(g.header.unwrap().revision, 8);
+        }
+        assert_eq!(kv.inner().prefix(), b"app/");
+        // 4 gets; the second and fourth first hit the stale endpoint.
+        assert_eq!(kv.inner().inner().calls(), 6);
+    }
+
     #[tokio::test]
     async fn switch_endpoint_resolves_a_single_stale_member() {
         let kv = Kv::new(Endpoints::new(&[30, 30, 25]), violation_budget(|| 3));

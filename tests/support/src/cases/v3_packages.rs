@@ -191,6 +191,12 @@ pub async fn namespace_isolation(endpoints: Vec<String>, etcdctl_bin: Option<&Pa
         1
     );
 
+    // The wrappers stack: an ordering check over namespace a.
+    let checked = ordering::Kv::new(a.clone(), ordering::violation_budget(|| 1));
+    let got = checked.get("k", GetOptions::default()).await.unwrap();
+    assert_eq!(keys_values(&got.kvs), [("k".into(), "in-a-2".into())]);
+    assert!(checked.prev_rev() > 0);
+
     // Empty keys are refused client-side.
     let err = a.put("", "v", none.clone()).await.unwrap_err();
     assert_eq!(err.etcd(), Some(EtcdError::EmptyKey));
