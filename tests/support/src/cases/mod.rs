@@ -10,6 +10,8 @@
 //! - [`v3_watch`], [`v3_lease`]: the v3 Watcher and Lease clients; endpoint bodies, and
 //!   [`crate::backend::Backend`] bodies that kill or stop the member serving a stream
 //!   (found through its `/metrics`, see [`crate::metrics`]).
+//! - [`v3_learner`]: a learner's life against a cluster of processes (real builds:
+//!   it starts a fourth process).
 //! - [`client`], [`members`]: bodies that drive a [`crate::backend::Backend`] (faults:
 //!   pause, kill, restart).
 
@@ -20,6 +22,8 @@ pub mod members;
 pub mod v3_auth;
 pub mod v3_cluster;
 pub mod v3_kv;
+#[cfg(not(madsim))]
+pub mod v3_learner;
 pub mod v3_lease;
 pub mod v3_maintenance;
 pub mod v3_port;
