@@ -300,7 +300,12 @@ impl Cluster {
         self.removed.insert(id);
     }
 
-    /// Applies a peer URL update.
+    /// Applies a peer URL update. As in etcd 3.4.23, the member's new
+    /// `raftAttributes` are the peer URLs alone: a learner's record loses its
+    /// learner flag (it is listed as a voter, counted among the voters by the
+    /// strict reconfiguration checks, and can no longer be promoted), although
+    /// Raft keeps it a learner (verified live: `member update` of a learner,
+    /// then `member list` shows it with `false`).
     ///
     /// # Errors
     ///
@@ -316,7 +321,7 @@ impl Cluster {
         self.check_update(id, &peer_urls)?;
         let value = json_text(&RaftAttributes {
             peer_urls: &peer_urls,
-            is_learner: self.is_learner(id),
+            is_learner: false,
         });
         if let Err(e) = store.update(
             &raft_attributes_key(id),
@@ -328,6 +333,7 @@ impl Cluster {
         }
         if let Some(m) = self.members.get_mut(&id) {
             m.peer_urls = peer_urls;
+            m.is_learner = false;
         }
         Ok(())
     }
@@ -583,6 +589,14 @@ mod tests {
             Some(r#"{"peerURLs":["http://l:9"]}"#)
         );
         assert!(c.member(9).unwrap().to_v3().id == 9);
+        // etcd 3.4.23: a peer URL update drops a learner's flag.
+        let mut lone = m(11, "http://l:11");
+        lone.is_learner = true;
+        c.remove(&mut store, 9, now);
+        c.add(&mut store, lone, false, now);
+        c.update_peer_urls(&mut store, 11, vec!["http://l:12".into()], now)
+            .unwrap();
+        assert!(!c.is_learner(11));
         // A membership saved before learners existed reads as all voters.
         let old = r#"{"members":{"1":{"id":1,"name":"a","peer_urls":[],"client_urls":[]}},"removed":[],"version":null,"bootstrap_ids":[1]}"#;
         let read: Cluster = serde_json::from_str(old).unwrap();
