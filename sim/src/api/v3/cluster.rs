@@ -69,18 +69,21 @@ impl ClusterService {
     }
 
     /// Promotes on this member when it leads; otherwise asks the leader,
-    /// until one answers or [`FORWARD_LIMIT`] passes.
-    async fn promote(&self, id: u64) -> Result<(), Status> {
+    /// until one answers or [`FORWARD_LIMIT`] passes. Returns the members as
+    /// the member that applied the promotion lists them (this one, or the
+    /// leader it asked, which may have applied it first, as etcd answers with
+    /// the leader's list).
+    async fn promote(&self, id: u64) -> Result<Vec<Member>, Status> {
         let deadline = Instant::now() + FORWARD_LIMIT;
         loop {
             let leader_urls = match self.cluster.promote_member(id).await {
-                Ok(()) => return Ok(()),
+                Ok(()) => return Ok(self.members()),
                 Err(MembersError::NotLeader) => self.backend.leader_client_urls(),
                 Err(e) => return Err(members_status(&e)),
             };
             if let Some(urls) = leader_urls {
                 match forward_promote(&urls, id, deadline).await {
-                    Ok(()) => return Ok(()),
+                    Ok(members) => return Ok(members),
                     Err(s) if is_final(&s) => return Err(s),
                     Err(s) => tracing::debug!(error = %s, id, "cluster: promote not forwarded"),
                 }
@@ -107,8 +110,13 @@ fn is_final(s: &Status) -> bool {
     .any(|e| e.message() == s.message())
 }
 
-/// Asks the leader at `urls` to promote `id`, given up at `deadline`.
-async fn forward_promote(urls: &[String], id: u64, deadline: Instant) -> Result<(), Status> {
+/// Asks the leader at `urls` to promote `id`, given up at `deadline`; returns
+/// the leader's member list.
+async fn forward_promote(
+    urls: &[String],
+    id: u64,
+    deadline: Instant,
+) -> Result<Vec<Member>, Status> {
     let mut endpoints = Vec::with_capacity(urls.len());
     for url in urls {
         let ep = Endpoint::from_shared(url.clone())
@@ -118,7 +126,7 @@ async fn forward_promote(urls: &[String], id: u64, deadline: Instant) -> Result<
     let mut client = ClusterClient::new(Channel::balance_list(endpoints.into_iter()));
     let left = deadline.saturating_duration_since(Instant::now());
     match tokio::time::timeout(left, client.member_promote(MemberPromoteRequest { id })).await {
-        Ok(r) => r.map(|_| ()),
+        Ok(r) => r.map(|r| r.into_inner().members),
         Err(_) => Err(Status::unavailable("forwarded promote timed out")),
     }
 }
@@ -210,10 +218,10 @@ impl Cluster for ClusterService {
         req: Request<MemberPromoteRequest>,
     ) -> Result<Response<MemberPromoteResponse>, Status> {
         check_learner(self.backend.as_ref(), Rpc::Other)?;
-        self.promote(req.into_inner().id).await?;
+        let members = self.promote(req.into_inner().id).await?;
         Ok(Response::new(MemberPromoteResponse {
             header: self.header(),
-            members: self.members(),
+            members,
         }))
     }
 }
