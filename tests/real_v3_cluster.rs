@@ -3,7 +3,7 @@
 #![cfg(not(madsim))]
 
 use etcd_test_support::EtcdCluster;
-use etcd_test_support::cases::v3_cluster;
+use etcd_test_support::cases::{v3_cluster, v3_learner};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn membership_changes_and_refusals() {
@@ -15,6 +15,15 @@ async fn membership_changes_and_refusals() {
 async fn endpoints_sync_and_set() {
     let c = EtcdCluster::start(3).await;
     v3_cluster::endpoints_sync_and_set(&c).await;
+}
+
+/// A learner's life: added, refused promotion and a second learner, started,
+/// caught up, refusing calls, not voting, restarted, promoted through a
+/// follower (the body etcd-sim runs in `sim/tests/v3_cluster_server.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn learner_joins_catches_up_and_is_promoted() {
+    let c = EtcdCluster::start(3).await;
+    v3_learner::learner_joins_catches_up_and_is_promoted(&c).await;
 }
 
 /// A learner that is started catches up and can then be promoted (real

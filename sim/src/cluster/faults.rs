@@ -213,6 +213,15 @@ impl SimCluster {
         Ok(i)
     }
 
+    /// Starts the next member (its index is returned), which the caller has had
+    /// the cluster accept with id `id` (e.g. a learner added through the v3
+    /// Cluster API), with `existing` cluster state; does not wait for it.
+    pub fn start_accepted_member(&self, id: u64) -> usize {
+        let i = self.len();
+        self.start_added(i, &format!("{id:x}"));
+        i
+    }
+
     /// Starts member `i` (the next index), which the cluster has accepted with id
     /// `id`, with `existing` cluster state, as an operator does after `member add`.
     pub(super) fn start_added(&self, i: usize, id: &str) {

@@ -6,7 +6,7 @@
 use super::config::{MemberConfig, url_socket_addr};
 use super::entry::{Applied, Entry};
 use super::ids::member_id_of;
-use super::membership::Cluster;
+use super::membership::{Cluster, MemberInfo};
 use super::proposer::Proposer;
 use super::state_machine::{AddContext, lock};
 use super::stats::StatsTracker;
@@ -18,6 +18,7 @@ use crate::server::backend::{RaftStatus, ReplicationError, V2Backend};
 use crate::server::v2_command::{V2Command, V2Proposal};
 use crate::store::v2::{Reply, Store, StoreError};
 use async_trait::async_trait;
+use etcd_sdk::v3::pb::etcdserverpb::Member as V3Member;
 use etcd_sdk::wire::Member as WireMember;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -28,11 +29,9 @@ use tokio::time::Instant;
 /// check, on by default).
 pub const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
 
-/// etcd's `ErrUnhealthy`, answered as 500 `Internal Server Error`.
-const UNHEALTHY: &str = "etcdserver: unhealthy cluster";
-/// etcd's ErrNotEnoughStartedMembers.
-const NOT_ENOUGH_STARTED: &str =
-    "etcdserver: re-configuration failed due to not enough started members";
+/// etcd's `readyPercent`: a learner may be promoted once its match index is at
+/// least this share of the leader's.
+const LEARNER_READY_PERCENT: f64 = 0.9;
 
 /// What the HTTP service of one member reaches: its identity and settings, the
 /// proposer, the store, the membership and the statistics.
@@ -96,7 +95,7 @@ impl MemberBackend {
         let Some(since) = now.checked_sub(d) else {
             return false;
         };
-        let ids: Vec<u64> = lock(&self.cluster).members().iter().map(|m| m.id).collect();
+        let ids: Vec<u64> = lock(&self.cluster).voters().map(|m| m.id).collect();
         self.proposer
             .raft()
             .peer_activity()
@@ -104,15 +103,15 @@ impl MemberBackend {
     }
 
     /// etcd's `mayAddMember` under `--strict-reconfig-check`: enough started
-    /// members for the bigger cluster, and this member connected to every other for
-    /// [`HEALTH_INTERVAL`].
-    pub(crate) fn may_add_member(&self) -> Result<(), MembersError> {
+    /// voters for the bigger cluster (not asked of a learner), and this member
+    /// connected to every voter for [`HEALTH_INTERVAL`].
+    pub(crate) fn may_add_member(&self, learner: bool) -> Result<(), MembersError> {
         if !self.strict_reconfig_check {
             return Ok(());
         }
-        if !lock(&self.cluster).ready_to_add_voter() {
+        if !learner && !lock(&self.cluster).ready_to_add_voter() {
             tracing::warn!(member = %self.name, "rejecting member add request; not enough healthy members");
-            return Err(MembersError::Other(NOT_ENOUGH_STARTED.into()));
+            return Err(MembersError::NotEnoughStarted);
         }
         if !self.connected_to_all_members_for(HEALTH_INTERVAL) {
             tracing::warn!(
@@ -120,7 +119,32 @@ impl MemberBackend {
                 "rejecting member add request; local member has not been connected to all \
                  peers, reconfigure breaks active quorum"
             );
-            return Err(MembersError::Other(UNHEALTHY.into()));
+            return Err(MembersError::Unhealthy);
+        }
+        Ok(())
+    }
+
+    /// etcd's `mayPromoteMember`: only the leader knows how far learner `id`
+    /// has caught up (`isLearnerReady`: its match index at least 90% of the
+    /// leader's; an id the leader does not replicate to passes, and is judged
+    /// when the change applies), then, under `--strict-reconfig-check`, the
+    /// voters and the learner must make a quorum of started members.
+    async fn may_promote_member(&self, id: u64) -> Result<(), MembersError> {
+        let matched = self
+            .proposer
+            .raft()
+            .match_indexes()
+            .await
+            .map_err(|e| MembersError::Other(e.to_string()))?
+            .ok_or(MembersError::NotLeader)?;
+        if let (Some(&learner), Some(&leader)) = (matched.get(&id), matched.get(&self.id)) {
+            if (learner as f64) < (leader as f64) * LEARNER_READY_PERCENT {
+                return Err(MembersError::LearnerNotReady);
+            }
+        }
+        if self.strict_reconfig_check && !lock(&self.cluster).ready_to_promote() {
+            tracing::warn!(member = %self.name, "rejecting member promote request; not enough healthy members");
+            return Err(MembersError::NotEnoughStarted);
         }
         Ok(())
     }
@@ -135,14 +159,15 @@ impl MemberBackend {
         }
         let ids: Vec<u64> = {
             let cluster = lock(&self.cluster);
-            if cluster.member(id).is_none() {
-                // Unknown or removed ids get their own answers (404, 410).
+            // Unknown or removed ids get their own answers (404, 410); a
+            // learner's removal takes no vote away.
+            if cluster.member(id).is_none_or(|m| m.is_learner) {
                 return Ok(());
             }
             if !cluster.ready_to_remove_voter(id) {
-                return Err(MembersError::Other(NOT_ENOUGH_STARTED.into()));
+                return Err(MembersError::NotEnoughStarted);
             }
-            cluster.members().iter().map(|m| m.id).collect()
+            cluster.voters().map(|m| m.id).collect()
         };
         let now = Instant::now();
         let activity = self.proposer.raft().peer_activity();
@@ -150,7 +175,7 @@ impl MemberBackend {
             return Ok(());
         }
         let Some(since) = now.checked_sub(HEALTH_INTERVAL) else {
-            return Err(MembersError::Other(UNHEALTHY.into()));
+            return Err(MembersError::Unhealthy);
         };
         let active = activity.connected_since(self.id, ids.iter().copied(), since, now);
         if active.saturating_sub(1) < 1 + (ids.len() - 1) / 2 {
@@ -159,9 +184,57 @@ impl MemberBackend {
                 "rejecting member remove request; local member has not been connected to \
                  enough peers, reconfigure breaks active quorum"
             );
-            return Err(MembersError::Other(UNHEALTHY.into()));
+            return Err(MembersError::Unhealthy);
         }
         Ok(())
+    }
+
+    /// Adds a member (a voter, or a learner) through a Raft configuration
+    /// change: both APIs' additions. Returns it as listed.
+    async fn add(&self, peer_urls: Vec<String>, learner: bool) -> Result<MemberInfo, MembersError> {
+        // etcd checks the quorum first (mayAddMember), so an unhealthy cluster
+        // answers 500 even to an add that would be refused as a duplicate.
+        self.may_add_member(learner)?;
+        let id = {
+            let cluster = lock(&self.cluster);
+            // The id the new member computes itself from its peer URL and the
+            // token; if that one is taken, a time-salted one, as etcd gives every
+            // added member (the new member must then be told its id).
+            let mut id = member_id_of(&peer_urls, &self.cluster_token, None);
+            if cluster.member(id).is_some() || cluster.is_removed(id) {
+                let secs = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                id = member_id_of(&peer_urls, "", Some(secs));
+            }
+            cluster.check_add(id, &peer_urls, learner)?;
+            id
+        };
+        let context = serde_json::to_vec(&AddContext {
+            id,
+            peer_urls: peer_urls.clone(),
+            is_learner: learner,
+            promote: false,
+        })
+        .unwrap_or_default();
+        self.change(MembershipChange {
+            kind: if learner {
+                ChangeKind::AddLearner
+            } else {
+                ChangeKind::AddVoter
+            },
+            node_id: id,
+            peer_addr: peer_urls.iter().find_map(|u| url_socket_addr(u).ok()),
+            context,
+        })
+        .await?;
+        Ok(MemberInfo {
+            id,
+            peer_urls,
+            is_learner: learner,
+            ..MemberInfo::default()
+        })
     }
 
     async fn propose(&self, entry: &Entry) -> Result<Applied, ReplicationError> {
@@ -241,43 +314,7 @@ impl ClusterBackend for MemberBackend {
     }
 
     async fn add_member(&self, peer_urls: Vec<String>) -> Result<WireMember, MembersError> {
-        // etcd checks the quorum first (mayAddMember), so an unhealthy cluster
-        // answers 500 even to an add that would be refused as a duplicate.
-        self.may_add_member()?;
-        let id = {
-            let cluster = lock(&self.cluster);
-            // The id the new member computes itself from its peer URL and the
-            // token; if that one is taken, a time-salted one, as etcd gives every
-            // added member (the new member must then be told its id).
-            let mut id = member_id_of(&peer_urls, &self.cluster_token, None);
-            if cluster.member(id).is_some() || cluster.is_removed(id) {
-                let secs = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0);
-                id = member_id_of(&peer_urls, "", Some(secs));
-            }
-            cluster.check_add(id, &peer_urls)?;
-            id
-        };
-        let context = serde_json::to_vec(&AddContext {
-            id,
-            peer_urls: peer_urls.clone(),
-        })
-        .unwrap_or_default();
-        self.change(MembershipChange {
-            kind: ChangeKind::AddVoter,
-            node_id: id,
-            peer_addr: peer_urls.iter().find_map(|u| url_socket_addr(u).ok()),
-            context,
-        })
-        .await?;
-        Ok(WireMember {
-            id: format!("{id:x}"),
-            name: String::new(),
-            peer_urls,
-            client_urls: Vec::new(),
-        })
+        self.add(peer_urls, false).await.map(|m| m.to_wire())
     }
 
     async fn remove_member(&self, id: u64) -> Result<(), MembersError> {
@@ -304,6 +341,34 @@ impl ClusterBackend for MemberBackend {
             Ok(other) => Err(MembersError::Other(unexpected(&other).0)),
             Err(e) => Err(MembersError::Other(e.0)),
         }
+    }
+
+    fn v3_members(&self) -> Vec<V3Member> {
+        lock(&self.cluster)
+            .members()
+            .iter()
+            .map(MemberInfo::to_v3)
+            .collect()
+    }
+
+    async fn add_member_as(
+        &self,
+        peer_urls: Vec<String>,
+        learner: bool,
+    ) -> Result<V3Member, MembersError> {
+        self.add(peer_urls, learner).await.map(|m| m.to_v3())
+    }
+
+    async fn promote_member(&self, id: u64) -> Result<(), MembersError> {
+        self.may_promote_member(id).await?;
+        let context = serde_json::to_vec(&AddContext::promotion(id)).unwrap_or_default();
+        self.change(MembershipChange {
+            kind: ChangeKind::AddVoter,
+            node_id: id,
+            peer_addr: None,
+            context,
+        })
+        .await
     }
 }
 

@@ -199,7 +199,7 @@ impl Member {
             limits: cfg.v3_limits,
             ids: RequestIds::new(id),
         });
-        let v3 = V3Services::new(v3_backend);
+        let v3 = V3Services::new(v3_backend, backend.clone());
         let http2 = server::Http2Service::new(&v3);
         let mut tasks: Vec<JoinHandle<()>> = listeners
             .into_iter()
@@ -352,7 +352,7 @@ impl Member {
     /// a member: enough started members, and connected to every other member for
     /// [`super::HEALTH_INTERVAL`] (5 s); always true with the check off.
     pub fn may_add_member(&self) -> bool {
-        self.inner.backend.may_add_member().is_ok()
+        self.inner.backend.may_add_member(false).is_ok()
     }
 
     /// Waits until the member is ready (or has stopped).

@@ -6,7 +6,8 @@
 //!   `raftAttributes` with `{"peerURLs":[..]}`;
 //! - a member publishing itself: **set** `attributes` with `{"name":..,"clientURLs":[..]}`;
 //! - the leader deciding the cluster version: **set** `/0/version`;
-//! - a peer URL update: **update** `raftAttributes`;
+//! - a peer URL update, or a learner's promotion: **update** `raftAttributes`
+//!   (a learner's carries `"isLearner":true`);
 //! - a removal: **delete** the member's directory, **create** `/0/removed_members/<id>`.
 
 use super::ids::cluster_id;
@@ -30,6 +31,10 @@ pub struct MemberInfo {
     pub peer_urls: Vec<String>,
     /// Its client URLs (empty until it publishes).
     pub client_urls: Vec<String>,
+    /// Whether it is a learner: it receives the log but does not vote (etcd's
+    /// `RaftAttributes.IsLearner`; absent from snapshots made before learners).
+    #[serde(default)]
+    pub is_learner: bool,
 }
 
 impl MemberInfo {
@@ -38,7 +43,19 @@ impl MemberInfo {
         !self.name.is_empty()
     }
 
-    /// As `/v2/members` lists it.
+    /// As the v3 API lists it.
+    pub fn to_v3(&self) -> etcd_sdk::v3::pb::etcdserverpb::Member {
+        etcd_sdk::v3::pb::etcdserverpb::Member {
+            id: self.id,
+            name: self.name.clone(),
+            peer_ur_ls: self.peer_urls.clone(),
+            client_ur_ls: self.client_urls.clone(),
+            is_learner: self.is_learner,
+        }
+    }
+
+    /// As `/v2/members` lists it (etcd 3.4 lists learners there like any
+    /// member, without a learner flag).
     pub fn to_wire(&self) -> etcd_sdk::wire::Member {
         etcd_sdk::wire::Member {
             id: format!("{:x}", self.id),
@@ -54,7 +71,12 @@ impl MemberInfo {
 struct RaftAttributes<'a> {
     #[serde(rename = "peerURLs")]
     peer_urls: &'a [String],
+    #[serde(rename = "isLearner", skip_serializing_if = "std::ops::Not::not")]
+    is_learner: bool,
 }
+
+/// etcd's `maxLearners`: learners a cluster may have at once.
+pub const MAX_LEARNERS: usize = 1;
 
 /// The stored value of `attributes` (etcd's `Attributes`, fields omitted when empty).
 #[derive(Serialize)]
@@ -116,20 +138,38 @@ impl Cluster {
         !self.members.is_empty() && self.members.values().all(MemberInfo::is_started)
     }
 
-    /// etcd's `IsReadyToAddVotingMember`: after the addition, the started members
+    /// The voting members (learners left out), ordered by id.
+    pub fn voters(&self) -> impl Iterator<Item = &MemberInfo> + Clone {
+        self.members.values().filter(|m| !m.is_learner)
+    }
+
+    /// Whether member `id` is a learner.
+    pub fn is_learner(&self, id: u64) -> bool {
+        self.members.get(&id).is_some_and(|m| m.is_learner)
+    }
+
+    /// etcd's `IsReadyToAddVotingMember`: after the addition, the started voters
     /// still make a quorum (or it is the second member of a one-member cluster).
     pub fn ready_to_add_voter(&self) -> bool {
-        let nmembers = self.members.len() + 1;
-        let nstarted = self.members.values().filter(|m| m.is_started()).count();
+        let nmembers = self.voters().count() + 1;
+        let nstarted = self.voters().filter(|m| m.is_started()).count();
         (nstarted == 1 && nmembers == 2) || nstarted > nmembers / 2
     }
 
-    /// Whether removing voter `id` leaves a quorum of started members among the
+    /// Whether removing voter `id` leaves a quorum of started voters among the
     /// rest (etcd's `IsReadyToRemoveVotingMember`).
     pub fn ready_to_remove_voter(&self, id: u64) -> bool {
-        let rest = self.members.values().filter(|m| m.id != id);
+        let rest = self.voters().filter(|m| m.id != id);
         let nmembers = rest.clone().count();
         let nstarted = rest.filter(|m| m.is_started()).count();
+        nstarted > nmembers / 2
+    }
+
+    /// etcd's `IsReadyToPromoteMember`: the voters plus the promoted learner
+    /// (counted as started) still make a quorum of started members.
+    pub fn ready_to_promote(&self) -> bool {
+        let nmembers = self.voters().count() + 1;
+        let nstarted = self.voters().filter(|m| m.is_started()).count() + 1;
         nstarted > nmembers / 2
     }
 
@@ -140,13 +180,20 @@ impl Cluster {
             .map(|m| m.id)
     }
 
-    /// Checks an addition (etcd's `ValidateConfigurationChange` for AddNode).
+    /// Checks an addition (etcd's `ValidateConfigurationChange` for AddNode and
+    /// AddLearnerNode): a learner only while the cluster has fewer than
+    /// [`MAX_LEARNERS`].
     ///
     /// # Errors
     ///
-    /// [`MembersError::IdRemoved`], [`MembersError::IdExists`] or
-    /// [`MembersError::PeerUrlExists`].
-    pub fn check_add(&self, id: u64, peer_urls: &[String]) -> Result<(), MembersError> {
+    /// [`MembersError::IdRemoved`], [`MembersError::IdExists`],
+    /// [`MembersError::PeerUrlExists`] or [`MembersError::TooManyLearners`].
+    pub fn check_add(
+        &self,
+        id: u64,
+        peer_urls: &[String],
+        learner: bool,
+    ) -> Result<(), MembersError> {
         if self.is_removed(id) {
             return Err(MembersError::IdRemoved);
         }
@@ -155,6 +202,25 @@ impl Cluster {
         }
         if peer_urls.iter().any(|u| self.url_owner(u).is_some()) {
             return Err(MembersError::PeerUrlExists);
+        }
+        let learners = self.members.values().filter(|m| m.is_learner).count();
+        if learner && learners + 1 > MAX_LEARNERS {
+            return Err(MembersError::TooManyLearners);
+        }
+        Ok(())
+    }
+
+    /// Checks a learner's promotion (etcd's `ValidateConfigurationChange` for an
+    /// AddNode that promotes).
+    ///
+    /// # Errors
+    ///
+    /// [`MembersError::IdRemoved`], [`MembersError::IdNotFound`] or
+    /// [`MembersError::MemberNotLearner`].
+    pub fn check_promote(&self, id: u64) -> Result<(), MembersError> {
+        self.check_remove(id)?;
+        if !self.is_learner(id) {
+            return Err(MembersError::MemberNotLearner);
         }
         Ok(())
     }
@@ -203,6 +269,7 @@ impl Cluster {
         }
         let value = json_text(&RaftAttributes {
             peer_urls: &member.peer_urls,
+            is_learner: member.is_learner,
         });
         if let Err(e) = store.create(
             &raft_attributes_key(member.id),
@@ -233,7 +300,12 @@ impl Cluster {
         self.removed.insert(id);
     }
 
-    /// Applies a peer URL update.
+    /// Applies a peer URL update. As in etcd 3.4.23, the member's new
+    /// `raftAttributes` are the peer URLs alone: a learner's record loses its
+    /// learner flag (it is listed as a voter, counted among the voters by the
+    /// strict reconfiguration checks, and can no longer be promoted), although
+    /// Raft keeps it a learner (verified live: `member update` of a learner,
+    /// then `member list` shows it with `false`).
     ///
     /// # Errors
     ///
@@ -249,6 +321,7 @@ impl Cluster {
         self.check_update(id, &peer_urls)?;
         let value = json_text(&RaftAttributes {
             peer_urls: &peer_urls,
+            is_learner: false,
         });
         if let Err(e) = store.update(
             &raft_attributes_key(id),
@@ -260,8 +333,32 @@ impl Cluster {
         }
         if let Some(m) = self.members.get_mut(&id) {
             m.peer_urls = peer_urls;
+            m.is_learner = false;
         }
         Ok(())
+    }
+
+    /// Applies a learner's promotion: it becomes a voter, and its
+    /// `raftAttributes` are updated without the learner flag (etcd's
+    /// `PromoteMember`). Anything but a learner is left alone (checked before).
+    pub fn promote(&mut self, store: &mut Store, id: u64, now: SystemTime) {
+        let Some(m) = self.members.get_mut(&id).filter(|m| m.is_learner) else {
+            tracing::warn!(id = %format!("{id:x}"), "membership: promotion of a non-learner ignored");
+            return;
+        };
+        m.is_learner = false;
+        let value = json_text(&RaftAttributes {
+            peer_urls: &m.peer_urls,
+            is_learner: false,
+        });
+        if let Err(e) = store.update(
+            &raft_attributes_key(id),
+            &value,
+            TtlOptions::permanent(),
+            now,
+        ) {
+            tracing::warn!(error = %e, "membership: raftAttributes not updated");
+        }
     }
 
     /// Applies a member's published attributes; a removed or unknown member's are
@@ -364,6 +461,7 @@ mod tests {
             name: String::new(),
             peer_urls: vec![url.into()],
             client_urls: vec![],
+            is_learner: false,
         }
     }
 
@@ -418,11 +516,11 @@ mod tests {
         c.add(&mut store, one, true, now);
         assert!(c.ready_to_add_voter(), "a second member for a lone one");
         assert_eq!(
-            c.check_add(1, &["http://b:1".into()]),
+            c.check_add(1, &["http://b:1".into()], false),
             Err(MembersError::IdExists)
         );
         assert_eq!(
-            c.check_add(2, &["http://a:1".into()]),
+            c.check_add(2, &["http://a:1".into()], false),
             Err(MembersError::PeerUrlExists)
         );
         c.add(&mut store, m(2, "http://b:1"), false, now);
@@ -438,12 +536,70 @@ mod tests {
         assert_eq!(c.members().len(), 1);
         assert_eq!(store.index(), before + 2, "delete + removed marker");
         assert_eq!(c.check_remove(2), Err(MembersError::IdRemoved));
-        assert_eq!(c.check_add(2, &[]), Err(MembersError::IdRemoved));
+        assert_eq!(c.check_add(2, &[], false), Err(MembersError::IdRemoved));
         assert_eq!(
             c.publish(&mut store, 2, "x".into(), vec![], now),
             Err(MembersError::IdRemoved)
         );
         assert_eq!(store.index(), before + 2);
         assert_eq!(c.cluster_id(), Some(cluster_id(&[1])), "fixed by bootstrap");
+    }
+
+    #[test]
+    fn learners_one_at_most_promoted_once_and_left_out_of_quorums() {
+        let now = UNIX_EPOCH;
+        let mut store = Store::new();
+        let mut c = Cluster::default();
+        for id in 1..=3 {
+            let mut v = m(id, &format!("http://v:{id}"));
+            v.name = format!("v{id}");
+            c.add(&mut store, v, true, now);
+        }
+        let mut learner = m(9, "http://l:9");
+        learner.is_learner = true;
+        assert_eq!(c.check_add(9, &learner.peer_urls, true), Ok(()));
+        c.add(&mut store, learner, false, now);
+        let got = store.get(&raft_attributes_key(9), false, now).unwrap();
+        assert_eq!(
+            got.event.node.unwrap().value.as_deref(),
+            Some(r#"{"peerURLs":["http://l:9"],"isLearner":true}"#)
+        );
+        assert!(c.is_learner(9));
+        assert_eq!(
+            c.check_add(10, &["http://l:10".into()], true),
+            Err(MembersError::TooManyLearners)
+        );
+        assert_eq!(c.check_add(10, &["http://l:10".into()], false), Ok(()));
+        // The unstarted learner does not count against the voters' quorums.
+        assert!(c.ready_to_add_voter());
+        assert!(c.ready_to_remove_voter(1));
+        assert!(c.ready_to_promote());
+        assert_eq!(c.voters().count(), 3);
+        assert_eq!(c.check_promote(1), Err(MembersError::MemberNotLearner));
+        assert_eq!(c.check_promote(77), Err(MembersError::IdNotFound));
+        assert_eq!(c.check_promote(9), Ok(()));
+        let before = store.index();
+        c.promote(&mut store, 9, now);
+        assert_eq!(store.index(), before + 1, "one update of raftAttributes");
+        assert!(!c.is_learner(9));
+        assert_eq!(c.check_promote(9), Err(MembersError::MemberNotLearner));
+        let got = store.get(&raft_attributes_key(9), false, now).unwrap();
+        assert_eq!(
+            got.event.node.unwrap().value.as_deref(),
+            Some(r#"{"peerURLs":["http://l:9"]}"#)
+        );
+        assert!(c.member(9).unwrap().to_v3().id == 9);
+        // etcd 3.4.23: a peer URL update drops a learner's flag.
+        let mut lone = m(11, "http://l:11");
+        lone.is_learner = true;
+        c.remove(&mut store, 9, now);
+        c.add(&mut store, lone, false, now);
+        c.update_peer_urls(&mut store, 11, vec!["http://l:12".into()], now)
+            .unwrap();
+        assert!(!c.is_learner(11));
+        // A membership saved before learners existed reads as all voters.
+        let old = r#"{"members":{"1":{"id":1,"name":"a","peer_urls":[],"client_urls":[]}},"removed":[],"version":null,"bootstrap_ids":[1]}"#;
+        let read: Cluster = serde_json::from_str(old).unwrap();
+        assert!(!read.is_learner(1));
     }
 }

@@ -17,15 +17,48 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Notify, mpsc};
 
-/// The context a member puts on the configuration change that adds another (etcd
-/// puts the member's JSON there too). Bootstrap changes carry none.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// The context a member puts on the configuration change that adds another, or
+/// promotes a learner (etcd puts its `ConfigChangeContext` there: the member's
+/// JSON and `IsPromote`). Bootstrap changes carry none.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddContext {
-    /// The new member's id.
+    /// The new (or promoted) member's id.
     pub id: u64,
-    /// Its peer URLs, sorted.
+    /// Its peer URLs, sorted (empty for a promotion).
     #[serde(rename = "peerURLs")]
     pub peer_urls: Vec<String>,
+    /// Whether it joins as a learner.
+    #[serde(
+        rename = "isLearner",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub is_learner: bool,
+    /// Whether the change promotes learner `id` to a voter (an AddNode of a
+    /// member that exists as a learner).
+    #[serde(
+        rename = "isPromote",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub promote: bool,
+}
+
+impl AddContext {
+    /// The context of a change that promotes learner `id`.
+    pub fn promotion(id: u64) -> AddContext {
+        AddContext {
+            id,
+            promote: true,
+            ..AddContext::default()
+        }
+    }
+}
+
+/// Whether a change's context promotes a learner.
+fn promotes(context: &[u8]) -> bool {
+    !context.is_empty()
+        && serde_json::from_slice::<AddContext>(context).is_ok_and(|ctx| ctx.promote)
 }
 
 /// Locks a mutex, taking the data of a poisoned one.
@@ -79,6 +112,7 @@ impl MemberStateMachine {
                     let info = MemberInfo {
                         id,
                         peer_urls: ctx.peer_urls,
+                        is_learner: ctx.is_learner,
                         ..MemberInfo::default()
                     };
                     return (info, false);
@@ -92,6 +126,7 @@ impl MemberStateMachine {
                 name: m.name.clone(),
                 peer_urls: vec![m.peer_url.clone()],
                 client_urls: Vec::new(),
+                is_learner: false,
             },
             None => MemberInfo {
                 id,
@@ -234,6 +269,10 @@ impl StateMachine for MemberStateMachine {
         let now: SystemTime = UNIX_EPOCH;
         for &(kind, id) in &event.changes {
             match kind {
+                ChangeKind::AddVoter if promotes(&event.context) => {
+                    let mut store = lock(&self.store);
+                    lock(&self.cluster).promote(&mut store, id, now);
+                }
                 ChangeKind::AddVoter | ChangeKind::AddLearner => {
                     let (info, bootstrap) = self.added_member(id, event);
                     let mut store = lock(&self.store);
@@ -266,7 +305,8 @@ impl StateMachine for MemberStateMachine {
                 // the bootstrap entries are checked by construction.
                 ChangeKind::AddVoter | ChangeKind::AddLearner => {
                     match serde_json::from_slice::<AddContext>(context) {
-                        Ok(ctx) => cluster.check_add(id, &ctx.peer_urls),
+                        Ok(ctx) if ctx.promote => cluster.check_promote(id),
+                        Ok(ctx) => cluster.check_add(id, &ctx.peer_urls, ctx.is_learner),
                         Err(_) => Ok(()),
                     }
                 }
@@ -368,6 +408,7 @@ mod tests {
             serde_json::to_vec(&AddContext {
                 id,
                 peer_urls: vec![url.into()],
+                ..AddContext::default()
             })
             .unwrap()
         };
@@ -402,12 +443,58 @@ mod tests {
     }
 
     #[test]
+    fn a_learner_is_added_refused_twice_promoted_and_kept_in_snapshots() {
+        let (mut a, _store, cluster) = sm();
+        a.apply_membership(&add_event(1, vec![]));
+        let learner = |id: u64, url: &str| {
+            serde_json::to_vec(&AddContext {
+                id,
+                peer_urls: vec![url.into()],
+                is_learner: true,
+                promote: false,
+            })
+            .unwrap()
+        };
+        let add_learner = |id| vec![(ChangeKind::AddLearner, id)];
+        let first = learner(9, "http://10.0.0.9:2380");
+        assert_eq!(a.validate_membership(&add_learner(9), &first), Ok(()));
+        a.apply_membership(&MembershipEvent {
+            changes: add_learner(9),
+            ..add_event(9, first)
+        });
+        assert!(lock(&cluster).is_learner(9));
+        assert_eq!(
+            a.validate_membership(&add_learner(10), &learner(10, "http://10.0.0.10:2380")),
+            Err("membership: too many learner members in cluster".into())
+        );
+        let promote = |id| serde_json::to_vec(&AddContext::promotion(id)).unwrap();
+        let add_voter = |id| vec![(ChangeKind::AddVoter, id)];
+        assert_eq!(
+            a.validate_membership(&add_voter(1), &promote(1)),
+            Err("membership: can only promote a learner member".into())
+        );
+        assert_eq!(
+            a.validate_membership(&add_voter(5), &promote(5)),
+            Err("membership: ID not found".into())
+        );
+        // The learner survives a snapshot as a learner.
+        let (mut b, _, cluster_b) = sm();
+        b.restore(3, &a.snapshot()).unwrap();
+        assert!(lock(&cluster_b).is_learner(9));
+        assert_eq!(a.validate_membership(&add_voter(9), &promote(9)), Ok(()));
+        a.apply_membership(&add_event(9, promote(9)));
+        assert!(!lock(&cluster).is_learner(9));
+        assert_eq!(lock(&cluster).members().len(), 2);
+    }
+
+    #[test]
     fn applies_entries_and_round_trips_snapshots() {
         let (mut a, store, cluster) = sm();
         a.apply_membership(&add_event(1, vec![]));
         let ctx = serde_json::to_vec(&AddContext {
             id: 9,
             peer_urls: vec!["http://10.0.0.9:2380".into()],
+            ..AddContext::default()
         })
         .unwrap();
         a.apply_membership(&add_event(9, ctx));

@@ -148,6 +148,10 @@ impl V3Backend for MemberV3 {
         // Positive, as etcd masks lease ids.
         (self.ids.next() & (i64::MAX as u64)) as i64
     }
+
+    fn is_learner(&self) -> bool {
+        lock(&self.cluster).is_learner(self.id)
+    }
 }
 
 #[cfg(test)]

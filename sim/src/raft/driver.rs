@@ -35,6 +35,7 @@ use raft::eraftpb::{
     Snapshot,
 };
 use raft::{RawNode, ReadState, SnapshotStatus, StateRole};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -56,6 +57,10 @@ pub(crate) enum Command<O> {
     },
     TransferLeader {
         to: u64,
+    },
+    /// The leader's view of every peer's match index (`None` when not leading).
+    MatchIndexes {
+        tx: oneshot::Sender<Option<BTreeMap<u64, u64>>>,
     },
     Campaign,
     AdvanceTicks(u64),
@@ -403,6 +408,17 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
                 }
             }
             Command::TransferLeader { to } => self.raw.transfer_leader(to),
+            Command::MatchIndexes { tx } => {
+                let matched = self.is_leader().then(|| {
+                    self.raw
+                        .raft
+                        .prs()
+                        .iter()
+                        .map(|(id, pr)| (*id, pr.matched))
+                        .collect()
+                });
+                let _ = tx.send(matched);
+            }
             Command::Campaign => {
                 if let Err(e) = self.raw.campaign() {
                     tracing::debug!(id = self.cfg.id, error = %e, "raft: campaign refused");

@@ -11,6 +11,7 @@ use super::state_machine::StateMachine;
 use super::status::{NodeStatus, StatusBoard};
 use bytes::Bytes;
 use raft::eraftpb::ConfState;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
 
@@ -166,6 +167,19 @@ impl<O: Send + 'static> RaftNode<O> {
     /// [`RaftError::Stopped`].
     pub fn transfer_leader(&self, to: u64) -> Result<(), RaftError> {
         self.send(Command::TransferLeader { to })
+    }
+
+    /// The leader's match index of every node it replicates to, itself included
+    /// (voters and learners, by id), or `None` when this node does not lead
+    /// (etcd's `raftStatus().Progress`, which only a leader has).
+    ///
+    /// # Errors
+    ///
+    /// [`RaftError::Stopped`].
+    pub async fn match_indexes(&self) -> Result<Option<BTreeMap<u64, u64>>, RaftError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::MatchIndexes { tx })?;
+        rx.await.map_err(|_| RaftError::Stopped)
     }
 
     /// Starts an election now (as if the election timeout had passed).

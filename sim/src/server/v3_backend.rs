@@ -78,4 +78,10 @@ pub trait V3Backend: Send + Sync + 'static {
     /// A new id for a request or a server-chosen lease id: unique in the cluster,
     /// positive (etcd's request id generator: member id bits and a counter).
     fn next_id(&self) -> i64;
+
+    /// Whether this member is a learner (a non-voting member, which serves only
+    /// Status and serializable ranges).
+    fn is_learner(&self) -> bool {
+        false
+    }
 }

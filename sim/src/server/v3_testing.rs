@@ -33,6 +33,8 @@ pub(crate) struct LocalV3 {
     pub(crate) no_leader: AtomicBool,
     /// When set, another member leads, serving clients at these URLs.
     pub(crate) leader_urls: Option<Vec<String>>,
+    /// When set, this member is a learner; tests flip it.
+    pub(crate) learner: AtomicBool,
 }
 
 impl LocalV3 {
@@ -58,6 +60,7 @@ impl LocalV3 {
             fail: None,
             no_leader: AtomicBool::new(false),
             leader_urls: None,
+            learner: AtomicBool::new(false),
         }
     }
 }
@@ -120,6 +123,10 @@ impl V3Backend for LocalV3 {
 
     fn next_id(&self) -> i64 {
         self.ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn is_learner(&self) -> bool {
+        self.learner.load(Ordering::SeqCst)
     }
 }
 

@@ -297,6 +297,47 @@ impl EtcdCluster {
         self.members.iter().position(|m| m.client_url == url)
     }
 
+    /// A member that joins this cluster (`--initial-cluster-state=existing`,
+    /// the others' flags and token, its own name, fresh URLs and data dir) once
+    /// `member add` has added its peer URL. Not started: see
+    /// [`EtcdMember::start`]; killed on drop.
+    pub fn joining_member(&self, name: &str) -> EtcdMember {
+        let ports = free_ports(2);
+        let client_url = format!("http://127.0.0.1:{}", ports[0]);
+        let peer_url = format!("http://127.0.0.1:{}", ports[1]);
+        let initial_cluster = self
+            .members
+            .iter()
+            .map(|m| format!("{}={}", m.name, m.peer_url))
+            .chain([format!("{name}={peer_url}")])
+            .collect::<Vec<_>>()
+            .join(",");
+        let data_dir = self.dir.path().join(format!("{name}.etcd"));
+        let replaced = |a: &String| {
+            let flag = a.split('=').next().unwrap_or("");
+            let value = match flag {
+                "--name" => name.to_string(),
+                "--data-dir" => data_dir.display().to_string(),
+                "--listen-client-urls" | "--advertise-client-urls" => client_url.clone(),
+                "--listen-peer-urls" | "--initial-advertise-peer-urls" => peer_url.clone(),
+                "--initial-cluster" => initial_cluster.clone(),
+                "--initial-cluster-state" => "existing".to_string(),
+                _ => return a.clone(),
+            };
+            format!("{flag}={value}")
+        };
+        EtcdMember {
+            bin: self.bin.clone(),
+            index: self.members.len(),
+            name: name.to_string(),
+            log_path: self.dir.path().join(format!("{name}.log")),
+            args: self.members[0].args.iter().map(replaced).collect(),
+            client_url,
+            peer_url,
+            proc: Mutex::new(Proc::default()),
+        }
+    }
+
     /// The temporary directory that holds the data dirs and logs.
     pub fn dir(&self) -> &Path {
         self.dir.path()
@@ -365,7 +406,23 @@ impl Drop for EtcdCluster {
     }
 }
 
+impl Drop for EtcdMember {
+    fn drop(&mut self) {
+        self.stop_quietly();
+    }
+}
+
 impl EtcdMember {
+    /// Starts the member's process (a member from
+    /// [`EtcdCluster::joining_member`]), without waiting for it.
+    ///
+    /// # Errors
+    ///
+    /// The process could not be spawned.
+    pub fn start(&self) -> Result<(), String> {
+        self.spawn_process()
+    }
+
     /// The member's position in the cluster.
     pub fn index(&self) -> usize {
         self.index

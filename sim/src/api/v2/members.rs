@@ -6,6 +6,7 @@ use super::http_checks::BodyError;
 use super::response::{Body, full, json, method_not_allowed, set_header, text};
 use crate::server::backend::V2Backend;
 use async_trait::async_trait;
+use etcd_sdk::v3::pb::etcdserverpb::Member as V3Member;
 use etcd_sdk::wire::{Member, MemberList, MessageBody, to_go_json, to_go_json_line};
 use go_json::{go_json_syntax_error, go_kind};
 use http::{Response, StatusCode};
@@ -27,8 +28,29 @@ pub enum MembersError {
     /// The id was removed from the cluster (it can never come back).
     #[error("membership: ID removed")]
     IdRemoved,
-    /// Anything else (not enough started members, a timeout, a stopped server):
-    /// answered with 500 `Internal Server Error`; the text is logged.
+    /// A promotion of a member that is not a learner.
+    #[error("membership: can only promote a learner member")]
+    MemberNotLearner,
+    /// A learner added while the cluster has its one learner already.
+    #[error("membership: too many learner members in cluster")]
+    TooManyLearners,
+    /// A promotion of a learner whose log trails the leader's (its match index
+    /// is under 90% of the leader's).
+    #[error("etcdserver: can only promote a learner member which is in sync with leader")]
+    LearnerNotReady,
+    /// A promotion asked of a member that does not lead (only the leader knows
+    /// how far a learner has caught up).
+    #[error("etcdserver: not leader")]
+    NotLeader,
+    /// Strict reconfiguration: too few members would be started.
+    #[error("etcdserver: re-configuration failed due to not enough started members")]
+    NotEnoughStarted,
+    /// Strict reconfiguration: this member has not been connected to every
+    /// voter for the health interval.
+    #[error("etcdserver: unhealthy cluster")]
+    Unhealthy,
+    /// Anything else (a timeout, a stopped server): answered with 500 `Internal
+    /// Server Error` by the v2 API; the text is logged.
     #[error("{0}")]
     Other(String),
 }
@@ -42,6 +64,8 @@ impl MembersError {
             MembersError::PeerUrlExists,
             MembersError::IdNotFound,
             MembersError::IdRemoved,
+            MembersError::MemberNotLearner,
+            MembersError::TooManyLearners,
         ]
         .into_iter()
         .find(|e| e.to_string() == message)
@@ -70,6 +94,23 @@ pub trait ClusterBackend: Send + Sync + 'static {
 
     /// Replaces member `id`'s peer URLs.
     async fn update_member(&self, id: u64, peer_urls: Vec<String>) -> Result<(), MembersError>;
+
+    /// The members as the v3 API lists them (ids as numbers, learners
+    /// flagged), ordered by id. The same membership as [`Self::member_list`].
+    fn v3_members(&self) -> Vec<V3Member>;
+
+    /// Adds a member as [`Self::add_member`] does, as a learner when `learner`
+    /// (a non-voting member: at most one, and no started-members quorum check).
+    async fn add_member_as(
+        &self,
+        peer_urls: Vec<String>,
+        learner: bool,
+    ) -> Result<V3Member, MembersError>;
+
+    /// Promotes learner `id` to a voter (this member must lead: only the leader
+    /// knows whether the learner has caught up; [`MembersError::NotLeader`]
+    /// otherwise).
+    async fn promote_member(&self, id: u64) -> Result<(), MembersError>;
 }
 
 /// The request parts the handler reads.

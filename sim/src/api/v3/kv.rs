@@ -15,6 +15,7 @@
 
 use super::error::{kv_status, unexpected, v3_status};
 use super::header::{at_revision, fill};
+use super::learner::{Rpc, check_learner};
 use super::metadata::check_leader;
 use super::propose::propose;
 use crate::server::v3_backend::V3Backend;
@@ -88,6 +89,7 @@ fn all_serializable(req: &TxnRequest) -> bool {
 #[tonic::async_trait]
 impl Kv for KvService {
     async fn range(&self, req: Request<RangeRequest>) -> Result<Response<RangeResponse>, Status> {
+        check_learner(self.backend.as_ref(), Rpc::Range(req.get_ref()))?;
         check_leader(req.metadata(), self.backend.as_ref())?;
         let req = req.into_inner();
         validate_range(&req).map_err(|e| kv_status(&e))?;
@@ -106,6 +108,7 @@ impl Kv for KvService {
     }
 
     async fn put(&self, req: Request<PutRequest>) -> Result<Response<PutResponse>, Status> {
+        check_learner(self.backend.as_ref(), Rpc::Other)?;
         check_leader(req.metadata(), self.backend.as_ref())?;
         let req = req.into_inner();
         validate_put(&req).map_err(|e| kv_status(&e))?;
@@ -124,6 +127,7 @@ impl Kv for KvService {
         &self,
         req: Request<DeleteRangeRequest>,
     ) -> Result<Response<DeleteRangeResponse>, Status> {
+        check_learner(self.backend.as_ref(), Rpc::Other)?;
         check_leader(req.metadata(), self.backend.as_ref())?;
         let req = req.into_inner();
         validate_delete_range(&req).map_err(|e| kv_status(&e))?;
@@ -139,6 +143,7 @@ impl Kv for KvService {
     }
 
     async fn txn(&self, req: Request<TxnRequest>) -> Result<Response<TxnResponse>, Status> {
+        check_learner(self.backend.as_ref(), Rpc::Other)?;
         check_leader(req.metadata(), self.backend.as_ref())?;
         let req = req.into_inner();
         validate_txn(&req, self.backend.limits().max_txn_ops).map_err(|e| kv_status(&e))?;
@@ -166,6 +171,7 @@ impl Kv for KvService {
         &self,
         req: Request<CompactionRequest>,
     ) -> Result<Response<CompactionResponse>, Status> {
+        check_learner(self.backend.as_ref(), Rpc::Other)?;
         check_leader(req.metadata(), self.backend.as_ref())?;
         let entry = InternalRaftRequest {
             compaction: Some(req.into_inner()),

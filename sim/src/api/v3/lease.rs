@@ -18,6 +18,7 @@
 
 use super::error::{etcd_status, lease_status, no_leader, unexpected};
 use super::header::fill;
+use super::learner::{Rpc, check_learner};
 use super::metadata::{NO_LEADER_CHECK_INTERVAL, check_leader, leader_lost, requires_leader};
 use super::propose::propose;
 use crate::server::v3_backend::V3Backend;
@@ -337,6 +338,7 @@ impl Lease for LeaseService {
         req: Request<LeaseGrantRequest>,
     ) -> Result<Response<LeaseGrantResponse>, Status> {
         let backend = self.inner.backend.as_ref();
+        check_learner(backend, Rpc::Other)?;
         check_leader(req.metadata(), backend)?;
         let mut req = req.into_inner();
         if req.id == 0 {
@@ -358,6 +360,7 @@ impl Lease for LeaseService {
         req: Request<LeaseRevokeRequest>,
     ) -> Result<Response<LeaseRevokeResponse>, Status> {
         let backend = self.inner.backend.as_ref();
+        check_learner(backend, Rpc::Other)?;
         check_leader(req.metadata(), backend)?;
         let entry = InternalRaftRequest {
             lease_revoke: Some(req.into_inner()),
@@ -376,6 +379,7 @@ impl Lease for LeaseService {
         &self,
         req: Request<Streaming<LeaseKeepAliveRequest>>,
     ) -> Result<Response<Self::LeaseKeepAliveStream>, Status> {
+        check_learner(self.inner.backend.as_ref(), Rpc::Other)?;
         check_leader(req.metadata(), self.inner.backend.as_ref())?;
         let require_leader = requires_leader(req.metadata());
         Ok(Response::new(
@@ -387,6 +391,7 @@ impl Lease for LeaseService {
         &self,
         req: Request<LeaseTimeToLiveRequest>,
     ) -> Result<Response<LeaseTimeToLiveResponse>, Status> {
+        check_learner(self.inner.backend.as_ref(), Rpc::Other)?;
         check_leader(req.metadata(), self.inner.backend.as_ref())?;
         Ok(Response::new(
             self.inner.time_to_live(req.into_inner()).await?,
@@ -398,6 +403,7 @@ impl Lease for LeaseService {
         req: Request<LeaseLeasesRequest>,
     ) -> Result<Response<LeaseLeasesResponse>, Status> {
         let backend = self.inner.backend.as_ref();
+        check_learner(backend, Rpc::Other)?;
         check_leader(req.metadata(), backend)?;
         let mut header = None;
         fill(&mut header, &backend.header());

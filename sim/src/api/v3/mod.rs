@@ -4,6 +4,10 @@
 //! - [`kv`]: `etcdserverpb.KV` (Range, Put, DeleteRange, Txn, Compact).
 //! - [`lease`]: `etcdserverpb.Lease` (grant, revoke, keepalive, TTL, list).
 //! - [`watch`]: `etcdserverpb.Watch` (the bidi watch stream).
+//! - [`cluster`]: `etcdserverpb.Cluster` (member list, add, remove, update,
+//!   promote) over the membership the v2 members API shares.
+//! - [`learner`]: the gate every service passes first (a learner serves only
+//!   Status and serializable ranges).
 //! - [`error`], [`header`], [`metadata`], [`propose`]: what the services share —
 //!   etcd's statuses, response headers, the `hasleader` check, proposing with the
 //!   request size limit.
@@ -16,11 +20,13 @@
 //!   HTTP/1.1), a translator that calls the services above over gRPC, on the
 //!   member's own client address, as etcd's grpc-gateway does.
 
+pub mod cluster;
 pub mod error;
 pub mod gateway;
 pub mod header;
 pub mod health;
 pub mod kv;
+pub mod learner;
 pub mod lease;
 pub mod metadata;
 pub mod propose;

@@ -1,12 +1,15 @@
 //! The gRPC services of one client port, and how they are served in each build.
 
+use super::cluster::ClusterService;
 use super::health::HealthService;
 use super::kv::KvService;
 use super::lease::LeaseService;
 use super::watch::WatchService;
+use crate::api::v2::members::ClusterBackend;
 use crate::server::v3_backend::V3Backend;
 #[cfg(not(madsim))]
 use crate::store::v3::watch::GRPC_OVERHEAD_BYTES;
+use etcd_sdk::v3::pb::etcdserverpb::cluster_server::ClusterServer;
 use etcd_sdk::v3::pb::etcdserverpb::kv_server::KvServer;
 use etcd_sdk::v3::pb::etcdserverpb::lease_server::LeaseServer;
 use etcd_sdk::v3::pb::etcdserverpb::watch_server::WatchServer;
@@ -27,6 +30,7 @@ struct Api {
     kv: KvService,
     lease: LeaseService,
     watch: WatchService,
+    cluster: ClusterService,
     /// gRPC's receive limit: `--max-request-bytes` + 512 KiB, as etcd sets it
     /// (real builds; madsim's gRPC passes messages unencoded).
     #[cfg(not(madsim))]
@@ -35,8 +39,8 @@ struct Api {
 
 impl V3Services {
     /// The services of a member's client port over `backend`: Health, KV, Lease
-    /// and Watch.
-    pub fn new(backend: Arc<dyn V3Backend>) -> V3Services {
+    /// and Watch, and Cluster over `cluster` (the membership).
+    pub fn new(backend: Arc<dyn V3Backend>, cluster: Arc<dyn ClusterBackend>) -> V3Services {
         #[cfg(not(madsim))]
         let max_receive = backend
             .limits()
@@ -47,6 +51,7 @@ impl V3Services {
             api: Api {
                 kv: KvService::new(backend.clone()),
                 lease: LeaseService::new(backend.clone()),
+                cluster: ClusterService::new(backend.clone(), cluster),
                 watch: WatchService::new(backend),
                 #[cfg(not(madsim))]
                 max_receive,
@@ -68,6 +73,9 @@ impl V3Services {
             )
             .add_service(
                 WatchServer::new(api.watch.clone()).max_decoding_message_size(api.max_receive),
+            )
+            .add_service(
+                ClusterServer::new(api.cluster.clone()).max_decoding_message_size(api.max_receive),
             )
     }
 
@@ -91,6 +99,7 @@ impl V3Services {
             .add_service(KvServer::new(self.api.kv.clone()))
             .add_service(LeaseServer::new(self.api.lease.clone()))
             .add_service(WatchServer::new(self.api.watch.clone()))
+            .add_service(ClusterServer::new(self.api.cluster.clone()))
             .serve_with_shutdown(addr, shutdown)
             .await
     }
@@ -116,7 +125,10 @@ mod tests {
 
     #[tokio::test]
     async fn the_sdk_client_drives_the_services_over_the_wire() {
-        let services = V3Services::new(Arc::new(LocalV3::new()));
+        let services = V3Services::new(
+            Arc::new(LocalV3::new()),
+            Arc::new(crate::api::v2::router::fake::Fake::new()),
+        );
         let incoming = TcpIncoming::bind("127.0.0.1:0".parse().unwrap()).unwrap();
         let url = format!("http://{}", incoming.local_addr().unwrap());
         let server = tokio::spawn(

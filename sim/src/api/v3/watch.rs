@@ -25,6 +25,7 @@
 
 use super::error::no_leader;
 use super::header::stamp_ids;
+use super::learner::{Rpc, check_learner};
 use super::metadata::{NO_LEADER_CHECK_INTERVAL, check_leader, leader_lost, requires_leader};
 use crate::server::v3_backend::V3Backend;
 use crate::server::v3_state::V3Stores;
@@ -87,11 +88,13 @@ impl WatchService {
     /// # Errors
     ///
     /// Unavailable "etcdserver: no leader" when `meta` requires a leader and none
-    /// is known.
+    /// is known; Unavailable "etcdserver: rpc not supported for learner" on a
+    /// learner.
     pub fn open<S>(&self, meta: &MetadataMap, requests: S) -> Result<WatchStream, Status>
     where
         S: Stream<Item = Result<WatchRequest, Status>> + Send + 'static,
     {
+        check_learner(self.backend.as_ref(), Rpc::Other)?;
         check_leader(meta, self.backend.as_ref())?;
         let stores = self.backend.v3_stores();
         let stream = lock(&stores).watch.open_stream();

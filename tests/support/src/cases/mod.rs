@@ -12,6 +12,8 @@
 //!   (found through its `/metrics`, see [`crate::metrics`]).
 //! - [`v3_packages`]: the SDK's v3 packages (namespace, ordering, mirror, yaml,
 //!   snapshot); endpoint bodies, some over two clusters.
+//! - [`v3_learner`]: a learner's life against a cluster of processes (real builds:
+//!   it starts a fourth process).
 //! - [`client`], [`members`]: bodies that drive a [`crate::backend::Backend`] (faults:
 //!   pause, kill, restart).
 
@@ -22,6 +24,8 @@ pub mod members;
 pub mod v3_auth;
 pub mod v3_cluster;
 pub mod v3_kv;
+#[cfg(not(madsim))]
+pub mod v3_learner;
 pub mod v3_lease;
 pub mod v3_maintenance;
 pub mod v3_packages;

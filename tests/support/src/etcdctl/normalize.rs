@@ -4,7 +4,8 @@
 //!   address alone (dial errors): `<client-addr-m0>`;
 //! - member ids (etcd hashes the peer URLs, and salts an added member's id with the
 //!   time): `<id-m0>` by member name, `<added-1>` for ids announced by
-//!   `member add` ("... with ID <id> to cluster");
+//!   `member add` (v2: "... with ID <id> to cluster", v3: "Member <id> added to
+//!   cluster"; in hex and decimal);
 //! - the cluster id (etcd hashes the member ids): `<cluster-id>`; v3 prints it and
 //!   the member ids in decimal (JSON headers, `-w fields`), v2 in hex: both forms;
 //! - lease ids (etcd makes them of the member id and the time, etcd-sim of its
@@ -15,6 +16,8 @@
 //! - how long `endpoint health`'s proposal took: `took = <duration>`;
 //! - values a scenario picks per run (free ports), under the labels it gives them;
 //! - `"expiration"` times in JSON output (wall clock): `<time>`;
+//! - the padding of `-w table` output (column widths follow the member ids):
+//!   runs of spaces and dashes in table lines count as one;
 //! - in the warnings etcdctl 3.4's client logs on stderr (`{"level":"warn",...}`
 //!   before a failed request's error): the time (`"ts":"<time>"`) and the random
 //!   id of the client's balancer (`endpoint://client-<uuid>/`), both etcdctl's own;
@@ -67,11 +70,15 @@ impl Normalizer {
         let mut added = 0;
         for step in steps {
             for text in [&step.stdout, &step.stderr] {
-                for part in text.split("with ID ").skip(1) {
-                    let id: String = part.chars().take_while(char::is_ascii_hexdigit).collect();
-                    if !id.is_empty() && !pairs.iter().any(|(from, _)| *from == id) {
+                for id in added_ids(text) {
+                    if !pairs.iter().any(|(from, _)| *from == id) {
                         added += 1;
-                        pairs.push((id, format!("<added-{added}>")));
+                        let label = format!("<added-{added}>");
+                        // v3 output shows the id in decimal too (JSON, fields).
+                        if let Ok(n) = u64::from_str_radix(&id, 16) {
+                            pairs.push((n.to_string(), label.clone()));
+                        }
+                        pairs.push((id, label));
                     }
                 }
             }
@@ -92,6 +99,7 @@ impl Normalizer {
         out = mask_after(&out, "endpoint://client-", '/', "<uuid>");
         out = mask_after(&out, "took = ", '\n', "<duration>");
         out = mask_after(&out, "\"took\":\"", '"', "<duration>");
+        out = collapse_table_padding(&out);
         out = sort_list_after(&out, "ETCD_INITIAL_CLUSTER=\"", '"', ',');
         out = sort_list_after(&out, "attached keys([", ']', ' ');
         out = sort_list_after(&out, "\"keys\":[", ']', ',');
@@ -166,6 +174,47 @@ fn granted_leases(steps: &[Step]) -> Vec<u64> {
     let mut seen = std::collections::BTreeSet::new();
     ids.retain(|id| seen.insert(*id));
     ids
+}
+
+/// The member ids `member add` announced in `text`: v2's `... with ID <hex>`,
+/// v3's `Member <hex> added to cluster <hex>`.
+fn added_ids(text: &str) -> Vec<String> {
+    let hex_prefix =
+        |part: &str| -> String { part.chars().take_while(char::is_ascii_hexdigit).collect() };
+    let mut ids: Vec<String> = text.split("with ID ").skip(1).map(hex_prefix).collect();
+    for part in text.split("Member ").skip(1) {
+        let id = hex_prefix(part);
+        if part[id.len()..].starts_with(" added to cluster") {
+            ids.push(id);
+        }
+    }
+    ids.retain(|id| !id.is_empty());
+    ids
+}
+
+/// `text` with the padding of `-w table` rows and borders collapsed (runs of
+/// spaces or dashes to one): a column is as wide as its widest cell, and member
+/// ids (and so the ID column) differ in width between the servers.
+fn collapse_table_padding(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if !(line.starts_with("+-") || line.starts_with("| ")) {
+            out.push_str(line);
+            continue;
+        }
+        let mut last = None;
+        for c in line.chars() {
+            if (c == ' ' || c == '-') && last == Some(c) {
+                continue;
+            }
+            out.push(c);
+            last = Some(c);
+        }
+    }
+    out
 }
 
 /// `text` with whatever follows each `marker` up to `end` replaced by `with`.

@@ -10,6 +10,7 @@ use crate::server::v2_command::V2Command;
 use crate::store::v2::{Reply, Store, StoreError};
 use async_trait::async_trait;
 use bytes::Bytes;
+use etcd_sdk::v3::pb::etcdserverpb::Member as V3Member;
 use etcd_sdk::wire::Member;
 use http::Response;
 use http_body_util::BodyExt;
@@ -22,6 +23,8 @@ pub(crate) struct Fake {
     pub v2: Local,
     pub members: Mutex<Vec<Member>>,
     pub removed: Mutex<Vec<u64>>,
+    /// The members (by hex id) that are learners.
+    pub learners: Mutex<Vec<String>>,
     pub leader: Option<u64>,
     pub version: Option<String>,
 }
@@ -41,6 +44,7 @@ impl Fake {
             v2: Local::new(),
             members: Mutex::new(vec![member(1, "one", 1), member(2, "two", 2)]),
             removed: Mutex::new(vec![]),
+            learners: Mutex::new(vec![]),
             leader: Some(1),
             version: Some("3.4.0".into()),
         }
@@ -128,6 +132,54 @@ impl ClusterBackend for Fake {
             .find(|m| m.id == hex)
             .ok_or(MembersError::IdNotFound)?;
         m.peer_urls = peer_urls;
+        Ok(())
+    }
+
+    fn v3_members(&self) -> Vec<V3Member> {
+        let learners = self.learners.lock().unwrap().clone();
+        self.member_list()
+            .into_iter()
+            .map(|m| V3Member {
+                id: u64::from_str_radix(&m.id, 16).unwrap_or(0),
+                is_learner: learners.contains(&m.id),
+                name: m.name,
+                peer_ur_ls: m.peer_urls,
+                client_ur_ls: m.client_urls,
+            })
+            .collect()
+    }
+
+    async fn add_member_as(
+        &self,
+        peer_urls: Vec<String>,
+        learner: bool,
+    ) -> Result<V3Member, MembersError> {
+        if learner && !self.learners.lock().unwrap().is_empty() {
+            return Err(MembersError::TooManyLearners);
+        }
+        let m = self.add_member(peer_urls).await?;
+        if learner {
+            self.learners.lock().unwrap().push(m.id.clone());
+        }
+        Ok(V3Member {
+            id: u64::from_str_radix(&m.id, 16).unwrap_or(0),
+            peer_ur_ls: m.peer_urls,
+            is_learner: learner,
+            ..V3Member::default()
+        })
+    }
+
+    async fn promote_member(&self, id: u64) -> Result<(), MembersError> {
+        let hex = format!("{id:x}");
+        if !self.members.lock().unwrap().iter().any(|m| m.id == hex) {
+            return Err(MembersError::IdNotFound);
+        }
+        let mut learners = self.learners.lock().unwrap();
+        let before = learners.len();
+        learners.retain(|l| *l != hex);
+        if learners.len() == before {
+            return Err(MembersError::MemberNotLearner);
+        }
         Ok(())
     }
 }
