@@ -4,6 +4,9 @@
 //! - [`kv`]: `etcdserverpb.KV` (Range, Put, DeleteRange, Txn, Compact).
 //! - [`lease`]: `etcdserverpb.Lease` (grant, revoke, keepalive, TTL, list).
 //! - [`watch`]: `etcdserverpb.Watch` (the bidi watch stream).
+//! - [`auth`]: `etcdserverpb.Auth` (users, roles, enable/disable, tokens);
+//!   [`auth_info`]: tokens → users, the serve-time checks, and
+//!   [`auth_info::authorize_admin`] for the admin-only RPCs of other services.
 //! - [`error`], [`header`], [`metadata`], [`propose`]: what the services share —
 //!   etcd's statuses, response headers, the `hasleader` check, proposing with the
 //!   request size limit.
@@ -16,6 +19,8 @@
 //!   HTTP/1.1), a translator that calls the services above over gRPC, on the
 //!   member's own client address, as etcd's grpc-gateway does.
 
+pub mod auth;
+pub mod auth_info;
 pub mod error;
 pub mod gateway;
 pub mod header;

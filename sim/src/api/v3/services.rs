@@ -1,5 +1,6 @@
 //! The gRPC services of one client port, and how they are served in each build.
 
+use super::auth::AuthService;
 use super::health::HealthService;
 use super::kv::KvService;
 use super::lease::LeaseService;
@@ -7,6 +8,7 @@ use super::watch::WatchService;
 use crate::server::v3_backend::V3Backend;
 #[cfg(not(madsim))]
 use crate::store::v3::watch::GRPC_OVERHEAD_BYTES;
+use etcd_sdk::v3::pb::etcdserverpb::auth_server::AuthServer;
 use etcd_sdk::v3::pb::etcdserverpb::kv_server::KvServer;
 use etcd_sdk::v3::pb::etcdserverpb::lease_server::LeaseServer;
 use etcd_sdk::v3::pb::etcdserverpb::watch_server::WatchServer;
@@ -27,6 +29,7 @@ struct Api {
     kv: KvService,
     lease: LeaseService,
     watch: WatchService,
+    auth: AuthService,
     /// gRPC's receive limit: `--max-request-bytes` + 512 KiB, as etcd sets it
     /// (real builds; madsim's gRPC passes messages unencoded).
     #[cfg(not(madsim))]
@@ -34,8 +37,8 @@ struct Api {
 }
 
 impl V3Services {
-    /// The services of a member's client port over `backend`: Health, KV, Lease
-    /// and Watch.
+    /// The services of a member's client port over `backend`: Health, KV, Lease,
+    /// Watch and Auth.
     pub fn new(backend: Arc<dyn V3Backend>) -> V3Services {
         #[cfg(not(madsim))]
         let max_receive = backend
@@ -47,7 +50,8 @@ impl V3Services {
             api: Api {
                 kv: KvService::new(backend.clone()),
                 lease: LeaseService::new(backend.clone()),
-                watch: WatchService::new(backend),
+                watch: WatchService::new(backend.clone()),
+                auth: AuthService::new(backend),
                 #[cfg(not(madsim))]
                 max_receive,
             },
@@ -68,6 +72,9 @@ impl V3Services {
             )
             .add_service(
                 WatchServer::new(api.watch.clone()).max_decoding_message_size(api.max_receive),
+            )
+            .add_service(
+                AuthServer::new(api.auth.clone()).max_decoding_message_size(api.max_receive),
             )
     }
 
@@ -91,6 +98,7 @@ impl V3Services {
             .add_service(KvServer::new(self.api.kv.clone()))
             .add_service(LeaseServer::new(self.api.lease.clone()))
             .add_service(WatchServer::new(self.api.watch.clone()))
+            .add_service(AuthServer::new(self.api.auth.clone()))
             .serve_with_shutdown(addr, shutdown)
             .await
     }
