@@ -136,7 +136,6 @@ fn writes_are_checked_with_the_header_user_and_revision() {
                     ..Default::default()
                 })),
             }],
-            ..Default::default()
         }),
         ..Default::default()
     };
