@@ -162,6 +162,10 @@ impl Member {
             WatchConfig::new(cfg.v3_limits.max_request_bytes),
         );
         v3.set_token_ttl(cfg.v3_limits.auth_token_ttl);
+        // Entries committed before this boot are applied again from the log:
+        // the simple tokens they minted are not registered again (etcd skips
+        // them by its consistent index; its tokens live in memory only).
+        v3.replay_until = disk.read(|s| s.hard_state().commit);
         let v3_stores = Arc::new(Mutex::new(v3));
         let v3_activity = Arc::new(Notify::new());
         let sm = MemberStateMachine::new(

@@ -236,9 +236,13 @@ fn run(
         Ok(AuthApplied::Disable(AuthDisableResponse { header: h }))
     } else if let Some(r) = &req.authenticate {
         auth.may_authenticate(&r.name).map(|()| {
-            let token = stores
-                .tokens
-                .assign(&r.name, &r.simple_token, stores.applied_index, now);
+            let index = stores.applied_index;
+            let token = if index <= stores.replay_until {
+                // Replayed after a restart: the token died with the old process.
+                format!("{}.{index}", r.simple_token)
+            } else {
+                stores.tokens.assign(&r.name, &r.simple_token, index, now)
+            };
             AuthApplied::Authenticate(AuthenticateResponse { header: h, token })
         })
     } else if let Some(r) = &req.auth_user_add {

@@ -256,6 +256,19 @@ fn tokens_are_minted_at_the_entry_index_and_dropped_on_password_change() {
         ),
     );
     assert_eq!(s.tokens.user(&t.token, now), None);
+    // Replayed after a restart (at or below the boot commit index): not registered.
+    s.replay_until = 50;
+    s.applied_index = 50;
+    let replayed = InternalRaftRequest {
+        authenticate: Some(InternalAuthenticateRequest {
+            name: "u".into(),
+            password: String::new(),
+            simple_token: "qrstuvwxyzabcdef".into(),
+        }),
+        ..Default::default()
+    };
+    ok(&mut s, replayed);
+    assert_eq!(s.tokens.user("qrstuvwxyzabcdef.50", now), None);
 }
 
 #[test]

@@ -36,6 +36,9 @@ pub struct V3Stores {
     /// (simple tokens carry the index of the entry that minted them). The member
     /// sets it before applying.
     pub applied_index: u64,
+    /// The commit index this member booted with: entries up to it were applied
+    /// before, and the simple tokens they minted died with the old process.
+    pub replay_until: u64,
 }
 
 /// A v3 snapshot blob that cannot be restored.
@@ -65,6 +68,7 @@ impl V3Stores {
             auth: AuthStore::new(),
             tokens: SimpleTokens::default(),
             applied_index: 0,
+            replay_until: 0,
         }
     }
 
