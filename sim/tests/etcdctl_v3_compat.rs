@@ -733,6 +733,10 @@ fn auth() {
         run(s, with(&u1, &["user", "get", "root"]));
         run(s, with(&u1, &["user", "add", "u3:p"]));
         run(s, with(&u1, &["auth", "disable"]));
+        // Watches refused by auth end at once, printing etcd's cancel reason.
+        s.watch(&["watch", "/a"], 1, |_| {});
+        s.watch(&["--user", "u1:pw1", "watch", "/x"], 1, |_| {});
+        s.watch(&["--user", "u1:pw1", "watch", "/", "--prefix"], 1, |_| {});
         run(s, with(&root, &["user", "revoke-role", "root", "root"]));
         run(s, with(&root, &["role", "delete", "root"]));
         run(s, with(&root, &["user", "delete", "root"]));
