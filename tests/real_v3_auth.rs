@@ -10,3 +10,9 @@ async fn users_roles_permissions_and_tokens() {
     let c = EtcdCluster::start(1).await;
     v3_auth::users_roles_permissions_and_tokens(&c).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kv_txn_watch_lease_matrix() {
+    let c = EtcdCluster::start(1).await;
+    etcd_test_support::cases::v3_auth_matrix::kv_txn_watch_lease_matrix(c.client_urls()).await;
+}

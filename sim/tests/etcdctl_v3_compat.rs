@@ -6,10 +6,10 @@
 //! (`etcd_test_support::etcdctl::normalize` lists what may differ; revisions may
 //! not).
 //!
-//! Out of scope: the commands that need the Maintenance and Auth services
-//! (endpoint, snapshot, user, role, auth, alarm, defrag, move-leader), which
-//! etcd-sim does not serve yet; `member promote` of a started learner (the
-//! learner case body in `v3_cluster_server.rs` starts one). `-w protobuf` output is compared field by field
+//! Out of scope: the commands that need the Maintenance service (endpoint,
+//! snapshot, alarm, defrag, move-leader), which etcd-sim does not serve yet;
+//! `member promote` of a started learner (the learner case body in
+//! `v3_cluster_server.rs` starts one). `-w protobuf` output is compared field by field
 //! (`etcd_test_support::etcdctl::protobuf`).
 //!
 //! Needs `/usr/bin/etcd` and `/usr/bin/etcdctl` (`scripts/install-deps.sh`).
@@ -771,5 +771,110 @@ fn member_list_formats() {
         s.ctl(&["member", "promote", &learner, "-w", "json"]);
         s.ctl(&["member", "remove", &learner, "-w", "json"]);
         s.ctl(&["member", "list", "-w", "json"]);
+    });
+}
+
+/// user, role and auth: adds, grants (a key, `--prefix`, `--from-key`, a
+/// range), gets in every output, lists, revokes and deletes, enable and disable,
+/// and what `--user` may do (allowed, denied, a wrong password, no user at all),
+/// with etcd's error texts.
+#[test]
+fn auth() {
+    compare_v3(1, &Flags::default(), |s: &mut Session<'_>| {
+        s.ctl(&["auth", "enable"]);
+        s.ctl(&["user", "add", "root:rootpw"]);
+        s.ctl(&["user", "add", "u1:pw1"]);
+        s.ctl(&["user", "add", "u1:again"]);
+        s.ctl(&["user", "add", "np", "--no-password"]);
+        s.ctl_stdin(&["user", "add", "u2", "--interactive=false"], "pw2\n");
+        s.ctl(&["role", "add", "r1"]);
+        s.ctl(&["role", "add", "r1"]);
+        s.ctl(&["role", "add", "r2"]);
+        s.ctl(&[
+            "role",
+            "grant-permission",
+            "r1",
+            "readwrite",
+            "/a",
+            "--prefix",
+        ]);
+        s.ctl(&["role", "grant-permission", "r1", "read", "/b"]);
+        s.ctl(&["role", "grant-permission", "r1", "write", "/c", "/e"]);
+        s.ctl(&["role", "grant-permission", "r1", "read", "/z", "--from-key"]);
+        s.ctl(&["role", "grant-permission", "r1", "readwrite", "/b"]);
+        s.ctl(&["role", "grant-permission", "nosuch", "read", "/b"]);
+        s.ctl(&["role", "get", "r1"]);
+        s.ctl(&["role", "get", "r1", "-w", "json"]);
+        s.ctl(&["role", "get", "nosuch"]);
+        s.ctl(&["role", "list"]);
+        s.ctl(&["user", "grant-role", "u1", "r1"]);
+        s.ctl(&["user", "grant-role", "u1", "r2"]);
+        s.ctl(&["user", "grant-role", "u1", "nosuch"]);
+        s.ctl(&["user", "grant-role", "nosuch", "r1"]);
+        s.ctl(&["user", "get", "u1"]);
+        s.ctl(&["user", "get", "u1", "--detail"]);
+        s.ctl(&["user", "get", "u1", "-w", "json"]);
+        s.ctl(&["user", "get", "nosuch"]);
+        s.ctl(&["user", "list"]);
+        s.ctl(&["user", "revoke-role", "u1", "r2"]);
+        s.ctl(&["user", "revoke-role", "u1", "r2"]);
+        s.ctl(&["role", "revoke-permission", "r1", "/zz"]);
+        s.ctl(&["role", "revoke-permission", "r1", "/c", "/e"]);
+        s.ctl(&["role", "delete", "r2"]);
+        s.ctl(&["role", "delete", "r2"]);
+        s.ctl(&["user", "delete", "u2"]);
+        s.ctl(&["user", "delete", "u2"]);
+
+        // etcdctl grants role root to root itself before enabling.
+        s.ctl(&["auth", "enable"]);
+        s.ctl(&["auth", "enable"]);
+        s.ctl(&["get", "/a"]);
+        s.ctl(&["put", "/a", "x"]);
+        s.ctl(&["user", "list"]);
+        let root = ["--user", "root:rootpw"];
+        let u1 = ["--user", "u1:pw1"];
+        let with = |who: &[&str], args: &[&str]| -> Vec<String> {
+            who.iter().chain(args).map(|a| a.to_string()).collect()
+        };
+        let run = |s: &mut Session<'_>, args: Vec<String>| {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            s.ctl(&args);
+        };
+        run(s, with(&root, &["user", "list"]));
+        run(s, with(&["--user", "root:wrong"], &["user", "list"]));
+        run(s, with(&["--user", "nosuch:pw"], &["get", "/a"]));
+        run(s, with(&["--user", "np:"], &["get", "/a"]));
+        run(s, with(&u1, &["put", "/a1", "x"]));
+        run(s, with(&u1, &["put", "/b", "x"]));
+        run(s, with(&u1, &["get", "/a", "--prefix"]));
+        run(s, with(&u1, &["get", "/", "--prefix"]));
+        run(s, with(&u1, &["get", "/zz"]));
+        run(s, with(&u1, &["role", "list"]));
+        run(s, with(&u1, &["role", "get", "r1"]));
+        run(s, with(&u1, &["user", "get", "u1"]));
+        run(s, with(&u1, &["user", "get", "root"]));
+        run(s, with(&u1, &["user", "add", "u3:p"]));
+        run(s, with(&u1, &["auth", "disable"]));
+        // Watches refused by auth end at once, printing etcd's cancel reason.
+        s.watch(&["watch", "/a"], 1, |_| {});
+        s.watch(&["--user", "u1:pw1", "watch", "/x"], 1, |_| {});
+        s.watch(&["--user", "u1:pw1", "watch", "/", "--prefix"], 1, |_| {});
+        run(s, with(&root, &["user", "revoke-role", "root", "root"]));
+        run(s, with(&root, &["role", "delete", "root"]));
+        run(s, with(&root, &["user", "delete", "root"]));
+        run(s, with(&root, &["put", "/b", "by-root"]));
+        run(s, with(&root, &["get", "/b", "-w", "json"]));
+        s.ctl_stdin(
+            &with(&root, &["user", "passwd", "u1", "--interactive=false"])
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            "pw1b\n",
+        );
+        run(s, with(&u1, &["get", "/a1"]));
+        run(s, with(&["--user", "u1:pw1b"], &["get", "/a1"]));
+        run(s, with(&root, &["auth", "disable"]));
+        s.ctl(&["auth", "disable"]);
+        s.ctl(&["get", "/a1"]);
     });
 }

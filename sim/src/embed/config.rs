@@ -100,7 +100,8 @@ pub struct Config {
     pub pre_vote: bool,
     /// `--auth-token` (default `simple`): the v3 token type; only `simple`.
     pub auth_token: String,
-    /// `--bcrypt-cost` (default 10): only 10, the cost the v2 auth store uses.
+    /// `--bcrypt-cost` (default 10): the cost of v3 password hashes (etcd's bounds,
+    /// 4 to 31; another value falls back to 10). v2 passwords use 10.
     pub bcrypt_cost: u32,
     /// `--auth-token-ttl` in seconds (default 300; v3 tokens only).
     pub auth_token_ttl: u64,

@@ -137,6 +137,8 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
             max_txn_ops: config.max_txn_ops as usize,
             max_request_bytes: config.max_request_bytes as usize,
             watch_progress_notify_interval: config.watch_progress_notify_interval,
+            bcrypt_cost: config.bcrypt_cost,
+            auth_token_ttl: std::time::Duration::from_secs(config.auth_token_ttl),
         },
     };
     let disk = open_disk(&config)?;

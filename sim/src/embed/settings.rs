@@ -483,7 +483,7 @@ pub const SETTINGS: &[Setting] = &[
         Uint,
         "10",
         Field,
-        "bcrypt cost for passwords (only 10).",
+        "bcrypt cost for v3 passwords (4 to 31; others fall back to 10, as etcd; v2 passwords use 10).",
     ),
     s(
         "auth-token-ttl",

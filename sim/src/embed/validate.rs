@@ -171,15 +171,6 @@ impl Config {
                 format!("{:?}: etcd-sim supports only \"simple\"", self.auth_token),
             );
         }
-        if self.bcrypt_cost != 10 {
-            return unsupported(
-                "bcrypt-cost",
-                format!(
-                    "{}: etcd-sim hashes v2 passwords at cost 10 only",
-                    self.bcrypt_cost
-                ),
-            );
-        }
         if self.log_outputs.iter().any(|o| o == JOURNAL_LOG_OUTPUT) {
             return unsupported(
                 "log-outputs",

@@ -157,10 +157,16 @@ impl Member {
         let store = Arc::new(Mutex::new(Store::new()));
         let cluster = Arc::new(Mutex::new(Cluster::default()));
         let (peer_tx, peer_rx) = mpsc::unbounded_channel();
-        let v3_stores = Arc::new(Mutex::new(V3Stores::new(
+        let mut v3 = V3Stores::new(
             LessorConfig::new(cfg.election_ticks as u64, cfg.tick),
             WatchConfig::new(cfg.v3_limits.max_request_bytes),
-        )));
+        );
+        v3.set_token_ttl(cfg.v3_limits.auth_token_ttl);
+        // Entries committed before this boot are applied again from the log:
+        // the simple tokens they minted are not registered again (etcd skips
+        // them by its consistent index; its tokens live in memory only).
+        v3.replay_until = disk.read(|s| s.hard_state().commit);
+        let v3_stores = Arc::new(Mutex::new(v3));
         let v3_activity = Arc::new(Notify::new());
         let sm = MemberStateMachine::new(
             id,

@@ -214,14 +214,22 @@ impl StateMachine for MemberStateMachine {
                     appended: term,
                 })));
             }
+            // The leader revokes expired leases as root (etcd's `WithRoot`), at
+            // the auth revision of this point in the log.
             Entry::LeaseExpired { id, .. } => Entry::V3(Box::new(InternalRaftRequest {
+                header: Some(crate::server::v3_auth::as_root(&lock(&self.v3).auth)),
                 lease_revoke: Some(LeaseRevokeRequest { id }),
                 ..Default::default()
             })),
             other => other,
         };
         if let Entry::V3(req) = entry {
-            let result = v3_command::apply(&mut lock(&self.v3), &req, Instant::now());
+            let result = {
+                let mut v3 = lock(&self.v3);
+                // Simple tokens minted by this entry carry its index.
+                v3.applied_index = index;
+                v3_command::apply(&mut v3, &req, Instant::now())
+            };
             if let Err(e) = &result {
                 tracing::debug!(index, error = %e, kind = v3_command::kind(&req), "member: v3 request refused");
             }
@@ -337,6 +345,7 @@ impl StateMachine for MemberStateMachine {
         store
             .recover(store_bytes)
             .map_err(|e| format!("store snapshot at {index}: {e}"))?;
+        v3.applied_index = index;
         drop(v3);
         self.v3_activity.notify_waiters();
         for m in cluster.members() {

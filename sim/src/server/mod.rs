@@ -21,15 +21,17 @@
 //! - [`v3_backend`]: [`v3_backend::V3Backend`], what the v3 gRPC services need
 //!   from a member; `v3_testing` (tests only): a one-member stand-in.
 //!
-//! v3 auth will add the proposing half of its checks in `server::v3_auth`; the
-//! gRPC parsing and handlers are in `api::v3`, the pure parts in `auth::v3` and
-//! `store::v3`.
+//! - [`v3_auth`]: the auth half of the v3 applier: permission checks of logged
+//!   requests with their header's user and auth revision, and the Auth requests.
+//!   The gRPC side (tokens, serve-time read checks) is in `api::v3`, the pure
+//!   parts in `auth::v3`.
 
 pub mod backend;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod v2_auth;
 pub mod v2_command;
+pub mod v3_auth;
 pub mod v3_backend;
 pub mod v3_command;
 pub mod v3_compactor;

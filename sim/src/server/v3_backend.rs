@@ -33,6 +33,11 @@ pub struct V3Limits {
     pub max_request_bytes: usize,
     /// `--experimental-watch-progress-notify-interval` (10 minutes).
     pub watch_progress_notify_interval: Duration,
+    /// `--bcrypt-cost` (10): the cost v3 passwords are hashed at (the Auth
+    /// service applies etcd's bounds).
+    pub bcrypt_cost: u32,
+    /// `--auth-token-ttl` (300 s): how long a simple token lives after its last use.
+    pub auth_token_ttl: Duration,
 }
 
 impl Default for V3Limits {
@@ -41,6 +46,8 @@ impl Default for V3Limits {
             max_txn_ops: 128,
             max_request_bytes: 1_572_864,
             watch_progress_notify_interval: Duration::from_secs(600),
+            bcrypt_cost: 10,
+            auth_token_ttl: Duration::from_secs(300),
         }
     }
 }

@@ -6,7 +6,9 @@
 //! Results carry a header with only `revision` set (the store's revision after
 //! the request); the API layer fills the member's ids and term.
 
+use super::v3_auth::{AuthApplied, apply_auth, authorize};
 use super::v3_state::V3Stores;
+use crate::auth::v3::AuthError;
 use crate::store::v3::kv::{ChangeSet, KvError};
 use crate::store::v3::lease::LeaseError;
 use etcd_sdk::v3::EtcdError;
@@ -36,6 +38,8 @@ pub enum V3Applied {
     LeaseRevoke(LeaseRevokeResponse),
     /// A LeaseCheckpoint (the leader's remaining-TTL checkpoints).
     LeaseCheckpoint(LeaseCheckpointResponse),
+    /// An Auth request (`super::v3_auth`).
+    Auth(Box<AuthApplied>),
 }
 
 /// Why a v3 request was refused when applied (the same on every member).
@@ -47,6 +51,9 @@ pub enum V3ApplyError {
     /// The lessor refused it.
     #[error(transparent)]
     Lease(#[from] LeaseError),
+    /// The auth store refused it (a permission check or an Auth request).
+    #[error(transparent)]
+    Auth(#[from] AuthError),
     /// A lease expiry proposed by a leader of an earlier term than the one that
     /// appended it (a deposed leader's): not applied.
     #[error(
@@ -59,7 +66,7 @@ pub enum V3ApplyError {
         appended: u64,
     },
     /// The entry holds no request this server applies (none of its request
-    /// fields set, or one that arrives with a later issue: alarms, auth).
+    /// fields set, or one that arrives with a later issue: alarms).
     #[error("etcdserver: unsupported request in the log: {0}")]
     Unsupported(&'static str),
 }
@@ -73,6 +80,7 @@ impl V3ApplyError {
                 EtcdError::ALL.iter().copied().find(|x| x.message() == text)
             }
             V3ApplyError::Lease(e) => e.etcd_error(),
+            V3ApplyError::Auth(e) => e.etcd_error(),
             V3ApplyError::Unsupported(_) | V3ApplyError::StaleExpiry { .. } => None,
         }
     }
@@ -107,6 +115,7 @@ pub fn apply(
     req: &InternalRaftRequest,
     now: Instant,
 ) -> Result<V3Applied, V3ApplyError> {
+    authorize(stores, req)?;
     if let Some(r) = &req.range {
         let mut resp = stores.kv.range(r)?;
         resp.header = revision_header(stores);
@@ -166,6 +175,9 @@ pub fn apply(
         return Ok(V3Applied::LeaseCheckpoint(LeaseCheckpointResponse {
             header: revision_header(stores),
         }));
+    }
+    if let Some(result) = apply_auth(stores, req, now) {
+        return result;
     }
     Err(V3ApplyError::Unsupported(kind(req)))
 }

@@ -3,16 +3,22 @@
 //! the kv store, mirrors its lease changes into the lessor and hands its events
 //! to the watchers in one step, in log order.
 //!
-//! Its durable part (kv + lessor) is one snapshot blob ([`V3Stores::snapshot`]),
-//! which the member puts in its Raft snapshot beside the v2 store; watchers are
-//! not durable (clients re-create them).
+//! Its durable part (kv + lessor + auth store) is one snapshot blob
+//! ([`V3Stores::snapshot`]), which the member puts in its Raft snapshot beside
+//! the v2 store; watchers and simple tokens are not durable (clients re-create
+//! them, as with etcd).
 
+use crate::auth::v3::{AuthStore, SimpleTokens, store::SnapshotError as AuthSnapshotError};
 use crate::store::v3::kv::{KvStore, snapshot::SnapshotError};
 use crate::store::v3::lease::{Lessor, LessorConfig};
 use crate::store::v3::watch::{WatchConfig, WatchableStore};
 
-/// The first byte of a v3 snapshot blob (its format version).
-const SNAPSHOT_VERSION: u8 = 1;
+/// The first byte of a v3 snapshot blob (its format version): 2 adds the auth
+/// store; blobs of version 1 (kv and leases) still restore, with an empty one.
+const SNAPSHOT_VERSION: u8 = 2;
+
+/// The version of blobs without an auth store.
+const SNAPSHOT_VERSION_NO_AUTH: u8 = 1;
 
 /// A member's v3 state.
 pub struct V3Stores {
@@ -22,6 +28,17 @@ pub struct V3Stores {
     pub lessor: Lessor,
     /// The watchable store (watch streams and their watchers).
     pub watch: WatchableStore,
+    /// The v3 auth store (replicated, in the snapshot).
+    pub auth: AuthStore,
+    /// This member's simple tokens (in memory only).
+    pub tokens: SimpleTokens,
+    /// The raft index of the entry being applied, or of the last one applied
+    /// (simple tokens carry the index of the entry that minted them). The member
+    /// sets it before applying.
+    pub applied_index: u64,
+    /// The commit index this member booted with: entries up to it were applied
+    /// before, and the simple tokens they minted died with the old process.
+    pub replay_until: u64,
 }
 
 /// A v3 snapshot blob that cannot be restored.
@@ -36,6 +53,9 @@ pub enum V3SnapshotError {
     /// The lessor's part is invalid.
     #[error("v3 snapshot: lessor")]
     Lessor(#[source] crate::store::v3::lease::SnapshotError),
+    /// The auth store's part is invalid.
+    #[error("v3 snapshot: auth store")]
+    Auth(#[source] AuthSnapshotError),
 }
 
 impl V3Stores {
@@ -45,19 +65,32 @@ impl V3Stores {
             kv: KvStore::new(),
             lessor: Lessor::new(lessor),
             watch: WatchableStore::new(watch),
+            auth: AuthStore::new(),
+            tokens: SimpleTokens::default(),
+            applied_index: 0,
+            replay_until: 0,
         }
     }
 
-    /// The durable state (kv store and leases) as one blob: a version byte, then
-    /// the kv snapshot's length (u64, big-endian) and bytes, then the lessor's.
+    /// Sets how long simple tokens live after their last use (`--auth-token-ttl`).
+    pub fn set_token_ttl(&mut self, ttl: std::time::Duration) {
+        self.tokens = SimpleTokens::new(ttl);
+    }
+
+    /// The durable state (kv store, leases, auth store) as one blob: a version
+    /// byte, then the kv snapshot's length (u64, big-endian) and bytes, the
+    /// lessor's length and bytes, then the auth store's bytes.
     pub fn snapshot(&self) -> Vec<u8> {
         let kv = self.kv.to_snapshot();
         let leases = self.lessor.snapshot();
-        let mut out = Vec::with_capacity(1 + 8 + kv.len() + leases.len());
+        let auth = self.auth.to_snapshot();
+        let mut out = Vec::with_capacity(1 + 16 + kv.len() + leases.len() + auth.len());
         out.push(SNAPSHOT_VERSION);
         out.extend_from_slice(&(kv.len() as u64).to_be_bytes());
         out.extend_from_slice(&kv);
+        out.extend_from_slice(&(leases.len() as u64).to_be_bytes());
         out.extend_from_slice(&leases);
+        out.extend_from_slice(&auth);
         out
     }
 
@@ -73,18 +106,17 @@ impl V3Stores {
         let (&version, rest) = blob
             .split_first()
             .ok_or(V3SnapshotError::Framing("empty"))?;
-        if version != SNAPSHOT_VERSION {
+        if version != SNAPSHOT_VERSION && version != SNAPSHOT_VERSION_NO_AUTH {
             return Err(V3SnapshotError::Framing("unknown version"));
         }
-        let (len, rest) = rest
-            .split_first_chunk::<8>()
-            .ok_or(V3SnapshotError::Framing("truncated"))?;
-        let len = usize::try_from(u64::from_be_bytes(*len))
-            .map_err(|_| V3SnapshotError::Framing("too long"))?;
-        if rest.len() < len {
-            return Err(V3SnapshotError::Framing("truncated"));
-        }
-        let (kv_bytes, lease_bytes) = rest.split_at(len);
+        let (kv_bytes, rest) = split_framed(rest)?;
+        let (lease_bytes, auth) = if version == SNAPSHOT_VERSION_NO_AUTH {
+            (rest, AuthStore::new())
+        } else {
+            let (lease_bytes, auth_bytes) = split_framed(rest)?;
+            let auth = AuthStore::from_snapshot(auth_bytes).map_err(V3SnapshotError::Auth)?;
+            (lease_bytes, auth)
+        };
         let kv = KvStore::from_snapshot(kv_bytes).map_err(V3SnapshotError::Kv)?;
         let mut lessor = Lessor::new(*self.lessor.config());
         lessor
@@ -104,6 +136,25 @@ impl V3Stores {
         }
         self.kv = kv;
         self.lessor = lessor;
+        if auth.is_enabled() != self.auth.is_enabled() || auth.revision() != self.auth.revision() {
+            // Tokens minted under another auth state are not trusted (etcd's
+            // recover keeps its provider, but a new provider on restart knows none).
+            self.tokens.clear();
+        }
+        self.auth = auth;
         Ok(())
     }
+}
+
+/// Splits `bytes` into a part framed by its u64 big-endian length and the rest.
+fn split_framed(bytes: &[u8]) -> Result<(&[u8], &[u8]), V3SnapshotError> {
+    let (len, rest) = bytes
+        .split_first_chunk::<8>()
+        .ok_or(V3SnapshotError::Framing("truncated"))?;
+    let len = usize::try_from(u64::from_be_bytes(*len))
+        .map_err(|_| V3SnapshotError::Framing("too long"))?;
+    if rest.len() < len {
+        return Err(V3SnapshotError::Framing("truncated"));
+    }
+    Ok(rest.split_at(len))
 }

@@ -73,6 +73,8 @@ impl V3Backend for LocalV3 {
         }
         let result = {
             let mut stores = self.stores.lock().unwrap_or_else(|p| p.into_inner());
+            // One log entry per proposal (simple tokens carry its index).
+            stores.applied_index += 1;
             apply(&mut stores, &req, Instant::now())
         };
         self.activity.notify_waiters();

@@ -12,12 +12,19 @@
 //! - Put, DeleteRange, writing Txn and Compact are proposed; a marshalled entry
 //!   above `--max-request-bytes` fails with "etcdserver: request is too large".
 //!   Compact with `physical` needs no wait: compaction is synchronous here.
+//!
+//! Auth (see [`super::auth_info`]): every call resolves its `token` first (an
+//! invalid one fails it). Local reads are checked here (READ on the range, on
+//! every compare and op of a read-only txn); everything through the log carries
+//! the caller in its header and is checked when applied.
 
+use super::auth_info::{AuthInfo, auth_status, caller, check_read, check_still_current, stamp};
 use super::error::{kv_status, unexpected, v3_status};
 use super::header::{at_revision, fill};
 use super::learner::{Rpc, check_learner};
 use super::metadata::check_leader;
 use super::propose::propose;
+use crate::server::v3_auth::check_txn;
 use crate::server::v3_backend::V3Backend;
 use crate::server::v3_command::V3Applied;
 use crate::store::v3::kv::{
@@ -46,25 +53,34 @@ impl KvService {
 
     /// A serializable range: the local store under its lock, header revision =
     /// the revision read.
-    fn local_range(&self, req: &RangeRequest) -> Result<RangeResponse, Status> {
+    fn local_range(
+        &self,
+        req: &RangeRequest,
+        who: Option<&AuthInfo>,
+    ) -> Result<RangeResponse, Status> {
         let member = self.backend.header();
         let stores = self.backend.v3_stores();
         let stores = stores.lock().unwrap_or_else(|p| p.into_inner());
+        check_read(&stores, who, &req.key, &req.range_end).map_err(|e| auth_status(&e))?;
         let mut resp = stores.kv.range(req).map_err(|e| kv_status(&e))?;
+        check_still_current(&stores, who).map_err(|e| auth_status(&e))?;
         resp.header = at_revision(&member, stores.kv.current_revision());
         Ok(resp)
     }
 
     /// A read-only txn of serializable ranges, served by the local store.
-    fn local_txn(&self, req: &TxnRequest) -> Result<TxnResponse, Status> {
+    fn local_txn(&self, req: &TxnRequest, who: Option<&AuthInfo>) -> Result<TxnResponse, Status> {
         let member = self.backend.header();
         let stores = self.backend.v3_stores();
         let stores = stores.lock().unwrap_or_else(|p| p.into_inner());
+        let (user, rev) = who.map_or(("", 0), |w| (w.username.as_str(), w.revision));
+        check_txn(&stores.auth, user, rev, req).map_err(|e| auth_status(&e))?;
         let mut resp = stores
             .kv
             .txn_read(req)
             .ok_or_else(|| unexpected("a read-only txn"))?
             .map_err(|e| kv_status(&e))?;
+        check_still_current(&stores, who).map_err(|e| auth_status(&e))?;
         resp.header = at_revision(&member, stores.kv.current_revision());
         Ok(resp)
     }
@@ -91,15 +107,17 @@ impl Kv for KvService {
     async fn range(&self, req: Request<RangeRequest>) -> Result<Response<RangeResponse>, Status> {
         check_learner(self.backend.as_ref(), Rpc::Range(req.get_ref()))?;
         check_leader(req.metadata(), self.backend.as_ref())?;
+        let who = caller(req.metadata(), self.backend.as_ref()).await?;
         let req = req.into_inner();
         validate_range(&req).map_err(|e| kv_status(&e))?;
         if req.serializable {
-            return Ok(Response::new(self.local_range(&req)?));
+            return Ok(Response::new(self.local_range(&req, who.as_ref())?));
         }
-        let entry = InternalRaftRequest {
+        let mut entry = InternalRaftRequest {
             range: Some(req),
             ..Default::default()
         };
+        stamp(&mut entry, who.as_ref());
         let V3Applied::Range(mut resp) = self.read_through_log(entry).await? else {
             return Err(unexpected("range"));
         };
@@ -110,12 +128,14 @@ impl Kv for KvService {
     async fn put(&self, req: Request<PutRequest>) -> Result<Response<PutResponse>, Status> {
         check_learner(self.backend.as_ref(), Rpc::Other)?;
         check_leader(req.metadata(), self.backend.as_ref())?;
+        let who = caller(req.metadata(), self.backend.as_ref()).await?;
         let req = req.into_inner();
         validate_put(&req).map_err(|e| kv_status(&e))?;
-        let entry = InternalRaftRequest {
+        let mut entry = InternalRaftRequest {
             put: Some(req),
             ..Default::default()
         };
+        stamp(&mut entry, who.as_ref());
         let V3Applied::Put(mut resp) = propose(self.backend.as_ref(), entry).await? else {
             return Err(unexpected("put"));
         };
@@ -129,12 +149,14 @@ impl Kv for KvService {
     ) -> Result<Response<DeleteRangeResponse>, Status> {
         check_learner(self.backend.as_ref(), Rpc::Other)?;
         check_leader(req.metadata(), self.backend.as_ref())?;
+        let who = caller(req.metadata(), self.backend.as_ref()).await?;
         let req = req.into_inner();
         validate_delete_range(&req).map_err(|e| kv_status(&e))?;
-        let entry = InternalRaftRequest {
+        let mut entry = InternalRaftRequest {
             delete_range: Some(req),
             ..Default::default()
         };
+        stamp(&mut entry, who.as_ref());
         let V3Applied::DeleteRange(mut resp) = propose(self.backend.as_ref(), entry).await? else {
             return Err(unexpected("delete_range"));
         };
@@ -145,16 +167,18 @@ impl Kv for KvService {
     async fn txn(&self, req: Request<TxnRequest>) -> Result<Response<TxnResponse>, Status> {
         check_learner(self.backend.as_ref(), Rpc::Other)?;
         check_leader(req.metadata(), self.backend.as_ref())?;
+        let who = caller(req.metadata(), self.backend.as_ref()).await?;
         let req = req.into_inner();
         validate_txn(&req, self.backend.limits().max_txn_ops).map_err(|e| kv_status(&e))?;
         let read_only = is_txn_read_only(&req);
         if read_only && all_serializable(&req) {
-            return Ok(Response::new(self.local_txn(&req)?));
+            return Ok(Response::new(self.local_txn(&req, who.as_ref())?));
         }
-        let entry = InternalRaftRequest {
+        let mut entry = InternalRaftRequest {
             txn: Some(req),
             ..Default::default()
         };
+        stamp(&mut entry, who.as_ref());
         let applied = if read_only {
             self.read_through_log(entry).await?
         } else {
@@ -173,10 +197,12 @@ impl Kv for KvService {
     ) -> Result<Response<CompactionResponse>, Status> {
         check_learner(self.backend.as_ref(), Rpc::Other)?;
         check_leader(req.metadata(), self.backend.as_ref())?;
-        let entry = InternalRaftRequest {
+        let who = caller(req.metadata(), self.backend.as_ref()).await?;
+        let mut entry = InternalRaftRequest {
             compaction: Some(req.into_inner()),
             ..Default::default()
         };
+        stamp(&mut entry, who.as_ref());
         let V3Applied::Compaction(mut resp) = propose(self.backend.as_ref(), entry).await? else {
             return Err(unexpected("compact"));
         };

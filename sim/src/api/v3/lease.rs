@@ -16,6 +16,7 @@
 //!
 //! Headers are filled before the renewal, as etcd does.
 
+use super::auth_info::{caller, stamp};
 use super::error::{etcd_status, lease_status, no_leader, unexpected};
 use super::header::fill;
 use super::learner::{Rpc, check_learner};
@@ -340,14 +341,17 @@ impl Lease for LeaseService {
         let backend = self.inner.backend.as_ref();
         check_learner(backend, Rpc::Other)?;
         check_leader(req.metadata(), backend)?;
+        let meta = req.metadata().clone();
         let mut req = req.into_inner();
+        let who = caller(&meta, backend).await?;
         if req.id == 0 {
             req.id = backend.next_id();
         }
-        let entry = InternalRaftRequest {
+        let mut entry = InternalRaftRequest {
             lease_grant: Some(req),
             ..Default::default()
         };
+        stamp(&mut entry, who.as_ref());
         let V3Applied::LeaseGrant(mut resp) = propose(backend, entry).await? else {
             return Err(unexpected("lease_grant"));
         };
@@ -362,10 +366,13 @@ impl Lease for LeaseService {
         let backend = self.inner.backend.as_ref();
         check_learner(backend, Rpc::Other)?;
         check_leader(req.metadata(), backend)?;
-        let entry = InternalRaftRequest {
+        let who = caller(req.metadata(), backend).await?;
+        let mut entry = InternalRaftRequest {
             lease_revoke: Some(req.into_inner()),
             ..Default::default()
         };
+        // Checked when applied: WRITE on every key attached to the lease.
+        stamp(&mut entry, who.as_ref());
         let V3Applied::LeaseRevoke(mut resp) = propose(backend, entry).await? else {
             return Err(unexpected("lease_revoke"));
         };

@@ -8,6 +8,9 @@
 //!   promote) over the membership the v2 members API shares.
 //! - [`learner`]: the gate every service passes first (a learner serves only
 //!   Status and serializable ranges).
+//! - [`auth`]: `etcdserverpb.Auth` (users, roles, enable/disable, tokens);
+//!   [`auth_info`]: tokens → users, the serve-time checks, and
+//!   [`auth_info::authorize_admin`] for the admin-only RPCs of other services.
 //! - [`error`], [`header`], [`metadata`], [`propose`]: what the services share —
 //!   etcd's statuses, response headers, the `hasleader` check, proposing with the
 //!   request size limit.
@@ -21,6 +24,8 @@
 //!   member's own client address, as etcd's grpc-gateway does.
 
 pub mod cluster;
+pub mod auth;
+pub mod auth_info;
 pub mod error;
 pub mod gateway;
 pub mod header;

@@ -1,6 +1,7 @@
 //! The gRPC services of one client port, and how they are served in each build.
 
 use super::cluster::ClusterService;
+use super::auth::AuthService;
 use super::health::HealthService;
 use super::kv::KvService;
 use super::lease::LeaseService;
@@ -10,6 +11,7 @@ use crate::server::v3_backend::V3Backend;
 #[cfg(not(madsim))]
 use crate::store::v3::watch::GRPC_OVERHEAD_BYTES;
 use etcd_sdk::v3::pb::etcdserverpb::cluster_server::ClusterServer;
+use etcd_sdk::v3::pb::etcdserverpb::auth_server::AuthServer;
 use etcd_sdk::v3::pb::etcdserverpb::kv_server::KvServer;
 use etcd_sdk::v3::pb::etcdserverpb::lease_server::LeaseServer;
 use etcd_sdk::v3::pb::etcdserverpb::watch_server::WatchServer;
@@ -31,6 +33,7 @@ struct Api {
     lease: LeaseService,
     watch: WatchService,
     cluster: ClusterService,
+    auth: AuthService,
     /// gRPC's receive limit: `--max-request-bytes` + 512 KiB, as etcd sets it
     /// (real builds; madsim's gRPC passes messages unencoded).
     #[cfg(not(madsim))]
@@ -38,8 +41,8 @@ struct Api {
 }
 
 impl V3Services {
-    /// The services of a member's client port over `backend`: Health, KV, Lease
-    /// and Watch, and Cluster over `cluster` (the membership).
+    /// The services of a member's client port over `backend`: Health, KV, Lease,
+    /// Watch and Auth, and Cluster over `cluster` (the membership).
     pub fn new(backend: Arc<dyn V3Backend>, cluster: Arc<dyn ClusterBackend>) -> V3Services {
         #[cfg(not(madsim))]
         let max_receive = backend
@@ -52,7 +55,8 @@ impl V3Services {
                 kv: KvService::new(backend.clone()),
                 lease: LeaseService::new(backend.clone()),
                 cluster: ClusterService::new(backend.clone(), cluster),
-                watch: WatchService::new(backend),
+                watch: WatchService::new(backend.clone()),
+                auth: AuthService::new(backend),
                 #[cfg(not(madsim))]
                 max_receive,
             },
@@ -77,6 +81,9 @@ impl V3Services {
             .add_service(
                 ClusterServer::new(api.cluster.clone()).max_decoding_message_size(api.max_receive),
             )
+            .add_service(
+                AuthServer::new(api.auth.clone()).max_decoding_message_size(api.max_receive),
+            )
     }
 
     /// Serves the services on `addr` with madsim's simulated gRPC (which shares
@@ -100,6 +107,7 @@ impl V3Services {
             .add_service(LeaseServer::new(self.api.lease.clone()))
             .add_service(WatchServer::new(self.api.watch.clone()))
             .add_service(ClusterServer::new(self.api.cluster.clone()))
+            .add_service(AuthServer::new(self.api.auth.clone()))
             .serve_with_shutdown(addr, shutdown)
             .await
     }

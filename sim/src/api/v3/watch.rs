@@ -20,13 +20,20 @@
 //! and ended with Unavailable "etcdserver: no leader" when the leader stays
 //! unknown (see [`super::metadata`]).
 //!
+//! Auth: each create is checked against the stream's `token` (READ on the key
+//! or range; a from-key watch is checked on its key alone, as etcd does). A
+//! refused create is answered at once with a created-and-canceled response
+//! (watch id -1) whose cancel reason is the printed gRPC error, as etcd sends it.
+//!
 //! [`WatchService::open`] is the core: it takes any request stream and returns
 //! the response stream; the gRPC method is a thin wrapper over it.
 
+use super::auth_info::{auth_info, check_read};
 use super::error::no_leader;
-use super::header::stamp_ids;
+use super::header::{at_revision, stamp_ids};
 use super::learner::{Rpc, check_learner};
 use super::metadata::{NO_LEADER_CHECK_INTERVAL, check_leader, leader_lost, requires_leader};
+use crate::auth::v3::AuthError;
 use crate::server::v3_backend::V3Backend;
 use crate::server::v3_state::V3Stores;
 use crate::store::v3::watch::{
@@ -35,7 +42,9 @@ use crate::store::v3::watch::{
 };
 use etcd_sdk::v3::pb::etcdserverpb::watch_request::RequestUnion;
 use etcd_sdk::v3::pb::etcdserverpb::watch_server::Watch;
-use etcd_sdk::v3::pb::etcdserverpb::{ResponseHeader, WatchRequest, WatchResponse};
+use etcd_sdk::v3::pb::etcdserverpb::{
+    ResponseHeader, WatchCreateRequest, WatchRequest, WatchResponse,
+};
 use etcd_sdk::v3::tonic::metadata::MetadataMap;
 use etcd_sdk::v3::tonic::{self, Request, Response, Status, Streaming};
 use futures_util::{Stream, StreamExt as _};
@@ -106,6 +115,7 @@ impl WatchService {
         let signals = Arc::new(Signals::default());
         tokio::spawn(receive(
             self.backend.clone(),
+            meta.clone(),
             stream,
             Box::pin(requests),
             tx.clone(),
@@ -147,9 +157,56 @@ fn apply_request(
     }
 }
 
+/// The cancel reason of a create refused by auth: the printed gRPC error
+/// (`rpc error: code = … desc = …`) etcd puts there.
+fn refusal_reason(e: &AuthError) -> String {
+    let typed = match e {
+        AuthError::InvalidAuthToken | AuthError::AuthOldRevision | AuthError::UserEmpty => e,
+        _ => &AuthError::PermissionDenied,
+    };
+    let status = super::auth_info::auth_status(typed);
+    format!(
+        "rpc error: code = {} desc = {}",
+        go_code_name(status.code()),
+        status.message()
+    )
+}
+
+/// grpc-go's name of a code, as its errors print it.
+fn go_code_name(code: tonic::Code) -> &'static str {
+    match code {
+        tonic::Code::InvalidArgument => "InvalidArgument",
+        tonic::Code::Unauthenticated => "Unauthenticated",
+        _ => "PermissionDenied",
+    }
+}
+
+/// Whether the caller of `meta` may watch what `create` asks for (etcd's
+/// `isWatchPermitted`, after its key normalization).
+async fn watch_permitted(
+    backend: &dyn V3Backend,
+    meta: &MetadataMap,
+    create: &WatchCreateRequest,
+) -> Result<(), AuthError> {
+    let who = auth_info(meta, backend).await?;
+    let key: &[u8] = if create.key.is_empty() {
+        &[0]
+    } else {
+        &create.key
+    };
+    let range_end: &[u8] = if create.range_end == [0] {
+        &[]
+    } else {
+        &create.range_end
+    };
+    let stores = backend.v3_stores();
+    check_read(&lock(&stores), who.as_ref(), key, range_end)
+}
+
 /// The receive task: requests in order, paused while the control backlog is full.
 async fn receive(
     backend: Arc<dyn V3Backend>,
+    meta: MetadataMap,
     stream: StreamId,
     mut requests: Pin<Box<dyn Stream<Item = Result<WatchRequest, Status>> + Send>>,
     tx: mpsc::Sender<Result<WatchResponse, Status>>,
@@ -171,6 +228,23 @@ async fn receive(
         };
         match next {
             Some(Ok(req)) => {
+                if let Some(RequestUnion::CreateRequest(c)) = &req.request_union
+                    && let Err(e) = watch_permitted(backend.as_ref(), &meta, c).await
+                {
+                    let revision = lock(&stores).kv.current_revision();
+                    let resp = WatchResponse {
+                        header: at_revision(&backend.header(), revision),
+                        watch_id: -1,
+                        created: true,
+                        canceled: true,
+                        cancel_reason: refusal_reason(&e),
+                        ..Default::default()
+                    };
+                    if tx.send(Ok(resp)).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
                 if apply_request(&mut lock(&stores), stream, req).is_err() {
                     return;
                 }

@@ -7,6 +7,8 @@
 //! - [`v3_port`]: gRPC (health) and HTTP/1.1 on one client port; endpoint bodies.
 //! - [`v3_cluster`], [`v3_maintenance`], [`v3_auth`]: the v3 Cluster, Maintenance and
 //!   Auth APIs and the client's endpoint management, as [`crate::backend::Backend`] bodies.
+//! - [`v3_auth_matrix`]: the v3 permission matrix (KV, Txn, Watch, Lease × allowed and
+//!   denied); an endpoint body.
 //! - [`v3_watch`], [`v3_lease`]: the v3 Watcher and Lease clients; endpoint bodies, and
 //!   [`crate::backend::Backend`] bodies that kill or stop the member serving a stream
 //!   (found through its `/metrics`, see [`crate::metrics`]).
@@ -22,6 +24,7 @@ pub mod client;
 pub mod keys;
 pub mod members;
 pub mod v3_auth;
+pub mod v3_auth_matrix;
 pub mod v3_cluster;
 pub mod v3_kv;
 #[cfg(not(madsim))]

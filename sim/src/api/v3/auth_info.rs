@@ -1,0 +1,297 @@
+//! Who a v3 request comes from, and the serve-time auth checks (etcd's
+//! `AuthInfoFromCtx`, `doSerialize` and `IsAdminPermitted` as the services
+//! call them).
+//!
+//! A request names its user with the gRPC metadata `token` (the gateway puts
+//! an HTTP `Authorization` header there). A simple token names the raft index
+//! that minted it: a member that has not applied that index yet waits for it
+//! (at most [`TOKEN_INDEX_WAIT`]) before judging the token. A token that is
+//! unknown, expired, or not a token fails every call, auth on or off, with
+//! Unauthenticated "etcdserver: invalid auth token"; no token means no user.
+//!
+//! Writes are checked when applied, with the user and the auth revision put in
+//! the entry's header here ([`stamp`]); reads served locally are checked here
+//! ([`check_read`]), and refused afterwards when the auth store changed while
+//! they were served (etcd's "revision of auth store is old").
+//!
+//! [`authorize_admin`] is the one check Maintenance and Cluster services call
+//! for their admin-only RPCs.
+
+use super::error::etcd_status;
+use crate::auth::v3::token::token_index;
+use crate::auth::v3::{Access, AuthError};
+use crate::server::v3_backend::V3Backend;
+use crate::server::v3_state::V3Stores;
+use etcd_sdk::v3::pb::etcdserverpb::{InternalRaftRequest, RequestHeader};
+use etcd_sdk::v3::tonic::metadata::MetadataMap;
+use etcd_sdk::v3::tonic::{Code, Status};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// The metadata key of the auth token.
+pub const TOKEN: &str = "token";
+
+/// The longest a member waits to apply the index a simple token names.
+pub const TOKEN_INDEX_WAIT: Duration = Duration::from_secs(5);
+
+/// The user a request was authenticated as, and the auth revision it was
+/// checked at (etcd's `AuthInfo`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuthInfo {
+    /// The user name.
+    pub username: String,
+    /// The auth store's revision when the token was looked up.
+    pub revision: u64,
+}
+
+fn lock(stores: &Mutex<V3Stores>) -> MutexGuard<'_, V3Stores> {
+    stores.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The token a request carries, if any.
+pub fn token_of(meta: &MetadataMap) -> Option<String> {
+    meta.get(TOKEN)
+        .map(|v| v.to_str().map(str::to_string).unwrap_or_default())
+}
+
+/// The user of `token`, looked up in `stores` at `now` (extending its life).
+///
+/// # Errors
+///
+/// [`AuthError::InvalidAuthToken`] for an unknown or expired token.
+pub fn lookup(stores: &mut V3Stores, token: &str, now: Instant) -> Result<AuthInfo, AuthError> {
+    let revision = stores.auth.revision();
+    stores
+        .tokens
+        .user(token, now)
+        .map(|username| AuthInfo { username, revision })
+        .ok_or(AuthError::InvalidAuthToken)
+}
+
+/// Who sent a request with `meta`: `None` without a token.
+///
+/// # Errors
+///
+/// [`AuthError::InvalidAuthToken`]: not a token, unknown, or expired.
+pub async fn auth_info(
+    meta: &MetadataMap,
+    backend: &dyn V3Backend,
+) -> Result<Option<AuthInfo>, AuthError> {
+    auth_info_within(meta, backend, TOKEN_INDEX_WAIT).await
+}
+
+/// As [`auth_info`], waiting at most `wait` for the token's index.
+async fn auth_info_within(
+    meta: &MetadataMap,
+    backend: &dyn V3Backend,
+    wait: Duration,
+) -> Result<Option<AuthInfo>, AuthError> {
+    let Some(token) = token_of(meta) else {
+        return Ok(None);
+    };
+    let index = token_index(&token).ok_or(AuthError::InvalidAuthToken)?;
+    let stores = backend.v3_stores();
+    let activity = backend.v3_activity();
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let notified = activity.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        {
+            let mut s = lock(&stores);
+            if s.applied_index >= index {
+                return lookup(&mut s, &token, Instant::now()).map(Some);
+            }
+        }
+        tokio::select! {
+            biased;
+            _ = &mut notified => {}
+            _ = tokio::time::sleep_until(deadline) => return Err(AuthError::InvalidAuthToken),
+        }
+    }
+}
+
+/// The status of an auth refusal: etcd's typed error, or Unknown with the raw
+/// text when etcd sends it so.
+pub fn auth_status(e: &AuthError) -> Status {
+    match e.etcd_error() {
+        Some(x) => etcd_status(x),
+        None => Status::new(Code::Unknown, e.to_string()),
+    }
+}
+
+/// The status of a refused admin-only Maintenance call: etcd 3.4 sends the raw
+/// `auth: …` text with gRPC code Unknown there (e.g. `auth: permission denied`).
+pub fn admin_status(e: &AuthError) -> Status {
+    Status::new(Code::Unknown, e.to_string())
+}
+
+/// Who sent a request, as a status on failure (for the services).
+///
+/// # Errors
+///
+/// Unauthenticated "etcdserver: invalid auth token".
+pub async fn caller(
+    meta: &MetadataMap,
+    backend: &dyn V3Backend,
+) -> Result<Option<AuthInfo>, Status> {
+    auth_info(meta, backend).await.map_err(|e| auth_status(&e))
+}
+
+/// Puts the caller's user and auth revision in `req`'s header, for the
+/// applier's checks (etcd's `processInternalRaftRequestOnce`).
+pub fn stamp(req: &mut InternalRaftRequest, who: Option<&AuthInfo>) {
+    if let Some(who) = who {
+        let h = req.header.get_or_insert_with(RequestHeader::default);
+        h.username = who.username.clone();
+        h.auth_revision = who.revision;
+    }
+}
+
+/// Resolves the caller of `meta` and stamps `req` with it.
+///
+/// # Errors
+///
+/// Unauthenticated "etcdserver: invalid auth token".
+pub async fn stamped(
+    meta: &MetadataMap,
+    backend: &dyn V3Backend,
+    mut req: InternalRaftRequest,
+) -> Result<InternalRaftRequest, Status> {
+    let who = caller(meta, backend).await?;
+    stamp(&mut req, who.as_ref());
+    Ok(req)
+}
+
+/// The serve-time read check: whether `who` may read `key`..`range_end`.
+///
+/// # Errors
+///
+/// The auth store's refusal (user name empty, permission denied, old revision).
+pub fn check_read(
+    stores: &V3Stores,
+    who: Option<&AuthInfo>,
+    key: &[u8],
+    range_end: &[u8],
+) -> Result<(), AuthError> {
+    let (user, rev) = who.map_or(("", 0), |w| (w.username.as_str(), w.revision));
+    stores.auth.check(user, rev, Access::Read, key, range_end)
+}
+
+/// After a local read: refused when the auth store changed since `who` was
+/// looked up (etcd's `doSerialize`).
+///
+/// # Errors
+///
+/// [`AuthError::AuthOldRevision`].
+pub fn check_still_current(stores: &V3Stores, who: Option<&AuthInfo>) -> Result<(), AuthError> {
+    match who {
+        Some(w) if w.revision != 0 && w.revision != stores.auth.revision() => {
+            Err(AuthError::AuthOldRevision)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The admin check of Maintenance and Cluster RPCs (etcd's
+/// `IsAdminPermitted` after `AuthInfoFromCtx`): passes while auth is off, or
+/// for a caller whose token names a user holding role `root`.
+///
+/// Map the error with [`admin_status`] (Maintenance: raw text, code Unknown,
+/// as etcd 3.4) or [`auth_status`] (typed).
+///
+/// # Errors
+///
+/// [`AuthError::InvalidAuthToken`], [`AuthError::UserEmpty`] (no token),
+/// [`AuthError::UserNotFound`], [`AuthError::PermissionDenied`].
+pub async fn authorize_admin(meta: &MetadataMap, backend: &dyn V3Backend) -> Result<(), AuthError> {
+    let who = auth_info(meta, backend).await?;
+    let stores = backend.v3_stores();
+    let stores = lock(&stores);
+    stores
+        .auth
+        .check_admin(who.as_ref().map_or("", |w| w.username.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::v3_testing::LocalV3;
+
+    fn meta(token: Option<&str>) -> MetadataMap {
+        let mut m = MetadataMap::new();
+        if let Some(t) = token {
+            m.insert(TOKEN, t.parse().unwrap());
+        }
+        m
+    }
+
+    fn enable_with_root(backend: &LocalV3) -> String {
+        let stores = backend.v3_stores();
+        let mut s = lock(&stores);
+        s.auth.user_add("root", "h", false).unwrap();
+        s.auth.user_grant_role("root", "root").unwrap();
+        s.auth.user_add("u", "h", false).unwrap();
+        s.auth.enable().unwrap();
+        s.applied_index = 9;
+        s.tokens.assign("u", "abc", 9, Instant::now());
+        s.tokens.assign("root", "def", 9, Instant::now())
+    }
+
+    #[tokio::test]
+    async fn tokens_name_users_and_bad_ones_are_refused() {
+        let backend = LocalV3::new();
+        let root = enable_with_root(&backend);
+        assert_eq!(auth_info(&meta(None), &backend).await, Ok(None));
+        let who = auth_info(&meta(Some("abc.9")), &backend).await.unwrap();
+        assert_eq!(who.map(|w| w.username).as_deref(), Some("u"));
+        for bad in ["nodot", "abc.x", "zzz.9"] {
+            assert_eq!(
+                auth_info(&meta(Some(bad)), &backend).await,
+                Err(AuthError::InvalidAuthToken),
+                "{bad}"
+            );
+        }
+        assert_eq!(authorize_admin(&meta(Some(&root)), &backend).await, Ok(()));
+        assert_eq!(
+            authorize_admin(&meta(Some("abc.9")), &backend).await,
+            Err(AuthError::PermissionDenied)
+        );
+        assert_eq!(
+            authorize_admin(&meta(None), &backend).await,
+            Err(AuthError::UserEmpty)
+        );
+        let s = admin_status(&AuthError::PermissionDenied);
+        assert_eq!(
+            (s.code(), s.message()),
+            (Code::Unknown, "auth: permission denied")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_token_from_an_index_not_applied_yet_waits_then_fails() {
+        let backend = LocalV3::new();
+        enable_with_root(&backend);
+        let wait = Duration::from_millis(50);
+        let started = tokio::time::Instant::now();
+        assert_eq!(
+            auth_info_within(&meta(Some("abc.10")), &backend, wait).await,
+            Err(AuthError::InvalidAuthToken)
+        );
+        assert!(started.elapsed() >= wait);
+    }
+
+    #[test]
+    fn stamping_puts_the_user_in_the_header() {
+        let mut req = InternalRaftRequest::default();
+        stamp(&mut req, None);
+        assert!(req.header.is_none());
+        let who = AuthInfo {
+            username: "u".into(),
+            revision: 4,
+        };
+        stamp(&mut req, Some(&who));
+        let h = req.header.unwrap();
+        assert_eq!((h.username.as_str(), h.auth_revision), ("u", 4));
+    }
+}

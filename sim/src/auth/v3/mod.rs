@@ -1,0 +1,20 @@
+//! etcd's v3 auth (`auth/` in etcd 3.4): the replicated auth store and the
+//! pieces the server builds the Auth service and permission checks from.
+//!
+//! - [`store`]: [`AuthStore`] — users, roles, key permissions, root rules,
+//!   enable/disable, the auth revision, the snapshot bytes.
+//! - [`perms`]: [`RangePerms`] — one user's merged READ/WRITE intervals.
+//! - [`token`]: [`SimpleTokens`] — etcd's `simple` tokens (`<16 letters>.<index>`).
+//! - [`password`]: bcrypt at `--bcrypt-cost`.
+//! - [`error`]: [`AuthError`] with etcd's texts and typed errors.
+
+pub mod error;
+pub mod password;
+pub mod perms;
+pub mod store;
+pub mod token;
+
+pub use error::AuthError;
+pub use perms::{Access, RangePerms};
+pub use store::AuthStore;
+pub use token::SimpleTokens;
