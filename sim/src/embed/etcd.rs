@@ -137,6 +137,7 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
             max_txn_ops: config.max_txn_ops as usize,
             max_request_bytes: config.max_request_bytes as usize,
             watch_progress_notify_interval: config.watch_progress_notify_interval,
+            quota_backend_bytes: crate::server::v3_quota::quota_of(config.quota_backend_bytes),
         },
     };
     let disk = open_disk(&config)?;

@@ -177,14 +177,17 @@ impl Member {
             .collect();
         let stats = Arc::new(Mutex::new(StatsTracker::new(SystemTime::now())));
         let proposer = Proposer::new(raft.clone(), &cfg, stats.clone());
-        let backend = Arc::new(MemberBackend::new(
-            &cfg,
-            cluster_id(&bootstrap_ids),
-            proposer.clone(),
-            store.clone(),
-            cluster.clone(),
-            stats.clone(),
-        ));
+        let backend = Arc::new(
+            MemberBackend::new(
+                &cfg,
+                cluster_id(&bootstrap_ids),
+                proposer.clone(),
+                store.clone(),
+                cluster.clone(),
+                stats.clone(),
+            )
+            .with_v3_stores(v3_stores.clone()),
+        );
         let shutdown = Arc::new(Signal::default());
         let ready = Arc::new(Signal::default());
         let connections = Arc::new(Connections::default());

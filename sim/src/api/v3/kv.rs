@@ -17,8 +17,10 @@ use super::error::{kv_status, unexpected, v3_status};
 use super::header::{at_revision, fill};
 use super::metadata::check_leader;
 use super::propose::propose;
+use super::quota::check_quota;
 use crate::server::v3_backend::V3Backend;
 use crate::server::v3_command::V3Applied;
+use crate::server::v3_quota::Costed;
 use crate::store::v3::kv::{
     is_txn_read_only, validate_delete_range, validate_put, validate_range, validate_txn,
 };
@@ -108,6 +110,7 @@ impl Kv for KvService {
     async fn put(&self, req: Request<PutRequest>) -> Result<Response<PutResponse>, Status> {
         check_leader(req.metadata(), self.backend.as_ref())?;
         let req = req.into_inner();
+        check_quota(self.backend.as_ref(), Costed::Put(&req)).await?;
         validate_put(&req).map_err(|e| kv_status(&e))?;
         let entry = InternalRaftRequest {
             put: Some(req),
@@ -141,6 +144,7 @@ impl Kv for KvService {
     async fn txn(&self, req: Request<TxnRequest>) -> Result<Response<TxnResponse>, Status> {
         check_leader(req.metadata(), self.backend.as_ref())?;
         let req = req.into_inner();
+        check_quota(self.backend.as_ref(), Costed::Txn(&req)).await?;
         validate_txn(&req, self.backend.limits().max_txn_ops).map_err(|e| kv_status(&e))?;
         let read_only = is_txn_read_only(&req);
         if read_only && all_serializable(&req) {

@@ -20,8 +20,10 @@ use super::error::{etcd_status, lease_status, no_leader, unexpected};
 use super::header::fill;
 use super::metadata::{NO_LEADER_CHECK_INTERVAL, check_leader, leader_lost, requires_leader};
 use super::propose::propose;
+use super::quota::check_quota;
 use crate::server::v3_backend::V3Backend;
 use crate::server::v3_command::V3Applied;
+use crate::server::v3_quota::Costed;
 use crate::store::v3::lease::{LeaseError, Renewal};
 use etcd_sdk::v3::EtcdError;
 use etcd_sdk::v3::pb::etcdserverpb::lease_client::LeaseClient;
@@ -338,6 +340,7 @@ impl Lease for LeaseService {
     ) -> Result<Response<LeaseGrantResponse>, Status> {
         let backend = self.inner.backend.as_ref();
         check_leader(req.metadata(), backend)?;
+        check_quota(backend, Costed::LeaseGrant).await?;
         let mut req = req.into_inner();
         if req.id == 0 {
             req.id = backend.next_id();

@@ -22,8 +22,10 @@ pub mod header;
 pub mod health;
 pub mod kv;
 pub mod lease;
+pub mod maintenance;
 pub mod metadata;
 pub mod propose;
+pub mod quota;
 pub mod services;
 pub mod watch;
 

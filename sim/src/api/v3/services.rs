@@ -3,12 +3,14 @@
 use super::health::HealthService;
 use super::kv::KvService;
 use super::lease::LeaseService;
+use super::maintenance::MaintenanceService;
 use super::watch::WatchService;
 use crate::server::v3_backend::V3Backend;
 #[cfg(not(madsim))]
 use crate::store::v3::watch::GRPC_OVERHEAD_BYTES;
 use etcd_sdk::v3::pb::etcdserverpb::kv_server::KvServer;
 use etcd_sdk::v3::pb::etcdserverpb::lease_server::LeaseServer;
+use etcd_sdk::v3::pb::etcdserverpb::maintenance_server::MaintenanceServer;
 use etcd_sdk::v3::pb::etcdserverpb::watch_server::WatchServer;
 use etcd_sdk::v3::pb::grpc_health_v1::health_server::HealthServer;
 use etcd_sdk::v3::tonic;
@@ -27,6 +29,7 @@ struct Api {
     kv: KvService,
     lease: LeaseService,
     watch: WatchService,
+    maintenance: MaintenanceService,
     /// gRPC's receive limit: `--max-request-bytes` + 512 KiB, as etcd sets it
     /// (real builds; madsim's gRPC passes messages unencoded).
     #[cfg(not(madsim))]
@@ -47,6 +50,7 @@ impl V3Services {
             api: Api {
                 kv: KvService::new(backend.clone()),
                 lease: LeaseService::new(backend.clone()),
+                maintenance: MaintenanceService::new(backend.clone()),
                 watch: WatchService::new(backend),
                 #[cfg(not(madsim))]
                 max_receive,
@@ -68,6 +72,10 @@ impl V3Services {
             )
             .add_service(
                 WatchServer::new(api.watch.clone()).max_decoding_message_size(api.max_receive),
+            )
+            .add_service(
+                MaintenanceServer::new(api.maintenance.clone())
+                    .max_decoding_message_size(api.max_receive),
             )
     }
 
@@ -91,6 +99,7 @@ impl V3Services {
             .add_service(KvServer::new(self.api.kv.clone()))
             .add_service(LeaseServer::new(self.api.lease.clone()))
             .add_service(WatchServer::new(self.api.watch.clone()))
+            .add_service(MaintenanceServer::new(self.api.maintenance.clone()))
             .serve_with_shutdown(addr, shutdown)
             .await
     }
