@@ -176,6 +176,9 @@ pub async fn move_leader_to_a_follower(c: &dyn Backend) {
 /// member must be started with (`--quota-backend-bytes`).
 pub const SMALL_QUOTA_BYTES: u64 = 300_000;
 
+/// A little more than etcd's `--backend-batch-interval` (100 ms).
+const BACKEND_COMMIT_INTERVAL: Duration = Duration::from_millis(150);
+
 /// Run against a fresh 1-member cluster started with
 /// `--quota-backend-bytes=`[`SMALL_QUOTA_BYTES`] (spec §2.12, §5.2 item 24).
 /// 50 kB puts until one is refused with "database space exceeded"; the member
@@ -194,7 +197,9 @@ pub async fn nospace_alarm_until_compacted_defragmented_and_disarmed(urls: Vec<S
             .put(format!("q{i}"), value.clone(), PutOptions::default())
             .await
         {
-            Ok(_) => {}
+            // etcd's db size follows its backend's batched commits (every
+            // 100 ms): let each put reach the file before the next is checked.
+            Ok(_) => tokio::time::sleep(BACKEND_COMMIT_INTERVAL).await,
             Err(e) => {
                 refused = Some((i, e));
                 break;
