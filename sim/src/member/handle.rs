@@ -157,10 +157,20 @@ impl Member {
         let store = Arc::new(Mutex::new(Store::new()));
         let cluster = Arc::new(Mutex::new(Cluster::default()));
         let (peer_tx, peer_rx) = mpsc::unbounded_channel();
-        let v3_stores = Arc::new(Mutex::new(V3Stores::new(
+        let mut v3_initial = V3Stores::new(
             LessorConfig::new(cfg.election_ticks as u64, cfg.tick),
             WatchConfig::new(cfg.v3_limits.max_request_bytes),
-        )));
+        );
+        if let Some(blob) = &cfg.v3_restore {
+            v3_initial
+                .restore(blob)
+                .map_err(|e| MemberError::Config(format!("restored v3 state: {e}")))?;
+            tracing::info!(
+                revision = v3_initial.kv.current_revision(),
+                "member: v3 state restored from a snapshot"
+            );
+        }
+        let v3_stores = Arc::new(Mutex::new(v3_initial));
         let v3_activity = Arc::new(Notify::new());
         let sm = MemberStateMachine::new(
             id,
