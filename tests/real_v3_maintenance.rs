@@ -16,3 +16,13 @@ async fn move_leader_to_a_follower() {
     let c = EtcdCluster::start(3).await;
     v3_maintenance::move_leader_to_a_follower(&c).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nospace_alarm_until_compacted_defragmented_and_disarmed() {
+    let quota = format!(
+        "--quota-backend-bytes={}",
+        v3_maintenance::SMALL_QUOTA_BYTES
+    );
+    let c = EtcdCluster::start_with_flags(1, &[&quota]).await;
+    v3_maintenance::nospace_alarm_until_compacted_defragmented_and_disarmed(c.client_urls()).await;
+}

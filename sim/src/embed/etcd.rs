@@ -113,6 +113,12 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
 
     let tick = config.tick();
     let election_ticks = config.election_ticks();
+    let v3_restore = super::restore::load(&config.data_dir())
+        .map_err(|e| EmbedError::DataDir {
+            path: config.data_dir().display().to_string(),
+            error: e.to_string(),
+        })?
+        .map(Arc::new);
     let member_cfg = MemberConfig {
         name: config.name.clone(),
         client_url: advertise_client_urls[0].clone(),
@@ -139,7 +145,9 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
             watch_progress_notify_interval: config.watch_progress_notify_interval,
             bcrypt_cost: config.bcrypt_cost,
             auth_token_ttl: std::time::Duration::from_secs(config.auth_token_ttl),
+            quota_backend_bytes: crate::server::v3_quota::quota_of(config.quota_backend_bytes),
         },
+        v3_restore,
     };
     let disk = open_disk(&config)?;
     let member = Member::start_with_listeners(member_cfg, disk, listeners).await?;

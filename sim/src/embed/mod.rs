@@ -35,6 +35,7 @@ pub mod error;
 pub mod etcd;
 pub mod flags;
 pub mod help;
+pub mod restore;
 pub mod settings;
 pub mod urls;
 mod validate;

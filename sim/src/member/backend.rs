@@ -49,9 +49,20 @@ pub(crate) struct MemberBackend {
     store: Arc<Mutex<Store>>,
     cluster: Arc<Mutex<Cluster>>,
     stats: Arc<Mutex<StatsTracker>>,
+    /// The member's v3 state (its alarms, for `/health`), once attached.
+    v3_stores: Option<Arc<Mutex<crate::server::v3_state::V3Stores>>>,
 }
 
 impl MemberBackend {
+    /// Attaches the member's v3 state (for `/health`'s alarm check).
+    pub(crate) fn with_v3_stores(
+        mut self,
+        stores: Arc<Mutex<crate::server::v3_state::V3Stores>>,
+    ) -> Self {
+        self.v3_stores = Some(stores);
+        self
+    }
+
     /// The backend of the member `cfg` describes.
     pub fn new(
         cfg: &MemberConfig,
@@ -73,6 +84,7 @@ impl MemberBackend {
             store,
             cluster,
             stats,
+            v3_stores: None,
         }
     }
 
@@ -292,6 +304,21 @@ impl V2Backend for MemberBackend {
             commit_index: s.commit_index,
             term: s.term,
         }
+    }
+
+    fn alarm_names(&self) -> Vec<String> {
+        let Some(stores) = &self.v3_stores else {
+            return Vec::new();
+        };
+        lock(stores)
+            .alarms
+            .get(0)
+            .iter()
+            .map(|a| {
+                etcd_sdk::v3::pb::etcdserverpb::AlarmType::try_from(a.alarm)
+                    .map_or_else(|_| a.alarm.to_string(), |t| t.as_str_name().to_string())
+            })
+            .collect()
     }
 }
 

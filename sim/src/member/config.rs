@@ -76,6 +76,9 @@ pub struct MemberConfig {
     /// The limits on v3 requests (`--max-txn-ops`, `--max-request-bytes`, the
     /// watch progress interval).
     pub v3_limits: crate::server::v3_backend::V3Limits,
+    /// The v3 state to start from (a restored data dir's, see
+    /// `embed::restore`): loaded before the log is applied. None: empty.
+    pub v3_restore: Option<std::sync::Arc<Vec<u8>>>,
 }
 
 impl Default for MemberConfig {
@@ -100,6 +103,7 @@ impl Default for MemberConfig {
             enable_v2: true,
             auto_compaction: None,
             v3_limits: crate::server::v3_backend::V3Limits::default(),
+            v3_restore: None,
             pre_vote: true,
             strict_reconfig_check: true,
             initial_election_tick_advance: false,

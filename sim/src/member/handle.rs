@@ -166,6 +166,14 @@ impl Member {
         // the simple tokens they minted are not registered again (etcd skips
         // them by its consistent index; its tokens live in memory only).
         v3.replay_until = disk.read(|s| s.hard_state().commit);
+        if let Some(blob) = &cfg.v3_restore {
+            v3.restore(blob)
+                .map_err(|e| MemberError::Config(format!("restored v3 state: {e}")))?;
+            tracing::info!(
+                revision = v3.kv.current_revision(),
+                "member: v3 state restored from a snapshot"
+            );
+        }
         let v3_stores = Arc::new(Mutex::new(v3));
         let v3_activity = Arc::new(Notify::new());
         let sm = MemberStateMachine::new(
@@ -183,14 +191,17 @@ impl Member {
             .collect();
         let stats = Arc::new(Mutex::new(StatsTracker::new(SystemTime::now())));
         let proposer = Proposer::new(raft.clone(), &cfg, stats.clone());
-        let backend = Arc::new(MemberBackend::new(
-            &cfg,
-            cluster_id(&bootstrap_ids),
-            proposer.clone(),
-            store.clone(),
-            cluster.clone(),
-            stats.clone(),
-        ));
+        let backend = Arc::new(
+            MemberBackend::new(
+                &cfg,
+                cluster_id(&bootstrap_ids),
+                proposer.clone(),
+                store.clone(),
+                cluster.clone(),
+                stats.clone(),
+            )
+            .with_v3_stores(v3_stores.clone()),
+        );
         let shutdown = Arc::new(Signal::default());
         let ready = Arc::new(Signal::default());
         let connections = Arc::new(Connections::default());

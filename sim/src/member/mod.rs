@@ -59,6 +59,7 @@ mod tick_advance;
 pub mod unsafe_mode;
 mod v3_backend;
 pub mod v3_digest;
+mod v3_move_leader;
 
 pub use backend::HEALTH_INTERVAL;
 pub use config::MemberConfig;

@@ -8,7 +8,7 @@ use super::membership::Cluster;
 use super::proposer::Proposer;
 use super::state_machine::lock;
 use crate::server::backend::ReplicationError;
-use crate::server::v3_backend::{V3Backend, V3Error, V3Limits};
+use crate::server::v3_backend::{RaftNumbers, V3Backend, V3Error, V3Limits};
 use crate::server::v3_command::V3Applied;
 use crate::server::v3_state::V3Stores;
 use async_trait::async_trait;
@@ -151,6 +151,21 @@ impl V3Backend for MemberV3 {
 
     fn is_learner(&self) -> bool {
         lock(&self.cluster).is_learner(self.id)
+    }
+
+    fn raft_numbers(&self) -> RaftNumbers {
+        let s = self.proposer.status();
+        RaftNumbers {
+            leader: s.leader_id.unwrap_or(0),
+            term: s.term,
+            commit_index: s.commit_index,
+            applied_index: s.applied_index,
+            is_learner: s.learners.contains(&self.id),
+        }
+    }
+
+    async fn move_leader(&self, target: u64) -> Result<(), ReplicationError> {
+        super::v3_move_leader::move_leader(&self.proposer, self.id, target).await
     }
 }
 

@@ -65,4 +65,10 @@ pub trait V2Backend: Send + Sync + 'static {
     fn v2_enabled(&self) -> bool {
         true
     }
+
+    /// The type names (`NOSPACE`, `CORRUPT`) of the active v3 alarms, one per
+    /// alarm, for `/health`. None by default.
+    fn alarm_names(&self) -> Vec<String> {
+        Vec::new()
+    }
 }

@@ -32,9 +32,12 @@ pub(crate) mod testing;
 pub mod v2_auth;
 pub mod v2_command;
 pub mod v3_auth;
+pub mod v3_alarm;
 pub mod v3_backend;
 pub mod v3_command;
 pub mod v3_compactor;
+pub mod v3_quota;
+pub mod v3_snapshot_file;
 pub mod v3_state;
 #[cfg(test)]
 pub(crate) mod v3_testing;

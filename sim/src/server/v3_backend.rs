@@ -38,6 +38,9 @@ pub struct V3Limits {
     pub bcrypt_cost: u32,
     /// `--auth-token-ttl` (300 s): how long a simple token lives after its last use.
     pub auth_token_ttl: Duration,
+    /// The backend quota in bytes (`--quota-backend-bytes`, 2 GiB by default;
+    /// `None`: disabled). See [`super::v3_quota`].
+    pub quota_backend_bytes: Option<u64>,
 }
 
 impl Default for V3Limits {
@@ -48,6 +51,7 @@ impl Default for V3Limits {
             watch_progress_notify_interval: Duration::from_secs(600),
             bcrypt_cost: 10,
             auth_token_ttl: Duration::from_secs(300),
+            quota_backend_bytes: Some(super::v3_quota::DEFAULT_QUOTA_BYTES),
         }
     }
 }
@@ -91,4 +95,49 @@ pub trait V3Backend: Send + Sync + 'static {
     fn is_learner(&self) -> bool {
         false
     }
+    /// The Raft numbers Maintenance.Status reports. By default: a one-member
+    /// view built from [`V3Backend::header`] and [`V3Backend::is_leader`].
+    fn raft_numbers(&self) -> RaftNumbers {
+        let h = self.header();
+        RaftNumbers {
+            leader: if self.is_leader() { h.member_id } else { 0 },
+            term: h.raft_term,
+            commit_index: 0,
+            applied_index: 0,
+            is_learner: false,
+        }
+    }
+
+    /// Hands leadership to voter `target` and waits until it leads (etcd's
+    /// MoveLeader, asked of the leader). By default: a one-member cluster, whose
+    /// only voter is this member.
+    ///
+    /// # Errors
+    ///
+    /// etcd's texts: "etcdserver: not leader", "etcdserver: bad leader
+    /// transferee", "etcdserver: request timed out, leader transfer took too long".
+    async fn move_leader(&self, target: u64) -> Result<(), ReplicationError> {
+        if !self.is_leader() {
+            return Err(ReplicationError("etcdserver: not leader".into()));
+        }
+        if target != self.header().member_id {
+            return Err(ReplicationError("etcdserver: bad leader transferee".into()));
+        }
+        Ok(())
+    }
+}
+
+/// A member's Raft state as Maintenance.Status reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RaftNumbers {
+    /// The leader's id (0: none known).
+    pub leader: u64,
+    /// The current term.
+    pub term: u64,
+    /// The highest committed index (Status's `raftIndex`).
+    pub commit_index: u64,
+    /// The highest applied index.
+    pub applied_index: u64,
+    /// Whether this member is a learner.
+    pub is_learner: bool,
 }

@@ -7,15 +7,16 @@
 //! the request); the API layer fills the member's ids and term.
 
 use super::v3_auth::{AuthApplied, apply_auth, authorize};
+use super::v3_alarm::AlarmRefusal;
 use super::v3_state::V3Stores;
 use crate::auth::v3::AuthError;
 use crate::store::v3::kv::{ChangeSet, KvError};
 use crate::store::v3::lease::LeaseError;
 use etcd_sdk::v3::EtcdError;
 use etcd_sdk::v3::pb::etcdserverpb::{
-    CompactionResponse, DeleteRangeResponse, InternalRaftRequest, LeaseCheckpointResponse,
-    LeaseGrantResponse, LeaseRevokeResponse, PutResponse, RangeResponse, ResponseHeader,
-    TxnResponse,
+    AlarmResponse, CompactionResponse, DeleteRangeResponse, InternalRaftRequest,
+    LeaseCheckpointResponse, LeaseGrantResponse, LeaseRevokeResponse, PutResponse, RangeResponse,
+    ResponseHeader, TxnResponse,
 };
 use std::time::Instant;
 
@@ -40,6 +41,8 @@ pub enum V3Applied {
     LeaseCheckpoint(LeaseCheckpointResponse),
     /// An Auth request (`super::v3_auth`).
     Auth(Box<AuthApplied>),
+    /// An Alarm request (get, activate, deactivate).
+    Alarm(AlarmResponse),
 }
 
 /// Why a v3 request was refused when applied (the same on every member).
@@ -54,6 +57,9 @@ pub enum V3ApplyError {
     /// The auth store refused it (a permission check or an Auth request).
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// An active alarm refused it (etcd's capped and corrupt appliers).
+    #[error(transparent)]
+    Alarm(#[from] AlarmRefusal),
     /// A lease expiry proposed by a leader of an earlier term than the one that
     /// appended it (a deposed leader's): not applied.
     #[error(
@@ -81,6 +87,8 @@ impl V3ApplyError {
             }
             V3ApplyError::Lease(e) => e.etcd_error(),
             V3ApplyError::Auth(e) => e.etcd_error(),
+            V3ApplyError::Alarm(AlarmRefusal::NoSpace) => Some(EtcdError::NoSpace),
+            V3ApplyError::Alarm(AlarmRefusal::Corrupt) => Some(EtcdError::Corrupt),
             V3ApplyError::Unsupported(_) | V3ApplyError::StaleExpiry { .. } => None,
         }
     }
@@ -115,6 +123,24 @@ pub fn apply(
     req: &InternalRaftRequest,
     now: Instant,
 ) -> Result<V3Applied, V3ApplyError> {
+    stores.alarms.gate(req)?;
+    let result = apply_request(stores, req, now);
+    // The modelled backend file grows with what was written.
+    let in_use = stores.size_in_use();
+    stores.backend_size.observe(in_use);
+    result
+}
+
+/// [`apply`] past the alarms' gate: alarm requests (checked at serve time),
+/// then the auth check of everything else.
+fn apply_request(
+    stores: &mut V3Stores,
+    req: &InternalRaftRequest,
+    now: Instant,
+) -> Result<V3Applied, V3ApplyError> {
+    if let Some(r) = &req.alarm {
+        return Ok(V3Applied::Alarm(stores.alarms.apply(r)));
+    }
     authorize(stores, req)?;
     if let Some(r) = &req.range {
         let mut resp = stores.kv.range(r)?;
@@ -363,5 +389,54 @@ mod tests {
         let e = apply(&mut s, &InternalRaftRequest::default(), Instant::now()).unwrap_err();
         assert_eq!(e, V3ApplyError::Unsupported("empty"));
         assert_eq!(e.etcd_error(), None);
+    }
+
+    #[test]
+    fn alarms_are_applied_gate_writes_and_survive_snapshots() {
+        use etcd_sdk::v3::pb::etcdserverpb::{AlarmRequest, AlarmType, alarm_request::AlarmAction};
+        let mut s = stores();
+        let now = Instant::now();
+        let alarm = |action: AlarmAction| InternalRaftRequest {
+            alarm: Some(AlarmRequest {
+                action: action as i32,
+                member_id: 7,
+                alarm: AlarmType::Nospace as i32,
+            }),
+            ..Default::default()
+        };
+        let V3Applied::Alarm(on) = apply(&mut s, &alarm(AlarmAction::Activate), now).unwrap()
+        else {
+            panic!("an alarm response");
+        };
+        assert_eq!(on.alarms.len(), 1);
+        let e = apply(&mut s, &put("a", 0), now).unwrap_err();
+        assert_eq!(e.etcd_error(), Some(EtcdError::NoSpace));
+        let blob = s.snapshot();
+        let mut t = stores();
+        t.restore(&blob).unwrap();
+        assert!(
+            t.alarms.has(AlarmType::Nospace),
+            "alarms are replicated state"
+        );
+        apply(&mut t, &alarm(AlarmAction::Deactivate), now).unwrap();
+        apply(&mut t, &put("a", 0), now).unwrap();
+    }
+
+    #[test]
+    fn a_snapshot_of_the_format_before_alarms_restores() {
+        let mut s = stores();
+        apply(&mut s, &put("a", 0), Instant::now()).unwrap();
+        let kv = s.kv.to_snapshot();
+        let mut v1 = vec![1u8];
+        v1.extend_from_slice(&(kv.len() as u64).to_be_bytes());
+        v1.extend_from_slice(&kv);
+        v1.extend_from_slice(&s.lessor.snapshot());
+        let mut t = stores();
+        t.restore(&v1).unwrap();
+        assert_eq!(t.kv.current_revision(), 2);
+        assert!(t.alarms.is_empty());
+        let mut bad = v1.clone();
+        bad[0] = 9;
+        assert!(t.restore(&bad).is_err());
     }
 }

@@ -3,22 +3,26 @@
 //! the kv store, mirrors its lease changes into the lessor and hands its events
 //! to the watchers in one step, in log order.
 //!
-//! Its durable part (kv + lessor + auth store) is one snapshot blob
+//! Its durable part (kv + lessor + auth store + alarms) is one snapshot blob
 //! ([`V3Stores::snapshot`]), which the member puts in its Raft snapshot beside
 //! the v2 store; watchers and simple tokens are not durable (clients re-create
-//! them, as with etcd).
+//! them, as with etcd), nor is the modelled db size (each member's own, see
+//! [`super::v3_quota`]).
 
+use super::v3_alarm::{AlarmSnapshotError, AlarmStore};
+use super::v3_quota::{BackendSize, size_in_use};
 use crate::auth::v3::{AuthStore, SimpleTokens, store::SnapshotError as AuthSnapshotError};
 use crate::store::v3::kv::{KvStore, snapshot::SnapshotError};
 use crate::store::v3::lease::{Lessor, LessorConfig};
 use crate::store::v3::watch::{WatchConfig, WatchableStore};
 
 /// The first byte of a v3 snapshot blob (its format version): 2 adds the auth
-/// store; blobs of version 1 (kv and leases) still restore, with an empty one.
+/// store and the alarms; blobs of version 1 (kv and leases) still restore, with
+/// neither.
 const SNAPSHOT_VERSION: u8 = 2;
 
-/// The version of blobs without an auth store.
-const SNAPSHOT_VERSION_NO_AUTH: u8 = 1;
+/// The version of blobs with kv and leases only.
+const SNAPSHOT_VERSION_KV_LEASES: u8 = 1;
 
 /// A member's v3 state.
 pub struct V3Stores {
@@ -39,6 +43,10 @@ pub struct V3Stores {
     /// The commit index this member booted with: entries up to it were applied
     /// before, and the simple tokens they minted died with the old process.
     pub replay_until: u64,
+    /// The active alarms (replicated).
+    pub alarms: AlarmStore,
+    /// This member's modelled db size (local: not in the snapshot).
+    pub backend_size: BackendSize,
 }
 
 /// A v3 snapshot blob that cannot be restored.
@@ -56,6 +64,9 @@ pub enum V3SnapshotError {
     /// The auth store's part is invalid.
     #[error("v3 snapshot: auth store")]
     Auth(#[source] AuthSnapshotError),
+    /// The alarms' part is invalid.
+    #[error("v3 snapshot: alarms")]
+    Alarms(#[source] AlarmSnapshotError),
 }
 
 impl V3Stores {
@@ -69,6 +80,8 @@ impl V3Stores {
             tokens: SimpleTokens::default(),
             applied_index: 0,
             replay_until: 0,
+            alarms: AlarmStore::new(),
+            backend_size: BackendSize::new(),
         }
     }
 
@@ -77,20 +90,36 @@ impl V3Stores {
         self.tokens = SimpleTokens::new(ttl);
     }
 
-    /// The durable state (kv store, leases, auth store) as one blob: a version
-    /// byte, then the kv snapshot's length (u64, big-endian) and bytes, the
-    /// lessor's length and bytes, then the auth store's bytes.
+    /// The modelled size in use of the backend (see [`super::v3_quota`]).
+    pub fn size_in_use(&self) -> u64 {
+        size_in_use(self)
+    }
+
+    /// The modelled db size, after growing it to the size in use if needed.
+    pub fn db_size(&mut self) -> u64 {
+        let in_use = self.size_in_use();
+        self.backend_size.observe(in_use);
+        self.backend_size.db_size()
+    }
+
+    /// The durable state (kv store, leases, auth store, alarms) as one blob: a
+    /// version byte, then the kv snapshot, the lessor's and the auth store's,
+    /// each framed by its length (u64, big-endian), then the alarms' bytes.
     pub fn snapshot(&self) -> Vec<u8> {
         let kv = self.kv.to_snapshot();
         let leases = self.lessor.snapshot();
         let auth = self.auth.to_snapshot();
-        let mut out = Vec::with_capacity(1 + 16 + kv.len() + leases.len() + auth.len());
+        let alarms = self.alarms.to_bytes();
+        let mut out =
+            Vec::with_capacity(1 + 24 + kv.len() + leases.len() + auth.len() + alarms.len());
         out.push(SNAPSHOT_VERSION);
         out.extend_from_slice(&(kv.len() as u64).to_be_bytes());
         out.extend_from_slice(&kv);
         out.extend_from_slice(&(leases.len() as u64).to_be_bytes());
         out.extend_from_slice(&leases);
+        out.extend_from_slice(&(auth.len() as u64).to_be_bytes());
         out.extend_from_slice(&auth);
+        out.extend_from_slice(&alarms);
         out
     }
 
@@ -106,16 +135,18 @@ impl V3Stores {
         let (&version, rest) = blob
             .split_first()
             .ok_or(V3SnapshotError::Framing("empty"))?;
-        if version != SNAPSHOT_VERSION && version != SNAPSHOT_VERSION_NO_AUTH {
-            return Err(V3SnapshotError::Framing("unknown version"));
-        }
         let (kv_bytes, rest) = split_framed(rest)?;
-        let (lease_bytes, auth) = if version == SNAPSHOT_VERSION_NO_AUTH {
-            (rest, AuthStore::new())
-        } else {
-            let (lease_bytes, auth_bytes) = split_framed(rest)?;
-            let auth = AuthStore::from_snapshot(auth_bytes).map_err(V3SnapshotError::Auth)?;
-            (lease_bytes, auth)
+        let (lease_bytes, auth, alarms) = match version {
+            SNAPSHOT_VERSION_KV_LEASES => (rest, AuthStore::new(), AlarmStore::new()),
+            SNAPSHOT_VERSION => {
+                let (lease_bytes, rest) = split_framed(rest)?;
+                let (auth_bytes, alarm_bytes) = split_framed(rest)?;
+                let auth = AuthStore::from_snapshot(auth_bytes).map_err(V3SnapshotError::Auth)?;
+                let alarms =
+                    AlarmStore::from_bytes(alarm_bytes).map_err(V3SnapshotError::Alarms)?;
+                (lease_bytes, auth, alarms)
+            }
+            _ => return Err(V3SnapshotError::Framing("unknown version")),
         };
         let kv = KvStore::from_snapshot(kv_bytes).map_err(V3SnapshotError::Kv)?;
         let mut lessor = Lessor::new(*self.lessor.config());
@@ -142,6 +173,9 @@ impl V3Stores {
             self.tokens.clear();
         }
         self.auth = auth;
+        self.alarms = alarms;
+        let in_use = self.size_in_use();
+        self.backend_size.observe(in_use);
         Ok(())
     }
 }

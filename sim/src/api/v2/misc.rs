@@ -46,16 +46,32 @@ fn plain(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
     resp
 }
 
-/// `GET /health`: healthy when a leader is known and a quorum read (a `QGET`
-/// through the log, as etcd does) succeeds within a second.
-pub async fn health<B>(backend: &B, method: &str) -> Response<Body>
+/// The alarm names `/health?exclude=NAME&exclude=...` leaves out.
+fn excluded_alarms(query: Option<&str>) -> Vec<&str> {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("exclude="))
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// `GET /health` (etcd 3.4.23's checks, in order): unhealthy while a v3 alarm
+/// not named in `?exclude=` is active, or no leader is known, or a quorum read
+/// (a `QGET` through the log, as etcd does) does not succeed within a second.
+pub async fn health<B>(backend: &B, method: &str, query: Option<&str>) -> Response<Body>
 where
     B: V2Backend + ClusterBackend + ?Sized,
 {
     if method != "GET" {
         return method_not_allowed("GET");
     }
-    let healthy = backend.leader_id().is_some() && {
+    let excluded = excluded_alarms(query);
+    let alarmed = backend
+        .alarm_names()
+        .iter()
+        .any(|a| !excluded.contains(&a.as_str()));
+    let healthy = !alarmed && backend.leader_id().is_some() && {
         let probe = backend.propose_v2(
             V2Command::QuorumGet {
                 path: "/".into(),
@@ -96,4 +112,18 @@ pub fn machines<B: ClusterBackend + ?Sized>(backend: &B, method: &str) -> Respon
         return resp;
     }
     plain(StatusCode::OK, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::excluded_alarms;
+
+    #[test]
+    fn exclude_names_alarms_to_ignore() {
+        assert!(excluded_alarms(None).is_empty());
+        assert_eq!(
+            excluded_alarms(Some("exclude=NOSPACE&x=1&exclude=CORRUPT&exclude=")),
+            vec!["NOSPACE", "CORRUPT"]
+        );
+    }
 }

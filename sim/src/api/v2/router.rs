@@ -115,7 +115,7 @@ async fn dispatch<S: V2Server>(server: &S, req: Request<Bytes>) -> Response<Body
         "/v2/stats/self" => stats::handle(server, method, "self"),
         "/v2/stats/leader" => stats::handle(server, method, "leader"),
         "/version" => misc::version(server, method),
-        "/health" => misc::health(server, method).await,
+        "/health" => misc::health(server, method, query).await,
         _ => not_found(),
     }
 }

@@ -25,8 +25,10 @@ use super::learner::{Rpc, check_learner};
 use super::metadata::check_leader;
 use super::propose::propose;
 use crate::server::v3_auth::check_txn;
+use super::quota::check_quota;
 use crate::server::v3_backend::V3Backend;
 use crate::server::v3_command::V3Applied;
+use crate::server::v3_quota::Costed;
 use crate::store::v3::kv::{
     is_txn_read_only, validate_delete_range, validate_put, validate_range, validate_txn,
 };
@@ -130,6 +132,7 @@ impl Kv for KvService {
         check_leader(req.metadata(), self.backend.as_ref())?;
         let who = caller(req.metadata(), self.backend.as_ref()).await?;
         let req = req.into_inner();
+        check_quota(self.backend.as_ref(), Costed::Put(&req)).await?;
         validate_put(&req).map_err(|e| kv_status(&e))?;
         let mut entry = InternalRaftRequest {
             put: Some(req),
@@ -169,6 +172,7 @@ impl Kv for KvService {
         check_leader(req.metadata(), self.backend.as_ref())?;
         let who = caller(req.metadata(), self.backend.as_ref()).await?;
         let req = req.into_inner();
+        check_quota(self.backend.as_ref(), Costed::Txn(&req)).await?;
         validate_txn(&req, self.backend.limits().max_txn_ops).map_err(|e| kv_status(&e))?;
         let read_only = is_txn_read_only(&req);
         if read_only && all_serializable(&req) {

@@ -22,8 +22,10 @@ use super::header::fill;
 use super::learner::{Rpc, check_learner};
 use super::metadata::{NO_LEADER_CHECK_INTERVAL, check_leader, leader_lost, requires_leader};
 use super::propose::propose;
+use super::quota::check_quota;
 use crate::server::v3_backend::V3Backend;
 use crate::server::v3_command::V3Applied;
+use crate::server::v3_quota::Costed;
 use crate::store::v3::lease::{LeaseError, Renewal};
 use etcd_sdk::v3::EtcdError;
 use etcd_sdk::v3::pb::etcdserverpb::lease_client::LeaseClient;
@@ -342,6 +344,7 @@ impl Lease for LeaseService {
         check_learner(backend, Rpc::Other)?;
         check_leader(req.metadata(), backend)?;
         let meta = req.metadata().clone();
+        check_quota(backend, Costed::LeaseGrant).await?;
         let mut req = req.into_inner();
         let who = caller(&meta, backend).await?;
         if req.id == 0 {

@@ -33,8 +33,10 @@ pub mod health;
 pub mod kv;
 pub mod learner;
 pub mod lease;
+pub mod maintenance;
 pub mod metadata;
 pub mod propose;
+pub mod quota;
 pub mod services;
 pub mod watch;
 

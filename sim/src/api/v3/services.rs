@@ -5,6 +5,7 @@ use super::auth::AuthService;
 use super::health::HealthService;
 use super::kv::KvService;
 use super::lease::LeaseService;
+use super::maintenance::MaintenanceService;
 use super::watch::WatchService;
 use crate::api::v2::members::ClusterBackend;
 use crate::server::v3_backend::V3Backend;
@@ -14,6 +15,7 @@ use etcd_sdk::v3::pb::etcdserverpb::cluster_server::ClusterServer;
 use etcd_sdk::v3::pb::etcdserverpb::auth_server::AuthServer;
 use etcd_sdk::v3::pb::etcdserverpb::kv_server::KvServer;
 use etcd_sdk::v3::pb::etcdserverpb::lease_server::LeaseServer;
+use etcd_sdk::v3::pb::etcdserverpb::maintenance_server::MaintenanceServer;
 use etcd_sdk::v3::pb::etcdserverpb::watch_server::WatchServer;
 use etcd_sdk::v3::pb::grpc_health_v1::health_server::HealthServer;
 use etcd_sdk::v3::tonic;
@@ -34,6 +36,7 @@ struct Api {
     watch: WatchService,
     cluster: ClusterService,
     auth: AuthService,
+    maintenance: MaintenanceService,
     /// gRPC's receive limit: `--max-request-bytes` + 512 KiB, as etcd sets it
     /// (real builds; madsim's gRPC passes messages unencoded).
     #[cfg(not(madsim))]
@@ -55,6 +58,7 @@ impl V3Services {
                 kv: KvService::new(backend.clone()),
                 lease: LeaseService::new(backend.clone()),
                 cluster: ClusterService::new(backend.clone(), cluster),
+                maintenance: MaintenanceService::new(backend.clone()),
                 watch: WatchService::new(backend.clone()),
                 auth: AuthService::new(backend),
                 #[cfg(not(madsim))]
@@ -84,6 +88,10 @@ impl V3Services {
             .add_service(
                 AuthServer::new(api.auth.clone()).max_decoding_message_size(api.max_receive),
             )
+            .add_service(
+                MaintenanceServer::new(api.maintenance.clone())
+                    .max_decoding_message_size(api.max_receive),
+            )
     }
 
     /// Serves the services on `addr` with madsim's simulated gRPC (which shares
@@ -108,6 +116,7 @@ impl V3Services {
             .add_service(WatchServer::new(self.api.watch.clone()))
             .add_service(ClusterServer::new(self.api.cluster.clone()))
             .add_service(AuthServer::new(self.api.auth.clone()))
+            .add_service(MaintenanceServer::new(self.api.maintenance.clone()))
             .serve_with_shutdown(addr, shutdown)
             .await
     }

@@ -12,6 +12,8 @@ mod chaos_cmd;
 mod log_format;
 #[cfg(not(madsim))]
 mod server_cmd;
+#[cfg(not(madsim))]
+mod snapshot_cmd;
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().collect();

@@ -26,6 +26,9 @@ pub fn main(args: Vec<String>) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    if args.get(1).map(String::as_str) == Some("snapshot") {
+        return crate::snapshot_cmd::main(args.get(2..).unwrap_or(&[]));
+    }
     let env: Vec<(String, String)> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();

@@ -171,3 +171,108 @@ pub async fn move_leader_to_a_follower(c: &dyn Backend) {
     let err = cl.move_leader(0x1234_5678).await.unwrap_err();
     assert_eq!(err.etcd(), Some(EtcdError::BadLeaderTransferee), "{err:?}");
 }
+
+/// The quota a [`nospace_alarm_until_compacted_defragmented_and_disarmed`]
+/// member must be started with (`--quota-backend-bytes`).
+pub const SMALL_QUOTA_BYTES: u64 = 300_000;
+
+/// A little more than etcd's `--backend-batch-interval` (100 ms).
+const BACKEND_COMMIT_INTERVAL: Duration = Duration::from_millis(150);
+
+/// Run against a fresh 1-member cluster started with
+/// `--quota-backend-bytes=`[`SMALL_QUOTA_BYTES`] (spec §2.12, §5.2 item 24).
+/// 50 kB puts until one is refused with "database space exceeded"; the member
+/// has raised a NOSPACE alarm (listed, in its status' errors, and `/health`
+/// answers 503 `{"health":"false"}`); under it puts and lease grants are refused
+/// while gets, deletes and compaction work; after compaction, defragment and
+/// disarm, puts work and `/health` is healthy again.
+pub async fn nospace_alarm_until_compacted_defragmented_and_disarmed(urls: Vec<String>) {
+    let cl = client(&urls).await;
+    let url = &urls[0];
+    let me = cl.status(url).await.unwrap().member_id();
+    let value = vec![b'x'; 50_000];
+    let mut refused = None;
+    for i in 0..40 {
+        match cl
+            .put(format!("q{i}"), value.clone(), PutOptions::default())
+            .await
+        {
+            // etcd's db size follows its backend's batched commits (every
+            // 100 ms): let each put reach the file before the next is checked.
+            Ok(_) => tokio::time::sleep(BACKEND_COMMIT_INTERVAL).await,
+            Err(e) => {
+                refused = Some((i, e));
+                break;
+            }
+        }
+    }
+    let (i, err) = refused.expect("the quota refuses a put within 2 MB");
+    assert!(i >= 1, "the first put fits");
+    assert_eq!(err.etcd(), Some(EtcdError::NoSpace), "{err:?}");
+
+    let alarms = cl.alarm_list().await.unwrap();
+    assert_eq!(
+        alarms.alarms,
+        vec![AlarmMember {
+            member_id: me,
+            alarm: AlarmType::Nospace as i32
+        }]
+    );
+    let s = cl.status(url).await.unwrap();
+    assert_eq!(s.errors, vec![format!("memberID:{me} alarm:NOSPACE ")]);
+    let h = crate::raw_http::get(url, "/health", CALL_TIMEOUT)
+        .await
+        .unwrap();
+    assert_eq!(
+        (h.status, h.text().trim_end()),
+        (503, r#"{"health":"false"}"#)
+    );
+    let h = crate::raw_http::get(url, "/health?exclude=NOSPACE", CALL_TIMEOUT)
+        .await
+        .unwrap();
+    assert_eq!(h.status, 200, "{}", h.text());
+
+    // Under the alarm: small writes and grants are refused, reads and deletes work.
+    let e = cl
+        .put("small", "v", PutOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.etcd(), Some(EtcdError::NoSpace), "{e:?}");
+    let e = etcd_sdk::v3::Lease::grant(&cl, 60).await.unwrap_err();
+    assert_eq!(e.etcd(), Some(EtcdError::NoSpace), "{e:?}");
+    let got = cl.get("q0", Default::default()).await.unwrap();
+    assert_eq!(got.kvs.len(), 1);
+    let del = cl
+        .delete("q", etcd_sdk::v3::DeleteOptions::prefix())
+        .await
+        .unwrap();
+    assert_eq!(del.deleted, i as i64);
+    let rev = del.header.expect("a header").revision;
+
+    // Recovery: compact, defragment, disarm.
+    cl.compact(rev, CompactOptions { physical: true })
+        .await
+        .unwrap();
+    let before = cl.status(url).await.unwrap();
+    cl.defragment(url).await.unwrap();
+    let after = cl.status(url).await.unwrap();
+    assert!(after.db_size < before.db_size, "{before:?} {after:?}");
+    let off = cl
+        .alarm_disarm(AlarmMember {
+            member_id: 0,
+            alarm: AlarmType::None as i32,
+        })
+        .await
+        .unwrap();
+    assert_eq!(off.alarms.len(), 1, "{off:?}");
+    assert!(cl.alarm_list().await.unwrap().alarms.is_empty());
+    cl.put("small", "v", PutOptions::default()).await.unwrap();
+    assert!(cl.status(url).await.unwrap().errors.is_empty());
+    let h = crate::raw_http::get(url, "/health", CALL_TIMEOUT)
+        .await
+        .unwrap();
+    assert_eq!(
+        (h.status, h.text().trim_end()),
+        (200, r#"{"health":"true"}"#)
+    );
+}

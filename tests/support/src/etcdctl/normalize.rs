@@ -14,6 +14,14 @@
 //!   and the session leases in the keys `lock` and `elect` print (`<name>/<hex>`,
 //!   unpadded);
 //! - how long `endpoint health`'s proposal took: `took = <duration>`;
+//! - in `endpoint status`, the backend's sizes (`"dbSize"`, `"dbSizeInUse"`,
+//!   the DB SIZE column), the Raft indexes (`"raftIndex"`, `"raftAppliedIndex"`,
+//!   their columns) and the RAFT TERM column (the harness's leader moves take
+//!   as many elections as they take), and the tables' padding (column widths
+//!   follow the ids): etcd-sim models the size of bbolt's
+//!   file, and its log holds other entries than etcd's (etcd's v2 `QGET` of
+//!   `/health` is a log entry, its v3 linearizable read a ReadIndex; etcd-sim's
+//!   the other way round); and in `snapshot save`'s log, the size (`"size"`);
 //! - values a scenario picks per run (free ports), under the labels it gives them;
 //! - `"expiration"` times in JSON output (wall clock): `<time>`;
 //! - the padding of `-w table` output (column widths follow the member ids):
@@ -100,6 +108,15 @@ impl Normalizer {
         out = mask_after(&out, "took = ", '\n', "<duration>");
         out = mask_after(&out, "\"took\":\"", '"', "<duration>");
         out = collapse_table_padding(&out);
+        out = mask_after(&out, "\"dbSize\":", ',', "<size>");
+        out = mask_after(&out, "\"dbSizeInUse\":", '}', "<size>");
+        out = mask_after(&out, "\"size\":\"", '"', "<size>");
+        out = mask_after(&out, "\"raftIndex\":", ',', "<index>");
+        out = mask_after(&out, "\"raftAppliedIndex\":", ',', "<index>");
+        out = mask_status_rows(&out);
+        // etcdctl's own logs (snapshot save) print some times as numbers.
+        out = mask_after(&out, "\"ts\":", ',', "<time>");
+        out = mask_after(&out, "\"took\":", '}', "<duration>");
         out = sort_list_after(&out, "ETCD_INITIAL_CLUSTER=\"", '"', ',');
         out = sort_list_after(&out, "attached keys([", ']', ' ');
         out = sort_list_after(&out, "\"keys\":[", ']', ',');
@@ -113,10 +130,13 @@ impl Normalizer {
 
     fn render(&self, s: &Step) -> String {
         let mut stdout = self.apply(&s.stdout);
+        let mut stderr = self.apply(&s.stderr);
         if s.sort_lines {
-            let mut lines: Vec<&str> = stdout.lines().collect();
-            lines.sort_unstable();
-            stdout = lines.join("\n");
+            for text in [&mut stdout, &mut stderr] {
+                let mut lines: Vec<&str> = text.lines().collect();
+                lines.sort_unstable();
+                *text = lines.join("\n");
+            }
         }
         let exit = match &s.exit {
             Exit::Code(c) => format!("exit {c}"),
@@ -131,7 +151,7 @@ impl Normalizer {
         format!(
             "$ etcdctl {}\n{stdin}  stdout: {stdout:?}\n  stderr: {:?}\n  {exit}\n",
             self.apply(&s.command),
-            self.apply(&s.stderr),
+            stderr,
         )
     }
 }
@@ -215,6 +235,46 @@ fn collapse_table_padding(text: &str) -> String {
         }
     }
     out
+}
+
+/// `text` with the DB SIZE, RAFT TERM, RAFT INDEX and RAFT APPLIED INDEX of each
+/// `endpoint status` row (table and simple output: the rows whose third field is
+/// the version) masked as `<size>`, `<term>` and `<index>`; tables are compared
+/// by content (cells trimmed, border lines collapsed), since etcdctl pads each
+/// column to its widest value (a member id of 15 hex digits narrows it).
+fn mask_status_rows(text: &str) -> String {
+    const MASKS: [(usize, &str); 4] =
+        [(3, "<size>"), (6, "<term>"), (7, "<index>"), (8, "<index>")];
+    let mut lines = Vec::new();
+    for line in text.split('\n') {
+        if line.starts_with("+-") && line.chars().all(|c| c == '+' || c == '-') {
+            let cols = line.matches('+').count().saturating_sub(1);
+            lines.push(format!("+{}", "-+".repeat(cols)));
+            continue;
+        }
+        let cells: Vec<&str> = line.split('|').collect();
+        if line.starts_with('|') && cells.len() == 12 {
+            let mut cells: Vec<&str> = cells.iter().map(|c| c.trim()).collect();
+            if cells[3] == "3.4.23" {
+                for (i, mask) in MASKS {
+                    cells[i + 1] = mask;
+                }
+            }
+            lines.push(cells.join("|"));
+            continue;
+        }
+        let fields: Vec<&str> = line.split(", ").collect();
+        if fields.len() == 10 && fields[2] == "3.4.23" {
+            let mut fields: Vec<&str> = fields;
+            for (i, mask) in MASKS {
+                fields[i] = mask;
+            }
+            lines.push(fields.join(", "));
+            continue;
+        }
+        lines.push(line.to_string());
+    }
+    lines.join("\n")
 }
 
 /// `text` with whatever follows each `marker` up to `end` replaced by `with`.
@@ -310,7 +370,9 @@ pub fn diff(etcd: &[String], ours: &[String]) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{granted_leases, mask_after, sort_cluster_errors, sort_list_after};
+    use super::{
+        granted_leases, mask_after, mask_status_rows, sort_cluster_errors, sort_list_after,
+    };
     use crate::etcdctl::transcript::{Exit, Step};
 
     fn step(command: &str, stdout: &str) -> Step {
@@ -386,6 +448,20 @@ mod tests {
         assert_eq!(
             sort_list_after(&s, "\"keys\":[", ']', ','),
             r#"keys([a lk1 lk2]) {"keys":["bGsx","bGsy"]} {"keys":null}"#
+        );
+    }
+
+    #[test]
+    fn masks_the_sizes_and_indexes_of_status_rows() {
+        let table = "+----+--+\n| 127.0.0.1:1 | 8e9e |  3.4.23 |   25 kB |      true |      false |         2 |          5 |                  5 |        |";
+        assert_eq!(
+            mask_status_rows(table),
+            "+-+-+\n|127.0.0.1:1|8e9e|3.4.23|<size>|true|false|<term>|<index>|<index>||"
+        );
+        let simple = "127.0.0.1:1, 8e9e, 3.4.23, 25 kB, true, false, 2, 5, 5, \nnext";
+        assert_eq!(
+            mask_status_rows(simple),
+            "127.0.0.1:1, 8e9e, 3.4.23, <size>, true, false, <term>, <index>, <index>, \nnext"
         );
     }
 

@@ -33,6 +33,8 @@ pub enum Flavor {
 pub struct Flags {
     /// `--max-txn-ops` (default 128).
     pub max_txn_ops: Option<usize>,
+    /// `--quota-backend-bytes` (default 0: etcd's 2 GiB).
+    pub quota_backend_bytes: Option<u64>,
 }
 
 impl Flags {
@@ -42,6 +44,9 @@ impl Flags {
         if let Some(n) = self.max_txn_ops {
             args.push(format!("--max-txn-ops={n}"));
         }
+        if let Some(n) = self.quota_backend_bytes {
+            args.push(format!("--quota-backend-bytes={n}"));
+        }
         args
     }
 
@@ -49,6 +54,9 @@ impl Flags {
     fn apply_to(&self, cfg: &mut MemberConfig) {
         if let Some(n) = self.max_txn_ops {
             cfg.v3_limits.max_txn_ops = n;
+        }
+        if let Some(n) = self.quota_backend_bytes {
+            cfg.v3_limits.quota_backend_bytes = Some(n);
         }
     }
 }
@@ -261,6 +269,23 @@ impl Server {
             ))
             .unwrap_or_else(|e| panic!("{:?}: POST /v3/kv/put: {e}", self.flavor));
         assert_eq!(r.status, 200, "{:?}: POST /v3/kv/put: {r:?}", self.flavor);
+    }
+
+    /// Sends `body` (JSON) to the gateway's `path` (`/v3/...`) on the first
+    /// member (not through etcdctl, not recorded) and returns the HTTP status.
+    pub fn post_v3_raw(&self, path: &str, body: &str) -> u16 {
+        let url = self.endpoint().to_string();
+        let r = self
+            .rt
+            .block_on(raw_http::request(
+                &url,
+                "POST",
+                path,
+                Some(("application/json", body.as_bytes())),
+                PROBE_TIMEOUT,
+            ))
+            .unwrap_or_else(|e| panic!("{:?}: POST {path}: {e}", self.flavor));
+        r.status
     }
 
     /// Sets `key` to `value` with a raw `PUT /v2/keys<key>` (not through etcdctl,

@@ -42,8 +42,9 @@ pub struct Step {
     pub stderr: String,
     /// How it ended.
     pub exit: Exit,
-    /// Compare stdout's lines in sorted order: their order differs for a reason
-    /// the scenario states (member ids, Go's map order, concurrent commands).
+    /// Compare stdout's (and stderr's) lines in sorted order: their order differs
+    /// for a reason the scenario states (member ids, Go's map order, concurrent
+    /// commands, etcdctl printing members as they answer).
     pub sort_lines: bool,
 }
 
