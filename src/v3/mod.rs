@@ -58,7 +58,7 @@
 //!
 //! # What comes in later slices
 //!
-//! TLS (`https://`) endpoints; the namespace, ordering and concurrency
+//! TLS (`https://`) endpoints; the namespace and ordering
 //! packages.
 
 pub mod auth;
@@ -66,6 +66,7 @@ mod breaker;
 pub mod client;
 pub mod cluster;
 pub mod compare;
+pub mod concurrency;
 pub mod config;
 mod endpoints;
 pub mod error;
