@@ -391,11 +391,7 @@ async fn observe_loop<C: Client>(client: &C, prefix: &str, tx: &Sender) -> Resul
         };
         let key = kv.key.clone();
         let next_rev = header_revision(&header) + 1;
-        if tx
-            .send(Ok(leader_response(header.clone(), kv)))
-            .await
-            .is_err()
-        {
+        if tx.send(Ok(leader_response(header, kv))).await.is_err() {
             return Ok(());
         }
         let mut events = client
@@ -416,12 +412,8 @@ async fn observe_loop<C: Client>(client: &C, prefix: &str, tx: &Sender) -> Resul
                 if ev.kind == EventType::Delete {
                     break 'follow;
                 }
-                header = wr.header.clone();
-                if tx
-                    .send(Ok(leader_response(header.clone(), ev.kv)))
-                    .await
-                    .is_err()
-                {
+                header = wr.header;
+                if tx.send(Ok(leader_response(header, ev.kv))).await.is_err() {
                     return Ok(());
                 }
             }

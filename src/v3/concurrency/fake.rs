@@ -23,6 +23,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
+/// A watcher: its range and where its responses go.
+type WatcherEntry = (
+    Vec<u8>,
+    Vec<u8>,
+    mpsc::UnboundedSender<Result<WatchResponse>>,
+);
+
 #[derive(Default)]
 struct State {
     rev: i64,
@@ -32,11 +39,7 @@ struct State {
     history: Vec<Event>,
     /// Every write: (revision, key, the key-value after it; `None` when deleted).
     log: Vec<(i64, Vec<u8>, Option<KeyValue>)>,
-    watchers: Vec<(
-        Vec<u8>,
-        Vec<u8>,
-        mpsc::UnboundedSender<Result<WatchResponse>>,
-    )>,
+    watchers: Vec<WatcherEntry>,
     ops: Vec<Op>,
     /// Txns (with compares) left to fail with an error before they run.
     fail_txns: usize,
@@ -139,7 +142,7 @@ impl State {
                 return !tx.is_closed();
             }
             tx.send(Ok(WatchResponse {
-                header: header.clone(),
+                header,
                 events: vec![ev.clone()],
                 ..Default::default()
             }))
@@ -366,10 +369,10 @@ impl KV for Fake {
 }
 
 fn fix_headers(t: &mut TxnResponse, header: Option<ResponseHeader>) {
-    t.header = header.clone();
+    t.header = header;
     for r in &mut t.responses {
         if let OpResponse::Txn(inner) = r {
-            fix_headers(inner, header.clone());
+            fix_headers(inner, header);
         }
     }
 }
