@@ -44,6 +44,9 @@
 //!   ends with [`Error::KeepAliveHalted`] when the lease is gone or its
 //!   deadline passes; the stream re-opened 500 ms after a failure),
 //!   [`Lease::keep_alive_once`], [`Lease::close`].
+//! - [`concurrency`]: sessions, locks, elections, STM and Go's recipes over
+//!   the [`KV`], [`Lease`] and [`Watcher`] traits, with Go's key layouts
+//!   (interoperable with `etcdctl lock` / `elect`).
 //!
 //! # Known limits of this slice
 //!
