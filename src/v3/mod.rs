@@ -44,6 +44,9 @@
 //!   ends with [`Error::KeepAliveHalted`] when the lease is gone or its
 //!   deadline passes; the stream re-opened 500 ms after a failure),
 //!   [`Lease::keep_alive_once`], [`Lease::close`].
+//! - [`concurrency`]: sessions, locks, elections, STM and Go's recipes over
+//!   the [`KV`], [`Lease`] and [`Watcher`] traits, with Go's key layouts
+//!   (interoperable with `etcdctl lock` / `elect`).
 //!
 //! # Known limits of this slice
 //!
@@ -58,7 +61,7 @@
 //!
 //! # What comes in later slices
 //!
-//! TLS (`https://`) endpoints; the concurrency package.
+//! TLS (`https://`) endpoints.
 //!
 //! # Packages over the traits
 //!
@@ -67,14 +70,16 @@
 //! [`namespace`] (keys under a prefix), [`ordering`] (no read older than
 //! one already returned), [`util`] (`key_exists` / `key_missing`
 //! compares), [`mirror`] (a consistent copy of a prefix and its updates;
-//! `etcdctl make-mirror`), [`yaml`] (Go's client config file) and
-//! [`snapshot`] (save a backend snapshot to a file, checking its SHA-256).
+//! `etcdctl make-mirror`), [`yaml`] (Go's client config file),
+//! [`snapshot`] (save a backend snapshot to a file, checking its SHA-256), and
+//! [`concurrency`] (sessions, mutexes, elections, STM and Go's recipes).
 
 pub mod auth;
 mod breaker;
 pub mod client;
 pub mod cluster;
 pub mod compare;
+pub mod concurrency;
 pub mod config;
 mod endpoints;
 pub mod error;

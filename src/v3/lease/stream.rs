@@ -3,7 +3,7 @@
 use super::LeaseKeepAliveResponse;
 use super::keepalive::Command;
 use crate::v3::error::{Error, Result};
-use futures_util::stream::{FusedStream, Stream};
+use futures_util::stream::{BoxStream, FusedStream, Stream, StreamExt};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -28,10 +28,19 @@ pub(crate) const RESPONSE_BUFFER: usize = 16;
 /// other callers keep it alive).
 pub struct KeepAliveStream {
     id: i64,
-    rx: mpsc::Receiver<LeaseKeepAliveResponse>,
-    halt: oneshot::Receiver<Error>,
+    inner: Inner,
     done: bool,
-    _stop: StopOnDrop,
+}
+
+enum Inner {
+    /// A caller of a client's shared keepalive stream.
+    Hub {
+        rx: mpsc::Receiver<LeaseKeepAliveResponse>,
+        halt: oneshot::Receiver<Error>,
+        _stop: StopOnDrop,
+    },
+    /// Any other source (a wrapper's or a test double's).
+    Boxed(BoxStream<'static, Result<LeaseKeepAliveResponse>>),
 }
 
 struct StopOnDrop {
@@ -59,10 +68,26 @@ impl KeepAliveStream {
     ) -> KeepAliveStream {
         KeepAliveStream {
             id,
-            rx,
-            halt,
+            inner: Inner::Hub {
+                rx,
+                halt,
+                _stop: StopOnDrop { tx, id, caller },
+            },
             done: false,
-            _stop: StopOnDrop { tx, id, caller },
+        }
+    }
+
+    /// A keepalive stream of lease `id` over any stream of answers (for
+    /// wrappers of [`crate::v3::Lease`] and test doubles). It ends after
+    /// the first error, like every keepalive stream.
+    pub fn from_stream<S>(id: i64, stream: S) -> KeepAliveStream
+    where
+        S: Stream<Item = Result<LeaseKeepAliveResponse>> + Send + 'static,
+    {
+        KeepAliveStream {
+            id,
+            inner: Inner::Boxed(stream.boxed()),
+            done: false,
         }
     }
 
@@ -89,7 +114,20 @@ impl Stream for KeepAliveStream {
         if this.done {
             return Poll::Ready(None);
         }
-        match this.rx.poll_recv(cx) {
+        let (rx, halt) = match &mut this.inner {
+            Inner::Hub { rx, halt, .. } => (rx, halt),
+            Inner::Boxed(s) => {
+                return match s.poll_next_unpin(cx) {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(Some(Ok(r))) => Poll::Ready(Some(Ok(r))),
+                    Poll::Ready(other) => {
+                        this.done = true;
+                        Poll::Ready(other)
+                    }
+                };
+            }
+        };
+        match rx.poll_recv(cx) {
             Poll::Ready(Some(r)) => return Poll::Ready(Some(Ok(r))),
             Poll::Pending => return Poll::Pending,
             Poll::Ready(None) => {}
@@ -97,7 +135,7 @@ impl Stream for KeepAliveStream {
         // The keepalive ended; its reason was sent before the answers'
         // channel closed (a task that vanished without one: closed).
         this.done = true;
-        match Pin::new(&mut this.halt).poll(cx) {
+        match Pin::new(halt).poll(cx) {
             Poll::Ready(Ok(e)) => Poll::Ready(Some(Err(e))),
             Poll::Ready(Err(_)) | Poll::Pending => Poll::Ready(Some(Err(Error::Closed))),
         }

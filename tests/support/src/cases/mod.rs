@@ -5,6 +5,8 @@
 //! - [`keys`], [`auth`]: single-member bodies that take the endpoints.
 //! - [`v3_kv`]: the v3 KV client; endpoint bodies plus one [`crate::backend::Backend`] body.
 //! - [`v3_port`]: gRPC (health) and HTTP/1.1 on one client port; endpoint bodies.
+//! - [`v3_concurrency`]: sessions, locks, elections, STM and recipes; endpoint bodies plus
+//!   one [`crate::backend::Backend`] body (a member stopped).
 //! - [`v3_cluster`], [`v3_maintenance`], [`v3_auth`]: the v3 Cluster, Maintenance and
 //!   Auth APIs and the client's endpoint management, as [`crate::backend::Backend`] bodies.
 //! - [`v3_auth_matrix`]: the v3 permission matrix (KV, Txn, Watch, Lease × allowed and
@@ -26,6 +28,7 @@ pub mod members;
 pub mod v3_auth;
 pub mod v3_auth_matrix;
 pub mod v3_cluster;
+pub mod v3_concurrency;
 pub mod v3_kv;
 #[cfg(not(madsim))]
 pub mod v3_learner;
