@@ -20,10 +20,7 @@ mod real {
         v3_cluster::membership_changes_and_refusals(&three().await).await;
     }
 
-    /// Its last step (`reject_old_cluster`) asks Maintenance.Status, which
-    /// etcd-sim serves once the Maintenance service lands.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "needs the Maintenance service (Status) for reject_old_cluster"]
     async fn endpoints_sync_and_set() {
         v3_cluster::endpoints_sync_and_set(&three().await).await;
     }
@@ -34,8 +31,8 @@ mod real {
     }
 }
 
-// (`endpoints_sync_and_set` joins once the Maintenance service serves Status.)
 #[cfg(madsim)]
 etcd_test_support::on_sim_cluster!(v3_cluster:
     membership_changes_and_refusals(3),
+    endpoints_sync_and_set(3),
 );
