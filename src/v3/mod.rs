@@ -70,6 +70,7 @@ pub mod config;
 mod endpoints;
 pub mod error;
 pub mod kv;
+pub mod layer;
 pub mod lease;
 pub mod maintenance;
 pub mod op;
@@ -89,6 +90,7 @@ pub use cluster::{
 };
 pub use compare::{Compare, CompareOp};
 pub use config::Config;
+pub use layer::ChannelLayer;
 pub use error::{Error, EtcdError, Result};
 pub use kv::{
     CompactOptions, CompactResponse, DeleteResponse, GetResponse, KV, OpResponse, PutResponse,
