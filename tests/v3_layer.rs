@@ -98,7 +98,7 @@ async fn a_layer_that_refuses_a_call_fails_it_and_layers_stack_in_order() {
                 if req.uri().path().ends_with("/Range") {
                     return Err::<GrpcResponse, BoxError>("reads are off here".into());
                 }
-                inner.oneshot(req).await
+                inner.oneshot(req).await.map_err(BoxError::from)
             }
         })
     });

@@ -58,7 +58,7 @@ pub(crate) enum Retry {
 struct Inner {
     config: Config,
     /// Balanced over the endpoints whose breaker is closed (kept so by
-    /// [`EndpointSet`]); streams and the token fetch use it.
+    /// [`EndpointSet`]); the token fetch uses it, and streams when no breaker is closed.
     channel: GrpcChannel,
     endpoints: Mutex<EndpointSet>,
     token: Mutex<Option<AsciiMetadataValue>>,
@@ -120,8 +120,10 @@ struct Inner {
 ///
 /// The set can change: [`Client::set_endpoints`], [`Client::sync`] (the
 /// started voting members' client URLs) and [`Config::auto_sync_interval`].
-/// Streams (watch, lease keepalive) use the shared channel, whose set
-/// follows the breakers but whose outcomes are not recorded.
+/// Streams (watch, lease keepalive) pick their endpoint the same way
+/// ([`Client::stream_endpoint`]): a stream that delivers is an answer, one
+/// that fails counts as a refusal or a lost call for its endpoint's breaker,
+/// and a stream re-opened after a failure goes to the next closed endpoint.
 ///
 /// ```no_run
 /// use etcd_sdk::v3::{Client, GetOptions, KV, PutOptions};
@@ -762,7 +764,9 @@ impl StreamReport {
     /// transport, or one the stream's owner made: no answer in time, the
     /// stream's end).
     pub(crate) fn failed(self, status: &Status) {
-        self.report(outcome_of_stream(status));
+        let outcome = outcome_of_stream(status);
+        tracing::debug!(endpoint = self.url(), ?outcome, error = %status, "v3: a stream failed");
+        self.report(outcome);
     }
 
     fn report(&self, outcome: Outcome) {

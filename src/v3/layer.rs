@@ -26,7 +26,33 @@ pub type GrpcResponse = http::Response<tonic::body::Body>;
 
 /// The service a layer wraps (and the one its result is boxed into): the
 /// client's channel to one endpoint, or the layers already applied over it.
-pub type GrpcService = tower::util::BoxCloneSyncService<GrpcRequest, GrpcResponse, BoxError>;
+pub type GrpcService = tower::util::BoxCloneSyncService<GrpcRequest, GrpcResponse, ChannelError>;
+
+/// The error of a [`GrpcService`]: the channel's (a transport error) or a
+/// layer's, kept whole as its source so that the client still tells a
+/// refused connection from a lost one. (A named type rather than a bare
+/// `BoxError`: the generated clients' futures must be provably `Send`.)
+#[derive(Debug)]
+pub struct ChannelError(BoxError);
+
+impl ChannelError {
+    /// Wraps a channel's or a layer's error.
+    pub fn new(err: impl Into<BoxError>) -> ChannelError {
+        ChannelError(err.into())
+    }
+}
+
+impl fmt::Display for ChannelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for ChannelError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
 
 type Wrap = Arc<dyn Fn(GrpcService) -> GrpcService + Send + Sync>;
 
@@ -57,7 +83,7 @@ impl ChannelLayer {
     {
         use tower::ServiceExt;
         self.layers.push(Arc::new(move |svc| {
-            GrpcService::new(layer.layer(svc).map_err(Into::into))
+            GrpcService::new(layer.layer(svc).map_err(ChannelError::new))
         }));
     }
 
@@ -90,7 +116,7 @@ pub(crate) type GrpcChannel = tonic::transport::Channel;
 #[cfg(not(madsim))]
 pub(crate) fn wrap(layers: &ChannelLayer, channel: tonic::transport::Channel) -> GrpcChannel {
     use tower::ServiceExt;
-    layers.apply(GrpcService::new(channel.map_err(BoxError::from)))
+    layers.apply(GrpcService::new(channel.map_err(ChannelError::new)))
 }
 
 /// `channel` as is (sim builds: layers are not applied, see the module doc).
@@ -106,8 +132,7 @@ mod tests {
     use tower::{Service, ServiceExt};
 
     /// A layer that records `name` on the way in.
-    fn tag(log: &Arc<Mutex<Vec<&'static str>>>, name: &'static str) -> impl Fn() + Clone {
-        let log = log.clone();
+    fn tag(log: Arc<Mutex<Vec<&'static str>>>, name: &'static str) -> impl Fn() + Clone {
         move || log.lock().unwrap().push(name)
     }
 
@@ -116,7 +141,7 @@ mod tests {
         let log = Arc::new(Mutex::new(Vec::new()));
         let mut layers = ChannelLayer::default();
         for name in ["outer", "inner"] {
-            let note = tag(&log, name);
+            let note = tag(log.clone(), name);
             layers.push(tower::util::MapRequestLayer::new(move |r: GrpcRequest| {
                 note();
                 r
@@ -126,7 +151,7 @@ mod tests {
         let sink = tower::service_fn(|r: GrpcRequest| async move {
             let mut resp = GrpcResponse::new(tonic::body::Body::empty());
             *resp.headers_mut() = r.headers().clone();
-            Ok::<_, BoxError>(resp)
+            Ok::<_, ChannelError>(resp)
         });
         let mut svc = layers.apply(GrpcService::new(sink));
         let resp = svc
