@@ -555,7 +555,7 @@ impl Client {
                             None => fut.await,
                         };
                         #[cfg(not(madsim))]
-                        let r = fut.await;
+                        let r = fut.await.map_err(broken_connection_is_unavailable);
                         if let Some(g) = guard {
                             g.finish(outcome_of(&r));
                         }
@@ -991,6 +991,31 @@ async fn until<F: Future>(deadline: Option<Instant>, fut: F) -> Option<F::Output
             .ok(),
         None => Some(fut.await),
     }
+}
+
+/// A call cut by its connection breaking (a keepalive ping unanswered, a
+/// reset) comes back from tonic as Unknown "transport error"; gRPC and Go
+/// call that Unavailable. So it is here: a read is then tried on another
+/// endpoint, a write reported outcome-unknown, and the endpoint's breaker
+/// counts a lost call (real builds; madsim-tonic says Unavailable itself).
+#[cfg(not(madsim))]
+fn broken_connection_is_unavailable(status: Status) -> Status {
+    if status.code() != Code::Unknown {
+        return status;
+    }
+    let mut source = std::error::Error::source(&status);
+    while let Some(e) = source {
+        if e.downcast_ref::<tonic::transport::Error>().is_some() {
+            let mut broken = Status::unavailable(format!(
+                "the connection broke under the call: {}",
+                status.message()
+            ));
+            *broken.metadata_mut() = status.metadata().clone();
+            return broken;
+        }
+        source = e.source();
+    }
+    status
 }
 
 /// Whether a status reports the request's own deadline running out (tonic's
