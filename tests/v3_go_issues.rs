@@ -14,6 +14,7 @@ use etcd_sdk::v3::{
     Auth, Client, Config, Event, EventType, GetOptions, KV, Lease, PutOptions, UserAddOptions,
     WatchOptions, WatchStream, Watcher,
 };
+use etcd_sdk::v3::pb::etcdserverpb::{RangeRequest, kv_client::KvClient};
 use etcd_test_support::EtcdCluster;
 use etcd_test_support::cases::v3_watch::{self, Fault};
 use etcd_test_support::metrics::Metrics;
@@ -348,9 +349,26 @@ async fn issue_13413_an_expired_auth_token_is_renewed() {
     client.put("t/0", "before", PutOptions::default()).await.unwrap();
     let mut early = client.watch("t/", WatchOptions::prefix()).await.unwrap();
 
-    // Let the token expire (etcd drops simple tokens idle for the TTL,
+    // A token of our own, to show that etcd does expire them.
+    let stale = admin.authenticate("root", "pw").await.unwrap().token;
+
+    // Let the tokens expire (etcd drops simple tokens idle for the TTL,
     // checking every second).
     tokio::time::sleep(Duration::from_secs(4)).await;
+
+    // What Go's client keeps sending: refused.
+    let mut raw = KvClient::connect(urls[0].clone()).await.unwrap();
+    let mut req = tonic::Request::new(RangeRequest {
+        key: b"t/0".to_vec(),
+        ..Default::default()
+    });
+    req.metadata_mut().insert("token", stale.parse().unwrap());
+    let refused = raw.range(req).await.unwrap_err();
+    assert_eq!(
+        refused.message(),
+        "etcdserver: invalid auth token",
+        "the token expired"
+    );
 
     let rev = client
         .put("t/1", "after", PutOptions::default())
