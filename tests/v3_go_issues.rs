@@ -10,11 +10,11 @@
 //! gone).
 #![cfg(not(madsim))]
 
+use etcd_sdk::v3::pb::etcdserverpb::{RangeRequest, kv_client::KvClient};
 use etcd_sdk::v3::{
     Auth, Client, Config, Event, EventType, GetOptions, KV, Lease, PutOptions, UserAddOptions,
     WatchOptions, WatchStream, Watcher,
 };
-use etcd_sdk::v3::pb::etcdserverpb::{RangeRequest, kv_client::KvClient};
 use etcd_test_support::EtcdCluster;
 use etcd_test_support::cases::v3_watch::{self, Fault};
 use etcd_test_support::metrics::Metrics;
@@ -164,7 +164,10 @@ async fn issue_7321_7941_calls_do_not_hang_on_a_black_holed_member() {
         let t = Instant::now();
         let r = bounded.get(format!("a{i}"), GetOptions::default()).await;
         let took = t.elapsed();
-        println!("#7321 (a) get {i}: {:?} in {took:?}", r.as_ref().map(|_| ()));
+        println!(
+            "#7321 (a) get {i}: {:?} in {took:?}",
+            r.as_ref().map(|_| ())
+        );
         assert!(
             took < deadline + Duration::from_millis(300),
             "a call with a {deadline:?} deadline took {took:?}"
@@ -216,7 +219,10 @@ async fn issue_10816_a_stopped_member_costs_one_timeout_not_one_per_call() {
     let client = watchful(&c.client_urls()).await;
     // Warm every connection so the stopped member is in rotation.
     for i in 0..3 {
-        client.get(format!("warm{i}"), GetOptions::default()).await.unwrap();
+        client
+            .get(format!("warm{i}"), GetOptions::default())
+            .await
+            .unwrap();
     }
     c.member(stopped).pause();
     let calls = client.with_timeout(Duration::from_secs(3));
@@ -346,7 +352,10 @@ async fn issue_13413_an_expired_auth_token_is_renewed() {
     })
     .await
     .unwrap();
-    client.put("t/0", "before", PutOptions::default()).await.unwrap();
+    client
+        .put("t/0", "before", PutOptions::default())
+        .await
+        .unwrap();
     let mut early = client.watch("t/", WatchOptions::prefix()).await.unwrap();
 
     // A token of our own, to show that etcd does expire them.

@@ -91,12 +91,12 @@ pub use cluster::{
 };
 pub use compare::{Compare, CompareOp};
 pub use config::Config;
-pub use layer::ChannelLayer;
 pub use error::{Error, EtcdError, Result};
 pub use kv::{
     CompactOptions, CompactResponse, DeleteResponse, GetResponse, KV, OpResponse, PutResponse,
     ResponseHeader, TxnResponse,
 };
+pub use layer::ChannelLayer;
 pub use lease::{
     KeepAliveStream, Lease, LeaseGrantResponse, LeaseId, LeaseKeepAliveResponse,
     LeaseLeasesResponse, LeaseRevokeResponse, LeaseStatus, LeaseTimeToLiveResponse,
