@@ -131,7 +131,10 @@ async fn new_watch_member(cluster: &EtcdCluster, before: &[u64]) -> Result<usize
     }
 }
 
-async fn sdk_trial(cluster: &EtcdCluster, trial: usize) -> Result<(Duration, Option<Duration>), String> {
+async fn sdk_trial(
+    cluster: &EtcdCluster,
+    trial: usize,
+) -> Result<(Duration, Option<Duration>), String> {
     let client = Client::new(Config {
         dial_timeout: Some(Duration::from_secs(1)),
         keep_alive_time: Some(KEEPALIVE_TIME),
@@ -239,7 +242,9 @@ async fn etcdctl_trial(
             }
         };
         let result = match put {
-            None => Err(format!("no acknowledged etcdctl put within {TRIAL_LIMIT:?}")),
+            None => Err(format!(
+                "no acknowledged etcdctl put within {TRIAL_LIMIT:?}"
+            )),
             Some(put) => {
                 let left = TRIAL_LIMIT.saturating_sub(stopped.elapsed());
                 let watched = wait_line(&mut lines, "after", left)
@@ -299,8 +304,16 @@ fn table(rows: &[Row]) -> Table {
     let mut t = Table::new(
         "Failover (v3): SIGSTOP of the member serving the client's watch, 3 etcd 3.4.23 processes",
         &[
-            "client", "trials", "failed", "put p50", "put p90", "put p99", "watch missed",
-            "watch p50", "watch p90", "watch p99",
+            "client",
+            "trials",
+            "failed",
+            "put p50",
+            "put p90",
+            "put p99",
+            "watch missed",
+            "watch p50",
+            "watch p90",
+            "watch p99",
         ],
     );
     let pct = |v: &[u64], q: f64| {
@@ -326,6 +339,8 @@ fn table(rows: &[Row]) -> Table {
     t.note(format!(
         "each put attempt bounded by {PUT_TIMEOUT:?} (SDK with_timeout, etcdctl --command-timeout) and retried at once; SDK keepalive {KEEPALIVE_TIME:?} + {KEEPALIVE_TIMEOUT:?}; a trial gives up after {TRIAL_LIMIT:?}"
     ));
-    t.note("watch missed: no event within the trial limit (the watch stayed on the stopped member)");
+    t.note(
+        "watch missed: no event within the trial limit (the watch stayed on the stopped member)",
+    );
     t
 }
