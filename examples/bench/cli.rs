@@ -156,6 +156,8 @@ mod tests {
         assert_eq!(o.concurrency, vec![2, 4]);
         let o = parse("all --long --trials 7").unwrap();
         assert_eq!(o.trials, 7);
+        let o = parse("failover-v3 --trials 3").unwrap();
+        assert_eq!((o.section, o.trials), (Section::FailoverV3, 3));
     }
 
     #[test]
