@@ -259,9 +259,11 @@ async fn issue_10816_a_stopped_member_costs_one_timeout_not_one_per_call() {
 /// We assert, with a `require_leader` prefix watch on a 3-member cluster:
 /// the member serving its stream is SIGSTOPped while puts go on through the
 /// other two; every event written while it is stopped arrives before it is
-/// continued, within 10× the keepalive timeout of the stop; and after it is
-/// continued and more puts, the watcher's events equal the history
-/// replayed from the first revision: each exactly once, in order.
+/// continued, within 10× the keepalive timeout of the stop; the failed
+/// stream alone (the client makes no unary call) took the member out of the
+/// client's rotation; and after it is continued and more puts, the
+/// watcher's events equal the history replayed from the first revision:
+/// each exactly once, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_8980_12534_17611_a_require_leader_watch_leaves_a_stopped_member() {
     let c = EtcdCluster::start(3).await;
@@ -302,6 +304,13 @@ async fn issue_8980_12534_17611_a_require_leader_watch_leaves_a_stopped_member()
     assert!(
         moved < KEEPALIVE_TIMEOUT * 10,
         "the watch took {moved:?} to leave the stopped member"
+    );
+    // This client made no unary call: its watch stream's failure alone
+    // took the member out of its rotation.
+    let usable = watching.usable_endpoints();
+    assert!(
+        !usable.contains(&urls[serving]),
+        "the failed stream opened the member's breaker: {usable:?}"
     );
     c.member(serving).resume();
     for i in 30..40 {
