@@ -44,11 +44,8 @@ async fn watch_resumes_exactly_when_its_member_is_killed() {
     v3_watch::watch_resumes_exactly_when_its_member_fails(&c, Fault::KillAndRestart).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn watch_resumes_exactly_when_its_member_is_stopped() {
-    let c = EtcdCluster::start(3).await;
-    v3_watch::watch_resumes_exactly_when_its_member_fails(&c, Fault::Pause).await;
-}
+// The SIGSTOP variant is `issue_8980_a_watch_leaves_a_stopped_member` in
+// `tests/v3_go_issues.rs`.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_token_refreshed_for_a_refused_create() {

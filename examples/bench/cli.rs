@@ -15,6 +15,9 @@ pub enum Section {
     Server,
     /// Leader SIGSTOP to first acknowledged write.
     Failover,
+    /// v3: SIGSTOP of the member serving the watch to the first put and
+    /// watch event, our SDK next to etcdctl (not part of `all`).
+    FailoverV3,
     /// Server RSS with many keys; SDK RSS with many watches.
     Memory,
     /// All of the above.
@@ -49,7 +52,8 @@ pub struct Options {
 
 /// The usage text.
 pub const USAGE: &str = "\
-usage: cargo run --release --example bench -- <sdk|server|failover|memory|all> [flags]
+usage: cargo run --release --example bench -- <sdk|server|failover|failover-v3|memory|all> [flags]
+  (failover-v3, not in all: v3 SDK vs etcdctl, SIGSTOP of the watch's member)
   --duration <secs>     recorded seconds per load cell (default 3)
   --warmup <secs>       unrecorded seconds before each cell (default 0.5)
   --concurrency <list>  comma-separated concurrency levels (default 1,16,256)
@@ -79,6 +83,7 @@ impl Options {
             "sdk" => Section::Sdk,
             "server" => Section::Server,
             "failover" => Section::Failover,
+            "failover-v3" => Section::FailoverV3,
             "memory" => Section::Memory,
             "all" => Section::All,
             "watch-rss" => Section::WatchRss,
@@ -151,6 +156,8 @@ mod tests {
         assert_eq!(o.concurrency, vec![2, 4]);
         let o = parse("all --long --trials 7").unwrap();
         assert_eq!(o.trials, 7);
+        let o = parse("failover-v3 --trials 3").unwrap();
+        assert_eq!((o.section, o.trials), (Section::FailoverV3, 3));
     }
 
     #[test]

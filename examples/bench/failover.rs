@@ -122,7 +122,7 @@ async fn agreed_leader(cluster: &EtcdCluster) -> Option<usize> {
 }
 
 /// Waits until every member answers `/health` with `true` and one is leader.
-async fn wait_recovered(cluster: &EtcdCluster) -> Result<(), String> {
+pub async fn wait_recovered(cluster: &EtcdCluster) -> Result<(), String> {
     let deadline = Instant::now() + RECOVERY_LIMIT;
     loop {
         let mut healthy = 0;

@@ -22,6 +22,8 @@ mod etcd_crate;
 #[cfg(not(madsim))]
 mod failover;
 #[cfg(not(madsim))]
+mod failover_v3;
+#[cfg(not(madsim))]
 mod harness;
 #[cfg(not(madsim))]
 mod large_values;
@@ -57,6 +59,9 @@ async fn main() -> std::process::ExitCode {
     let result = async {
         if opts.section == Section::WatchRss {
             return memory::watch_rss(&opts).await;
+        }
+        if opts.section == Section::FailoverV3 {
+            return failover_v3::run(&opts).await;
         }
         let bins = servers::Binaries::prepare(opts.etcd.clone())?;
         let all = opts.section == Section::All;

@@ -6,6 +6,7 @@ use super::cluster::Cluster;
 use super::config::{Config, parse_endpoint};
 use super::endpoints::{CHANGE_CAPACITY, EndpointSet, Picked, Recorded};
 use super::error::{Error, EtcdError, Result};
+use super::layer::{GrpcChannel, wrap};
 use super::maintenance::Maintenance;
 use super::pb::etcdserverpb::{
     AuthenticateRequest, auth_client::AuthClient, cluster_client::ClusterClient,
@@ -57,8 +58,8 @@ pub(crate) enum Retry {
 struct Inner {
     config: Config,
     /// Balanced over the endpoints whose breaker is closed (kept so by
-    /// [`EndpointSet`]); streams and the token fetch use it.
-    channel: Channel,
+    /// [`EndpointSet`]); the token fetch uses it, and streams when no breaker is closed.
+    channel: GrpcChannel,
     endpoints: Mutex<EndpointSet>,
     token: Mutex<Option<AsciiMetadataValue>>,
     closed: AtomicBool,
@@ -119,8 +120,10 @@ struct Inner {
 ///
 /// The set can change: [`Client::set_endpoints`], [`Client::sync`] (the
 /// started voting members' client URLs) and [`Config::auto_sync_interval`].
-/// Streams (watch, lease keepalive) use the shared channel, whose set
-/// follows the breakers but whose outcomes are not recorded.
+/// Streams (watch, lease keepalive) pick their endpoint the same way
+/// ([`Client::stream_endpoint`]): a stream that delivers is an answer, one
+/// that fails counts as a refusal or a lost call for its endpoint's breaker,
+/// and a stream re-opened after a failure goes to the next closed endpoint.
 ///
 /// ```no_run
 /// use etcd_sdk::v3::{Client, GetOptions, KV, PutOptions};
@@ -140,7 +143,7 @@ pub struct Client {
     /// The channel this handle's calls use instead of the shared one: set on
     /// the copies made for one attempt (the endpoint picked) or for a call
     /// aimed at one endpoint ([`Client::unary_at`]).
-    pinned: Option<Channel>,
+    pinned: Option<GrpcChannel>,
 }
 
 impl std::fmt::Debug for Client {
@@ -175,8 +178,8 @@ impl Client {
         let shutdown = Arc::new(Shutdown::default());
         let client = Client {
             inner: Arc::new(Inner {
+                channel: wrap(&config.layers, channel),
                 config,
-                channel,
                 endpoints: Mutex::new(endpoints),
                 token: Mutex::new(None),
                 closed: AtomicBool::new(false),
@@ -331,10 +334,38 @@ impl Client {
 
     /// The channel this handle's calls go over: the shared one, balanced
     /// over the usable endpoints, or the one endpoint a call is aimed at.
-    pub(crate) fn channel(&self) -> Channel {
+    pub(crate) fn channel(&self) -> GrpcChannel {
         match &self.pinned {
             Some(ch) => ch.clone(),
             None => self.inner.channel.clone(),
+        }
+    }
+
+    /// Where a new long-lived stream (watch, lease keepalive) goes: the next
+    /// endpoint whose breaker is closed (round robin, as unary attempts
+    /// pick), with a [`StreamEndpoint`] that reports the stream's outcome to
+    /// that endpoint's breaker. A pinned handle's channel is used as is,
+    /// reporting nothing; with every breaker open, the balanced channel.
+    pub(crate) fn stream_endpoint(&self) -> StreamEndpoint {
+        if let Some(ch) = &self.pinned {
+            return StreamEndpoint {
+                channel: ch.clone(),
+                report: None,
+            };
+        }
+        match self.inner.set().pick() {
+            Some(picked) => StreamEndpoint {
+                channel: picked.channel.clone(),
+                report: Some(StreamReport {
+                    inner: Arc::downgrade(&self.inner),
+                    picked,
+                    healthy_sent: false,
+                }),
+            },
+            None => StreamEndpoint {
+                channel: self.inner.channel.clone(),
+                report: None,
+            },
         }
     }
 
@@ -344,28 +375,28 @@ impl Client {
     }
 
     /// A KV client over [`Client::channel`], with the configured size limits.
-    pub(crate) fn kv_client(&self) -> KvClient<Channel> {
+    pub(crate) fn kv_client(&self) -> KvClient<GrpcChannel> {
         KvClient::new(self.channel())
             .max_encoding_message_size(self.inner.config.effective_max_call_send_msg_size())
             .max_decoding_message_size(self.inner.config.effective_max_call_recv_msg_size())
     }
 
     /// A Cluster client over [`Client::channel`], with the configured size limits.
-    pub(crate) fn cluster_client(&self) -> ClusterClient<Channel> {
+    pub(crate) fn cluster_client(&self) -> ClusterClient<GrpcChannel> {
         ClusterClient::new(self.channel())
             .max_encoding_message_size(self.inner.config.effective_max_call_send_msg_size())
             .max_decoding_message_size(self.inner.config.effective_max_call_recv_msg_size())
     }
 
     /// A Maintenance client over [`Client::channel`], with the configured size limits.
-    pub(crate) fn maintenance_client(&self) -> MaintenanceClient<Channel> {
+    pub(crate) fn maintenance_client(&self) -> MaintenanceClient<GrpcChannel> {
         MaintenanceClient::new(self.channel())
             .max_encoding_message_size(self.inner.config.effective_max_call_send_msg_size())
             .max_decoding_message_size(self.inner.config.effective_max_call_recv_msg_size())
     }
 
     /// An Auth client over [`Client::channel`], with the configured size limits.
-    pub(crate) fn auth_client(&self) -> AuthClient<Channel> {
+    pub(crate) fn auth_client(&self) -> AuthClient<GrpcChannel> {
         AuthClient::new(self.channel())
             .max_encoding_message_size(self.inner.config.effective_max_call_send_msg_size())
             .max_decoding_message_size(self.inner.config.effective_max_call_recv_msg_size())
@@ -373,8 +404,12 @@ impl Client {
 
     /// A channel to `endpoint` alone (connected on first use), with the
     /// config's dial and keepalive settings.
-    pub(crate) fn endpoint_channel(&self, endpoint: &str) -> Result<Channel> {
-        Ok(endpoint_builder(&self.inner.config, endpoint)?.connect_lazy())
+    pub(crate) fn endpoint_channel(&self, endpoint: &str) -> Result<GrpcChannel> {
+        let config = &self.inner.config;
+        Ok(wrap(
+            &config.layers,
+            endpoint_builder(config, endpoint)?.connect_lazy(),
+        ))
     }
 
     /// Like [`Client::unary`], with every attempt sent to `endpoint` (Go
@@ -520,7 +555,7 @@ impl Client {
                             None => fut.await,
                         };
                         #[cfg(not(madsim))]
-                        let r = fut.await;
+                        let r = fut.await.map_err(broken_connection_is_unavailable);
                         if let Some(g) = guard {
                             g.finish(outcome_of(&r));
                         }
@@ -692,6 +727,78 @@ fn record(inner: &Arc<Inner>, picked: &Picked, outcome: Outcome) {
     }
 }
 
+/// The endpoint a long-lived stream was opened on ([`Client::stream_endpoint`]).
+pub(crate) struct StreamEndpoint {
+    /// The channel to open the stream over.
+    pub(crate) channel: GrpcChannel,
+    /// Reports the stream's outcome to the endpoint's breaker (none for a
+    /// pinned handle or the balanced channel).
+    pub(crate) report: Option<StreamReport>,
+}
+
+/// Feeds one stream's outcome to its endpoint's breaker, as unary attempts
+/// do: a stream that works is an answer, a stream that fails counts as a
+/// refused connection or a lost call ([`outcome_of_stream`]).
+pub(crate) struct StreamReport {
+    inner: Weak<Inner>,
+    picked: Picked,
+    healthy_sent: bool,
+}
+
+impl StreamReport {
+    /// The endpoint's URL.
+    pub(crate) fn url(&self) -> &str {
+        &self.picked.url
+    }
+
+    /// The stream delivered a message: an answer (reported once per stream).
+    pub(crate) fn healthy(&mut self) {
+        if self.healthy_sent {
+            return;
+        }
+        self.healthy_sent = true;
+        self.report(Outcome::Answered);
+    }
+
+    /// The stream failed with `status` (an error from the server or the
+    /// transport, or one the stream's owner made: no answer in time, the
+    /// stream's end).
+    pub(crate) fn failed(self, status: &Status) {
+        let outcome = outcome_of_stream(status);
+        tracing::debug!(endpoint = self.url(), ?outcome, error = %status, "v3: a stream failed");
+        self.report(outcome);
+    }
+
+    fn report(&self, outcome: Outcome) {
+        if let Some(inner) = self.inner.upgrade() {
+            if !inner.is_closed() {
+                record(&inner, &self.picked, outcome);
+            }
+        }
+    }
+}
+
+/// What a stream's failure says about its endpoint: etcd's own errors ("no
+/// leader" too) are answers; a connection that could not be made is a
+/// refusal; anything else (the connection broke, a keepalive ping or a
+/// progress probe went unanswered, the stream ended) a lost call.
+pub(crate) fn outcome_of_stream(status: &Status) -> Outcome {
+    if EtcdError::from_code_and_message(status.code(), status.message()).is_some() {
+        return Outcome::Answered;
+    }
+    if request_never_left(status) {
+        return Outcome::Refused;
+    }
+    match status.code() {
+        Code::Unavailable
+        | Code::Cancelled
+        | Code::Unknown
+        | Code::Internal
+        | Code::DeadlineExceeded => Outcome::Lost,
+        _ => Outcome::Answered,
+    }
+}
+
 /// What an attempt's result says about its endpoint.
 fn outcome_of<T>(r: &std::result::Result<tonic::Response<T>, Status>) -> Outcome {
     let status = match r {
@@ -787,9 +894,9 @@ fn spawn_probe(inner: &Arc<Inner>, url: String, generation: u64) {
 
 /// One probe: a health check with a short timeout over a fresh connection,
 /// returned (with its endpoint, for the balanced channel) if it answered.
-async fn probe(config: &Config, url: &str) -> Option<(Channel, Endpoint)> {
+async fn probe(config: &Config, url: &str) -> Option<(GrpcChannel, Endpoint)> {
     let endpoint = endpoint_builder(config, url).ok()?;
-    let channel = endpoint.connect_lazy();
+    let channel = wrap(&config.layers, endpoint.connect_lazy());
     let mut health = HealthClient::new(channel.clone());
     let mut req = tonic::Request::new(HealthCheckRequest::default());
     req.set_timeout(PROBE_TIMEOUT);
@@ -884,6 +991,31 @@ async fn until<F: Future>(deadline: Option<Instant>, fut: F) -> Option<F::Output
             .ok(),
         None => Some(fut.await),
     }
+}
+
+/// A call cut by its connection breaking (a keepalive ping unanswered, a
+/// reset) comes back from tonic as Unknown "transport error"; gRPC and Go
+/// call that Unavailable. So it is here: a read is then tried on another
+/// endpoint, a write reported outcome-unknown, and the endpoint's breaker
+/// counts a lost call (real builds; madsim-tonic says Unavailable itself).
+#[cfg(not(madsim))]
+fn broken_connection_is_unavailable(status: Status) -> Status {
+    if status.code() != Code::Unknown {
+        return status;
+    }
+    let mut source = std::error::Error::source(&status);
+    while let Some(e) = source {
+        if e.downcast_ref::<tonic::transport::Error>().is_some() {
+            let mut broken = Status::unavailable(format!(
+                "the connection broke under the call: {}",
+                status.message()
+            ));
+            *broken.metadata_mut() = status.metadata().clone();
+            return broken;
+        }
+        source = e.source();
+    }
+    status
 }
 
 /// Whether a status reports the request's own deadline running out (tonic's
@@ -1021,6 +1153,77 @@ mod tests {
             outcome_of(&err(Code::ResourceExhausted, "message too large")),
             Outcome::Answered
         );
+    }
+
+    #[test]
+    fn stream_failures_for_the_breaker() {
+        let o = |code, msg: &str| outcome_of_stream(&Status::new(code, msg));
+        assert_eq!(
+            o(Code::Unavailable, "etcdserver: no leader"),
+            Outcome::Answered
+        );
+        assert_eq!(
+            o(Code::Unavailable, "tcp connect error: Connection refused"),
+            Outcome::Refused
+        );
+        assert_eq!(
+            o(Code::Unavailable, "the watch stream ended"),
+            Outcome::Lost
+        );
+        assert_eq!(o(Code::Unknown, "connection reset"), Outcome::Lost);
+        assert_eq!(o(Code::Cancelled, "h2 stream reset"), Outcome::Lost);
+        assert_eq!(
+            o(Code::PermissionDenied, "etcdserver: permission denied"),
+            Outcome::Answered
+        );
+    }
+
+    /// Streams pick their endpoint like unary attempts, and what becomes of
+    /// them feeds that endpoint's breaker: a lost stream opens it at once,
+    /// refusals after two in a row, a stream that delivers clears the count,
+    /// and etcd's own refusals are answers.
+    #[tokio::test]
+    async fn stream_outcomes_feed_the_breakers() {
+        let urls = [
+            "http://127.0.0.1:1",
+            "http://127.0.0.1:2",
+            "http://127.0.0.1:3",
+        ];
+        let c = Client::new(Config::new(urls)).await.unwrap();
+        let next = || c.stream_endpoint().report.expect("a picked endpoint");
+        let refused = Status::unavailable("tcp connect error: Connection refused");
+
+        let r = next();
+        assert_eq!(r.url(), urls[0]);
+        r.failed(&Status::unavailable(
+            "the watch stream did not answer a progress request in time",
+        ));
+        assert_eq!(c.usable_endpoints(), [urls[1], urls[2]]);
+
+        let r = next();
+        assert_eq!(r.url(), urls[1]);
+        r.failed(&Status::unavailable("etcdserver: no leader"));
+        let r = next();
+        assert_eq!(r.url(), urls[2]);
+        r.failed(&refused);
+        assert_eq!(c.usable_endpoints(), [urls[1], urls[2]], "one refusal");
+
+        let mut r = next();
+        assert_eq!(r.url(), urls[1]);
+        r.healthy();
+        let mut r = next();
+        assert_eq!(r.url(), urls[2]);
+        r.healthy();
+        r.healthy();
+        // urls[2]'s refusal was cleared by its healthy stream.
+        next().failed(&refused);
+        next().failed(&refused);
+        assert_eq!(c.usable_endpoints(), [urls[1], urls[2]]);
+        let r = next();
+        assert_eq!(r.url(), urls[1]);
+        r.failed(&refused);
+        assert_eq!(c.usable_endpoints(), [urls[2]], "two refusals in a row");
+        c.close();
     }
 
     #[test]

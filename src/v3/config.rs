@@ -1,6 +1,7 @@
 //! [`Config`]: how a v3 [`crate::v3::Client`] reaches a cluster.
 
 use super::error::{Error, Result};
+use super::layer::{BoxError, ChannelLayer, GrpcRequest, GrpcResponse, GrpcService};
 use std::fmt;
 use std::time::Duration;
 
@@ -53,6 +54,9 @@ pub struct Config {
     /// cluster where none runs 3.2 or later
     /// ([`crate::v3::Error::OldCluster`]). `false`: no check (Go's default).
     pub reject_old_cluster: bool,
+    /// The user's `tower` layers over every gRPC channel the client makes
+    /// (see [`Config::layer`]). Default: none.
+    pub layers: ChannelLayer,
 }
 
 impl fmt::Debug for Config {
@@ -69,6 +73,7 @@ impl fmt::Debug for Config {
             .field("request_timeout", &self.request_timeout)
             .field("auto_sync_interval", &self.auto_sync_interval)
             .field("reject_old_cluster", &self.reject_old_cluster)
+            .field("layers", &self.layers)
             .finish()
     }
 }
@@ -131,6 +136,38 @@ impl Config {
             endpoints: endpoints.into_iter().map(Into::into).collect(),
             ..Default::default()
         }
+    }
+
+    /// Adds a `tower` layer over every gRPC channel the client makes (Go's
+    /// `DialOptions` with interceptors): it sees each HTTP/2 request the
+    /// client sends (every unary attempt, each stream's opening, probes and
+    /// token fetches) and may add headers (gRPC metadata), time, count or
+    /// refuse them. Layers added first are outermost, as with
+    /// `tower::ServiceBuilder`. Not applied in sim builds (see
+    /// [`crate::v3::layer`]).
+    ///
+    /// ```
+    /// use etcd_sdk::v3::Config;
+    /// use etcd_sdk::v3::layer::GrpcRequest;
+    ///
+    /// let config = Config::new(["127.0.0.1:2379"]).layer(tower::util::MapRequestLayer::new(
+    ///     |mut req: GrpcRequest| {
+    ///         req.headers_mut()
+    ///             .insert("x-request-source", http::HeaderValue::from_static("billing"));
+    ///         req
+    ///     },
+    /// ));
+    /// assert_eq!(config.layers.len(), 1);
+    /// ```
+    pub fn layer<L, S>(mut self, layer: L) -> Config
+    where
+        L: tower::Layer<GrpcService, Service = S> + Send + Sync + 'static,
+        S: tower::Service<GrpcRequest, Response = GrpcResponse> + Clone + Send + Sync + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+    {
+        self.layers.push(layer);
+        self
     }
 
     /// Checks the config without connecting ([`crate::v3::Client::new`] calls

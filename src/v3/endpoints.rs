@@ -10,9 +10,10 @@ use super::breaker::{BASE_BACKOFF, Breaker, Outcome};
 use super::client::endpoint_builder;
 use super::config::Config;
 use super::error::Result;
+use super::layer::{GrpcChannel, wrap};
 use tokio::sync::mpsc::Sender;
 use tokio::time::Instant;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 
 /// A change of the balanced channel's endpoint set (tonic's type in real
 /// builds, tower's in madsim-tonic).
@@ -32,7 +33,7 @@ struct Member {
     /// Tells this incarnation from a later one with the same URL (after
     /// [`EndpointSet::set`] removed and re-added it).
     generation: u64,
-    channel: Channel,
+    channel: GrpcChannel,
     breaker: Breaker,
 }
 
@@ -44,7 +45,7 @@ pub(crate) struct Picked {
     /// Its incarnation.
     pub(crate) generation: u64,
     /// Its own channel.
-    pub(crate) channel: Channel,
+    pub(crate) channel: GrpcChannel,
 }
 
 /// What recording an outcome led to.
@@ -140,7 +141,7 @@ impl EndpointSet {
             self.members.push(Member {
                 url: url.clone(),
                 generation: self.generations,
-                channel: endpoint.connect_lazy(),
+                channel: wrap(&config.layers, endpoint.connect_lazy()),
                 breaker: Breaker::default(),
             });
             self.send(Change::Insert(url, endpoint));
@@ -249,7 +250,7 @@ impl EndpointSet {
         &mut self,
         url: &str,
         generation: u64,
-        ok: Option<(Channel, Endpoint)>,
+        ok: Option<(GrpcChannel, Endpoint)>,
         now: Instant,
     ) {
         let Some(m) = self
@@ -339,7 +340,7 @@ mod tests {
         assert!(!set.start_probe(&u[1], gen1, now));
         assert!(set.start_probe(&u[1], gen1, now + BASE_BACKOFF));
         let endpoint = endpoint_builder(&Config::default(), &u[1]).unwrap();
-        let ch = endpoint.connect_lazy();
+        let ch = wrap(&Default::default(), endpoint.connect_lazy());
         set.probe_result(&u[1], gen1, Some((ch, endpoint)), now + BASE_BACKOFF);
         assert_eq!(drain(&mut rx), vec![('+', u[1].clone())]);
         assert_eq!(set.closed().len(), 3);

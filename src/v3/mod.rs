@@ -5,8 +5,8 @@
 //! - [`Client`] with a channel and a circuit breaker per endpoint (unary
 //!   calls go round-robin over the endpoints whose breaker is closed; a
 //!   stopped or dead member leaves the rotation after one lost call and comes
-//!   back when it answers a probe) plus one tonic channel balanced over the
-//!   same set for streams; HTTP/2 keepalive, Go's retry policy for unary
+//!   back when it answers a probe; streams pick their endpoint the same
+//!   way) plus one tonic channel balanced over the same set; HTTP/2 keepalive, Go's retry policy for unary
 //!   calls, per-call deadlines ([`Client::with_timeout`],
 //!   [`Client::with_deadline`], [`Config::request_timeout`]) that report a
 //!   write which may have been applied as [`Error::OutcomeUnknown`], and the
@@ -14,7 +14,8 @@
 //!   invalid or stale). Endpoint management: [`Client::set_endpoints`],
 //!   [`Client::sync`], [`Config::auto_sync_interval`],
 //!   [`Config::reject_old_cluster`].
-//! - [`Config`] with [`Config::validate`].
+//! - [`Config`] with [`Config::validate`], and [`Config::layer`]: the
+//!   user's `tower` layers over every gRPC channel (real builds).
 //! - [`KV`]: get, put, delete, compact, [`KV::do_op`] and the [`Txn`] builder;
 //!   [`GetOptions`], [`PutOptions`], [`DeleteOptions`], [`Op`], [`Compare`],
 //!   [`get_prefix_range_end`].
@@ -37,7 +38,11 @@
 //!   [`Error::WatchCompacted`]. With [`Config::keep_alive_time`] set, a
 //!   stream silent that long gets a progress request, and one that does not
 //!   answer within [`Config::keep_alive_timeout`] is replaced (a stopped
-//!   member is left in about the sum of the two).
+//!   member is left in about the sum of the two). Each stream (watch, lease
+//!   keepalive) is opened on the next endpoint whose breaker is closed, and
+//!   its outcome feeds that breaker as a unary call's does. A
+//!   [`Watcher::request_progress`] made while a stream is being replaced is
+//!   sent on the new one once its watchers are created there.
 //! - [`Lease`]: grant, revoke, time-to-live (with keys), leases, and
 //!   [`Lease::keep_alive`] over one shared LeaseKeepAlive stream (renewal a
 //!   third of the TTL after each answer; a [`KeepAliveStream`] per caller that
@@ -52,10 +57,6 @@
 //!
 //! - Go's ±10 % jitter on the 25 ms retry pause is left out (determinism in
 //!   the simulator).
-//! - Outcomes of streams (watch, lease keepalive) over the balanced channel
-//!   do not feed the breakers; only unary calls do. A stream re-opened after a
-//!   failure goes wherever the balanced channel (which holds only the usable
-//!   endpoints) sends it.
 //! - Without [`Config::keep_alive_time`] a stream to a stopped member hangs
 //!   (as Go's does) until the operating system drops the connection.
 //!
@@ -84,6 +85,7 @@ pub mod config;
 mod endpoints;
 pub mod error;
 pub mod kv;
+pub mod layer;
 pub mod lease;
 pub mod maintenance;
 pub mod mirror;
@@ -114,6 +116,7 @@ pub use kv::{
     CompactOptions, CompactResponse, DeleteResponse, GetResponse, KV, OpResponse, PutResponse,
     ResponseHeader, TxnResponse,
 };
+pub use layer::ChannelLayer;
 pub use lease::{
     KeepAliveStream, Lease, LeaseGrantResponse, LeaseId, LeaseKeepAliveResponse,
     LeaseLeasesResponse, LeaseRevokeResponse, LeaseStatus, LeaseTimeToLiveResponse,

@@ -18,7 +18,7 @@
 
 use super::LeaseKeepAliveResponse;
 use super::schedule::{RESEND_AFTER, Renewal, Schedule, first_deadline};
-use crate::v3::client::Client;
+use crate::v3::client::{Client, StreamReport};
 use crate::v3::error::{Error, EtcdError};
 use crate::v3::pb::etcdserverpb::{self as pb, lease_client::LeaseClient};
 use crate::v3::streams::receiver_stream;
@@ -161,6 +161,8 @@ struct Session {
     unanswered: u64,
     /// The last answer, or the send that started the unanswered run.
     last_progress: Instant,
+    /// Feeds this stream's outcome to its endpoint's breaker.
+    report: Option<StreamReport>,
 }
 
 enum Event {
@@ -290,7 +292,8 @@ impl KeepAliveTask {
     fn open(&mut self, now: Instant) {
         let (requests, requests_rx) = mpsc::unbounded_channel();
         let config = self.client.config();
-        let mut lc = LeaseClient::new(self.client.channel())
+        let target = self.client.stream_endpoint();
+        let mut lc = LeaseClient::new(target.channel)
             .max_encoding_message_size(config.effective_max_call_send_msg_size())
             .max_decoding_message_size(config.effective_max_call_recv_msg_size());
         let mut request = self.client.request(receiver_stream(requests_rx), None);
@@ -310,6 +313,7 @@ impl KeepAliveTask {
             link: Link::Opening(open),
             unanswered: 0,
             last_progress: now,
+            report: target.report,
         });
     }
 
@@ -356,6 +360,9 @@ impl KeepAliveTask {
         if let Some(s) = self.session.as_mut() {
             s.unanswered = s.unanswered.saturating_sub(1);
             s.last_progress = now;
+            if let Some(r) = s.report.as_mut() {
+                r.healthy();
+            }
         }
         let id = resp.id;
         let Some(lease) = self.leases.get_mut(&id) else {
@@ -382,7 +389,9 @@ impl KeepAliveTask {
 
     fn session_failed(&mut self, now: Instant, status: Status) {
         tracing::debug!(error = %status, "v3 lease: the keepalive stream failed; opening another");
-        self.session = None;
+        if let Some(report) = self.session.take().and_then(|s| s.report) {
+            report.failed(&status);
+        }
         self.retry_at = now + RESEND_AFTER;
     }
 

@@ -174,7 +174,7 @@ const ONCE_RETRY_PAUSE: Duration = Duration::from_millis(25);
 const ONCE_MAX_ATTEMPTS: u32 = 100;
 
 impl Client {
-    fn lease_client(&self) -> LeaseClient<tonic::transport::Channel> {
+    fn lease_client(&self) -> LeaseClient<crate::v3::layer::GrpcChannel> {
         LeaseClient::new(self.channel())
             .max_encoding_message_size(self.config().effective_max_call_send_msg_size())
             .max_decoding_message_size(self.config().effective_max_call_recv_msg_size())

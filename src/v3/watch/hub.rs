@@ -256,6 +256,10 @@ struct StreamTask {
     retry_at: Instant,
     backoff: Duration,
     liveness: Option<Liveness>,
+    /// A user's progress request waiting for a stream whose creates are
+    /// all answered (one request answers every watcher, so several
+    /// waiting requests are one).
+    progress_pending: bool,
 }
 
 impl StreamTask {
@@ -282,6 +286,7 @@ impl StreamTask {
             retry_at: Instant::now(),
             backoff: BACKOFF_START,
             liveness,
+            progress_pending: false,
         }
     }
 
@@ -392,7 +397,8 @@ impl StreamTask {
         }
         let (requests, requests_rx) = mpsc::unbounded_channel();
         let config = self.client.config();
-        let mut wc = WatchClient::new(self.client.channel())
+        let target = self.client.stream_endpoint();
+        let mut wc = WatchClient::new(target.channel)
             .max_encoding_message_size(config.effective_max_call_send_msg_size())
             .max_decoding_message_size(config.effective_max_call_recv_msg_size());
         let mut request = self.client.request(receiver_stream(requests_rx), None);
@@ -415,6 +421,7 @@ impl StreamTask {
             last_heard: Instant::now(),
             probe_sent: None,
             heard_any: false,
+            report: target.report,
         };
         // The server answers the call (headers) with its first message: the
         // first create goes out with it.
@@ -425,7 +432,18 @@ impl StreamTask {
     /// The stream failed: resume on a new one after a pause, or end every
     /// watcher if a new stream cannot help.
     fn session_failed(&mut self, status: Status) {
-        let heard = self.session.take().is_some_and(|s| s.heard_any);
+        let dead = self.session.take();
+        let heard = dead.as_ref().is_some_and(|s| s.heard_any);
+        if let Some(dead) = dead {
+            // A user's progress request that died with the stream is sent
+            // again on the next one.
+            if dead.progress.contains(&Asker::User) {
+                self.progress_pending = true;
+            }
+            if let Some(report) = dead.report {
+                report.failed(&status);
+            }
+        }
         if halts(&status) {
             tracing::warn!(error = %status, "v3 watch: the stream failed for good; ending its watchers");
             self.fail_all(|| Error::from_status(status.clone()));
@@ -442,6 +460,7 @@ impl StreamTask {
 
     fn fail_all(&mut self, err: impl Fn() -> Error) {
         self.session = None;
+        self.progress_pending = false;
         for (_, slot) in std::mem::take(&mut self.watchers) {
             slot.fail(err());
         }
@@ -472,6 +491,7 @@ impl StreamTask {
                     s.queue.push_back(local);
                     s.send_next_create(&self.watchers);
                 }
+                self.flush_progress();
             }
             Command::Cancel { local } => {
                 let Some(slot) = self.watchers.remove(&local) else {
@@ -486,9 +506,11 @@ impl StreamTask {
                 }
             }
             Command::Progress => {
-                if let Some(s) = self.session.as_mut() {
-                    s.request_progress(Asker::User);
-                }
+                // Sent once every watcher is created on the current stream
+                // (or, during a reconnect, on the next one), so its reply
+                // reaches every watcher.
+                self.progress_pending = true;
+                self.flush_progress();
             }
             Command::CloseAll => self.fail_all(|| Error::Closed),
         }
@@ -605,6 +627,19 @@ impl StreamTask {
         if let Some(s) = self.session.as_mut() {
             s.send_next_create(&self.watchers);
         }
+        self.flush_progress();
+    }
+
+    /// Sends the user's pending progress request if the stream's creates
+    /// are all answered.
+    fn flush_progress(&mut self) {
+        if !self.progress_pending {
+            return;
+        }
+        if let Some(s) = self.session.as_mut().filter(|s| s.creates_done()) {
+            s.request_progress(Asker::User);
+            self.progress_pending = false;
+        }
     }
 }
 
@@ -619,5 +654,106 @@ fn should_refresh_token(client: &Client, err: &Error) -> bool {
             .as_deref()
             .is_some_and(|u| !u.is_empty()),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::v3::config::Config;
+
+    fn created(watch_id: i64, revision: i64) -> pb::WatchResponse {
+        pb::WatchResponse {
+            header: Some(pb::ResponseHeader {
+                revision,
+                ..Default::default()
+            }),
+            watch_id,
+            created: true,
+            ..Default::default()
+        }
+    }
+
+    fn stream_progress(revision: i64) -> pb::WatchResponse {
+        pb::WatchResponse {
+            header: Some(pb::ResponseHeader {
+                revision,
+                ..Default::default()
+            }),
+            watch_id: -1,
+            ..Default::default()
+        }
+    }
+
+    /// A task (not running) with one watcher added while no stream is up.
+    async fn task_with_a_watcher() -> (StreamTask, oneshot::Receiver<Result<Created>>) {
+        // Nothing listens there: streams are made but never polled.
+        let client = Client::new(Config::new(["http://127.0.0.1:1"]))
+            .await
+            .unwrap();
+        let (_tx, rx) = mpsc::unbounded_channel();
+        let mut task = StreamTask::new(client, false, 0, rx);
+        let (reply, created_rx) = oneshot::channel();
+        task.on_command(Command::Create {
+            key: b"k".to_vec(),
+            opts: WatchOptions::default(),
+            reply,
+        });
+        (task, created_rx)
+    }
+
+    fn user_progress_in_flight(task: &StreamTask) -> bool {
+        task.session
+            .as_ref()
+            .is_some_and(|s| s.progress.contains(&Asker::User))
+    }
+
+    /// A `request_progress` while the stream is being replaced is not
+    /// dropped: it waits, and goes out on the new stream once every watcher
+    /// is created there, so its reply reaches them all.
+    #[tokio::test]
+    async fn a_progress_request_during_a_reconnect_goes_out_on_the_new_stream() {
+        let (mut task, created_rx) = task_with_a_watcher().await;
+        task.on_command(Command::Progress);
+        assert!(task.progress_pending, "no stream: kept");
+
+        task.open();
+        assert!(task.progress_pending, "the create is not answered yet");
+        assert!(!user_progress_in_flight(&task));
+
+        task.on_message(created(3, 10)).await;
+        assert!(!task.progress_pending);
+        assert!(user_progress_in_flight(&task), "sent after the create");
+        let Created { mut rx, .. } = created_rx.await.unwrap().unwrap();
+
+        task.on_message(stream_progress(12)).await;
+        let p = rx.try_recv().expect("the progress reply").unwrap();
+        assert!(p.is_progress_notify() && p.revision() == 12, "{p:?}");
+    }
+
+    /// One sent on a stream that then fails before answering is sent again
+    /// on the next stream.
+    #[tokio::test]
+    async fn a_progress_request_lost_with_its_stream_is_sent_again() {
+        let (mut task, created_rx) = task_with_a_watcher().await;
+        task.open();
+        task.on_message(created(0, 5)).await;
+        let Created { mut rx, .. } = created_rx.await.unwrap().unwrap();
+        task.on_command(Command::Progress);
+        assert!(user_progress_in_flight(&task) && !task.progress_pending);
+
+        task.session_failed(Status::unavailable("member went away"));
+        assert!(task.progress_pending);
+        task.open();
+        task.on_message(created(7, 5)).await;
+        assert!(user_progress_in_flight(&task) && !task.progress_pending);
+        task.on_message(stream_progress(6)).await;
+        let p = rx.try_recv().expect("the progress reply").unwrap();
+        assert!(p.is_progress_notify() && p.revision() == 6, "{p:?}");
+        // Closing forgets it.
+        task.on_command(Command::Progress);
+        task.session_failed(Status::unavailable("member went away"));
+        task.on_command(Command::CloseAll);
+        assert!(!task.progress_pending);
     }
 }

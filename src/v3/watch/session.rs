@@ -4,6 +4,7 @@
 
 use super::hub::Slot;
 use super::resume::Reassembler;
+use crate::v3::client::StreamReport;
 use crate::v3::pb::etcdserverpb::{
     self as pb, WatchCancelRequest, WatchProgressRequest, watch_request::RequestUnion,
 };
@@ -44,6 +45,8 @@ pub(super) struct Session {
     pub(super) last_heard: Instant,
     pub(super) probe_sent: Option<Instant>,
     pub(super) heard_any: bool,
+    /// Feeds this stream's outcome to its endpoint's breaker.
+    pub(super) report: Option<StreamReport>,
 }
 
 impl Session {
@@ -80,5 +83,14 @@ impl Session {
         self.last_heard = now;
         self.probe_sent = None;
         self.heard_any = true;
+        if let Some(r) = self.report.as_mut() {
+            r.healthy();
+        }
+    }
+
+    /// Whether every queued create was sent and answered (a progress reply
+    /// then reaches every watcher).
+    pub(super) fn creates_done(&self) -> bool {
+        self.queue.is_empty() && self.outstanding.is_none()
     }
 }
