@@ -41,7 +41,7 @@ MADSIM_TEST_SEED="$SEED" MADSIM_TEST_CHECK_DETERMINISM=1 RUSTFLAGS="--cfg madsim
 step "fault scenarios over 20 seeds each from seed $SEED (simulated cluster)"
 MADSIM_TEST_SEED="$SEED" MADSIM_TEST_NUM=20 RUSTFLAGS="--cfg madsim" \
   cargo test -p etcd-sim --target-dir target/sim --test cluster_scenarios --test cluster_scenarios_5 \
-  --test member_cluster --test v3_scenarios
+  --test member_cluster --test v3_scenarios --test v3_learner_faults
 
 # madsim checks determinism for one seed per run (MADSIM_TEST_CHECK_DETERMINISM
 # ignores MADSIM_TEST_NUM), and a replay can break on a seed that seed 1 never
@@ -52,7 +52,7 @@ for s in $(seq $((SEED + 1)) $((SEED + 9))); do
   MADSIM_TEST_SEED="$s" MADSIM_TEST_CHECK_DETERMINISM=1 RUSTFLAGS="--cfg madsim" \
     cargo test -q -p etcd-sim --target-dir target/sim --test cluster_scenarios \
     --test cluster_scenarios_5 --test member_cluster --test sim_members --test sim_client \
-    --test v3_scenarios
+    --test v3_scenarios --test v3_learner_faults
 done
 
 step "all test suites passed"
