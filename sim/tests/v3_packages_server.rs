@@ -72,8 +72,7 @@ mod real {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn namespace_isolation() {
-        v3_packages::namespace_isolation(one().await.client_urls(), Some(Path::new(ETCDCTL)))
-            .await;
+        v3_packages::namespace_isolation(one().await.client_urls(), Some(Path::new(ETCDCTL))).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
