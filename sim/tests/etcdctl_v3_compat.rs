@@ -872,6 +872,32 @@ fn auth() {
         );
         run(s, with(&u1, &["get", "/a1"]));
         run(s, with(&["--user", "u1:pw1b"], &["get", "/a1"]));
+        // Maintenance under auth: Defragment, Hash, HashKV and Snapshot are
+        // for root only (a raw `auth: ...` text), Status and Alarm for anyone.
+        let u1b = ["--user", "u1:pw1b"];
+        s.ctl(&["endpoint", "hashkv"]);
+        run(s, with(&u1b, &["endpoint", "hashkv"]));
+        run(s, with(&root, &["endpoint", "hashkv"]));
+        run(s, with(&u1b, &["defrag"]));
+        run(s, with(&root, &["defrag"]));
+        run(s, with(&u1b, &["endpoint", "status", "-w", "json"]));
+        run(s, with(&u1b, &["alarm", "list"]));
+        s.ctl(&["alarm", "list"]);
+        // Cluster calls under auth, as etcd 3.4 answers them.
+        s.ctl(&["member", "list"]);
+        run(s, with(&u1b, &["member", "list"]));
+        run(
+            s,
+            with(
+                &u1b,
+                &[
+                    "member",
+                    "update",
+                    "nosuch",
+                    "--peer-urls=http://127.0.0.1:1",
+                ],
+            ),
+        );
         run(s, with(&root, &["auth", "disable"]));
         s.ctl(&["auth", "disable"]);
         s.ctl(&["get", "/a1"]);

@@ -14,8 +14,10 @@
 //!   blobs, `remaining_bytes` counting down, then the SHA-256 of it all.
 //! - **MoveLeader**: asked of the leader only; to a voter.
 
+use super::auth_info::{admin_status, authorize_admin, stamped};
 use super::error::{etcd_status, kv_status, text_status, unexpected, v3_status};
 use super::header::at_revision;
+use super::learner::{Rpc, check_learner};
 use crate::server::v3_alarm::alarm_text;
 use crate::server::v3_backend::V3Backend;
 use crate::server::v3_command::V3Applied;
@@ -97,10 +99,14 @@ pub type SnapshotStream =
 #[tonic::async_trait]
 impl Maintenance for MaintenanceService {
     async fn alarm(&self, req: Request<AlarmRequest>) -> Result<Response<AlarmResponse>, Status> {
+        check_learner(self.backend.as_ref(), Rpc::Other)?;
+        let meta = req.metadata().clone();
         let entry = InternalRaftRequest {
             alarm: Some(req.into_inner()),
             ..Default::default()
         };
+        // etcd checks the token (not a permission) of an alarm request.
+        let entry = stamped(&meta, self.backend.as_ref(), entry).await?;
         let applied = self
             .backend
             .propose_v3(entry)
@@ -116,6 +122,7 @@ impl Maintenance for MaintenanceService {
         &self,
         _req: Request<StatusRequest>,
     ) -> Result<Response<StatusResponse>, Status> {
+        check_learner(self.backend.as_ref(), Rpc::Status)?;
         let member = self.backend.header();
         let raft = self.backend.raft_numbers();
         let (db_size, db_size_in_use, alarms) = {
@@ -145,8 +152,12 @@ impl Maintenance for MaintenanceService {
 
     async fn defragment(
         &self,
-        _req: Request<DefragmentRequest>,
+        req: Request<DefragmentRequest>,
     ) -> Result<Response<DefragmentResponse>, Status> {
+        check_learner(self.backend.as_ref(), Rpc::Other)?;
+        authorize_admin(req.metadata(), self.backend.as_ref())
+            .await
+            .map_err(|e| admin_status(&e))?;
         tracing::info!("starting to defragment the storage backend...");
         let stores = self.backend.v3_stores();
         let mut s = lock(&stores);
@@ -156,7 +167,11 @@ impl Maintenance for MaintenanceService {
         Ok(Response::new(DefragmentResponse { header: None }))
     }
 
-    async fn hash(&self, _req: Request<HashRequest>) -> Result<Response<HashResponse>, Status> {
+    async fn hash(&self, req: Request<HashRequest>) -> Result<Response<HashResponse>, Status> {
+        check_learner(self.backend.as_ref(), Rpc::Other)?;
+        authorize_admin(req.metadata(), self.backend.as_ref())
+            .await
+            .map_err(|e| admin_status(&e))?;
         let member = self.backend.header();
         let (hash, revision) = {
             let stores = self.backend.v3_stores();
@@ -173,6 +188,10 @@ impl Maintenance for MaintenanceService {
         &self,
         req: Request<HashKvRequest>,
     ) -> Result<Response<HashKvResponse>, Status> {
+        check_learner(self.backend.as_ref(), Rpc::Other)?;
+        authorize_admin(req.metadata(), self.backend.as_ref())
+            .await
+            .map_err(|e| admin_status(&e))?;
         let member = self.backend.header();
         let (h, revision) = {
             let stores = self.backend.v3_stores();
@@ -193,8 +212,12 @@ impl Maintenance for MaintenanceService {
 
     async fn snapshot(
         &self,
-        _req: Request<SnapshotRequest>,
+        req: Request<SnapshotRequest>,
     ) -> Result<Response<Self::SnapshotStream>, Status> {
+        check_learner(self.backend.as_ref(), Rpc::Other)?;
+        authorize_admin(req.metadata(), self.backend.as_ref())
+            .await
+            .map_err(|e| admin_status(&e))?;
         let img = {
             let stores = self.backend.v3_stores();
             image(&lock(&stores))
@@ -213,6 +236,7 @@ impl Maintenance for MaintenanceService {
         &self,
         req: Request<MoveLeaderRequest>,
     ) -> Result<Response<MoveLeaderResponse>, Status> {
+        check_learner(self.backend.as_ref(), Rpc::Other)?;
         let member = self.backend.header();
         if self.backend.raft_numbers().leader != member.member_id {
             return Err(etcd_status(EtcdError::NotLeader));
