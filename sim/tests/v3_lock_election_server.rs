@@ -32,10 +32,8 @@ mod real {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn lock_service_and_sdk_mutex_exclude_each_other() {
-        v3_lock_election::lock_service_and_sdk_mutex_exclude_each_other(
-            one().await.client_urls(),
-        )
-        .await;
+        v3_lock_election::lock_service_and_sdk_mutex_exclude_each_other(one().await.client_urls())
+            .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,8 +6,8 @@
 //! Results carry a header with only `revision` set (the store's revision after
 //! the request); the API layer fills the member's ids and term.
 
-use super::v3_auth::{AuthApplied, apply_auth, authorize};
 use super::v3_alarm::AlarmRefusal;
+use super::v3_auth::{AuthApplied, apply_auth, authorize};
 use super::v3_state::V3Stores;
 use crate::auth::v3::AuthError;
 use crate::store::v3::kv::{ChangeSet, KvError};

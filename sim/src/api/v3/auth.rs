@@ -17,10 +17,10 @@
 //! runs inline there: it takes no virtual time, stalls nothing simulated, and
 //! keeps the run deterministic (the salt is drawn from the seeded RNG first).
 
-use super::learner::{Rpc, check_learner};
 use super::auth_info::stamped;
 use super::error::unexpected;
 use super::header::fill;
+use super::learner::{Rpc, check_learner};
 use super::metadata::check_leader;
 use super::propose::propose;
 use crate::auth::v3::AuthError;

@@ -26,8 +26,8 @@ use crate::server::v3_backend::V3Backend;
 use etcd_sdk::v3::concurrency::{Context, Election, Session, SessionOptions};
 use etcd_sdk::v3::pb::v3electionpb::election_server::Election as ElectionRpc;
 use etcd_sdk::v3::pb::v3electionpb::{
-    CampaignRequest, CampaignResponse, LeaderKey, LeaderRequest, LeaderResponse,
-    ProclaimRequest, ProclaimResponse, ResignRequest, ResignResponse,
+    CampaignRequest, CampaignResponse, LeaderKey, LeaderRequest, LeaderResponse, ProclaimRequest,
+    ProclaimResponse, ResignRequest, ResignResponse,
 };
 use etcd_sdk::v3::tonic::{self, Request, Response, Status};
 use futures_util::{Stream, StreamExt as _};
@@ -193,5 +193,99 @@ impl ElectionRpc for ElectionService {
         Ok(Response::new(ResignResponse {
             header: election.header().cloned(),
         }))
+    }
+}
+
+#[cfg(all(test, not(madsim)))]
+mod tests {
+    use super::super::own_client::serve_local;
+    use crate::server::v3_testing::LocalV3;
+    use etcd_sdk::v3::pb::v3electionpb::election_client::ElectionClient;
+    use etcd_sdk::v3::pb::v3electionpb::{
+        CampaignRequest, LeaderRequest, ProclaimRequest, ResignRequest,
+    };
+    use etcd_sdk::v3::tonic::Code;
+    use etcd_sdk::v3::{Client, Lease};
+    use futures_util::StreamExt;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
+    #[tokio::test]
+    async fn campaign_leader_observe_proclaim_resign() {
+        let url = serve_local(Arc::new(LocalV3::new())).await;
+        let client = Client::connect([url.clone()]).await.unwrap();
+        let mut ec = ElectionClient::connect(url).await.unwrap();
+        let e = ec
+            .leader(LeaderRequest { name: "e".into() })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.code(), e.message()),
+            (Code::Unknown, "election: no leader")
+        );
+        let lease = client.grant(60).await.unwrap().id;
+        let won = ec
+            .campaign(CampaignRequest {
+                name: "e".into(),
+                lease,
+                value: "v1".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let key = won.leader.unwrap();
+        assert_eq!(key.key, format!("e/{lease:x}").into_bytes());
+        assert_eq!(key.lease, lease);
+        let mut observe = ec
+            .observe(LeaderRequest { name: "e".into() })
+            .await
+            .unwrap()
+            .into_inner();
+        let first = observe.next().await.unwrap().unwrap();
+        assert_eq!(first.kv.unwrap().value, b"v1");
+        ec.proclaim(ProclaimRequest {
+            leader: Some(key.clone()),
+            value: "v2".into(),
+        })
+        .await
+        .unwrap();
+        let second = observe.next().await.unwrap().unwrap();
+        assert_eq!(second.kv.unwrap().value, b"v2");
+        let now = ec
+            .leader(LeaderRequest { name: "e".into() })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(now.kv.unwrap().value, b"v2");
+        let e = ec.resign(ResignRequest { leader: None }).await.unwrap_err();
+        assert_eq!(e.message(), "\"leader\" field must be provided");
+        ec.resign(ResignRequest { leader: Some(key) })
+            .await
+            .unwrap();
+        let e = ec
+            .leader(LeaderRequest { name: "e".into() })
+            .await
+            .unwrap_err();
+        assert_eq!(e.message(), "election: no leader");
+    }
+
+    #[tokio::test]
+    async fn a_learner_refuses_every_call() {
+        let backend = Arc::new(LocalV3::new());
+        let url = serve_local(backend.clone()).await;
+        backend.learner.store(true, Ordering::SeqCst);
+        let mut ec = ElectionClient::connect(url).await.unwrap();
+        let refusals = [
+            ec.campaign(CampaignRequest::default()).await.map(|_| ()),
+            ec.proclaim(ProclaimRequest::default()).await.map(|_| ()),
+            ec.leader(LeaderRequest::default()).await.map(|_| ()),
+            ec.observe(LeaderRequest::default()).await.map(|_| ()),
+            ec.resign(ResignRequest::default()).await.map(|_| ()),
+        ];
+        for r in refusals {
+            let e = r.unwrap_err();
+            assert_eq!(e.code(), Code::Unavailable);
+            assert_eq!(e.message(), "etcdserver: rpc not supported for learner");
+        }
     }
 }

@@ -23,10 +23,10 @@
 //!   HTTP/1.1), a translator that calls the services above over gRPC, on the
 //!   member's own client address, as etcd's grpc-gateway does.
 
-pub mod cluster;
-pub mod election;
 pub mod auth;
 pub mod auth_info;
+pub mod cluster;
+pub mod election;
 pub mod error;
 pub mod gateway;
 pub mod header;

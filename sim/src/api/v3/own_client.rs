@@ -20,15 +20,14 @@
 //! in-process client passes the caller's context (and token) through.
 
 use async_trait::async_trait;
-use etcd_sdk::v3::{
-    Client, CompactOptions, CompactResponse, Config, KV, KeepAliveStream, Lease,
-    LeaseGrantResponse, LeaseId, LeaseKeepAliveResponse, LeaseLeasesResponse,
-    LeaseRevokeResponse, LeaseTimeToLiveResponse, Op, OpResponse, TimeToLiveOptions,
-    WatchOptions, WatchStream, Watcher,
-};
 use etcd_sdk::v3::concurrency::{self, Context};
 use etcd_sdk::v3::tonic::Status;
 use etcd_sdk::v3::tonic::metadata::MetadataMap;
+use etcd_sdk::v3::{
+    Client, CompactOptions, CompactResponse, Config, KV, KeepAliveStream, Lease,
+    LeaseGrantResponse, LeaseId, LeaseKeepAliveResponse, LeaseLeasesResponse, LeaseRevokeResponse,
+    LeaseTimeToLiveResponse, Op, OpResponse, TimeToLiveOptions, WatchOptions, WatchStream, Watcher,
+};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -247,4 +246,23 @@ mod tests {
         let e = OwnClient::new(None).get().await.unwrap_err();
         assert_eq!(e.code(), etcd_sdk::v3::tonic::Code::Unavailable);
     }
+}
+
+/// Serves every v3 service over `backend` on a loopback port, Lock and
+/// Election through a client of that port; returns its URL (unit tests of the
+/// Lock and Election services).
+#[cfg(all(test, not(madsim)))]
+pub(crate) async fn serve_local(backend: Arc<crate::server::v3_testing::LocalV3>) -> String {
+    use etcd_sdk::v3::tonic::transport::{Server, server::TcpIncoming};
+    let incoming = TcpIncoming::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = incoming.local_addr().unwrap();
+    let services =
+        super::V3Services::new(backend, Arc::new(crate::api::v2::router::fake::Fake::new()))
+            .with_own_address(Some(addr));
+    tokio::spawn(
+        Server::builder()
+            .add_routes(services.routes())
+            .serve_with_incoming(incoming),
+    );
+    format!("http://{addr}")
 }

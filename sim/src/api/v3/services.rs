@@ -1,8 +1,8 @@
 //! The gRPC services of one client port, and how they are served in each build.
 
+use super::auth::AuthService;
 use super::cluster::ClusterService;
 use super::election::ElectionService;
-use super::auth::AuthService;
 use super::health::HealthService;
 use super::kv::KvService;
 use super::lease::LeaseService;
@@ -14,8 +14,8 @@ use crate::api::v2::members::ClusterBackend;
 use crate::server::v3_backend::V3Backend;
 #[cfg(not(madsim))]
 use crate::store::v3::watch::GRPC_OVERHEAD_BYTES;
-use etcd_sdk::v3::pb::etcdserverpb::cluster_server::ClusterServer;
 use etcd_sdk::v3::pb::etcdserverpb::auth_server::AuthServer;
+use etcd_sdk::v3::pb::etcdserverpb::cluster_server::ClusterServer;
 use etcd_sdk::v3::pb::etcdserverpb::kv_server::KvServer;
 use etcd_sdk::v3::pb::etcdserverpb::lease_server::LeaseServer;
 use etcd_sdk::v3::pb::etcdserverpb::maintenance_server::MaintenanceServer;

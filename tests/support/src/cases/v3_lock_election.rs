@@ -93,10 +93,13 @@ async fn lock(lc: &LockClient<Channel>, name: &str, lease: i64) -> Result<Vec<u8
 }
 
 async fn unlock(lc: &LockClient<Channel>, key: &[u8]) {
-    let resp = within("unlock", lc.clone().unlock(UnlockRequest { key: key.to_vec() }))
-        .await
-        .expect("unlock")
-        .into_inner();
+    let resp = within(
+        "unlock",
+        lc.clone().unlock(UnlockRequest { key: key.to_vec() }),
+    )
+    .await
+    .expect("unlock")
+    .into_inner();
     assert!(resp.header.is_some());
 }
 
@@ -236,11 +239,7 @@ async fn proclaim(
 }
 
 async fn resign(ec: &ElectionClient<Channel>, key: Option<LeaderKey>) -> Result<(), Status> {
-    let resp = within(
-        "resign",
-        ec.clone().resign(ResignRequest { leader: key }),
-    )
-    .await?;
+    let resp = within("resign", ec.clone().resign(ResignRequest { leader: key })).await?;
     assert!(resp.into_inner().header.is_some());
     Ok(())
 }
@@ -269,7 +268,11 @@ pub async fn election_sequence_and_takeover(endpoints: Vec<String>) {
     let a = c.grant(60).await.expect("grant").id;
     let b = c.grant(60).await.expect("grant").id;
 
-    assert_refused(leader(&ec, "el").await, Code::Unknown, "election: no leader");
+    assert_refused(
+        leader(&ec, "el").await,
+        Code::Unknown,
+        "election: no leader",
+    );
     let won = within("campaign a", campaign(&ec, "el", a, "v1"))
         .await
         .expect("campaign a");
@@ -289,10 +292,16 @@ pub async fn election_sequence_and_takeover(endpoints: Vec<String>) {
     .await
     .expect("observe")
     .into_inner();
-    assert_eq!(observed(&mut observe).await, (key_a.key.clone(), b"v1".to_vec()));
+    assert_eq!(
+        observed(&mut observe).await,
+        (key_a.key.clone(), b"v1".to_vec())
+    );
 
     proclaim(&ec, &key_a, "v2").await.expect("proclaim");
-    assert_eq!(observed(&mut observe).await, (key_a.key.clone(), b"v2".to_vec()));
+    assert_eq!(
+        observed(&mut observe).await,
+        (key_a.key.clone(), b"v2".to_vec())
+    );
     assert_eq!(value_of(&leader(&ec, "el").await.expect("leader")), b"v2");
 
     let stale = LeaderKey {
@@ -304,18 +313,16 @@ pub async fn election_sequence_and_takeover(endpoints: Vec<String>) {
         Code::Unknown,
         "election: not leader",
     );
-    resign(&ec, Some(stale)).await.expect("a stale resign is answered");
+    resign(&ec, Some(stale))
+        .await
+        .expect("a stale resign is answered");
     assert_refused(
         resign(&ec, None).await,
         Code::Unknown,
         "\"leader\" field must be provided",
     );
     assert_refused(
-        within(
-            "proclaim",
-            ec.clone().proclaim(ProclaimRequest::default()),
-        )
-        .await,
+        within("proclaim", ec.clone().proclaim(ProclaimRequest::default())).await,
         Code::Unknown,
         "\"leader\" field must be provided",
     );
@@ -330,13 +337,20 @@ pub async fn election_sequence_and_takeover(endpoints: Vec<String>) {
     let took = joined("the second campaigner", second).await;
     let key_b = took.leader.expect("a leader key");
     assert_eq!(key_b.key, lease_key("el", b));
-    assert_eq!(observed(&mut observe).await, (key_b.key.clone(), b"w1".to_vec()));
+    assert_eq!(
+        observed(&mut observe).await,
+        (key_b.key.clone(), b"w1".to_vec())
+    );
     let now = leader(&ec, "el").await.expect("leader");
     assert_eq!(now.kv.as_ref().expect("a kv").key, key_b.key);
     assert_eq!(value_of(&now), b"w1");
 
     resign(&ec, Some(key_b)).await.expect("resign b");
-    assert_refused(leader(&ec, "el").await, Code::Unknown, "election: no leader");
+    assert_refused(
+        leader(&ec, "el").await,
+        Code::Unknown,
+        "election: no leader",
+    );
     // The leases were neither revoked nor consumed.
     for id in [a, b] {
         let ttl = c.time_to_live(id, Default::default()).await.expect("ttl");
