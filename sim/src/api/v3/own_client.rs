@@ -213,6 +213,25 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Serves every v3 service over `backend` on a loopback port, Lock and
+/// Election through a client of that port; returns its URL (unit tests of the
+/// Lock and Election services).
+#[cfg(all(test, not(madsim)))]
+pub(crate) async fn serve_local(backend: Arc<crate::server::v3_testing::LocalV3>) -> String {
+    use etcd_sdk::v3::tonic::transport::{Server, server::TcpIncoming};
+    let incoming = TcpIncoming::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = incoming.local_addr().unwrap();
+    let services =
+        super::V3Services::new(backend, Arc::new(crate::api::v2::router::fake::Fake::new()))
+            .with_own_address(Some(addr));
+    tokio::spawn(
+        Server::builder()
+            .add_routes(services.routes())
+            .serve_with_incoming(incoming),
+    );
+    format!("http://{addr}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,23 +265,4 @@ mod tests {
         let e = OwnClient::new(None).get().await.unwrap_err();
         assert_eq!(e.code(), etcd_sdk::v3::tonic::Code::Unavailable);
     }
-}
-
-/// Serves every v3 service over `backend` on a loopback port, Lock and
-/// Election through a client of that port; returns its URL (unit tests of the
-/// Lock and Election services).
-#[cfg(all(test, not(madsim)))]
-pub(crate) async fn serve_local(backend: Arc<crate::server::v3_testing::LocalV3>) -> String {
-    use etcd_sdk::v3::tonic::transport::{Server, server::TcpIncoming};
-    let incoming = TcpIncoming::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let addr = incoming.local_addr().unwrap();
-    let services =
-        super::V3Services::new(backend, Arc::new(crate::api::v2::router::fake::Fake::new()))
-            .with_own_address(Some(addr));
-    tokio::spawn(
-        Server::builder()
-            .add_routes(services.routes())
-            .serve_with_incoming(incoming),
-    );
-    format!("http://{addr}")
 }
