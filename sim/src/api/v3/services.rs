@@ -55,7 +55,9 @@ struct Api {
 
 impl V3Services {
     /// The services of a member's client port over `backend`: Health, KV, Lease,
-    /// Watch and Auth, and Cluster over `cluster` (the membership).
+    /// Watch, Auth, Maintenance, Cluster over `cluster` (the membership), and
+    /// Lock and Election, which answer Unavailable until
+    /// [`V3Services::with_own_address`] gives them the member's address.
     pub fn new(backend: Arc<dyn V3Backend>, cluster: Arc<dyn ClusterBackend>) -> V3Services {
         #[cfg(not(madsim))]
         let max_receive = backend
