@@ -216,7 +216,9 @@ impl Member {
             limits: cfg.v3_limits,
             ids: RequestIds::new(id),
         });
-        let v3 = V3Services::new(v3_backend, backend.clone());
+        // Lock and Election call the member's own v3 API on its first client URL.
+        let v3 = V3Services::new(v3_backend, backend.clone())
+            .with_own_address(client_addrs.first().copied());
         let http2 = server::Http2Service::new(&v3);
         let mut tasks: Vec<JoinHandle<()>> = listeners
             .into_iter()

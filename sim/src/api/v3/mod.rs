@@ -26,6 +26,7 @@
 pub mod auth;
 pub mod auth_info;
 pub mod cluster;
+pub mod election;
 pub mod error;
 pub mod gateway;
 pub mod header;
@@ -33,8 +34,10 @@ pub mod health;
 pub mod kv;
 pub mod learner;
 pub mod lease;
+pub mod lock;
 pub mod maintenance;
 pub mod metadata;
+pub mod own_client;
 pub mod propose;
 pub mod quota;
 pub mod services;

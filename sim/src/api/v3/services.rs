@@ -2,10 +2,13 @@
 
 use super::auth::AuthService;
 use super::cluster::ClusterService;
+use super::election::ElectionService;
 use super::health::HealthService;
 use super::kv::KvService;
 use super::lease::LeaseService;
+use super::lock::LockService;
 use super::maintenance::MaintenanceService;
+use super::own_client::OwnClient;
 use super::watch::WatchService;
 use crate::api::v2::members::ClusterBackend;
 use crate::server::v3_backend::V3Backend;
@@ -18,7 +21,10 @@ use etcd_sdk::v3::pb::etcdserverpb::lease_server::LeaseServer;
 use etcd_sdk::v3::pb::etcdserverpb::maintenance_server::MaintenanceServer;
 use etcd_sdk::v3::pb::etcdserverpb::watch_server::WatchServer;
 use etcd_sdk::v3::pb::grpc_health_v1::health_server::HealthServer;
+use etcd_sdk::v3::pb::v3electionpb::election_server::ElectionServer;
+use etcd_sdk::v3::pb::v3lockpb::lock_server::LockServer;
 use etcd_sdk::v3::tonic;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Every gRPC service a member serves on its client URLs.
@@ -37,6 +43,10 @@ struct Api {
     cluster: ClusterService,
     auth: AuthService,
     maintenance: MaintenanceService,
+    lock: LockService,
+    election: ElectionService,
+    /// The backend, to rebuild the Lock and Election services with.
+    backend: Arc<dyn V3Backend>,
     /// gRPC's receive limit: `--max-request-bytes` + 512 KiB, as etcd sets it
     /// (real builds; madsim's gRPC passes messages unencoded).
     #[cfg(not(madsim))]
@@ -45,7 +55,9 @@ struct Api {
 
 impl V3Services {
     /// The services of a member's client port over `backend`: Health, KV, Lease,
-    /// Watch and Auth, and Cluster over `cluster` (the membership).
+    /// Watch, Auth, Maintenance, Cluster over `cluster` (the membership), and
+    /// Lock and Election, which answer Unavailable until
+    /// [`V3Services::with_own_address`] gives them the member's address.
     pub fn new(backend: Arc<dyn V3Backend>, cluster: Arc<dyn ClusterBackend>) -> V3Services {
         #[cfg(not(madsim))]
         let max_receive = backend
@@ -60,11 +72,25 @@ impl V3Services {
                 cluster: ClusterService::new(backend.clone(), cluster),
                 maintenance: MaintenanceService::new(backend.clone()),
                 watch: WatchService::new(backend.clone()),
-                auth: AuthService::new(backend),
+                lock: LockService::new(backend.clone(), OwnClient::new(None)),
+                election: ElectionService::new(backend.clone(), OwnClient::new(None)),
+                auth: AuthService::new(backend.clone()),
+                backend,
                 #[cfg(not(madsim))]
                 max_receive,
             },
         }
+    }
+
+    /// The services with Lock and Election served through a client of `addr`,
+    /// the member's own client address (they run the SDK's concurrency package
+    /// over the member's v3 API, as etcd runs clientv3's over an in-process
+    /// client). Without it they answer Unavailable.
+    pub fn with_own_address(mut self, addr: Option<SocketAddr>) -> V3Services {
+        let client = OwnClient::new(addr);
+        self.api.lock = LockService::new(self.api.backend.clone(), client.clone());
+        self.api.election = ElectionService::new(self.api.backend.clone(), client);
+        self
     }
 
     /// The services as one tonic router, to serve HTTP/2 connections with (real
@@ -92,6 +118,13 @@ impl V3Services {
                 MaintenanceServer::new(api.maintenance.clone())
                     .max_decoding_message_size(api.max_receive),
             )
+            .add_service(
+                LockServer::new(api.lock.clone()).max_decoding_message_size(api.max_receive),
+            )
+            .add_service(
+                ElectionServer::new(api.election.clone())
+                    .max_decoding_message_size(api.max_receive),
+            )
     }
 
     /// Serves the services on `addr` with madsim's simulated gRPC (which shares
@@ -117,6 +150,8 @@ impl V3Services {
             .add_service(ClusterServer::new(self.api.cluster.clone()))
             .add_service(AuthServer::new(self.api.auth.clone()))
             .add_service(MaintenanceServer::new(self.api.maintenance.clone()))
+            .add_service(LockServer::new(self.api.lock.clone()))
+            .add_service(ElectionServer::new(self.api.election.clone()))
             .serve_with_shutdown(addr, shutdown)
             .await
     }

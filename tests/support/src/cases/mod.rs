@@ -14,6 +14,8 @@
 //! - [`v3_watch`], [`v3_lease`]: the v3 Watcher and Lease clients; endpoint bodies, and
 //!   [`crate::backend::Backend`] bodies that kill or stop the member serving a stream
 //!   (found through its `/metrics`, see [`crate::metrics`]).
+//! - [`v3_lock_election`]: etcd's Lock and Election gRPC services through the
+//!   generated clients, with the SDK's mutex and `etcdctl lock`; endpoint bodies.
 //! - [`v3_packages`]: the SDK's v3 packages (namespace, ordering, mirror, yaml,
 //!   snapshot); endpoint bodies, some over two clusters.
 //! - [`v3_learner`]: a learner's life against a cluster of processes (real builds:
@@ -33,6 +35,7 @@ pub mod v3_kv;
 #[cfg(not(madsim))]
 pub mod v3_learner;
 pub mod v3_lease;
+pub mod v3_lock_election;
 pub mod v3_maintenance;
 pub mod v3_packages;
 pub mod v3_port;
