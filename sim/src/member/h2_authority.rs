@@ -164,8 +164,8 @@ impl Filter {
         }
     }
 
-    /// Parses what `raw` holds as far as it can; returns whether anything became
-    /// ready.
+    /// Parses the next piece of `raw`; returns whether it made progress (false:
+    /// more client bytes are needed).
     fn step(&mut self) -> Result<bool, FilterError> {
         match self.phase.unwrap_or(Phase::FrameHeader) {
             Phase::Through(rest) => {
@@ -185,7 +185,8 @@ impl Filter {
                 let Some(head) = self.raw.get(..FRAME_HEADER_LEN) else {
                     return Ok(false);
                 };
-                let len = usize::from(head[0]) << 16 | usize::from(head[1]) << 8 | usize::from(head[2]);
+                let len =
+                    usize::from(head[0]) << 16 | usize::from(head[1]) << 8 | usize::from(head[2]);
                 let (kind, flags) = (head[3], head[4]);
                 let stream = u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff;
                 let in_block = self.block.is_some();
@@ -221,7 +222,9 @@ impl Filter {
                     .as_mut()
                     .ok_or(FilterError::Framing("no header block"))?;
                 if block.fragments.len() + fragment.len() > MAX_BLOCK_BYTES {
-                    return Err(FilterError::TooLarge(block.fragments.len() + fragment.len()));
+                    return Err(FilterError::TooLarge(
+                        block.fragments.len() + fragment.len(),
+                    ));
                 }
                 block.fragments.extend_from_slice(fragment);
                 if flags & END_HEADERS != 0 {
@@ -230,9 +233,9 @@ impl Filter {
                         .take()
                         .ok_or(FilterError::Framing("no header block"))?;
                     self.finish_block(&block)?;
-                    return Ok(true);
                 }
-                Ok(false)
+                // A fragment was taken: the next frame may be in `raw` already.
+                Ok(true)
             }
         }
     }
@@ -247,9 +250,9 @@ impl Filter {
         let mut body = payload;
         let mut pad = 0;
         if flags & PADDED != 0 {
-            let (&p, rest) = body
-                .split_first()
-                .ok_or(FilterError::Framing("PADDED HEADERS without its pad length"))?;
+            let (&p, rest) = body.split_first().ok_or(FilterError::Framing(
+                "PADDED HEADERS without its pad length",
+            ))?;
             pad = usize::from(p);
             body = rest;
         }
@@ -749,13 +752,22 @@ mod tests {
             frame(HEADERS, END_HEADERS | PRIORITY, 1, &[0, 0]),
             // CONTINUATION with no block open, then on another stream.
             frame(CONTINUATION, END_HEADERS, 1, &[0x82]),
-            [frame(HEADERS, 0, 1, &[0x82]), frame(CONTINUATION, END_HEADERS, 3, &[0x82])].concat(),
+            [
+                frame(HEADERS, 0, 1, &[0x82]),
+                frame(CONTINUATION, END_HEADERS, 3, &[0x82]),
+            ]
+            .concat(),
             // Another frame inside a block.
             [frame(HEADERS, 0, 1, &[0x82]), frame(0x0, 0, 1, b"x")].concat(),
             // An index past the tables, a string past the block, a bad integer.
             frame(HEADERS, END_HEADERS, 1, &[0xff, 0x7f]),
             frame(HEADERS, END_HEADERS, 1, &[0x00, 0x7f]),
-            frame(HEADERS, END_HEADERS, 1, &[0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff]),
+            frame(
+                HEADERS,
+                END_HEADERS,
+                1,
+                &[0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff],
+            ),
             // Invalid Huffman (EOS padding of ones past 7 bits).
             frame(HEADERS, END_HEADERS, 1, &[0x00, 0x81, 0xff, 0x81, 0xff]),
         ];
@@ -772,8 +784,8 @@ mod tests {
                 x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
                 input.push((x >> 16) as u8);
             }
-            input[24..].first_mut().map(|b| *b = 0);
             if input.len() > 27 {
+                input[24] = 0;
                 input[27] = if x % 2 == 0 { HEADERS } else { CONTINUATION };
             }
             let _ = run(&input, 3);
