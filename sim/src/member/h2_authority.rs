@@ -617,9 +617,12 @@ mod tests {
         out
     }
 
+    /// A decoded header list.
+    type Fields = Vec<(Vec<u8>, Vec<u8>)>;
+
     /// Decodes the filtered header blocks with a decoder whose dynamic table is
     /// empty and stays so (size 0): any reference to it fails.
-    fn decode_blocks(frames: &[(u8, u8, u32, Vec<u8>)]) -> Vec<(u32, Vec<(Vec<u8>, Vec<u8>)>)> {
+    fn decode_blocks(frames: &[(u8, u8, u32, Vec<u8>)]) -> Vec<(u32, Fields)> {
         let mut dec = Decoder::new();
         dec.set_max_table_size(0);
         let mut out = Vec::new();
