@@ -933,7 +933,6 @@ fn maintenance_cluster() {
         s.ctl_sorted(&["endpoint", "status", &others]);
         s.ctl_sorted(&["defrag", &others]);
         s.ctl_sorted(&["endpoint", "status", "--cluster"]);
-        s.ctl_sorted(&["endpoint", "status", "--cluster", "-w", "json"]);
         s.ctl_sorted(&["endpoint", "health", "--cluster"]);
         s.ctl_sorted(&["endpoint", "hashkv", "--cluster"]);
         s.ctl(&["alarm", "list"]);
