@@ -937,11 +937,12 @@ fn maintenance() {
     });
 }
 
-/// The same on three members, each asked (all three endpoints given, as
-/// addresses: the `--cluster` variants need the Cluster service's member list),
-/// and
-/// leadership moved between them. The lines of each answer are sorted
-/// (etcdctl prints the members as they answer).
+/// The same on three members, each asked (two endpoints given, as addresses,
+/// and every member through `--cluster`: etcdctl then dials each member's
+/// client URL as `passthrough:///http://HOST:PORT` and sends that, scheme and
+/// all, as the HTTP/2 `:authority`, which etcd accepts), and leadership moved
+/// between them. The lines of each answer are sorted (etcdctl prints the
+/// members as they answer).
 #[test]
 fn maintenance_cluster() {
     compare_v3(3, &Flags::default(), |s: &mut Session<'_>| {
@@ -957,6 +958,9 @@ fn maintenance_cluster() {
         s.ctl_sorted(&["endpoint", "hashkv", &others]);
         s.ctl_sorted(&["endpoint", "status", &others]);
         s.ctl_sorted(&["defrag", &others]);
+        s.ctl_sorted(&["endpoint", "status", "--cluster"]);
+        s.ctl_sorted(&["endpoint", "health", "--cluster"]);
+        s.ctl_sorted(&["endpoint", "hashkv", "--cluster"]);
         s.ctl(&["alarm", "list"]);
         let m1 = s.server().members()[1].id.clone();
         s.ctl(&["move-leader", &m1, &others]);

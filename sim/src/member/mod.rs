@@ -48,6 +48,8 @@ pub mod listen;
 pub mod membership;
 // Real builds only: in sim builds gRPC is served on madsim's own sockets.
 #[cfg(not(madsim))]
+mod h2_authority;
+#[cfg(not(madsim))]
 mod preface;
 mod proposer;
 mod publish;

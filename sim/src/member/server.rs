@@ -192,7 +192,12 @@ async fn http2_connection<T>(
 {
     let svc = hyper_util::service::TowerToHyperService::new(routes);
     let conn = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
-        .serve_connection(TokioIo::new(QuietFlush::new(stream)), svc);
+        .serve_connection(
+            TokioIo::new(QuietFlush::new(super::h2_authority::AuthorityFilter::new(
+                stream,
+            ))),
+            svc,
+        );
     let mut conn = std::pin::pin!(conn);
     let result = tokio::select! {
         biased;
