@@ -17,6 +17,13 @@
 //! 6.2.2): hyper's decoder then never adds to its dynamic table, which stays empty
 //! and so consistent with what it is sent. Server-to-client bytes are untouched.
 //!
+//! A client sends one authority on a connection (grpc-go and tonic use their
+//! target's), so the first header block decides: if its `:authority` has no
+//! scheme, that block goes through in its original bytes (hyper's decoder then
+//! follows the client's encoder itself) and so does everything after it, without
+//! parsing — the connection costs nothing more than a plain one; otherwise every
+//! block of the connection is rewritten as above.
+//!
 //! The HPACK decoder is the `loona-hpack` crate (the maintained continuation of
 //! the `hpack` crate, renamed through `fluke-hpack`, with 2024 releases, no
 //! `unsafe`, and errors rather than panics on malformed input); `h2`'s own codec
@@ -103,6 +110,21 @@ struct Block {
     end_stream: bool,
     priority: Option<[u8; 5]>,
     fragments: Vec<u8>,
+    /// The block's frames as received (kept for the connection's first block,
+    /// which goes through unchanged when it needs no rewrite).
+    original: Vec<u8>,
+}
+
+/// What the filter does with a connection's header blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Mode {
+    /// Before the end of the first header block.
+    #[default]
+    Undecided,
+    /// The first block's authority had a scheme: every block is rewritten.
+    Rewrite,
+    /// The first block needed no rewrite: all bytes pass through, unparsed.
+    Transparent,
 }
 
 /// The client-side bytes' parser and rewriter, without I/O: bytes go in with
@@ -118,6 +140,7 @@ pub struct Filter {
     phase: Option<Phase>,
     block: Option<Block>,
     decoder: Option<Decoder<'static>>,
+    mode: Mode,
 }
 
 impl Filter {
@@ -130,6 +153,12 @@ impl Filter {
             decoder: Some(decoder),
             ..Filter::default()
         }
+    }
+
+    /// Whether the filter has nothing buffered and passes everything through
+    /// from now on (the reader may then read the socket directly).
+    pub fn is_transparent(&self) -> bool {
+        self.mode == Mode::Transparent && self.raw.is_empty() && self.out.is_empty()
     }
 
     /// Adds bytes received from the client.
@@ -167,6 +196,10 @@ impl Filter {
     /// Parses the next piece of `raw`; returns whether it made progress (false:
     /// more client bytes are needed).
     fn step(&mut self) -> Result<bool, FilterError> {
+        if self.mode == Mode::Transparent {
+            self.ready = self.raw.len();
+            return Ok(self.ready > 0);
+        }
         match self.phase.unwrap_or(Phase::FrameHeader) {
             Phase::Through(rest) => {
                 let n = rest.min(self.raw.len());
@@ -227,6 +260,9 @@ impl Filter {
                     ));
                 }
                 block.fragments.extend_from_slice(fragment);
+                if self.mode == Mode::Undecided {
+                    block.original.extend_from_slice(&frame);
+                }
                 if flags & END_HEADERS != 0 {
                     let block = self
                         .block
@@ -274,6 +310,7 @@ impl Filter {
             end_stream: flags & END_STREAM != 0,
             priority,
             fragments: Vec::with_capacity(keep),
+            original: Vec::new(),
         });
         Ok(&body[..keep])
     }
@@ -287,12 +324,15 @@ impl Filter {
             .ok_or(FilterError::Framing("no decoder"))?;
         let mut encoded = Vec::with_capacity(block.fragments.len() + 16);
         let mut listed = 0usize;
+        let mut rewritten = false;
         decoder
             .decode_with_cb(&block.fragments, |name, value| {
                 listed = listed.saturating_add(name.len() + value.len() + 32);
                 if listed <= MAX_LIST_BYTES {
                     let value = if &*name == b":authority" {
-                        without_scheme(&value)
+                        let kept = without_scheme(&value);
+                        rewritten |= kept.len() != value.len();
+                        kept
                     } else {
                         &value
                     };
@@ -303,6 +343,14 @@ impl Filter {
         if listed > MAX_LIST_BYTES {
             return Err(FilterError::TooLarge(listed));
         }
+        if self.mode == Mode::Undecided && !rewritten {
+            // hyper decodes the client's own bytes from here on.
+            self.mode = Mode::Transparent;
+            self.decoder = None;
+            self.out.extend_from_slice(&block.original);
+            return Ok(());
+        }
+        self.mode = Mode::Rewrite;
         write_frames(block, &encoded, &mut self.out);
         Ok(())
     }
@@ -485,6 +533,12 @@ impl<S: AsyncRead + Unpin> AsyncRead for AuthorityFilter<S> {
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
         loop {
+            if this.filter.is_transparent() {
+                if !this.chunk.is_empty() {
+                    this.chunk = Box::default();
+                }
+                return Pin::new(&mut this.inner).poll_read(cx, buf);
+            }
             let max = buf.remaining();
             if max == 0 {
                 return Poll::Ready(Ok(()));
@@ -696,6 +750,37 @@ mod tests {
     }
 
     #[test]
+    fn a_connection_whose_first_authority_has_no_scheme_passes_unchanged() {
+        let mut enc = Encoder::new();
+        let mut input = PREFACE.to_vec();
+        input.extend(frame(0x4, 0, 0, &[0, 4, 0, 0, 0xff, 0xff])); // SETTINGS
+        for (i, (stream, authority)) in [(1u32, b"127.0.0.1:2379".as_slice()), (3, b"h:1")]
+            .into_iter()
+            .enumerate()
+        {
+            let block = request_block(&mut enc, i == 0, authority);
+            input.extend(frame(HEADERS, END_HEADERS, stream, &block));
+            input.extend(frame(0x0, END_STREAM, stream, b"\0\0\0\0\x02ab"));
+        }
+        for piece in [1, 7, 4096] {
+            let mut f = Filter::new();
+            let mut out = Vec::new();
+            let mut transparent_at = None;
+            for (i, chunk) in input.chunks(piece).enumerate() {
+                f.push(chunk);
+                while f.take(7, |b| out.extend_from_slice(b)).unwrap() > 0 {}
+                if transparent_at.is_none() && f.is_transparent() {
+                    transparent_at = Some(i);
+                }
+            }
+            // The client's own bytes, and no parsing after the first block.
+            assert_eq!(out, input, "piece {piece}");
+            assert!(transparent_at.is_some(), "piece {piece}");
+            assert!(f.decoder.is_none());
+        }
+    }
+
+    #[test]
     fn padded_priority_headers_and_continuations_become_one_block() {
         let mut enc = Encoder::new();
         let block = request_block(&mut enc, true, b"https://m:2379");
@@ -723,10 +808,11 @@ mod tests {
 
     #[test]
     fn size_updates_are_followed_and_bounded_by_the_advertised_size() {
-        // A size update to 0 evicts the indexed authority: a later reference fails.
+        // A size update to 0 evicts the indexed authority: a later reference fails
+        // (the first authority has a scheme, so the connection stays filtered).
         let mut input = PREFACE.to_vec();
-        let mut first = vec![0x41, 3];
-        first.extend_from_slice(b"a:1");
+        let mut first = vec![0x41, 10];
+        first.extend_from_slice(b"http://a:1");
         input.extend(frame(HEADERS, END_HEADERS, 1, &first));
         let mut second = encode_integer(0, 5, 0x20);
         second.push(0xbe);

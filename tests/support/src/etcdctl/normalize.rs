@@ -120,6 +120,7 @@ impl Normalizer {
         out = sort_list_after(&out, "ETCD_INITIAL_CLUSTER=\"", '"', ',');
         out = sort_list_after(&out, "attached keys([", ']', ' ');
         out = sort_list_after(&out, "\"keys\":[", ']', ',');
+        out = collapse_padding_before_placeholders(&out);
         sort_cluster_errors(&out)
     }
 
@@ -472,5 +473,39 @@ mod tests {
             mask_after(s, "\"expiration\":\"", '"', "<time>"),
             r#"{"expiration":"<time>","ttl":5} {"expiration":"<time>"}"#
         );
+    }
+}
+
+/// `text` with runs of spaces before a `<placeholder>` collapsed to one:
+/// etcdctl prints ids with `%16x` (`Member %16x added to cluster %16x`), so an
+/// id of 15 hex digits or fewer gets leading spaces, and ids are random.
+fn collapse_padding_before_placeholders(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut spaces = 0;
+    for c in text.chars() {
+        if c == ' ' {
+            spaces += 1;
+            continue;
+        }
+        let keep = if c == '<' { spaces.min(1) } else { spaces };
+        out.extend(std::iter::repeat_n(' ', keep));
+        spaces = 0;
+        out.push(c);
+    }
+    out.extend(std::iter::repeat_n(' ', spaces));
+    out
+}
+
+#[cfg(test)]
+mod padding_tests {
+    use super::collapse_padding_before_placeholders as collapse;
+
+    #[test]
+    fn padding_before_placeholders_is_collapsed_and_only_there() {
+        assert_eq!(
+            collapse("Member  <added-1> added to cluster   <cluster-id>\n"),
+            "Member <added-1> added to cluster <cluster-id>\n"
+        );
+        assert_eq!(collapse("a  b <x>  "), "a  b <x>  ");
     }
 }
