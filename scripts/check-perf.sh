@@ -37,7 +37,7 @@ run_one() {
   done
   echo "[$name] etcdctl check perf --load=$LOAD (about a minute)..."
   ETCDCTL_API=3 /usr/bin/etcdctl --endpoints="http://127.0.0.1:$cport" check perf --load="$LOAD" \
-    2>&1 | tr '\r' '\n' | grep -E 'PASS|FAIL' | tee "$work/$name.out" || true
+    2>&1 | tr '\r' '\n' | grep -oE '(PASS|FAIL).*' | tee "$work/$name.out" || true
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
