@@ -1302,11 +1302,14 @@ mod tests {
         use std::pin::Pin;
         use tonic::{Request, Response, Streaming};
 
+        /// The calls a [`Recorder`] saw: `(method, token)`.
+        type Seen = Vec<(&'static str, Option<String>)>;
+
         /// Records `(method, token)` per call; Range answers "invalid auth
         /// token" when `refuse` is set.
         #[derive(Clone, Default)]
         struct Recorder {
-            seen: Arc<Mutex<Vec<(&'static str, Option<String>)>>>,
+            seen: Arc<Mutex<Seen>>,
             refuse: bool,
         }
 
@@ -1319,7 +1322,7 @@ mod tests {
                 self.seen.lock().unwrap().push((method, token));
             }
 
-            fn seen(&self) -> Vec<(&'static str, Option<String>)> {
+            fn seen(&self) -> Seen {
                 self.seen.lock().unwrap().clone()
             }
         }
@@ -1363,10 +1366,7 @@ mod tests {
         }
 
         type Replies = Pin<
-            Box<
-                dyn futures_util::Stream<Item = std::result::Result<WatchResponse, Status>>
-                    + Send,
-            >,
+            Box<dyn futures_util::Stream<Item = std::result::Result<WatchResponse, Status>> + Send>,
         >;
 
         #[async_trait::async_trait]
@@ -1407,7 +1407,7 @@ mod tests {
         }
 
         /// Waits until the server has seen `n` calls.
-        async fn seen_n(svc: &Recorder, n: usize) -> Vec<(&'static str, Option<String>)> {
+        async fn seen_n(svc: &Recorder, n: usize) -> Seen {
             for _ in 0..500 {
                 if svc.seen().len() >= n {
                     return svc.seen();
@@ -1430,7 +1430,11 @@ mod tests {
                 .get("k", GetOptions::default())
                 .await
                 .unwrap();
-            plain.with_token("").get("k", GetOptions::default()).await.unwrap();
+            plain
+                .with_token("")
+                .get("k", GetOptions::default())
+                .await
+                .unwrap();
             let some = |s: &str| Some(s.to_string());
             assert_eq!(
                 seen_n(&svc, 4).await,

@@ -23,13 +23,13 @@
 use super::learner::{Rpc, check_learner};
 use super::own_client::{CallerLease, OwnClient, concurrency_status, request_context, text};
 use crate::server::v3_backend::V3Backend;
+use etcd_sdk::v3::Client;
 use etcd_sdk::v3::concurrency::{Context, Election, Session, SessionOptions};
 use etcd_sdk::v3::pb::v3electionpb::election_server::Election as ElectionRpc;
 use etcd_sdk::v3::pb::v3electionpb::{
     CampaignRequest, CampaignResponse, LeaderKey, LeaderRequest, LeaderResponse, ProclaimRequest,
     ProclaimResponse, ResignRequest, ResignResponse,
 };
-use etcd_sdk::v3::Client;
 use etcd_sdk::v3::tonic::{self, Request, Response, Status};
 use futures_util::{Stream, StreamExt as _};
 use std::pin::Pin;

@@ -19,9 +19,9 @@ use etcd_sdk::v3::pb::v3electionpb::{
 };
 use etcd_sdk::v3::pb::v3lockpb::lock_client::LockClient;
 use etcd_sdk::v3::pb::v3lockpb::{LockRequest, UnlockRequest};
+use etcd_sdk::v3::tonic;
 use etcd_sdk::v3::tonic::transport::{Channel, Endpoint};
 use etcd_sdk::v3::tonic::{Code, Status, Streaming};
-use etcd_sdk::v3::tonic;
 use etcd_sdk::v3::{
     Auth, Client, Config, GetOptions, KV, Lease, Permission, PermissionType, UserAddOptions,
 };
@@ -528,20 +528,29 @@ pub async fn lock_and_campaign_as_the_caller(endpoints: Vec<String>) {
     assert_eq!(held.key, lease_key("lk/a", lease));
     let resp = within(
         "unlock",
-        lc.clone()
-            .unlock(as_caller(UnlockRequest { key: held.key.clone() }, token)),
+        lc.clone().unlock(as_caller(
+            UnlockRequest {
+                key: held.key.clone(),
+            },
+            token,
+        )),
     )
     .await
     .expect("u unlocks lk/a");
     assert!(resp.into_inner().header.is_some());
     let left = u.get("lk/a/", GetOptions::prefix()).await;
-    assert_eq!(left.expect("get as u").count, 0, "the unlock deleted the key");
+    assert_eq!(
+        left.expect("get as u").count,
+        0,
+        "the unlock deleted the key"
+    );
     assert_refused(lock_as("other", token).await, Code::Unknown, DENIED);
     assert_refused(lock_as("lk/a", None).await, Code::Unknown, ANONYMOUS);
     assert_refused(
         within(
             "anonymous unlock",
-            lc.clone().unlock(as_caller(UnlockRequest { key: held.key }, None)),
+            lc.clone()
+                .unlock(as_caller(UnlockRequest { key: held.key }, None)),
         )
         .await,
         Code::Unknown,
@@ -565,7 +574,9 @@ pub async fn lock_and_campaign_as_the_caller(endpoints: Vec<String>) {
                 .map(|r| r.into_inner())
         }
     };
-    let won = campaign_as("lk/e", token).await.expect("u campaigns on lk/e");
+    let won = campaign_as("lk/e", token)
+        .await
+        .expect("u campaigns on lk/e");
     let leader = won.leader.expect("a leader key");
     assert_eq!(leader.key, lease_key("lk/e", lease));
     within(
