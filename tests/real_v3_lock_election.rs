@@ -34,3 +34,9 @@ async fn lock_service_excludes_etcdctl_lock() {
     let c = EtcdCluster::start(1).await;
     v3_lock_election::lock_service_excludes_etcdctl_lock(c.client_urls()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_and_campaign_as_the_caller() {
+    let c = EtcdCluster::start(1).await;
+    v3_lock_election::lock_and_campaign_as_the_caller(c.client_urls()).await;
+}

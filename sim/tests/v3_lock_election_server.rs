@@ -40,6 +40,11 @@ mod real {
     async fn lock_service_excludes_etcdctl_lock() {
         v3_lock_election::lock_service_excludes_etcdctl_lock(one().await.client_urls()).await;
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lock_and_campaign_as_the_caller() {
+        v3_lock_election::lock_and_campaign_as_the_caller(one().await.client_urls()).await;
+    }
 }
 
 #[cfg(madsim)]
@@ -48,4 +53,5 @@ etcd_test_support::against_sim!(v3_lock_election:
     lock_refusals,
     election_sequence_and_takeover,
     lock_service_and_sdk_mutex_exclude_each_other,
+    lock_and_campaign_as_the_caller,
 );

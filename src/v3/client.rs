@@ -144,6 +144,18 @@ pub struct Client {
     /// the copies made for one attempt (the endpoint picked) or for a call
     /// aimed at one endpoint ([`Client::unary_at`]).
     pinned: Option<GrpcChannel>,
+    /// Set by [`Client::with_token`]: the token this handle's calls carry
+    /// instead of the client's own.
+    given_token: Option<Arc<GivenToken>>,
+}
+
+/// A token given to [`Client::with_token`], with the streams of the handles
+/// that carry it (a stream's metadata is set when it opens, so they cannot
+/// share the client's).
+struct GivenToken {
+    /// `None`: the token was not valid metadata; calls go out without one.
+    value: Option<AsciiMetadataValue>,
+    streams: super::streams::Streams,
 }
 
 impl std::fmt::Debug for Client {
@@ -191,6 +203,7 @@ impl Client {
             timeout: None,
             deadline: None,
             pinned: None,
+            given_token: None,
         };
         if client.inner.config.reject_old_cluster {
             client.check_version().await?;
@@ -310,6 +323,33 @@ impl Client {
         }
     }
 
+    /// A copy whose every call (unary and stream) carries `token` as its
+    /// `token` metadata instead of the client's own, and never
+    /// re-authenticates: a refused token is the caller's failure (as a server
+    /// forwarding its caller's credentials needs; etcd's in-process client
+    /// passes the caller's context on). An empty token sends none (an
+    /// anonymous caller), as does one that is not valid metadata (printable
+    /// ASCII), which no server would have issued. Cheap (one allocation);
+    /// copies of the copy share its token and its Watch and LeaseKeepAlive
+    /// streams, which are not shared with the client's.
+    pub fn with_token(&self, token: impl Into<String>) -> Client {
+        let token = token.into();
+        let value = match token.as_str() {
+            "" => None,
+            t => t.parse::<AsciiMetadataValue>().ok(),
+        };
+        if value.is_none() && !token.is_empty() {
+            tracing::debug!("v3: a given token is not valid metadata; calls go without one");
+        }
+        Client {
+            given_token: Some(Arc::new(GivenToken {
+                value,
+                streams: Default::default(),
+            })),
+            ..self.clone()
+        }
+    }
+
     /// The deadline of a call starting now: the earliest of the handle's and
     /// the config's bounds.
     pub(crate) fn call_deadline(&self) -> Option<Instant> {
@@ -371,7 +411,10 @@ impl Client {
 
     /// The client's shared Watch and LeaseKeepAlive streams.
     pub(crate) fn streams(&self) -> &super::streams::Streams {
-        &self.inner.streams
+        match &self.given_token {
+            Some(given) => &given.streams,
+            None => &self.inner.streams,
+        }
     }
 
     /// A KV client over [`Client::channel`], with the configured size limits.
@@ -438,12 +481,15 @@ impl Client {
         if let Some(d) = deadline {
             req.set_timeout(d.saturating_duration_since(Instant::now()));
         }
-        let token = self
-            .inner
-            .token
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let token = match &self.given_token {
+            Some(given) => given.value.clone(),
+            None => self
+                .inner
+                .token
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        };
         if let Some(token) = token {
             req.metadata_mut().insert("token", token);
         }
@@ -586,6 +632,9 @@ impl Client {
     }
 
     fn needs_new_token(&self, e: &Error) -> bool {
+        if self.given_token.is_some() {
+            return false;
+        }
         match e.etcd() {
             Some(EtcdError::InvalidAuthToken | EtcdError::AuthOldRevision) => true,
             Some(EtcdError::UserEmpty) => self.has_credentials(),
@@ -941,6 +990,7 @@ fn spawn_auto_sync(inner: &Arc<Inner>, every: Duration) {
                 timeout: Some(AUTO_SYNC_TIMEOUT),
                 deadline: None,
                 pinned: None,
+                given_token: None,
             };
             if let Err(e) = client.sync().await {
                 tracing::info!(error = %e, "v3: auto-sync of the endpoints failed");
@@ -1234,5 +1284,213 @@ mod tests {
         assert!(!version_at_least_3_2("3.1.9"));
         assert!(!version_at_least_3_2("2.3.8"));
         assert!(!version_at_least_3_2(""));
+    }
+
+    /// [`Client::with_token`] against an in-process server that records the
+    /// `token` metadata of every Range and Watch call it gets.
+    #[cfg(not(madsim))]
+    mod given_token {
+        use super::*;
+        use crate::v3::pb::etcdserverpb::kv_server::{Kv, KvServer};
+        use crate::v3::pb::etcdserverpb::watch_server::{Watch, WatchServer};
+        use crate::v3::pb::etcdserverpb::{
+            CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse,
+            PutRequest, PutResponse, RangeRequest, RangeResponse, TxnRequest, TxnResponse,
+            WatchRequest, WatchResponse,
+        };
+        use crate::v3::{GetOptions, KV, WatchOptions, Watcher};
+        use std::pin::Pin;
+        use tonic::{Request, Response, Streaming};
+
+        /// The calls a [`Recorder`] saw: `(method, token)`.
+        type Seen = Vec<(&'static str, Option<String>)>;
+
+        /// Records `(method, token)` per call; Range answers "invalid auth
+        /// token" when `refuse` is set.
+        #[derive(Clone, Default)]
+        struct Recorder {
+            seen: Arc<Mutex<Seen>>,
+            refuse: bool,
+        }
+
+        impl Recorder {
+            fn record<T>(&self, method: &'static str, req: &Request<T>) {
+                let token = req
+                    .metadata()
+                    .get("token")
+                    .map(|v| v.to_str().unwrap_or("<not ascii>").to_string());
+                self.seen.lock().unwrap().push((method, token));
+            }
+
+            fn seen(&self) -> Seen {
+                self.seen.lock().unwrap().clone()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl Kv for Recorder {
+            async fn range(
+                &self,
+                req: Request<RangeRequest>,
+            ) -> std::result::Result<Response<RangeResponse>, Status> {
+                self.record("range", &req);
+                if self.refuse {
+                    return Err(Status::unauthenticated("etcdserver: invalid auth token"));
+                }
+                Ok(Response::new(RangeResponse::default()))
+            }
+            async fn put(
+                &self,
+                _: Request<PutRequest>,
+            ) -> std::result::Result<Response<PutResponse>, Status> {
+                Err(Status::unimplemented("put"))
+            }
+            async fn delete_range(
+                &self,
+                _: Request<DeleteRangeRequest>,
+            ) -> std::result::Result<Response<DeleteRangeResponse>, Status> {
+                Err(Status::unimplemented("delete"))
+            }
+            async fn txn(
+                &self,
+                _: Request<TxnRequest>,
+            ) -> std::result::Result<Response<TxnResponse>, Status> {
+                Err(Status::unimplemented("txn"))
+            }
+            async fn compact(
+                &self,
+                _: Request<CompactionRequest>,
+            ) -> std::result::Result<Response<CompactionResponse>, Status> {
+                Err(Status::unimplemented("compact"))
+            }
+        }
+
+        type Replies = Pin<
+            Box<dyn futures_util::Stream<Item = std::result::Result<WatchResponse, Status>> + Send>,
+        >;
+
+        #[async_trait::async_trait]
+        impl Watch for Recorder {
+            type WatchStream = Replies;
+
+            async fn watch(
+                &self,
+                req: Request<Streaming<WatchRequest>>,
+            ) -> std::result::Result<Response<Replies>, Status> {
+                self.record("watch", &req);
+                Ok(Response::new(Box::pin(futures_util::stream::pending())))
+            }
+        }
+
+        async fn serve(refuse: bool) -> (Recorder, String) {
+            let svc = Recorder {
+                refuse,
+                ..Recorder::default()
+            };
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let incoming = tonic::transport::server::TcpIncoming::from(listener);
+            let server = tonic::transport::Server::builder()
+                .add_service(KvServer::new(svc.clone()))
+                .add_service(WatchServer::new(svc.clone()));
+            tokio::spawn(async move { server.serve_with_incoming(incoming).await });
+            (svc, format!("http://{addr}"))
+        }
+
+        async fn client(url: String) -> Client {
+            Client::new(Config {
+                request_timeout: Some(Duration::from_secs(5)),
+                ..Config::new([url])
+            })
+            .await
+            .unwrap()
+        }
+
+        /// Waits until the server has seen `n` calls.
+        async fn seen_n(svc: &Recorder, n: usize) -> Seen {
+            for _ in 0..500 {
+                if svc.seen().len() >= n {
+                    return svc.seen();
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("the server saw {:?}, not {n} calls", svc.seen());
+        }
+
+        #[tokio::test]
+        async fn unary_calls_and_streams_carry_the_given_token() {
+            let (svc, url) = serve(false).await;
+            let plain = client(url).await;
+            let alice = plain.with_token("alice-token");
+            alice.get("k", GetOptions::default()).await.unwrap();
+            plain.get("k", GetOptions::default()).await.unwrap();
+            // Copies of the copy keep the token.
+            alice
+                .with_timeout(Duration::from_secs(3))
+                .get("k", GetOptions::default())
+                .await
+                .unwrap();
+            plain
+                .with_token("")
+                .get("k", GetOptions::default())
+                .await
+                .unwrap();
+            let some = |s: &str| Some(s.to_string());
+            assert_eq!(
+                seen_n(&svc, 4).await,
+                vec![
+                    ("range", some("alice-token")),
+                    ("range", None),
+                    ("range", some("alice-token")),
+                    ("range", None),
+                ]
+            );
+
+            // The watch stream of the copy is its own, with the token; the
+            // client's is opened without one. (The server never answers the
+            // creates: the watches wait, their streams are open.)
+            let watch = |c: &Client| {
+                let c = c.clone();
+                tokio::spawn(async move { c.watch("k", WatchOptions::default()).await })
+            };
+            let w1 = watch(&alice);
+            let seen = seen_n(&svc, 5).await;
+            assert_eq!(seen[4], ("watch", some("alice-token")));
+            let w2 = watch(&plain);
+            let seen = seen_n(&svc, 6).await;
+            assert_eq!(seen[5], ("watch", None));
+            w1.abort();
+            w2.abort();
+        }
+
+        #[tokio::test]
+        async fn a_refused_given_token_is_not_refreshed() {
+            let (svc, url) = serve(true).await;
+            let plain = client(url).await;
+            let e = plain
+                .with_token("stale")
+                .get("k", GetOptions::default())
+                .await
+                .unwrap_err();
+            assert_eq!(e.etcd(), Some(EtcdError::InvalidAuthToken), "{e:?}");
+            // One attempt, and no Authenticate call (the server has no Auth
+            // service: trying would have failed otherwise).
+            assert_eq!(svc.seen(), vec![("range", Some("stale".to_string()))]);
+        }
+
+        #[tokio::test]
+        async fn a_token_that_is_not_metadata_is_not_sent() {
+            let (_svc, url) = serve(false).await;
+            let plain = client(url).await;
+            let sent = |c: &Client| {
+                c.request((), None)
+                    .metadata()
+                    .get("token")
+                    .map(|v| v.to_str().unwrap().to_string())
+            };
+            assert_eq!(sent(&plain.with_token("tok")), Some("tok".to_string()));
+            assert_eq!(sent(&plain.with_token("tok\n")), None);
+            assert_eq!(sent(&plain.with_token("")), None);
+        }
     }
 }

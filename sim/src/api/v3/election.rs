@@ -23,6 +23,7 @@
 use super::learner::{Rpc, check_learner};
 use super::own_client::{CallerLease, OwnClient, concurrency_status, request_context, text};
 use crate::server::v3_backend::V3Backend;
+use etcd_sdk::v3::Client;
 use etcd_sdk::v3::concurrency::{Context, Election, Session, SessionOptions};
 use etcd_sdk::v3::pb::v3electionpb::election_server::Election as ElectionRpc;
 use etcd_sdk::v3::pb::v3electionpb::{
@@ -58,10 +59,14 @@ impl ElectionService {
     /// A session on `lease` that neither keeps it alive nor revokes it (etcd's
     /// `session`: made with the lease, then orphaned). Leader and Observe use
     /// lease -1, as etcd does: they write nothing.
-    async fn session(&self, ctx: &Context, lease: i64) -> Result<Session<CallerLease>, Status> {
-        let client = CallerLease(self.client.get().await?);
+    async fn session(
+        &self,
+        client: Client,
+        ctx: &Context,
+        lease: i64,
+    ) -> Result<Session<CallerLease>, Status> {
         Session::with_options(
-            client,
+            CallerLease(client),
             SessionOptions::new()
                 .with_lease(lease)
                 .with_context(ctx.clone()),
@@ -73,11 +78,12 @@ impl ElectionService {
     /// The election a leader key names, resumed (etcd's `ResumeElection`).
     async fn resume(
         &self,
+        client: Client,
         ctx: &Context,
         leader: Option<LeaderKey>,
     ) -> Result<Election<CallerLease>, Status> {
         let leader = leader.ok_or_else(|| Status::unknown(MISSING_LEADER_KEY))?;
-        let session = self.session(ctx, leader.lease).await?;
+        let session = self.session(client, ctx, leader.lease).await?;
         Ok(Election::resume(
             &session,
             text(&leader.name),
@@ -95,8 +101,9 @@ impl ElectionRpc for ElectionService {
     ) -> Result<Response<CampaignResponse>, Status> {
         check_learner(&*self.backend, Rpc::Other)?;
         let ctx = request_context(request.metadata());
+        let client = self.client.for_caller(request.metadata()).await?;
         let req = request.into_inner();
-        let session = self.session(&ctx, req.lease).await?;
+        let session = self.session(client, &ctx, req.lease).await?;
         let mut election = Election::new(&session, text(&req.name));
         election
             .campaign(&ctx, req.value)
@@ -119,8 +126,9 @@ impl ElectionRpc for ElectionService {
     ) -> Result<Response<ProclaimResponse>, Status> {
         check_learner(&*self.backend, Rpc::Other)?;
         let ctx = request_context(request.metadata());
+        let client = self.client.for_caller(request.metadata()).await?;
         let req = request.into_inner();
-        let mut election = self.resume(&ctx, req.leader).await?;
+        let mut election = self.resume(client, &ctx, req.leader).await?;
         election
             .proclaim(&ctx, req.value)
             .await
@@ -136,8 +144,9 @@ impl ElectionRpc for ElectionService {
     ) -> Result<Response<LeaderResponse>, Status> {
         check_learner(&*self.backend, Rpc::Other)?;
         let ctx = request_context(request.metadata());
+        let client = self.client.for_caller(request.metadata()).await?;
         let req = request.into_inner();
-        let session = self.session(&ctx, -1).await?;
+        let session = self.session(client, &ctx, -1).await?;
         let resp = Election::new(&session, text(&req.name))
             .leader(&ctx)
             .await
@@ -156,8 +165,9 @@ impl ElectionRpc for ElectionService {
     ) -> Result<Response<ObserveStream>, Status> {
         check_learner(&*self.backend, Rpc::Other)?;
         let ctx = request_context(request.metadata());
+        let client = self.client.for_caller(request.metadata()).await?;
         let req = request.into_inner();
-        let session = self.session(&ctx, -1).await?;
+        let session = self.session(client, &ctx, -1).await?;
         let observed = Election::new(&session, text(&req.name)).observe(&ctx);
         let stream = observed
             .take_while(|item| {
@@ -184,8 +194,9 @@ impl ElectionRpc for ElectionService {
     ) -> Result<Response<ResignResponse>, Status> {
         check_learner(&*self.backend, Rpc::Other)?;
         let ctx = request_context(request.metadata());
+        let client = self.client.for_caller(request.metadata()).await?;
         let req = request.into_inner();
-        let mut election = self.resume(&ctx, req.leader).await?;
+        let mut election = self.resume(client, &ctx, req.leader).await?;
         election
             .resign(&ctx)
             .await

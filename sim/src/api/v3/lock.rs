@@ -43,8 +43,8 @@ impl Lock for LockService {
     async fn lock(&self, request: Request<LockRequest>) -> Result<Response<LockResponse>, Status> {
         check_learner(&*self.backend, Rpc::Other)?;
         let ctx = request_context(request.metadata());
+        let client = CallerLease(self.client.for_caller(request.metadata()).await?);
         let req = request.into_inner();
-        let client = CallerLease(self.client.get().await?);
         let session = Session::with_options(
             client,
             SessionOptions::new()
@@ -67,8 +67,8 @@ impl Lock for LockService {
     ) -> Result<Response<UnlockResponse>, Status> {
         check_learner(&*self.backend, Rpc::Other)?;
         let ctx = request_context(request.metadata());
+        let client = self.client.for_caller(request.metadata()).await?;
         let req = request.into_inner();
-        let client = self.client.get().await?;
         let resp = ctx
             .run(async { Ok(client.delete(req.key, DeleteOptions::default()).await?) })
             .await

@@ -12,12 +12,14 @@
 //! code; an adapter over `V3Backend` would have to re-implement watches and
 //! the request path. The cost is a loopback connection per member.
 //!
-//! # Known gap: auth
+//! # Auth: the caller's token
 //!
-//! The SDK client has no per-call metadata: the caller's `token` is not
-//! forwarded to the inner calls. With auth enabled the inner calls carry no
-//! token and are refused as etcd refuses an anonymous caller; etcd's
-//! in-process client passes the caller's context (and token) through.
+//! Every inner call of a request carries the caller's `token` metadata
+//! ([`OwnClient::for_caller`], the SDK's [`Client::with_token`]), so the
+//! member checks permissions as the caller, as etcd's in-process client does
+//! by passing the caller's context on: a user may lock or campaign under the
+//! keys it may write, and an anonymous caller is refused once auth is on. A
+//! refused token is not refreshed (the own client has no credentials).
 
 use async_trait::async_trait;
 use etcd_sdk::v3::concurrency::{self, Context};
@@ -74,6 +76,29 @@ impl OwnClient {
             .await
             .cloned()
     }
+
+    /// The client as the caller of a request: its inner calls carry the
+    /// caller's `token` metadata, or none (an anonymous caller). Made on
+    /// first use, as [`OwnClient::get`].
+    ///
+    /// # Errors
+    ///
+    /// As [`OwnClient::get`].
+    pub async fn for_caller(&self, metadata: &MetadataMap) -> Result<Client, Status> {
+        let client = self.get().await?;
+        Ok(match caller_token(metadata) {
+            Some(token) => client.with_token(token),
+            None => client,
+        })
+    }
+}
+
+/// The caller's `token` metadata, if it has one that is text.
+fn caller_token(metadata: &MetadataMap) -> Option<&str> {
+    metadata
+        .get("token")
+        .and_then(|v| v.to_str().ok())
+        .filter(|t| !t.is_empty())
 }
 
 /// A client whose lease keepalives do nothing (the stream waits forever): the
@@ -258,6 +283,16 @@ mod tests {
         assert_eq!(s.message(), "etcdserver: requested lease not found");
         let s = concurrency_status(&concurrency::Error::ElectionNoLeader);
         assert_eq!(s.message(), "election: no leader");
+    }
+
+    #[test]
+    fn the_callers_token_is_read_from_its_metadata() {
+        let mut md = MetadataMap::new();
+        assert_eq!(caller_token(&md), None);
+        md.insert("token", "".parse().unwrap());
+        assert_eq!(caller_token(&md), None);
+        md.insert("token", "abc.7".parse().unwrap());
+        assert_eq!(caller_token(&md), Some("abc.7"));
     }
 
     #[tokio::test]

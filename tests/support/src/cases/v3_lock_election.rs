@@ -6,7 +6,8 @@
 //! an election's campaign / proclaim / leader / observe / resign sequence with
 //! a second campaigner taking over on resign, and a lock held through the
 //! service excluding the SDK's `concurrency::Mutex` and `etcdctl lock` on the
-//! same name. Single-member bodies that take the endpoints; each expects a
+//! same name, and, with auth enabled, the services acting as their caller
+//! (its token's permissions). Single-member bodies that take the endpoints; each expects a
 //! fresh cluster. Run against real etcd by `tests/real_v3_lock_election.rs`
 //! and against `etcd-sim` by `sim/tests/v3_lock_election_server.rs`.
 
@@ -18,9 +19,12 @@ use etcd_sdk::v3::pb::v3electionpb::{
 };
 use etcd_sdk::v3::pb::v3lockpb::lock_client::LockClient;
 use etcd_sdk::v3::pb::v3lockpb::{LockRequest, UnlockRequest};
+use etcd_sdk::v3::tonic;
 use etcd_sdk::v3::tonic::transport::{Channel, Endpoint};
 use etcd_sdk::v3::tonic::{Code, Status, Streaming};
-use etcd_sdk::v3::{Client, Config, GetOptions, KV, Lease};
+use etcd_sdk::v3::{
+    Auth, Client, Config, GetOptions, KV, Lease, Permission, PermissionType, UserAddOptions,
+};
 use futures_util::StreamExt;
 use std::future::Future;
 use std::time::Duration;
@@ -451,4 +455,141 @@ pub async fn lock_service_excludes_etcdctl_lock(endpoints: Vec<String>) {
     let out = ctl.wait_with_output().expect("etcdctl output");
     assert!(status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "got-it\n");
+}
+
+/// `msg` as a request carrying `token` as its `token` metadata (none: an
+/// anonymous caller).
+fn as_caller<T>(msg: T, token: Option<&str>) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(msg);
+    if let Some(t) = token {
+        req.metadata_mut()
+            .insert("token", t.parse().expect("a token is metadata"));
+    }
+    req
+}
+
+/// With auth enabled (root, and a user `u` with READWRITE on the prefix `lk/`
+/// only), the services act as their caller: `u` locks `lk/a` and unlocks it,
+/// campaigns on `lk/e` and resigns; `u` locking or campaigning on `other` is
+/// refused "permission denied", an anonymous caller "user name is empty"
+/// (both code Unknown, as every failure of these services).
+pub async fn lock_and_campaign_as_the_caller(endpoints: Vec<String>) {
+    let admin = client(&endpoints).await;
+    admin
+        .user_add("root", "rootpw", UserAddOptions::default())
+        .await
+        .expect("add root");
+    admin.role_add("root").await.expect("add role root");
+    admin
+        .user_grant_role("root", "root")
+        .await
+        .expect("grant root");
+    admin
+        .user_add("u", "upw", UserAddOptions::default())
+        .await
+        .expect("add u");
+    admin.role_add("r").await.expect("add role r");
+    admin
+        .role_grant_permission("r", Permission::prefix(PermissionType::Readwrite, "lk/"))
+        .await
+        .expect("grant lk/");
+    admin.user_grant_role("u", "r").await.expect("grant r");
+    admin.auth_enable().await.expect("auth enable");
+
+    let u = Client::new(Config {
+        username: Some("u".into()),
+        password: Some("upw".into()),
+        request_timeout: Some(STEP),
+        ..Config::new(endpoints.iter().cloned())
+    })
+    .await
+    .expect("client as u");
+    let token = u.authenticate("u", "upw").await.expect("token").token;
+    let token = Some(token.as_str());
+    let lease = u.grant(60).await.expect("grant as u").id;
+    let lc = LockClient::new(channel(&endpoints).await);
+    let ec = ElectionClient::new(channel(&endpoints).await);
+    const DENIED: &str = "etcdserver: permission denied";
+    const ANONYMOUS: &str = "etcdserver: user name is empty";
+
+    // Lock.
+    let lock_as = |name: &str, token: Option<&str>| {
+        let mut lc = lc.clone();
+        let req = as_caller(
+            LockRequest {
+                name: name.as_bytes().to_vec(),
+                lease,
+            },
+            token,
+        );
+        async move { within("lock", lc.lock(req)).await.map(|r| r.into_inner()) }
+    };
+    let held = lock_as("lk/a", token).await.expect("u locks lk/a");
+    assert_eq!(held.key, lease_key("lk/a", lease));
+    let resp = within(
+        "unlock",
+        lc.clone().unlock(as_caller(
+            UnlockRequest {
+                key: held.key.clone(),
+            },
+            token,
+        )),
+    )
+    .await
+    .expect("u unlocks lk/a");
+    assert!(resp.into_inner().header.is_some());
+    let left = u.get("lk/a/", GetOptions::prefix()).await;
+    assert_eq!(
+        left.expect("get as u").count,
+        0,
+        "the unlock deleted the key"
+    );
+    assert_refused(lock_as("other", token).await, Code::Unknown, DENIED);
+    assert_refused(lock_as("lk/a", None).await, Code::Unknown, ANONYMOUS);
+    assert_refused(
+        within(
+            "anonymous unlock",
+            lc.clone()
+                .unlock(as_caller(UnlockRequest { key: held.key }, None)),
+        )
+        .await,
+        Code::Unknown,
+        ANONYMOUS,
+    );
+
+    // Campaign.
+    let campaign_as = |name: &str, token: Option<&str>| {
+        let mut ec = ec.clone();
+        let req = as_caller(
+            CampaignRequest {
+                name: name.as_bytes().to_vec(),
+                lease,
+                value: b"v".to_vec(),
+            },
+            token,
+        );
+        async move {
+            within("campaign", ec.campaign(req))
+                .await
+                .map(|r| r.into_inner())
+        }
+    };
+    let won = campaign_as("lk/e", token)
+        .await
+        .expect("u campaigns on lk/e");
+    let leader = won.leader.expect("a leader key");
+    assert_eq!(leader.key, lease_key("lk/e", lease));
+    within(
+        "resign",
+        ec.clone().resign(as_caller(
+            ResignRequest {
+                leader: Some(leader),
+            },
+            token,
+        )),
+    )
+    .await
+    .expect("u resigns");
+    assert_refused(campaign_as("other", token).await, Code::Unknown, DENIED);
+    assert_refused(campaign_as("lk/e", None).await, Code::Unknown, ANONYMOUS);
 }
