@@ -28,6 +28,7 @@ pub mod client;
 pub mod keys;
 pub mod members;
 pub mod v3_auth;
+pub mod v3_auth_jwt;
 pub mod v3_auth_matrix;
 pub mod v3_cluster;
 pub mod v3_concurrency;
