@@ -12,9 +12,9 @@
 
 use super::error::EmbedError;
 use super::values::parse_duration;
+use crate::auth::v3::TokenKind;
 use crate::auth::v3::jwt::DEFAULT_JWT_TTL;
 use crate::auth::v3::jwt_keys::{JwtKeyError, JwtKeys, sign_method};
-use crate::auth::v3::TokenKind;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -88,7 +88,11 @@ fn jwt(opts: &BTreeMap<&str, &str>) -> Result<TokenKind, EmbedError> {
         },
         other => invalid(&other.to_string()),
     })?;
-    let unknown: Vec<&str> = opts.keys().filter(|k| !KNOWN.contains(k)).copied().collect();
+    let unknown: Vec<&str> = opts
+        .keys()
+        .filter(|k| !KNOWN.contains(k))
+        .copied()
+        .collect();
     if !unknown.is_empty() {
         tracing::warn!(?unknown, "auth: unknown JWT options");
     }
@@ -127,7 +131,10 @@ mod tests {
         let kind = |v: &str| token_kind(v).map(|_| ());
         assert_eq!(kind(&format!("jwt,sign-method=XX,priv-key={s}")), refused);
         assert_eq!(kind("jwt,sign-method=HS256,priv-key=/nonexistent"), refused);
-        assert_eq!(kind(&format!("jwt,sign-method=HS256,priv-key={s},ttl=x")), refused);
+        assert_eq!(
+            kind(&format!("jwt,sign-method=HS256,priv-key={s},ttl=x")),
+            refused
+        );
         assert_eq!(
             kind("jwt,sign-method=RS256"),
             Err(EmbedError::Invalid("auth: missing key data".into()))

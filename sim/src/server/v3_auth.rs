@@ -246,7 +246,10 @@ fn run(
                     .tokens
                     .assign(&r.name, &r.simple_token, index, revision, now)?
             };
-            Ok(AuthApplied::Authenticate(AuthenticateResponse { header: h, token }))
+            Ok(AuthApplied::Authenticate(AuthenticateResponse {
+                header: h,
+                token,
+            }))
         })
     } else if let Some(r) = &req.auth_user_add {
         let no_password = r.options.as_ref().is_some_and(|o| o.no_password);

@@ -241,7 +241,9 @@ mod tests {
         s.auth.enable().unwrap();
         s.applied_index = 9;
         s.tokens.assign("u", "abc", 9, 0, Instant::now()).unwrap();
-        s.tokens.assign("root", "def", 9, 0, Instant::now()).unwrap()
+        s.tokens
+            .assign("root", "def", 9, 0, Instant::now())
+            .unwrap()
     }
 
     #[tokio::test]

@@ -55,7 +55,9 @@ fn every_method_family_signs_and_verifies() {
         assert_eq!(p["username"], "alice", "{method}");
         assert_eq!(p["revision"], 7, "{method}");
         assert_eq!(p["exp"], NOW + 60, "{method}");
-        let c = t.verify_at(&token, NOW).unwrap_or_else(|| panic!("{method}"));
+        let c = t
+            .verify_at(&token, NOW)
+            .unwrap_or_else(|| panic!("{method}"));
         assert_eq!((c.username.as_str(), c.revision), ("alice", 7));
         // A forged signature, or another method's token, does not verify.
         let forged = format!("{}x", &token[..token.len() - 2]);
@@ -63,9 +65,15 @@ fn every_method_family_signs_and_verifies() {
     }
     let hs = tokens("HS256", Some(b"secret"), None);
     let other = tokens("HS384", Some(b"secret"), None);
-    assert_eq!(other.verify_at(&hs.sign_at("a", 1, NOW).unwrap(), NOW), None);
+    assert_eq!(
+        other.verify_at(&hs.sign_at("a", 1, NOW).unwrap(), NOW),
+        None
+    );
     let wrong = tokens("HS256", Some(b"not the secret"), None);
-    assert_eq!(wrong.verify_at(&hs.sign_at("a", 1, NOW).unwrap(), NOW), None);
+    assert_eq!(
+        wrong.verify_at(&hs.sign_at("a", 1, NOW).unwrap(), NOW),
+        None
+    );
     assert_eq!(hs.verify_at("not.a.jwt", NOW), None);
     assert_eq!(hs.verify_at("abcdefgh.12", NOW), None);
 }
@@ -115,13 +123,34 @@ fn keys_are_refused_as_etcd_refuses_them() {
     let rs = sign_method("RS256").unwrap();
     let es = sign_method("ES256").unwrap();
     let hs = sign_method("HS256").unwrap();
-    assert_eq!(JwtKeys::new(rs, None, None).err(), Some(JwtKeyError::MissingKey));
-    assert_eq!(JwtKeys::new(hs, None, Some(b"x")).err(), Some(JwtKeyError::MissingKey));
-    assert_eq!(JwtKeys::new(hs, Some(b""), None).err(), Some(JwtKeyError::MissingKey));
-    assert!(matches!(JwtKeys::new(rs, Some(b"junk"), None), Err(JwtKeyError::BadKey(_))));
-    assert!(matches!(JwtKeys::new(rs, Some(EC), None), Err(JwtKeyError::BadKey(_))));
-    assert!(matches!(JwtKeys::new(es, Some(RSA), None), Err(JwtKeyError::BadKey(_))));
-    assert!(matches!(JwtKeys::new(es, Some(EC384), None), Err(JwtKeyError::BadKey(_))));
+    assert_eq!(
+        JwtKeys::new(rs, None, None).err(),
+        Some(JwtKeyError::MissingKey)
+    );
+    assert_eq!(
+        JwtKeys::new(hs, None, Some(b"x")).err(),
+        Some(JwtKeyError::MissingKey)
+    );
+    assert_eq!(
+        JwtKeys::new(hs, Some(b""), None).err(),
+        Some(JwtKeyError::MissingKey)
+    );
+    assert!(matches!(
+        JwtKeys::new(rs, Some(b"junk"), None),
+        Err(JwtKeyError::BadKey(_))
+    ));
+    assert!(matches!(
+        JwtKeys::new(rs, Some(EC), None),
+        Err(JwtKeyError::BadKey(_))
+    ));
+    assert!(matches!(
+        JwtKeys::new(es, Some(RSA), None),
+        Err(JwtKeyError::BadKey(_))
+    ));
+    assert!(matches!(
+        JwtKeys::new(es, Some(EC384), None),
+        Err(JwtKeyError::BadKey(_))
+    ));
     assert_eq!(
         JwtKeys::new(rs, Some(RSA), Some(RSA_OTHER_PUB)).err(),
         Some(JwtKeyError::KeyMismatch)
@@ -130,6 +159,12 @@ fn keys_are_refused_as_etcd_refuses_them() {
         JwtKeys::new(es, Some(EC), Some(EC384_PUB)).err().is_some(),
         true
     );
-    assert_eq!(sign_method("ES512").err(), Some(JwtKeyError::UnsupportedMethod("ES512".into())));
-    assert_eq!(sign_method("none").err(), Some(JwtKeyError::UnknownMethod("none".into())));
+    assert_eq!(
+        sign_method("ES512").err(),
+        Some(JwtKeyError::UnsupportedMethod("ES512".into()))
+    );
+    assert_eq!(
+        sign_method("none").err(),
+        Some(JwtKeyError::UnknownMethod("none".into()))
+    );
 }

@@ -20,8 +20,8 @@ pub mod store;
 pub mod token;
 
 pub use error::AuthError;
-pub use perms::{Access, RangePerms};
-pub use store::AuthStore;
 pub use jwt::JwtTokens;
+pub use perms::{Access, RangePerms};
 pub use provider::{TokenInfo, TokenKind, TokenProvider};
+pub use store::AuthStore;
 pub use token::SimpleTokens;

@@ -32,8 +32,22 @@ fn openssl(dir: &Path, args: &[&str]) {
 /// The test keys: `rsa.pem`/`rsa.pub`, `ec.pem`/`ec.pub`, `hs.key` (random).
 pub fn make_keys(dir: &Path) {
     openssl(dir, &["genrsa", "-out", "rsa.pem", "2048"]);
-    openssl(dir, &["rsa", "-in", "rsa.pem", "-pubout", "-out", "rsa.pub"]);
-    openssl(dir, &["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ec.pem"]);
+    openssl(
+        dir,
+        &["rsa", "-in", "rsa.pem", "-pubout", "-out", "rsa.pub"],
+    );
+    openssl(
+        dir,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "ec.pem",
+        ],
+    );
     openssl(dir, &["ec", "-in", "ec.pem", "-pubout", "-out", "ec.pub"]);
     openssl(dir, &["rand", "-out", "hs.key", "32"]);
 }
@@ -101,7 +115,11 @@ async fn get(url: &str, token: &str, key: &str) -> Result<Vec<u8>, Status> {
         ..Default::default()
     };
     let r = kv(url).await.range(with_token(req, token)).await?;
-    Ok(r.into_inner().kvs.first().map(|kv| kv.value.clone()).unwrap_or_default())
+    Ok(r.into_inner()
+        .kvs
+        .first()
+        .map(|kv| kv.value.clone())
+        .unwrap_or_default())
 }
 
 #[track_caller]
@@ -120,9 +138,15 @@ fn assert_refused<T: std::fmt::Debug>(r: Result<T, Status>, want: EtcdError) {
 /// client as root.
 async fn set_up(url: &str) -> Client {
     let admin = Client::connect(vec![url.to_string()]).await.unwrap();
-    admin.user_add("root", "pw", UserAddOptions::default()).await.unwrap();
+    admin
+        .user_add("root", "pw", UserAddOptions::default())
+        .await
+        .unwrap();
     admin.user_grant_role("root", "root").await.unwrap();
-    admin.user_add("u", "upw", UserAddOptions::default()).await.unwrap();
+    admin
+        .user_add("u", "upw", UserAddOptions::default())
+        .await
+        .unwrap();
     admin.role_add("r").await.unwrap();
     admin
         .role_grant_permission("r", Permission::key(PermissionType::Readwrite, "k"))
@@ -162,7 +186,10 @@ pub async fn jwt_tokens(bin: &Path, keys: &Path, method: &str, ttl_secs: u64, re
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    assert!((now - 2..=now + 2).contains(&(exp - ttl_secs as i64)), "{c0}");
+    assert!(
+        (now - 2..=now + 2).contains(&(exp - ttl_secs as i64)),
+        "{c0}"
+    );
     assert_eq!(claims(&root_token)["revision"], c0["revision"]);
 
     put(&url, &t, "k").await.unwrap();
