@@ -78,8 +78,6 @@ fn jwt(opts: &BTreeMap<&str, &str>) -> Result<TokenKind, EmbedError> {
         None => DEFAULT_JWT_TTL,
         Some(t) => parse_duration(t).map_err(|e| invalid(&e))?,
     };
-    let public = read(opts, "pub-key")?;
-    let private = read(opts, "priv-key")?;
     let method = opts.get("sign-method").copied().unwrap_or_default();
     let alg = sign_method(method).map_err(|e| match e {
         JwtKeyError::UnsupportedMethod(m) => EmbedError::Unsupported {
@@ -88,6 +86,8 @@ fn jwt(opts: &BTreeMap<&str, &str>) -> Result<TokenKind, EmbedError> {
         },
         other => invalid(&other.to_string()),
     })?;
+    let public = read(opts, "pub-key")?;
+    let private = read(opts, "priv-key")?;
     let unknown: Vec<&str> = opts
         .keys()
         .filter(|k| !KNOWN.contains(k))
