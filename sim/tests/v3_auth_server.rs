@@ -79,6 +79,13 @@ mod real {
         );
         root.get("a", GetOptions::default()).await.unwrap();
     }
+
+    /// `--auth-token=jwt,...`: the body `tests/real_v3_auth.rs` runs against
+    /// etcd 3.4.23, with the same kinds of keys.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn jwt_tokens() {
+        etcd_test_support::cases::v3_auth_jwt::jwt_method_families(Path::new(BIN)).await;
+    }
 }
 
 #[cfg(madsim)]

@@ -98,7 +98,9 @@ pub struct Config {
     pub enable_v2: bool,
     /// `--pre-vote` (default false).
     pub pre_vote: bool,
-    /// `--auth-token` (default `simple`): the v3 token type; only `simple`.
+    /// `--auth-token` (default `simple`): the v3 token provider, `simple` or
+    /// `jwt,sign-method=<method>,priv-key=<file>,pub-key=<file>,ttl=<duration>`
+    /// (see [`super::auth_token`]; ES512 is not supported).
     pub auth_token: String,
     /// `--bcrypt-cost` (default 10): the cost of v3 password hashes (etcd's bounds,
     /// 4 to 31; another value falls back to 10). v2 passwords use 10.
@@ -218,6 +220,15 @@ impl Config {
                 .collect::<Vec<_>>()
                 .join(","),
         }
+    }
+
+    /// The token provider `--auth-token` names, its keys read from disk.
+    ///
+    /// # Errors
+    ///
+    /// [`EmbedError::Invalid`] with etcd's words, [`EmbedError::Unsupported`].
+    pub fn token_kind(&self) -> Result<crate::auth::v3::TokenKind, EmbedError> {
+        super::auth_token::token_kind(&self.auth_token)
     }
 
     /// The Raft tick.

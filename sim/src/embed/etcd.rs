@@ -148,6 +148,7 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
             quota_backend_bytes: crate::server::v3_quota::quota_of(config.quota_backend_bytes),
         },
         v3_restore,
+        auth_token: config.token_kind()?,
     };
     let disk = open_disk(&config)?;
     let member = Member::start_with_listeners(member_cfg, disk, listeners).await?;

@@ -29,6 +29,7 @@
 //!   [`help`]: its usage text.
 //! - [`etcd`]: [`start`] and the running [`Etcd`]; [`disk`]: the disk it runs on.
 
+pub mod auth_token;
 pub mod config;
 pub mod disk;
 pub mod error;

@@ -165,11 +165,8 @@ impl Config {
         if self.force_new_cluster {
             return unsupported("force-new-cluster", "not supported by etcd-sim".into());
         }
-        if self.auth_token != "simple" {
-            return unsupported(
-                "auth-token",
-                format!("{:?}: etcd-sim supports only \"simple\"", self.auth_token),
-            );
+        if let Err(e @ EmbedError::Unsupported { .. }) = self.token_kind() {
+            return Err(e);
         }
         if self.log_outputs.iter().any(|o| o == JOURNAL_LOG_OUTPUT) {
             return unsupported(
@@ -521,7 +518,10 @@ mod tests {
             },
             "cert-file",
         );
-        rejects(&|c| c.auth_token = "jwt".into(), "auth-token");
+        rejects(
+            &|c| c.auth_token = "jwt,sign-method=ES512,priv-key=/k".into(),
+            "auth-token",
+        );
         rejects(
             &|c| {
                 c.logger = "zap".into();

@@ -76,6 +76,8 @@ pub struct MemberConfig {
     /// The limits on v3 requests (`--max-txn-ops`, `--max-request-bytes`, the
     /// watch progress interval).
     pub v3_limits: crate::server::v3_backend::V3Limits,
+    /// `--auth-token`: the v3 token provider (simple by default, or JWT).
+    pub auth_token: crate::auth::v3::TokenKind,
     /// The v3 state to start from (a restored data dir's, see
     /// `embed::restore`): loaded before the log is applied. None: empty.
     pub v3_restore: Option<std::sync::Arc<Vec<u8>>>,
@@ -103,6 +105,7 @@ impl Default for MemberConfig {
             enable_v2: true,
             auto_compaction: None,
             v3_limits: crate::server::v3_backend::V3Limits::default(),
+            auth_token: crate::auth::v3::TokenKind::Simple,
             v3_restore: None,
             pre_vote: true,
             strict_reconfig_check: true,

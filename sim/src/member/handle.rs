@@ -161,7 +161,7 @@ impl Member {
             LessorConfig::new(cfg.election_ticks as u64, cfg.tick),
             WatchConfig::new(cfg.v3_limits.max_request_bytes),
         );
-        v3.set_token_ttl(cfg.v3_limits.auth_token_ttl);
+        v3.set_token_provider(&cfg.auth_token, cfg.v3_limits.auth_token_ttl);
         // Entries committed before this boot are applied again from the log:
         // the simple tokens they minted are not registered again (etcd skips
         // them by its consistent index; its tokens live in memory only).

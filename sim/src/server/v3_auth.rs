@@ -235,15 +235,21 @@ fn run(
         }
         Ok(AuthApplied::Disable(AuthDisableResponse { header: h }))
     } else if let Some(r) = &req.authenticate {
-        auth.may_authenticate(&r.name).map(|()| {
+        let revision = auth.revision();
+        auth.may_authenticate(&r.name).and_then(|()| {
             let index = stores.applied_index;
             let token = if index <= stores.replay_until {
-                // Replayed after a restart: the token died with the old process.
+                // Replayed after a restart: nobody waits for this token.
                 format!("{}.{index}", r.simple_token)
             } else {
-                stores.tokens.assign(&r.name, &r.simple_token, index, now)
+                stores
+                    .tokens
+                    .assign(&r.name, &r.simple_token, index, revision, now)?
             };
-            AuthApplied::Authenticate(AuthenticateResponse { header: h, token })
+            Ok(AuthApplied::Authenticate(AuthenticateResponse {
+                header: h,
+                token,
+            }))
         })
     } else if let Some(r) = &req.auth_user_add {
         let no_password = r.options.as_ref().is_some_and(|o| o.no_password);

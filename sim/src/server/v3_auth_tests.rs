@@ -240,7 +240,13 @@ fn tokens_are_minted_at_the_entry_index_and_dropped_on_password_change() {
     };
     assert_eq!(t.token, "abcdefghijklmnop.42");
     let now = Instant::now();
-    assert_eq!(s.tokens.user(&t.token, now).as_deref(), Some("u"));
+    assert_eq!(
+        s.tokens
+            .info(&t.token, 0, now)
+            .map(|t| t.username)
+            .as_deref(),
+        Some("u")
+    );
     ok(
         &mut s,
         as_user(
@@ -255,7 +261,7 @@ fn tokens_are_minted_at_the_entry_index_and_dropped_on_password_change() {
             },
         ),
     );
-    assert_eq!(s.tokens.user(&t.token, now), None);
+    assert_eq!(s.tokens.info(&t.token, 0, now).map(|t| t.username), None);
     // Replayed after a restart (at or below the boot commit index): not registered.
     s.replay_until = 50;
     s.applied_index = 50;
@@ -268,7 +274,12 @@ fn tokens_are_minted_at_the_entry_index_and_dropped_on_password_change() {
         ..Default::default()
     };
     ok(&mut s, replayed);
-    assert_eq!(s.tokens.user("qrstuvwxyzabcdef.50", now), None);
+    assert_eq!(
+        s.tokens
+            .info("qrstuvwxyzabcdef.50", 0, now)
+            .map(|t| t.username),
+        None
+    );
 }
 
 #[test]

@@ -11,7 +11,9 @@
 
 use super::v3_alarm::{AlarmSnapshotError, AlarmStore};
 use super::v3_quota::{BackendSize, size_in_use};
-use crate::auth::v3::{AuthStore, SimpleTokens, store::SnapshotError as AuthSnapshotError};
+use crate::auth::v3::{
+    AuthStore, SimpleTokens, TokenKind, TokenProvider, store::SnapshotError as AuthSnapshotError,
+};
 use crate::store::v3::kv::{KvStore, snapshot::SnapshotError};
 use crate::store::v3::lease::{Lessor, LessorConfig};
 use crate::store::v3::watch::{WatchConfig, WatchableStore};
@@ -34,8 +36,8 @@ pub struct V3Stores {
     pub watch: WatchableStore,
     /// The v3 auth store (replicated, in the snapshot).
     pub auth: AuthStore,
-    /// This member's simple tokens (in memory only).
-    pub tokens: SimpleTokens,
+    /// This member's token provider: simple tokens (in memory only) or JWTs.
+    pub tokens: Box<dyn TokenProvider>,
     /// The raft index of the entry being applied, or of the last one applied
     /// (simple tokens carry the index of the entry that minted them). The member
     /// sets it before applying.
@@ -77,7 +79,7 @@ impl V3Stores {
             lessor: Lessor::new(lessor),
             watch: WatchableStore::new(watch),
             auth: AuthStore::new(),
-            tokens: SimpleTokens::default(),
+            tokens: Box::new(SimpleTokens::default()),
             applied_index: 0,
             replay_until: 0,
             alarms: AlarmStore::new(),
@@ -85,9 +87,10 @@ impl V3Stores {
         }
     }
 
-    /// Sets how long simple tokens live after their last use (`--auth-token-ttl`).
-    pub fn set_token_ttl(&mut self, ttl: std::time::Duration) {
-        self.tokens = SimpleTokens::new(ttl);
+    /// Sets the token provider (`--auth-token`); `ttl` is how long simple
+    /// tokens live after their last use (`--auth-token-ttl`).
+    pub fn set_token_provider(&mut self, kind: &TokenKind, ttl: std::time::Duration) {
+        self.tokens = kind.provider(ttl);
     }
 
     /// The modelled size in use of the backend (see [`super::v3_quota`]).

@@ -5,7 +5,8 @@
 //! A request names its user with the gRPC metadata `token` (the gateway puts
 //! an HTTP `Authorization` header there). A simple token names the raft index
 //! that minted it: a member that has not applied that index yet waits for it
-//! (at most [`TOKEN_INDEX_WAIT`]) before judging the token. A token that is
+//! (at most [`TOKEN_INDEX_WAIT`]) before judging the token; a JWT is judged at
+//! once, at the auth revision it was signed at. A token that is
 //! unknown, expired, or not a token fails every call, auth on or off, with
 //! Unauthenticated "etcdserver: invalid auth token"; no token means no user.
 //!
@@ -18,7 +19,6 @@
 //! for their admin-only RPCs.
 
 use super::error::etcd_status;
-use crate::auth::v3::token::token_index;
 use crate::auth::v3::{Access, AuthError};
 use crate::server::v3_backend::V3Backend;
 use crate::server::v3_state::V3Stores;
@@ -40,7 +40,8 @@ pub const TOKEN_INDEX_WAIT: Duration = Duration::from_secs(5);
 pub struct AuthInfo {
     /// The user name.
     pub username: String,
-    /// The auth store's revision when the token was looked up.
+    /// The auth revision the request is checked at: the auth store's when a
+    /// simple token was looked up, the one a JWT was signed at.
     pub revision: u64,
 }
 
@@ -63,8 +64,11 @@ pub fn lookup(stores: &mut V3Stores, token: &str, now: Instant) -> Result<AuthIn
     let revision = stores.auth.revision();
     stores
         .tokens
-        .user(token, now)
-        .map(|username| AuthInfo { username, revision })
+        .info(token, revision, now)
+        .map(|t| AuthInfo {
+            username: t.username,
+            revision: t.revision,
+        })
         .ok_or(AuthError::InvalidAuthToken)
 }
 
@@ -89,8 +93,10 @@ async fn auth_info_within(
     let Some(token) = token_of(meta) else {
         return Ok(None);
     };
-    let index = token_index(&token).ok_or(AuthError::InvalidAuthToken)?;
     let stores = backend.v3_stores();
+    let Some(index) = lock(&stores).tokens.wait_index(&token)? else {
+        return lookup(&mut lock(&stores), &token, Instant::now()).map(Some);
+    };
     let activity = backend.v3_activity();
     let deadline = tokio::time::Instant::now() + wait;
     loop {
@@ -234,8 +240,10 @@ mod tests {
         s.auth.user_add("u", "h", false).unwrap();
         s.auth.enable().unwrap();
         s.applied_index = 9;
-        s.tokens.assign("u", "abc", 9, Instant::now());
-        s.tokens.assign("root", "def", 9, Instant::now())
+        s.tokens.assign("u", "abc", 9, 0, Instant::now()).unwrap();
+        s.tokens
+            .assign("root", "def", 9, 0, Instant::now())
+            .unwrap()
     }
 
     #[tokio::test]

@@ -62,6 +62,12 @@ pub enum AuthError {
     /// bcrypt failed to hash a password.
     #[error("auth: bcrypt: {0}")]
     Hash(String),
+    /// An Authenticate on a member whose JWT provider has only a public key.
+    #[error("auth: token signing attempted with verify-only key")]
+    VerifyOnly,
+    /// Signing a JWT failed.
+    #[error("auth: signing a JWT: {0}")]
+    Sign(String),
 }
 
 impl AuthError {
@@ -85,7 +91,10 @@ impl AuthError {
             AuthError::AuthOldRevision => EtcdError::AuthOldRevision,
             AuthError::InvalidAuthToken => EtcdError::InvalidAuthToken,
             AuthError::InvalidAuthMgmt => EtcdError::InvalidAuthMgmt,
-            AuthError::NoPasswordUser | AuthError::Hash(_) => return None,
+            AuthError::NoPasswordUser
+            | AuthError::Hash(_)
+            | AuthError::VerifyOnly
+            | AuthError::Sign(_) => return None,
         })
     }
 }

@@ -10,6 +10,8 @@
 //! Expiry is checked when a token is looked up (etcd sweeps once a second; a
 //! lookup sees the same thing).
 
+use super::error::AuthError;
+use super::provider::{TokenInfo, TokenProvider};
 use rand::Rng as _;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -125,6 +127,38 @@ impl SimpleTokens {
     /// Whether no token is registered.
     pub fn is_empty(&self) -> bool {
         self.tokens.is_empty()
+    }
+}
+
+impl TokenProvider for SimpleTokens {
+    fn wait_index(&self, token: &str) -> Result<Option<u64>, AuthError> {
+        token_index(token)
+            .map(Some)
+            .ok_or(AuthError::InvalidAuthToken)
+    }
+
+    fn assign(
+        &mut self,
+        user: &str,
+        prefix: &str,
+        index: u64,
+        _revision: u64,
+        now: Instant,
+    ) -> Result<String, AuthError> {
+        Ok(SimpleTokens::assign(self, user, prefix, index, now))
+    }
+
+    fn info(&mut self, token: &str, revision: u64, now: Instant) -> Option<TokenInfo> {
+        self.user(token, now)
+            .map(|username| TokenInfo { username, revision })
+    }
+
+    fn invalidate_user(&mut self, user: &str) {
+        SimpleTokens::invalidate_user(self, user);
+    }
+
+    fn clear(&mut self) {
+        SimpleTokens::clear(self);
     }
 }
 

@@ -28,6 +28,8 @@ pub mod client;
 pub mod keys;
 pub mod members;
 pub mod v3_auth;
+#[cfg(not(madsim))]
+pub mod v3_auth_jwt;
 pub mod v3_auth_matrix;
 pub mod v3_cluster;
 pub mod v3_concurrency;
