@@ -30,6 +30,7 @@ use etcd_sdk::v3::pb::v3electionpb::{
     CampaignRequest, CampaignResponse, LeaderKey, LeaderRequest, LeaderResponse, ProclaimRequest,
     ProclaimResponse, ResignRequest, ResignResponse,
 };
+use etcd_sdk::v3::tonic::metadata::MetadataMap;
 use etcd_sdk::v3::tonic::{self, Request, Response, Status};
 use futures_util::{Stream, StreamExt as _};
 use std::pin::Pin;
@@ -54,6 +55,14 @@ impl ElectionService {
     /// `client`.
     pub fn new(backend: Arc<dyn V3Backend>, client: OwnClient) -> ElectionService {
         ElectionService { backend, client }
+    }
+
+    /// What every call starts with: the learner gate, the caller's deadline as a
+    /// context, and a client that calls as the caller.
+    async fn start(&self, metadata: &MetadataMap) -> Result<(Context, Client), Status> {
+        check_learner(&*self.backend, Rpc::Other)?;
+        let ctx = request_context(metadata);
+        Ok((ctx, self.client.for_caller(metadata).await?))
     }
 
     /// A session on `lease` that neither keeps it alive nor revokes it (etcd's
@@ -99,9 +108,7 @@ impl ElectionRpc for ElectionService {
         &self,
         request: Request<CampaignRequest>,
     ) -> Result<Response<CampaignResponse>, Status> {
-        check_learner(&*self.backend, Rpc::Other)?;
-        let ctx = request_context(request.metadata());
-        let client = self.client.for_caller(request.metadata()).await?;
+        let (ctx, client) = self.start(request.metadata()).await?;
         let req = request.into_inner();
         let session = self.session(client, &ctx, req.lease).await?;
         let mut election = Election::new(&session, text(&req.name));
@@ -124,9 +131,7 @@ impl ElectionRpc for ElectionService {
         &self,
         request: Request<ProclaimRequest>,
     ) -> Result<Response<ProclaimResponse>, Status> {
-        check_learner(&*self.backend, Rpc::Other)?;
-        let ctx = request_context(request.metadata());
-        let client = self.client.for_caller(request.metadata()).await?;
+        let (ctx, client) = self.start(request.metadata()).await?;
         let req = request.into_inner();
         let mut election = self.resume(client, &ctx, req.leader).await?;
         election
@@ -142,9 +147,7 @@ impl ElectionRpc for ElectionService {
         &self,
         request: Request<LeaderRequest>,
     ) -> Result<Response<LeaderResponse>, Status> {
-        check_learner(&*self.backend, Rpc::Other)?;
-        let ctx = request_context(request.metadata());
-        let client = self.client.for_caller(request.metadata()).await?;
+        let (ctx, client) = self.start(request.metadata()).await?;
         let req = request.into_inner();
         let session = self.session(client, &ctx, -1).await?;
         let resp = Election::new(&session, text(&req.name))
@@ -163,9 +166,7 @@ impl ElectionRpc for ElectionService {
         &self,
         request: Request<LeaderRequest>,
     ) -> Result<Response<ObserveStream>, Status> {
-        check_learner(&*self.backend, Rpc::Other)?;
-        let ctx = request_context(request.metadata());
-        let client = self.client.for_caller(request.metadata()).await?;
+        let (ctx, client) = self.start(request.metadata()).await?;
         let req = request.into_inner();
         let session = self.session(client, &ctx, -1).await?;
         let observed = Election::new(&session, text(&req.name)).observe(&ctx);
@@ -192,9 +193,7 @@ impl ElectionRpc for ElectionService {
         &self,
         request: Request<ResignRequest>,
     ) -> Result<Response<ResignResponse>, Status> {
-        check_learner(&*self.backend, Rpc::Other)?;
-        let ctx = request_context(request.metadata());
-        let client = self.client.for_caller(request.metadata()).await?;
+        let (ctx, client) = self.start(request.metadata()).await?;
         let req = request.into_inner();
         let mut election = self.resume(client, &ctx, req.leader).await?;
         election
