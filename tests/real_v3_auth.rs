@@ -17,7 +17,7 @@ async fn kv_txn_watch_lease_matrix() {
     etcd_test_support::cases::v3_auth_matrix::kv_txn_watch_lease_matrix(c.client_urls()).await;
 }
 
-/// `--auth-token=jwt,...` with RS256 (and a restart), ES256 and HS256 keys.
+/// `--auth-token=jwt,...` with RS256 (and a restart), ES256, ES512 and HS256 keys.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jwt_tokens() {
     etcd_test_support::etcd_bin::require_binary(std::path::Path::new(

@@ -14,7 +14,7 @@ use super::error::EmbedError;
 use super::values::parse_duration;
 use crate::auth::v3::TokenKind;
 use crate::auth::v3::jwt::DEFAULT_JWT_TTL;
-use crate::auth::v3::jwt_keys::{JwtKeyError, JwtKeys, sign_method};
+use crate::auth::v3::jwt_keys::{JwtKeys, sign_method};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -54,7 +54,7 @@ pub fn decompose(value: &str) -> Result<(&str, BTreeMap<&str, &str>), EmbedError
 ///
 /// # Errors
 ///
-/// [`EmbedError::Invalid`] with etcd's words, [`EmbedError::Unsupported`] for ES512.
+/// [`EmbedError::Invalid`] with etcd's words.
 pub fn token_kind(value: &str) -> Result<TokenKind, EmbedError> {
     let (kind, opts) = decompose(value)?;
     match kind {
@@ -79,13 +79,7 @@ fn jwt(opts: &BTreeMap<&str, &str>) -> Result<TokenKind, EmbedError> {
         Some(t) => parse_duration(t).map_err(|e| invalid(&e))?,
     };
     let method = opts.get("sign-method").copied().unwrap_or_default();
-    let alg = sign_method(method).map_err(|e| match e {
-        JwtKeyError::UnsupportedMethod(m) => EmbedError::Unsupported {
-            setting: "auth-token".into(),
-            reason: format!("sign-method {m:?} is not supported by etcd-sim"),
-        },
-        other => invalid(&other.to_string()),
-    })?;
+    let alg = sign_method(method).map_err(|e| invalid(&e.to_string()))?;
     let public = read(opts, "pub-key")?;
     let private = read(opts, "priv-key")?;
     let unknown: Vec<&str> = opts
@@ -145,7 +139,7 @@ mod tests {
         ));
         assert!(matches!(
             token_kind(&format!("jwt,sign-method=ES512,priv-key={s}")),
-            Err(EmbedError::Unsupported { .. })
+            Err(EmbedError::Invalid(m)) if m.starts_with("Invalid Key")
         ));
         match token_kind(&format!("jwt,sign-method=HS256,priv-key={s},ttl=1m30s,x=y")) {
             Ok(TokenKind::Jwt { keys, ttl }) => {

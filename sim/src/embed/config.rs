@@ -100,7 +100,7 @@ pub struct Config {
     pub pre_vote: bool,
     /// `--auth-token` (default `simple`): the v3 token provider, `simple` or
     /// `jwt,sign-method=<method>,priv-key=<file>,pub-key=<file>,ttl=<duration>`
-    /// (see [`super::auth_token`]; ES512 is not supported).
+    /// (see [`super::auth_token`]).
     pub auth_token: String,
     /// `--bcrypt-cost` (default 10): the cost of v3 password hashes (etcd's bounds,
     /// 4 to 31; another value falls back to 10). v2 passwords use 10.

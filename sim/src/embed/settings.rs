@@ -476,7 +476,7 @@ pub const SETTINGS: &[Setting] = &[
         Str,
         "simple",
         Field,
-        "Specify v3 authentication token type and its options ('simple' or 'jwt'): jwt,sign-method=<RS256..PS512|ES256|ES384|HS256..HS512>,priv-key=<file>,pub-key=<file>,ttl=<duration> (ES512 not supported).",
+        "Specify v3 authentication token type and its options ('simple' or 'jwt'): jwt,sign-method=<RS256..PS512|ES256..ES512|HS256..HS512>,priv-key=<file>,pub-key=<file>,ttl=<duration>.",
     ),
     s(
         "bcrypt-cost",

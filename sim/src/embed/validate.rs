@@ -519,10 +519,6 @@ mod tests {
             "cert-file",
         );
         rejects(
-            &|c| c.auth_token = "jwt,sign-method=ES512,priv-key=/k".into(),
-            "auth-token",
-        );
-        rejects(
             &|c| {
                 c.logger = "zap".into();
                 c.log_outputs = vec!["systemd/journal".into()];

@@ -15,9 +15,7 @@
 use super::error::AuthError;
 use super::jwt_keys::JwtKeys;
 use super::provider::{TokenInfo, TokenProvider};
-use jsonwebtoken::{Header, Validation};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -66,28 +64,25 @@ impl JwtTokens {
     ///
     /// [`AuthError::VerifyOnly`] without a private key, [`AuthError::Sign`].
     pub fn sign_at(&self, user: &str, revision: u64, now: i64) -> Result<String, AuthError> {
-        let key = self.keys.encoding.as_ref().ok_or(AuthError::VerifyOnly)?;
+        if self.keys.verify_only() {
+            return Err(AuthError::VerifyOnly);
+        }
         let ttl = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX);
         let claims = Claims {
             exp: now.saturating_add(ttl),
             revision,
             username: user.to_string(),
         };
-        jsonwebtoken::encode(&Header::new(self.keys.alg), &claims, key)
-            .map_err(|e| AuthError::Sign(e.to_string()))
+        self.keys.sign(&claims).map_err(AuthError::Sign)
     }
 
     /// The claims of `token` if it verifies and has not expired at unix
     /// second `now`.
     pub fn verify_at(&self, token: &str, now: i64) -> Option<Claims> {
-        let mut v = Validation::new(self.keys.alg);
-        v.validate_exp = false;
-        v.leeway = 0;
-        v.required_spec_claims = HashSet::new();
-        match jsonwebtoken::decode::<Claims>(token, &self.keys.decoding, &v) {
-            Ok(data) if now <= data.claims.exp => Some(data.claims),
-            Ok(data) => {
-                tracing::warn!(user = %data.claims.username, "auth: an expired JWT");
+        match self.keys.verify::<Claims>(token) {
+            Ok(claims) if now <= claims.exp => Some(claims),
+            Ok(claims) => {
+                tracing::warn!(user = %claims.username, "auth: an expired JWT");
                 None
             }
             Err(e) => {

@@ -3,17 +3,22 @@
 //! sign with and a public key to verify with.
 //!
 //! - RS*/PS*: PEM RSA keys (PKCS#1 or PKCS#8 private, PKCS#1 or SPKI public);
-//! - ES256/ES384: PEM EC keys on P-256/P-384 (SEC1 or PKCS#8 private, SPKI public);
+//! - ES256/ES384/ES512: PEM EC keys on P-256/P-384/P-521 (SEC1 or PKCS#8
+//!   private, SPKI public); ES512 is signed by [`super::jwt_es512`], the JWT
+//!   crate has no P-521;
 //! - HS*: the private key file's bytes are the secret.
 //!
 //! With a private key, tokens are verified with its own public part (as
-//! etcd); with only a public key the provider is verify-only. ES512 (P-521)
-//! is refused: the JWT crate has no P-521.
+//! etcd); with only a public key the provider is verify-only.
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use super::jwt_es512::Es512Keys;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use p256::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
 use rsa::pkcs1::{DecodeRsaPrivateKey as _, EncodeRsaPublicKey as _};
 use rsa::traits::PublicKeyParts as _;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::HashSet;
 use std::fmt;
 
 /// golang-jwt's words for a key it cannot parse.
@@ -25,9 +30,6 @@ pub enum JwtKeyError {
     /// Not a sign method etcd knows (etcd: "invalid auth options").
     #[error("auth: invalid auth options (unknown sign-method {0:?})")]
     UnknownMethod(String),
-    /// A sign method etcd knows that etcd-sim cannot do.
-    #[error("auth: sign-method {0:?} is not supported by etcd-sim")]
-    UnsupportedMethod(String),
     /// Neither key was given (or the HS* secret is empty).
     #[error("auth: missing key data")]
     MissingKey,
@@ -39,13 +41,22 @@ pub enum JwtKeyError {
     KeyMismatch,
 }
 
+/// A JWT sign method etcd accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignMethod {
+    /// One the `jsonwebtoken` crate signs.
+    Crate(Algorithm),
+    /// ECDSA on P-521 with SHA-512 ([`super::jwt_es512`]).
+    Es512,
+}
+
 /// The sign method named `name` (etcd's `jwt.GetSigningMethod`).
 ///
 /// # Errors
 ///
-/// [`JwtKeyError::UnknownMethod`], or [`JwtKeyError::UnsupportedMethod`] for ES512.
-pub fn sign_method(name: &str) -> Result<Algorithm, JwtKeyError> {
-    Ok(match name {
+/// [`JwtKeyError::UnknownMethod`].
+pub fn sign_method(name: &str) -> Result<SignMethod, JwtKeyError> {
+    Ok(SignMethod::Crate(match name {
         "RS256" => Algorithm::RS256,
         "RS384" => Algorithm::RS384,
         "RS512" => Algorithm::RS512,
@@ -57,14 +68,23 @@ pub fn sign_method(name: &str) -> Result<Algorithm, JwtKeyError> {
         "HS256" => Algorithm::HS256,
         "HS384" => Algorithm::HS384,
         "HS512" => Algorithm::HS512,
-        "ES512" => return Err(JwtKeyError::UnsupportedMethod(name.into())),
+        "ES512" => return Ok(SignMethod::Es512),
         _ => return Err(JwtKeyError::UnknownMethod(name.into())),
-    })
+    }))
 }
 
 /// The signing and verifying keys of a JWT provider.
 #[derive(Clone)]
-pub struct JwtKeys {
+pub enum JwtKeys {
+    /// Keys of a method the `jsonwebtoken` crate signs.
+    Crate(CrateKeys),
+    /// ES512 keys.
+    Es512(Es512Keys),
+}
+
+/// Keys of a method the `jsonwebtoken` crate signs.
+#[derive(Clone)]
+pub struct CrateKeys {
     /// The sign method.
     pub alg: Algorithm,
     /// The key tokens are signed with (`None`: verify-only).
@@ -75,10 +95,14 @@ pub struct JwtKeys {
 
 impl fmt::Debug for JwtKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JwtKeys")
-            .field("alg", &self.alg)
-            .field("verify_only", &self.encoding.is_none())
-            .finish_non_exhaustive()
+        match self {
+            JwtKeys::Crate(k) => f
+                .debug_struct("JwtKeys")
+                .field("alg", &k.alg)
+                .field("verify_only", &k.encoding.is_none())
+                .finish_non_exhaustive(),
+            JwtKeys::Es512(k) => k.fmt(f),
+        }
     }
 }
 
@@ -100,29 +124,65 @@ impl JwtKeys {
     ///
     /// [`JwtKeyError::MissingKey`], [`JwtKeyError::BadKey`], [`JwtKeyError::KeyMismatch`].
     pub fn new(
-        alg: Algorithm,
+        method: SignMethod,
         private: Option<&[u8]>,
         public: Option<&[u8]>,
     ) -> Result<JwtKeys, JwtKeyError> {
         let private = private.filter(|p| !p.is_empty());
         let public = public.filter(|p| !p.is_empty());
-        match alg {
+        let alg = match method {
+            SignMethod::Es512 => return Ok(JwtKeys::Es512(Es512Keys::new(private, public)?)),
+            SignMethod::Crate(alg) => alg,
+        };
+        Ok(JwtKeys::Crate(match alg {
             Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
                 let secret = private.ok_or(JwtKeyError::MissingKey)?;
-                Ok(JwtKeys {
+                CrateKeys {
                     alg,
                     encoding: Some(EncodingKey::from_secret(secret).map_err(bad)?),
                     decoding: DecodingKey::from_secret(secret).map_err(bad)?,
-                })
+                }
             }
-            Algorithm::ES256 | Algorithm::ES384 => ec_keys(alg, private, public),
-            _ => rsa_keys(alg, private, public),
-        }
+            Algorithm::ES256 | Algorithm::ES384 => ec_keys(alg, private, public)?,
+            _ => rsa_keys(alg, private, public)?,
+        }))
     }
 
     /// Whether these keys can only verify.
     pub fn verify_only(&self) -> bool {
-        self.encoding.is_none()
+        match self {
+            JwtKeys::Crate(k) => k.encoding.is_none(),
+            JwtKeys::Es512(k) => k.verify_only(),
+        }
+    }
+
+    /// `claims` signed as a token, or why not (verify-only keys, a signing
+    /// failure).
+    pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, String> {
+        match self {
+            JwtKeys::Crate(k) => {
+                let key = k.encoding.as_ref().ok_or("no private key to sign with")?;
+                jsonwebtoken::encode(&Header::new(k.alg), claims, key).map_err(|e| e.to_string())
+            }
+            JwtKeys::Es512(k) => k.sign(claims),
+        }
+    }
+
+    /// The claims of `token` if its method is this one and its signature
+    /// verifies, or why not. Expiry is the caller's to check.
+    pub fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<T, String> {
+        match self {
+            JwtKeys::Crate(k) => {
+                let mut v = Validation::new(k.alg);
+                v.validate_exp = false;
+                v.leeway = 0;
+                v.required_spec_claims = HashSet::new();
+                jsonwebtoken::decode::<T>(token, &k.decoding, &v)
+                    .map(|d| d.claims)
+                    .map_err(|e| e.to_string())
+            }
+            JwtKeys::Es512(k) => k.verify(token),
+        }
     }
 }
 
@@ -140,13 +200,13 @@ fn rsa_keys(
     alg: Algorithm,
     private: Option<&[u8]>,
     public: Option<&[u8]>,
-) -> Result<JwtKeys, JwtKeyError> {
+) -> Result<CrateKeys, JwtKeyError> {
     let public_key = public
         .map(|p| DecodingKey::from_rsa_pem(p).map_err(bad))
         .transpose()?;
     let Some(private) = private else {
         let decoding = public_key.ok_or(JwtKeyError::MissingKey)?;
-        return Ok(JwtKeys {
+        return Ok(CrateKeys {
             alg,
             encoding: None,
             decoding,
@@ -172,7 +232,7 @@ fn rsa_keys(
         key.to_pkcs1_der().map_err(bad)?
     };
     let public_der = own_public.to_pkcs1_der().map_err(bad)?;
-    Ok(JwtKeys {
+    Ok(CrateKeys {
         alg,
         encoding: Some(EncodingKey::from_rsa_der(private_der.as_bytes())),
         decoding: DecodingKey::from_rsa_der(public_der.as_bytes()),
@@ -220,11 +280,11 @@ fn ec_keys(
     alg: Algorithm,
     private: Option<&[u8]>,
     public: Option<&[u8]>,
-) -> Result<JwtKeys, JwtKeyError> {
+) -> Result<CrateKeys, JwtKeyError> {
     let given = public.map(|p| ec_public(alg, p)).transpose()?;
     let Some(private) = private else {
         let point = given.ok_or(JwtKeyError::MissingKey)?;
-        return Ok(JwtKeys {
+        return Ok(CrateKeys {
             alg,
             encoding: None,
             decoding: DecodingKey::from_ec_der(&point),
@@ -234,7 +294,7 @@ fn ec_keys(
     if given.is_some_and(|g| g != point) {
         return Err(JwtKeyError::KeyMismatch);
     }
-    Ok(JwtKeys {
+    Ok(CrateKeys {
         alg,
         encoding: Some(EncodingKey::from_ec_der(&pkcs8)),
         decoding: DecodingKey::from_ec_der(&point),

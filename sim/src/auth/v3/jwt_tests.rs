@@ -13,6 +13,12 @@ const EC_PKCS8: &[u8] = include_bytes!("testdata/ec_pkcs8.pem");
 const EC_PUB: &[u8] = include_bytes!("testdata/ec.pub");
 const EC384: &[u8] = include_bytes!("testdata/ec384.pem");
 const EC384_PUB: &[u8] = include_bytes!("testdata/ec384.pub");
+const EC521: &[u8] = include_bytes!("testdata/ec521.pem");
+const EC521_PKCS8: &[u8] = include_bytes!("testdata/ec521_pkcs8.pem");
+const EC521_PUB: &[u8] = include_bytes!("testdata/ec521.pub");
+/// A token etcd 3.4.23 signed with `ec521.pem` (`sign-method=ES512`) for
+/// root at auth revision 3, expiring at unix second 1796669172.
+const ETCD_ES512_TOKEN: &str = include_str!("testdata/es512_etcd.jwt");
 
 const NOW: i64 = 1_700_000_000;
 
@@ -35,7 +41,7 @@ fn payload(token: &str) -> serde_json::Value {
 
 #[test]
 fn every_method_family_signs_and_verifies() {
-    let cases: [Case; 14] = [
+    let cases: [Case; 17] = [
         ("RS256", RSA, Some(RSA_PUB)),
         ("RS384", RSA_PKCS1, None),
         ("RS512", RSA, None),
@@ -46,6 +52,9 @@ fn every_method_family_signs_and_verifies() {
         ("ES256", EC_PKCS8, None),
         ("ES384", EC384, Some(EC384_PUB)),
         ("ES384", EC384, None),
+        ("ES512", EC521, Some(EC521_PUB)),
+        ("ES512", EC521_PKCS8, None),
+        ("ES512", EC521, None),
         ("HS256", b"secret", None),
         ("HS384", b"secret", None),
         ("HS512", b"secret", Some(b"ignored")),
@@ -111,6 +120,7 @@ fn a_public_key_alone_verifies_but_does_not_sign() {
         ("PS512", RSA, RSA_PUB),
         ("ES256", EC, EC_PUB),
         ("ES384", EC384, EC384_PUB),
+        ("ES512", EC521, EC521_PUB),
     ] {
         let signer = tokens(method, Some(private), None);
         let verifier = tokens(method, None, Some(public));
@@ -160,12 +170,73 @@ fn keys_are_refused_as_etcd_refuses_them() {
     );
     // A public key on another curve does not parse for ES256.
     assert!(JwtKeys::new(es, Some(EC), Some(EC384_PUB)).is_err());
+    let es512 = sign_method("ES512").unwrap();
+    assert!(matches!(
+        JwtKeys::new(es512, Some(EC), None),
+        Err(JwtKeyError::BadKey(_))
+    ));
     assert_eq!(
-        sign_method("ES512").err(),
-        Some(JwtKeyError::UnsupportedMethod("ES512".into()))
+        JwtKeys::new(es512, Some(EC521), Some(EC_PUB))
+            .err()
+            .map(|e| matches!(e, JwtKeyError::BadKey(_))),
+        Some(true)
+    );
+    assert_eq!(
+        JwtKeys::new(es512, None, None).err(),
+        Some(JwtKeyError::MissingKey)
     );
     assert_eq!(
         sign_method("none").err(),
         Some(JwtKeyError::UnknownMethod("none".into()))
     );
+}
+
+#[test]
+fn an_es512_token_signed_by_etcd_verifies_and_a_tampered_one_does_not() {
+    let exp = 1_796_669_172;
+    let token = ETCD_ES512_TOKEN.trim();
+    for t in [
+        tokens("ES512", None, Some(EC521_PUB)),
+        tokens("ES512", Some(EC521), None),
+    ] {
+        let c = t
+            .verify_at(token, exp)
+            .expect("etcd's ES512 token verifies");
+        assert_eq!(
+            c,
+            Claims {
+                exp,
+                revision: 3,
+                username: "root".into()
+            }
+        );
+        assert_eq!(t.verify_at(token, exp + 1), None, "expired");
+    }
+    let t = tokens("ES512", None, Some(EC521_PUB));
+    // Claims changed under the same signature.
+    let parts: Vec<&str> = token.split('.').collect();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let forged = b64.encode(br#"{"exp":1796669172,"revision":3,"username":"admin"}"#);
+    assert_eq!(
+        t.verify_at(&format!("{}.{forged}.{}", parts[0], parts[2]), exp),
+        None
+    );
+    // Our own signature verifies; another method's token, a truncated
+    // signature and a non-token do not.
+    let other = tokens("ES512", Some(EC521), None)
+        .sign_at("root", 3, exp - 300)
+        .unwrap();
+    assert!(
+        t.verify_at(&other, exp - 300).is_some(),
+        "same key pair signs"
+    );
+    let es384 = tokens("ES384", Some(EC384), None)
+        .sign_at("root", 3, exp - 300)
+        .unwrap();
+    assert_eq!(t.verify_at(&es384, exp - 300), None);
+    assert_eq!(t.verify_at(&token[..token.len() - 4], exp), None);
+    assert_eq!(t.verify_at("a.b", exp), None);
+    // Deterministic signing: the same claims give the same token.
+    let s = tokens("ES512", Some(EC521), None);
+    assert_eq!(s.sign_at("u", 1, exp), s.sign_at("u", 1, exp));
 }

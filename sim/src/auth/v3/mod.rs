@@ -12,6 +12,7 @@
 
 pub mod error;
 pub mod jwt;
+pub mod jwt_es512;
 pub mod jwt_keys;
 pub mod password;
 pub mod perms;

@@ -29,7 +29,8 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
-/// The test keys: `rsa.pem`/`rsa.pub`, `ec.pem`/`ec.pub`, `hs.key` (random).
+/// The test keys: `rsa.pem`/`rsa.pub`, `ec.pem`/`ec.pub` (P-256),
+/// `ec521.pem`/`ec521.pub` (P-521), `hs.key` (random).
 pub fn make_keys(dir: &Path) {
     openssl(dir, &["genrsa", "-out", "rsa.pem", "2048"]);
     openssl(
@@ -49,6 +50,22 @@ pub fn make_keys(dir: &Path) {
         ],
     );
     openssl(dir, &["ec", "-in", "ec.pem", "-pubout", "-out", "ec.pub"]);
+    openssl(
+        dir,
+        &[
+            "ecparam",
+            "-name",
+            "secp521r1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "ec521.pem",
+        ],
+    );
+    openssl(
+        dir,
+        &["ec", "-in", "ec521.pem", "-pubout", "-out", "ec521.pub"],
+    );
     openssl(dir, &["rand", "-out", "hs.key", "32"]);
 }
 
@@ -65,6 +82,11 @@ fn flag(dir: &Path, method: &str, ttl: &str) -> String {
             "--auth-token=jwt,pub-key={},priv-key={},sign-method=ES256,ttl={ttl}",
             p("ec.pub"),
             p("ec.pem")
+        ),
+        "ES512" => format!(
+            "--auth-token=jwt,pub-key={},priv-key={},sign-method=ES512,ttl={ttl}",
+            p("ec521.pub"),
+            p("ec521.pem")
         ),
         _ => format!(
             "--auth-token=jwt,priv-key={},sign-method={method},ttl={ttl}",
@@ -225,13 +247,15 @@ pub async fn jwt_tokens(bin: &Path, keys: &Path, method: &str, ttl_secs: u64, re
     assert_eq!(EtcdError::InvalidAuthToken.code(), Code::Unauthenticated);
 }
 
-/// The three method families against `bin`: RS256 (with a restart), ES256
-/// and HS256, keys made in a temp dir.
+/// The three method families against `bin`: RS256 (with a restart), ES256,
+/// ES512 (etcd-sim signs it without the JWT crate) and HS256,
+/// keys made in a temp dir.
 pub async fn jwt_method_families(bin: &Path) {
     let dir = tempfile::tempdir().unwrap();
     let keys: PathBuf = dir.path().to_path_buf();
     make_keys(&keys);
     jwt_tokens(bin, &keys, "RS256", 8, true).await;
     jwt_tokens(bin, &keys, "ES256", 2, false).await;
+    jwt_tokens(bin, &keys, "ES512", 2, false).await;
     jwt_tokens(bin, &keys, "HS256", 2, false).await;
 }

@@ -5,7 +5,7 @@
 //! against a [`Backend`] so the simulated cluster can run the same bodies.
 
 use crate::backend::Backend;
-use etcd_sdk::v3::{Client, Cluster, Config, Error, EtcdError, Member};
+use etcd_sdk::v3::{Client, Cluster, Config, Error, EtcdError, Maintenance, Member};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -41,6 +41,26 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 /// started).
 fn spare_peer_url(c: &dyn Backend) -> String {
     c.dead_endpoint()
+}
+
+/// Waits (at most 10 s) until every member in `urls` has applied the Raft
+/// index the first one reported when called.
+async fn all_applied(cl: &Client, urls: &[String]) {
+    let target = cl.status(&urls[0]).await.expect("status").raft_index;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for url in urls {
+        loop {
+            let applied = cl.status(url).await.expect("status").raft_applied_index;
+            if applied >= target {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{url} applied only {applied} of {target} in 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
 
 fn by_id(members: &[Member], id: u64) -> Option<&Member> {
@@ -109,6 +129,10 @@ pub async fn membership_changes_and_refusals(c: &dyn Backend) {
         cl.member_add(vec![c.peer_url(1)]).await,
         EtcdError::PeerUrlExist,
     );
+    // etcd refuses a duplicate peer URL when it applies the change, and its
+    // Raft drops (and the caller waits out its timeout for) a change proposed
+    // before the last one is applied: wait until every member applied it.
+    all_applied(&cl, &urls).await;
 
     // A learner: listed as one, not promotable while it has not caught up.
     let learner_url = spare_peer_url(c);
@@ -140,6 +164,7 @@ pub async fn membership_changes_and_refusals(c: &dyn Backend) {
         cl.member_update(voter.id, vec![c.peer_url(2)]).await,
         EtcdError::PeerUrlExist,
     );
+    all_applied(&cl, &urls).await;
     let moved_url = spare_peer_url(c);
     let updated = cl
         .member_update(voter.id, vec![moved_url.clone()])
