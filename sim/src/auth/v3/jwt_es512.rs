@@ -133,9 +133,9 @@ impl Es512Keys {
             ));
         }
         let sig = Signature::from_slice(&sig).map_err(|e| e.to_string())?;
-        let input_len = token.len() - token.rsplit('.').next().map_or(0, str::len) - 1;
+        let input = token.rsplit_once('.').map_or("", |(input, _)| input);
         self.verifying
-            .verify(token[..input_len].as_bytes(), &sig)
+            .verify(input.as_bytes(), &sig)
             .map_err(|_| "the signature does not verify".to_string())?;
         let body = B64
             .decode(body)

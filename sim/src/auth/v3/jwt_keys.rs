@@ -78,8 +78,8 @@ pub fn sign_method(name: &str) -> Result<SignMethod, JwtKeyError> {
 pub enum JwtKeys {
     /// Keys of a method the `jsonwebtoken` crate signs.
     Crate(CrateKeys),
-    /// ES512 keys.
-    Es512(Es512Keys),
+    /// ES512 keys (boxed: P-521 keys are large).
+    Es512(Box<Es512Keys>),
 }
 
 /// Keys of a method the `jsonwebtoken` crate signs.
@@ -131,7 +131,9 @@ impl JwtKeys {
         let private = private.filter(|p| !p.is_empty());
         let public = public.filter(|p| !p.is_empty());
         let alg = match method {
-            SignMethod::Es512 => return Ok(JwtKeys::Es512(Es512Keys::new(private, public)?)),
+            SignMethod::Es512 => {
+                return Ok(JwtKeys::Es512(Box::new(Es512Keys::new(private, public)?)));
+            }
             SignMethod::Crate(alg) => alg,
         };
         Ok(JwtKeys::Crate(match alg {
