@@ -22,6 +22,7 @@ use super::stats::StatsTracker;
 use super::tick_advance::TickAdvance;
 use super::v3_backend::{MemberV3, RequestIds};
 use super::v3_digest::V3Digest;
+use super::server::ClientListener;
 use super::{listen, server, tick_advance};
 use crate::api::v2::members::ClusterBackend;
 use crate::api::v3::V3Services;
@@ -131,6 +132,21 @@ impl Member {
         disk: D,
         listeners: Vec<TcpListener>,
     ) -> Result<Member, MemberError> {
+        let listeners = listeners.into_iter().map(ClientListener::plain).collect();
+        Self::start_with_client_listeners(cfg, disk, listeners).await
+    }
+
+    /// As [`Member::start_with_listeners`], with listeners that may serve TLS
+    /// (etcd's `https://` listen client URLs; see [`ClientListener`]).
+    ///
+    /// # Errors
+    ///
+    /// [`MemberError::Config`], [`MemberError::Raft`].
+    pub async fn start_with_client_listeners<D: Disk + 'static>(
+        cfg: MemberConfig,
+        disk: D,
+        listeners: Vec<ClientListener>,
+    ) -> Result<Member, MemberError> {
         cfg.validate().map_err(MemberError::Config)?;
         let id = cfg.id();
         let initial = cfg.initial_members().map_err(MemberError::Config)?;
@@ -216,19 +232,34 @@ impl Member {
             limits: cfg.v3_limits,
             ids: RequestIds::new(id),
         });
-        // Lock and Election call the member's own v3 API on its first client URL.
-        let v3 = V3Services::new(v3_backend, backend.clone())
-            .with_own_address(client_addrs.first().copied());
+        // Lock and Election call the member's own v3 API on its first plaintext
+        // client URL (the SDK client they use does not speak TLS yet).
+        let own_address = listeners
+            .iter()
+            .filter(|l| !l.is_tls())
+            .find_map(|l| l.local_addr().ok());
+        let v3 = V3Services::new(v3_backend, backend.clone()).with_own_address(own_address);
         let http2 = server::Http2Service::new(&v3);
         let mut tasks: Vec<JoinHandle<()>> = listeners
             .into_iter()
             .map(|l| {
-                // The /v3 gateway of each listener dials the listener itself.
-                let gateway = l.local_addr().ok().and_then(|addr| {
-                    Gateway::new(addr)
-                        .inspect_err(|e| tracing::warn!(error = %e, "member: no v3 gateway"))
-                        .ok()
-                });
+                // The /v3 gateway of each listener dials the listener itself; a
+                // TLS listener's gateway calls the services in process instead.
+                #[cfg(not(madsim))]
+                let in_process = l
+                    .is_tls()
+                    .then(|| super::tls_conn::in_process_channel(&http2, &shutdown, &connections))
+                    .flatten();
+                #[cfg(madsim)]
+                let in_process = None;
+                let gateway = match in_process {
+                    Some(channel) => Some(Gateway::with_channel(channel)),
+                    None => l.local_addr().ok().and_then(|addr| {
+                        Gateway::new(addr)
+                            .inspect_err(|e| tracing::warn!(error = %e, "member: no v3 gateway"))
+                            .ok()
+                    }),
+                };
                 tokio::spawn(server::serve(
                     l,
                     backend.clone(),
