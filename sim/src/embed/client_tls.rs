@@ -57,7 +57,8 @@ pub(super) fn server_tls(config: &Config) -> Result<Option<Tls>, EmbedError> {
     if !has_https(config) {
         return Ok(None);
     }
-    let server = crate::tls::ServerTls::new(&tls, &config.cipher_suites).map_err(|e| tls_error(&e))?;
+    let server =
+        crate::tls::ServerTls::new(&tls, &config.cipher_suites).map_err(|e| tls_error(&e))?;
     tracing::info!(
         cert = ?tls.cert_file,
         trusted_ca = ?tls.trusted_ca_file,

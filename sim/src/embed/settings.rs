@@ -956,10 +956,22 @@ mod tests {
         .unwrap();
         assert!(cfg.unsupported.is_empty());
         let tls = &cfg.client_tls;
-        assert_eq!(tls.cert_file.as_deref(), Some(std::path::Path::new("/s.pem")));
-        assert_eq!(tls.key_file.as_deref(), Some(std::path::Path::new("/s.key")));
-        assert_eq!(tls.trusted_ca_file.as_deref(), Some(std::path::Path::new("/ca.pem")));
-        assert_eq!(tls.crl_file.as_deref(), Some(std::path::Path::new("/crl.pem")));
+        assert_eq!(
+            tls.cert_file.as_deref(),
+            Some(std::path::Path::new("/s.pem"))
+        );
+        assert_eq!(
+            tls.key_file.as_deref(),
+            Some(std::path::Path::new("/s.key"))
+        );
+        assert_eq!(
+            tls.trusted_ca_file.as_deref(),
+            Some(std::path::Path::new("/ca.pem"))
+        );
+        assert_eq!(
+            tls.crl_file.as_deref(),
+            Some(std::path::Path::new("/crl.pem"))
+        );
         assert!(tls.client_cert_auth && cfg.client_auto_tls);
         assert_eq!(cfg.cipher_suites.len(), 2);
         set(&mut cfg, "cert-file", "").unwrap();

@@ -187,7 +187,9 @@ impl Config {
             if let Some(bad) = urls.iter().find(|u| !u.starts_with("http://")) {
                 return unsupported(
                     flag,
-                    format!("{bad}: etcd-sim peers speak plain http only (no TLS, no unix sockets)"),
+                    format!(
+                        "{bad}: etcd-sim peers speak plain http only (no TLS, no unix sockets)"
+                    ),
                 );
             }
         }
@@ -201,7 +203,9 @@ impl Config {
             {
                 return unsupported(
                     flag,
-                    format!("{bad}: etcd-sim serves clients on http and https only (no unix sockets)"),
+                    format!(
+                        "{bad}: etcd-sim serves clients on http and https only (no unix sockets)"
+                    ),
                 );
             }
         }

@@ -154,12 +154,8 @@ impl<S: V2Server> hyper::service::Service<Request<Incoming>> for Mixed<S> {
 
 /// Serves one HTTP/2 connection with `svc` until it closes or shutdown (then,
 /// with a grace period, lets the calls in flight finish).
-async fn serve_h2<S, T>(
-    svc: Mixed<S>,
-    stream: T,
-    shutdown: &Arc<Signal>,
-    connections: &Connections,
-) where
+async fn serve_h2<S, T>(svc: Mixed<S>, stream: T, shutdown: &Arc<Signal>, connections: &Connections)
+where
     S: V2Server,
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {

@@ -72,8 +72,12 @@ impl ClientTls {
             (Some(_), Some(_)) => Ok(()),
             (c, k) => Err(format!(
                 "KeyFile and CertFile must both be present[key: {}, cert: {}]",
-                k.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
-                c.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
+                k.as_deref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                c.as_deref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
             )),
         }
     }

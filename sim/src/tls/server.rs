@@ -221,8 +221,7 @@ fn roots(ca_file: Option<&Path>) -> Result<Arc<RootCertStore>, TlsError> {
             .find(|p| p.is_file())
             .ok_or_else(|| TlsError::File {
                 path: "--trusted-ca-file".into(),
-                reason: "client certificates are required and no system CA bundle was found"
-                    .into(),
+                reason: "client certificates are required and no system CA bundle was found".into(),
             })?
             .to_path_buf(),
     };

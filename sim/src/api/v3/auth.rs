@@ -177,7 +177,9 @@ impl Auth for AuthService {
                 }),
                 ..Default::default()
             };
-            let AuthApplied::Authenticate(mut resp) = self.call(Credentials::new(&meta, &ext), entry).await? else {
+            let AuthApplied::Authenticate(mut resp) =
+                self.call(Credentials::new(&meta, &ext), entry).await?
+            else {
                 return Err(unexpected("authenticate"));
             };
             if checked == self.auth_revision() {

@@ -89,7 +89,8 @@ impl<'a> Credentials<'a> {
     /// The client certificate's common name, unless the request came through
     /// the `/v3` gateway.
     fn cert_user(&self) -> Option<&'a str> {
-        self.cert_cn.filter(|_| self.meta.get(GATEWAY_MARK).is_none())
+        self.cert_cn
+            .filter(|_| self.meta.get(GATEWAY_MARK).is_none())
     }
 }
 
@@ -396,7 +397,10 @@ mod tests {
         // The gateway's requests never take the certificate's name.
         let mut gw = meta(None);
         gw.insert(GATEWAY_MARK, "application/json".parse().unwrap());
-        assert_eq!(auth_info(Credentials::new(&gw, &ext), &backend).await, Ok(None));
+        assert_eq!(
+            auth_info(Credentials::new(&gw, &ext), &backend).await,
+            Ok(None)
+        );
         // No certificate: no user.
         assert_eq!(
             auth_info(Credentials::new(&plain, &Extensions::new()), &backend).await,

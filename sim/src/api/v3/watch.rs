@@ -398,7 +398,11 @@ impl Watch for WatchService {
     ) -> Result<Response<Self::WatchStream>, Status> {
         let meta = req.metadata().clone();
         let cert = req.extensions().get::<CertCommonName>().cloned();
-        Ok(Response::new(self.open_as(&meta, cert, req.into_inner())?))
+        Ok(Response::new(self.open_as(
+            &meta,
+            cert,
+            req.into_inner(),
+        )?))
     }
 }
 
