@@ -297,6 +297,9 @@ fn client_certificates_are_required_and_checked() {
             "{bin}: {}",
             text(&health)
         );
+        // Lock (etcd-sim runs it through an in-process client of its own API).
+        let locked = ok(bin, "lock", &ctl.v3(&s, &["lock", "l1", "echo", "locked"]));
+        assert!(locked.contains("locked"), "{bin}: {locked}");
         // v2 with it.
         assert_eq!(ok(bin, "v2 set", &ctl.v2(&s, &["set", "/d/a", "1"])), "1\n");
         assert_eq!(ok(bin, "v2 get", &ctl.v2(&s, &["get", "/d/a"])), "1\n");

@@ -27,6 +27,7 @@ use super::{listen, server, tick_advance};
 use crate::api::v2::members::ClusterBackend;
 use crate::api::v3::V3Services;
 use crate::api::v3::gateway::Gateway;
+use crate::api::v3::own_client::OwnClient;
 use crate::raft::{Disk, NodeStatus, RaftConfig, RaftError, RaftNode};
 use crate::server::v3_state::V3Stores;
 use crate::store::v2::Store;
@@ -233,13 +234,22 @@ impl Member {
             ids: RequestIds::new(id),
         });
         // Lock and Election call the member's own v3 API on its first plaintext
-        // client URL (the SDK client they use does not speak TLS yet).
-        let own_address = listeners
+        // client URL; a member with TLS ports only routes those calls in process
+        // (the SDK client they use does not speak TLS).
+        let plain_address = listeners
             .iter()
             .filter(|l| !l.is_tls())
             .find_map(|l| l.local_addr().ok());
-        let v3 = V3Services::new(v3_backend, backend.clone()).with_own_address(own_address);
+        let own_client = OwnClient::new(plain_address.or(client_addrs.first().copied()));
+        let v3 = V3Services::new(v3_backend, backend.clone()).with_own_client(own_client.clone());
         let http2 = server::Http2Service::new(&v3);
+        #[cfg(not(madsim))]
+        if plain_address.is_none()
+            && let Some(channel) =
+                super::tls_conn::in_process_channel(&http2, &shutdown, &connections)
+        {
+            own_client.route_in_process(channel);
+        }
         let mut tasks: Vec<JoinHandle<()>> = listeners
             .into_iter()
             .map(|l| {
