@@ -46,3 +46,4 @@ pub mod raft;
 pub mod server;
 pub mod sim_rand;
 pub mod store;
+pub mod tls;

@@ -273,9 +273,10 @@ fn bad_flags_exit_like_etcd() {
         "--election-timeout[1000ms] should be at least as 5 times as --heartbeat-interval[300ms]"
     ));
 
-    let out = run(&["--enable-v2", "--cert-file", "/c.pem"], &[]);
+    // Peer TLS is not implemented (client TLS is: tests/tls_server.rs).
+    let out = run(&["--enable-v2", "--peer-cert-file", "/c.pem"], &[]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("--cert-file"));
+    assert!(text(&out.stderr).contains("--peer-cert-file"));
 
     let out = run(&["chaos"], &[]);
     assert_eq!(out.status.code(), Some(2));

@@ -48,7 +48,8 @@ impl ClusterState {
 /// the v2 API only. Settings that only shape etcd's v3 backend or gRPC server
 /// (quota, txn ops, request bytes, keepalive, auto compaction, backend batching) are
 /// checked as etcd checks them and otherwise have no effect, as on etcd's v2 API.
-/// Anything else of etcd's (TLS, discovery, proxy, metrics, CORS and host lists,
+/// The client port's TLS is honoured (`https://` client URLs; see
+/// [`Config::client_tls`]). Anything else of etcd's (peer TLS, discovery, proxy, metrics, CORS and host lists,
 /// experimental features, force-new-cluster) is rejected by [`Config::validate`]
 /// when set to a non-default value.
 #[derive(Clone, Debug, PartialEq)]
@@ -145,6 +146,17 @@ pub struct Config {
     pub debug: bool,
     /// `--force-new-cluster` (default false). Not supported: must stay false.
     pub force_new_cluster: bool,
+    /// The client port's TLS (etcd's `ClientTLSInfo`): `--cert-file`,
+    /// `--key-file`, `--trusted-ca-file`, `--client-cert-auth`,
+    /// `--client-crl-file`. Default: none. Served on `https://` listen client
+    /// URLs in real builds; sim builds accept it and serve plaintext.
+    pub client_tls: crate::tls::ClientTls,
+    /// `--auto-tls` (default false): without `--cert-file`/`--key-file`, a
+    /// self-signed certificate made at start in `<data-dir>/fixtures/client`.
+    pub client_auto_tls: bool,
+    /// `--cipher-suites` (default: rustls's): the TLS 1.2 suites offered, in
+    /// Go's names (see [`crate::tls::cipher`]).
+    pub cipher_suites: Vec<String>,
     /// etcd settings we do not implement that were given a non-default value, by
     /// flag name (e.g. `cert-file`), with the value as given.
     pub unsupported: BTreeMap<String, String>,
@@ -192,6 +204,9 @@ impl Default for Config {
             log_level: "info".into(),
             debug: false,
             force_new_cluster: false,
+            client_tls: crate::tls::ClientTls::default(),
+            client_auto_tls: false,
+            cipher_suites: Vec::new(),
             unsupported: BTreeMap::new(),
         }
     }

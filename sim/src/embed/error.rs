@@ -45,6 +45,10 @@ pub enum EmbedError {
         /// The I/O error.
         error: String,
     },
+    /// The client port's TLS could not be set up (a certificate, key, CA or
+    /// CRL file, or `--auto-tls`'s certificate).
+    #[error("{0}")]
+    Tls(String),
     /// A listen URL could not be bound.
     #[error("listen tcp {addr}: {error}")]
     Listen {

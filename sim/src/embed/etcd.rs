@@ -66,6 +66,7 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
     let map = config.initial_cluster_map()?;
     log_config(&config);
 
+    let client_tls = super::client_tls::server_tls(&config)?;
     let mut listeners = Vec::new();
     let mut client_urls = Vec::new();
     for url in &config.listen_client_urls {
@@ -75,7 +76,11 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
             .map_err(|e| listen_error(addr, &e))?;
         let bound = listener.local_addr().map_err(|e| listen_error(addr, &e))?;
         client_urls.push(with_port(url, bound.port()));
-        listeners.push(listener);
+        listeners.push(super::client_tls::client_listener(
+            listener,
+            url,
+            client_tls.as_ref(),
+        ));
     }
     let advertise_client_urls: Vec<String> = config
         .advertise_client_urls
@@ -151,7 +156,7 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
         auth_token: config.token_kind()?,
     };
     let disk = open_disk(&config)?;
-    let member = Member::start_with_listeners(member_cfg, disk, listeners).await?;
+    let member = Member::start_with_client_listeners(member_cfg, disk, listeners).await?;
     tracing::info!(%peer_addr, "embed: listening for peers on {peer_addr}");
 
     let (errors, _) = broadcast::channel(4);

@@ -30,6 +30,7 @@
 //! - [`etcd`]: [`start`] and the running [`Etcd`]; [`disk`]: the disk it runs on.
 
 pub mod auth_token;
+mod client_tls;
 pub mod config;
 pub mod disk;
 pub mod error;

@@ -341,29 +341,29 @@ pub const SETTINGS: &[Setting] = &[
         "cert-file",
         Str,
         "",
-        Unsupported,
-        "Client TLS cert file (not supported).",
+        Field,
+        "Path to the client server TLS cert file (sim builds: accepted, the port runs plaintext).",
     ),
     s(
         "key-file",
         Str,
         "",
-        Unsupported,
-        "Client TLS key file (not supported).",
+        Field,
+        "Path to the client server TLS key file.",
     ),
     s(
         "client-cert-auth",
         Bool,
         "false",
-        Unsupported,
-        "Client cert authentication (not supported).",
+        Field,
+        "Enable client cert authentication (v3 auth: the certificate's CN is the user of requests without a token).",
     ),
     s(
         "client-crl-file",
         Str,
         "",
-        Unsupported,
-        "Client CRL file (not supported).",
+        Field,
+        "Path to the client certificate revocation list file.",
     ),
     s(
         "client-cert-allowed-hostname",
@@ -376,15 +376,15 @@ pub const SETTINGS: &[Setting] = &[
         "trusted-ca-file",
         Str,
         "",
-        Unsupported,
-        "Client trusted CA file (not supported).",
+        Field,
+        "Path to the client server TLS trusted CA cert file.",
     ),
     s(
         "auto-tls",
         Bool,
         "false",
-        Unsupported,
-        "Client auto TLS (not supported).",
+        Field,
+        "Client TLS using generated certificates (a P-256 key; etcd makes P-521).",
     ),
     s(
         "peer-cert-file",
@@ -446,8 +446,8 @@ pub const SETTINGS: &[Setting] = &[
         "cipher-suites",
         Strings,
         "",
-        Unsupported,
-        "TLS cipher suites (not supported).",
+        Field,
+        "Comma-separated list of supported TLS cipher suites between client/server (Go's names; TLS 1.2 only, as in Go; the suites rustls offers).",
     ),
     s(
         "experimental-peer-skip-client-san-verification",
@@ -808,6 +808,11 @@ pub fn apply(
     Ok(Applied::Set)
 }
 
+/// A path flag: empty means unset.
+fn path_of(v: String) -> Option<PathBuf> {
+    (!v.is_empty()).then(|| PathBuf::from(v))
+}
+
 fn u32_of(v: u64) -> Result<u32, String> {
     u32::try_from(v).map_err(|_| "value out of range".into())
 }
@@ -862,6 +867,13 @@ fn set_field(cfg: &mut Config, name: &str, value: Value) -> Result<(), String> {
         ("log-level", V::Str(v)) => cfg.log_level = v,
         ("debug", V::Bool(v)) => cfg.debug = v,
         ("force-new-cluster", V::Bool(v)) => cfg.force_new_cluster = v,
+        ("cert-file", V::Str(v)) => cfg.client_tls.cert_file = path_of(v),
+        ("key-file", V::Str(v)) => cfg.client_tls.key_file = path_of(v),
+        ("trusted-ca-file", V::Str(v)) => cfg.client_tls.trusted_ca_file = path_of(v),
+        ("client-cert-auth", V::Bool(v)) => cfg.client_tls.client_cert_auth = v,
+        ("client-crl-file", V::Str(v)) => cfg.client_tls.crl_file = path_of(v),
+        ("auto-tls", V::Bool(v)) => cfg.client_auto_tls = v,
+        ("cipher-suites", V::List(v)) => cfg.cipher_suites = v,
         (name, value) => {
             return Err(format!("internal: setting {name} cannot take {value:?}"));
         }
@@ -899,13 +911,13 @@ mod tests {
     #[test]
     fn unsupported_and_no_effect() {
         let mut cfg = Config::default();
-        set(&mut cfg, "cert-file", "/tmp/c.pem").unwrap();
+        set(&mut cfg, "peer-cert-file", "/tmp/c.pem").unwrap();
         set(&mut cfg, "cors", "*").unwrap();
         assert_eq!(
             cfg.unsupported.keys().collect::<Vec<_>>(),
-            vec!["cert-file"]
+            vec!["peer-cert-file"]
         );
-        set(&mut cfg, "cert-file", "").unwrap();
+        set(&mut cfg, "peer-cert-file", "").unwrap();
         assert!(cfg.unsupported.is_empty());
         assert!(matches!(
             set(&mut cfg, "proxy-read-timeout", "10").unwrap(),
@@ -925,5 +937,44 @@ mod tests {
         );
         set(&mut cfg, "listen-client-urls", "http://b:1,http://a:1").unwrap();
         assert_eq!(cfg.listen_client_urls, vec!["http://a:1", "http://b:1"]);
+    }
+
+    #[test]
+    fn client_tls_flags_set_their_fields() {
+        let mut cfg = Config::default();
+        set(&mut cfg, "cert-file", "/s.pem").unwrap();
+        set(&mut cfg, "key-file", "/s.key").unwrap();
+        set(&mut cfg, "trusted-ca-file", "/ca.pem").unwrap();
+        set(&mut cfg, "client-cert-auth", "true").unwrap();
+        set(&mut cfg, "client-crl-file", "/crl.pem").unwrap();
+        set(&mut cfg, "auto-tls", "true").unwrap();
+        set(
+            &mut cfg,
+            "cipher-suites",
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        )
+        .unwrap();
+        assert!(cfg.unsupported.is_empty());
+        let tls = &cfg.client_tls;
+        assert_eq!(
+            tls.cert_file.as_deref(),
+            Some(std::path::Path::new("/s.pem"))
+        );
+        assert_eq!(
+            tls.key_file.as_deref(),
+            Some(std::path::Path::new("/s.key"))
+        );
+        assert_eq!(
+            tls.trusted_ca_file.as_deref(),
+            Some(std::path::Path::new("/ca.pem"))
+        );
+        assert_eq!(
+            tls.crl_file.as_deref(),
+            Some(std::path::Path::new("/crl.pem"))
+        );
+        assert!(tls.client_cert_auth && cfg.client_auto_tls);
+        assert_eq!(cfg.cipher_suites.len(), 2);
+        set(&mut cfg, "cert-file", "").unwrap();
+        assert_eq!(cfg.client_tls.cert_file, None);
     }
 }

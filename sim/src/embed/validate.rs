@@ -31,6 +31,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), EmbedError> {
         self.validate_like_etcd()?;
         self.validate_supported()?;
+        self.validate_client_tls()?;
         self.initial_cluster_map().map(|_| ())
     }
 
@@ -178,17 +179,33 @@ impl Config {
         }
         for (flag, urls) in [
             ("listen-peer-urls", &self.listen_peer_urls),
-            ("listen-client-urls", &self.listen_client_urls),
             (
                 "initial-advertise-peer-urls",
                 &self.initial_advertise_peer_urls,
             ),
-            ("advertise-client-urls", &self.advertise_client_urls),
         ] {
             if let Some(bad) = urls.iter().find(|u| !u.starts_with("http://")) {
                 return unsupported(
                     flag,
-                    format!("{bad}: etcd-sim serves plain http only (no TLS, no unix sockets)"),
+                    format!(
+                        "{bad}: etcd-sim peers speak plain http only (no TLS, no unix sockets)"
+                    ),
+                );
+            }
+        }
+        for (flag, urls) in [
+            ("listen-client-urls", &self.listen_client_urls),
+            ("advertise-client-urls", &self.advertise_client_urls),
+        ] {
+            if let Some(bad) = urls
+                .iter()
+                .find(|u| !u.starts_with("http://") && !u.starts_with("https://"))
+            {
+                return unsupported(
+                    flag,
+                    format!(
+                        "{bad}: etcd-sim serves clients on http and https only (no unix sockets)"
+                    ),
                 );
             }
         }
@@ -226,6 +243,38 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// etcd's client TLS checks at start (`updateCipherSuites`, the check of
+    /// each `https` listen client URL, `TLSInfo.baseConfig`'s pair check).
+    fn validate_client_tls(&self) -> Result<(), EmbedError> {
+        use crate::tls::cipher::{CipherError, rustls_names};
+        match rustls_names(&self.cipher_suites) {
+            Ok(_) => {}
+            Err(e @ CipherError::Unknown(_)) => return Err(EmbedError::Invalid(e.to_string())),
+            Err(e @ CipherError::Unsupported(_)) => {
+                return Err(EmbedError::Unsupported {
+                    setting: "cipher-suites".into(),
+                    reason: e.to_string(),
+                });
+            }
+        }
+        let Some(https) = self
+            .listen_client_urls
+            .iter()
+            .find(|u| u.starts_with("https://"))
+        else {
+            return Ok(());
+        };
+        if self.client_tls.is_empty() {
+            if self.client_auto_tls {
+                return Ok(());
+            }
+            return Err(EmbedError::Invalid(format!(
+                "TLS key/cert (--cert-file, --key-file) must be provided for client url {https} with HTTPS scheme"
+            )));
+        }
+        self.client_tls.check_pair().map_err(EmbedError::Invalid)
     }
 
     /// The initial cluster as a map, after etcd's bootstrap checks.
@@ -366,6 +415,42 @@ mod tests {
 
     fn msg(c: &Config) -> String {
         c.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn client_tls_checks_as_etcd() {
+        let mut c = base();
+        c.listen_client_urls = vec!["https://127.0.0.1:23791".into()];
+        c.advertise_client_urls = vec!["https://127.0.0.1:23791".into()];
+        assert_eq!(
+            msg(&c),
+            "TLS key/cert (--cert-file, --key-file) must be provided for client url \
+             https://127.0.0.1:23791 with HTTPS scheme"
+        );
+        c.client_auto_tls = true;
+        c.validate().unwrap();
+        c.client_auto_tls = false;
+        c.client_tls.cert_file = Some("srv.pem".into());
+        assert_eq!(
+            msg(&c),
+            "KeyFile and CertFile must both be present[key: , cert: srv.pem]"
+        );
+        c.client_tls.key_file = Some("srv.key".into());
+        c.validate().unwrap();
+        c.cipher_suites = vec!["FOO".into()];
+        assert_eq!(msg(&c), "unexpected TLS cipher suite \"FOO\"");
+        c.cipher_suites = vec!["TLS_RSA_WITH_AES_128_CBC_SHA".into()];
+        assert!(matches!(
+            c.validate(),
+            Err(EmbedError::Unsupported { setting, .. }) if setting == "cipher-suites"
+        ));
+        // Peer TLS stays refused.
+        let mut p = base();
+        p.listen_peer_urls = vec!["https://127.0.0.1:23801".into()];
+        assert!(matches!(
+            p.validate(),
+            Err(EmbedError::Unsupported { setting, .. }) if setting == "listen-peer-urls"
+        ));
     }
 
     #[test]
@@ -514,9 +599,9 @@ mod tests {
         rejects(&|c| c.force_new_cluster = true, "force-new-cluster");
         rejects(
             &|c| {
-                c.unsupported.insert("cert-file".into(), "/c".into());
+                c.unsupported.insert("peer-cert-file".into(), "/c".into());
             },
-            "cert-file",
+            "peer-cert-file",
         );
         rejects(
             &|c| {
@@ -526,7 +611,7 @@ mod tests {
             "log-outputs",
         );
         rejects(
-            &|c| c.listen_client_urls = vec!["https://127.0.0.1:1".into()],
+            &|c| c.listen_client_urls = vec!["unixs://127.0.0.1:1".into()],
             "listen-client-urls",
         );
         rejects(

@@ -271,7 +271,12 @@ unknown-key: 1
         );
         let (c, _) = config_from_yaml("client-transport-security:\n  cert-file: /c.pem\n").unwrap();
         assert_eq!(
-            c.unsupported.get("cert-file").map(String::as_str),
+            c.client_tls.cert_file.as_deref(),
+            Some(std::path::Path::new("/c.pem"))
+        );
+        let (c, _) = config_from_yaml("peer-transport-security:\n  cert-file: /c.pem\n").unwrap();
+        assert_eq!(
+            c.unsupported.get("peer-cert-file").map(String::as_str),
             Some("/c.pem")
         );
         let (c, _) = config_from_yaml("").unwrap();

@@ -16,6 +16,7 @@ use super::lease_keeper::LeaseKeeper;
 use super::membership::Cluster;
 use super::proposer::Proposer;
 use super::publish::{Publisher, VersionDecider};
+use super::server::ClientListener;
 use super::signal::Signal;
 use super::state_machine::{MemberStateMachine, lock};
 use super::stats::StatsTracker;
@@ -26,6 +27,7 @@ use super::{listen, server, tick_advance};
 use crate::api::v2::members::ClusterBackend;
 use crate::api::v3::V3Services;
 use crate::api::v3::gateway::Gateway;
+use crate::api::v3::own_client::OwnClient;
 use crate::raft::{Disk, NodeStatus, RaftConfig, RaftError, RaftNode};
 use crate::server::v3_state::V3Stores;
 use crate::store::v2::Store;
@@ -131,6 +133,21 @@ impl Member {
         disk: D,
         listeners: Vec<TcpListener>,
     ) -> Result<Member, MemberError> {
+        let listeners = listeners.into_iter().map(ClientListener::plain).collect();
+        Self::start_with_client_listeners(cfg, disk, listeners).await
+    }
+
+    /// As [`Member::start_with_listeners`], with listeners that may serve TLS
+    /// (etcd's `https://` listen client URLs; see [`ClientListener`]).
+    ///
+    /// # Errors
+    ///
+    /// [`MemberError::Config`], [`MemberError::Raft`].
+    pub async fn start_with_client_listeners<D: Disk + 'static>(
+        cfg: MemberConfig,
+        disk: D,
+        listeners: Vec<ClientListener>,
+    ) -> Result<Member, MemberError> {
         cfg.validate().map_err(MemberError::Config)?;
         let id = cfg.id();
         let initial = cfg.initial_members().map_err(MemberError::Config)?;
@@ -216,19 +233,43 @@ impl Member {
             limits: cfg.v3_limits,
             ids: RequestIds::new(id),
         });
-        // Lock and Election call the member's own v3 API on its first client URL.
-        let v3 = V3Services::new(v3_backend, backend.clone())
-            .with_own_address(client_addrs.first().copied());
+        // Lock and Election call the member's own v3 API on its first plaintext
+        // client URL; a member with TLS ports only routes those calls in process
+        // (the SDK client they use does not speak TLS).
+        let plain_address = listeners
+            .iter()
+            .filter(|l| !l.is_tls())
+            .find_map(|l| l.local_addr().ok());
+        let own_client = OwnClient::new(plain_address.or(client_addrs.first().copied()));
+        let v3 = V3Services::new(v3_backend, backend.clone()).with_own_client(own_client.clone());
         let http2 = server::Http2Service::new(&v3);
+        #[cfg(not(madsim))]
+        if plain_address.is_none()
+            && let Some(channel) =
+                super::tls_conn::in_process_channel(&http2, &shutdown, &connections)
+        {
+            own_client.route_in_process(channel);
+        }
         let mut tasks: Vec<JoinHandle<()>> = listeners
             .into_iter()
             .map(|l| {
-                // The /v3 gateway of each listener dials the listener itself.
-                let gateway = l.local_addr().ok().and_then(|addr| {
-                    Gateway::new(addr)
-                        .inspect_err(|e| tracing::warn!(error = %e, "member: no v3 gateway"))
-                        .ok()
-                });
+                // The /v3 gateway of each listener dials the listener itself; a
+                // TLS listener's gateway calls the services in process instead.
+                #[cfg(not(madsim))]
+                let in_process = l
+                    .is_tls()
+                    .then(|| super::tls_conn::in_process_channel(&http2, &shutdown, &connections))
+                    .flatten();
+                #[cfg(madsim)]
+                let in_process = None;
+                let gateway = match in_process {
+                    Some(channel) => Some(Gateway::with_channel(channel)),
+                    None => l.local_addr().ok().and_then(|addr| {
+                        Gateway::new(addr)
+                            .inspect_err(|e| tracing::warn!(error = %e, "member: no v3 gateway"))
+                            .ok()
+                    }),
+                };
                 tokio::spawn(server::serve(
                     l,
                     backend.clone(),

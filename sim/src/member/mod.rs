@@ -58,6 +58,8 @@ mod signal;
 pub mod state_machine;
 mod stats;
 mod tick_advance;
+#[cfg(not(madsim))]
+mod tls_conn;
 pub mod unsafe_mode;
 mod v3_backend;
 pub mod v3_digest;
@@ -69,5 +71,6 @@ pub use drain::MAX_CLIENT_CONNECTIONS;
 pub use handle::{Member, MemberError, run_member};
 pub use ids::{cluster_id, member_id};
 pub use publish::CLUSTER_VERSION;
+pub use server::ClientListener;
 pub use unsafe_mode::UnsafeMode;
 pub use v3_digest::V3Digest;

@@ -42,7 +42,7 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 #[derive(Clone, Default)]
 pub(crate) struct Http2Service {
     #[cfg(not(madsim))]
-    routes: Option<etcd_sdk::v3::tonic::service::Routes>,
+    pub(super) routes: Option<etcd_sdk::v3::tonic::service::Routes>,
 }
 
 impl Http2Service {
@@ -62,13 +62,14 @@ impl Http2Service {
 /// With a `gateway`, the v2 router hands it the `/v3/...` requests (each request
 /// carries it as an extension).
 pub(crate) async fn serve<S: V2Server>(
-    listener: TcpListener,
+    listener: ClientListener,
     backend: Arc<S>,
     grpc: Http2Service,
     gateway: Option<Gateway>,
     shutdown: Arc<Signal>,
     connections: Arc<Connections>,
 ) {
+    let ClientListener { listener, tls } = listener;
     loop {
         let slot = tokio::select! {
             biased;
@@ -82,17 +83,32 @@ pub(crate) async fn serve<S: V2Server>(
         };
         match accepted {
             Ok((stream, _)) => {
-                let (backend, grpc, gateway, shutdown, connections) = (
+                let (backend, grpc, gateway, shutdown, connections, tls) = (
                     backend.clone(),
                     grpc.clone(),
                     gateway.clone(),
                     shutdown.clone(),
                     connections.clone(),
+                    tls.clone(),
                 );
                 tokio::spawn(async move {
                     let _open = connections.enter();
                     let http1 = Http1 { backend, gateway };
-                    connection(http1, grpc, stream, &shutdown, &connections).await;
+                    match tls {
+                        #[cfg(not(madsim))]
+                        Some(tls) => {
+                            super::tls_conn::connection(
+                                http1,
+                                grpc,
+                                stream,
+                                &tls,
+                                &shutdown,
+                                &connections,
+                            )
+                            .await
+                        }
+                        _ => connection(http1, grpc, stream, &shutdown, &connections).await,
+                    }
                     drop(slot);
                 });
             }
@@ -139,6 +155,20 @@ async fn connection<S: V2Server>(
         }
         stream
     };
+    http1_connection(http1, stream, shutdown, connections).await;
+}
+
+/// Serves one connection's HTTP/1 requests with the v2 router until it closes
+/// or shutdown (then, with a grace period, lets the request in flight finish).
+pub(super) async fn http1_connection<S, T>(
+    http1: Http1<S>,
+    stream: T,
+    shutdown: &Arc<Signal>,
+    connections: &Connections,
+) where
+    S: V2Server,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let stopping = shutdown.clone();
     let svc = service_fn(move |mut req: Request<Incoming>| {
         let (backend, stopping) = (http1.backend.clone(), stopping.clone());
@@ -174,15 +204,72 @@ async fn connection<S: V2Server>(
 
 /// What serves a connection's HTTP/1 requests: the v2 router over `backend`, with
 /// the v3 gateway (if any) attached to each request.
-struct Http1<S> {
-    backend: Arc<S>,
-    gateway: Option<Gateway>,
+pub(super) struct Http1<S> {
+    pub(super) backend: Arc<S>,
+    pub(super) gateway: Option<Gateway>,
+}
+
+/// A client listener, and the TLS its connections are served with (real
+/// builds; `https://` listen URLs). Sim builds serve every port in plaintext.
+pub struct ClientListener {
+    listener: TcpListener,
+    tls: Option<ListenerTls>,
+}
+
+/// What a TLS client port's connections are served with.
+#[cfg(not(madsim))]
+pub(crate) type ListenerTls = crate::tls::ServerTls;
+/// Sim builds: nothing (the port runs plaintext).
+#[cfg(madsim)]
+pub(crate) type ListenerTls = std::convert::Infallible;
+
+impl ClientListener {
+    /// A plaintext (`http://`) client listener.
+    pub fn plain(listener: TcpListener) -> ClientListener {
+        ClientListener {
+            listener,
+            tls: None,
+        }
+    }
+
+    /// A TLS (`https://`) client listener: each connection's TLS handshake
+    /// first, then the same HTTP/1.1 and gRPC service as a plaintext port.
+    #[cfg(not(madsim))]
+    pub fn tls(listener: TcpListener, tls: crate::tls::ServerTls) -> ClientListener {
+        ClientListener {
+            listener,
+            tls: Some(tls),
+        }
+    }
+
+    /// The address it listens on.
+    ///
+    /// # Errors
+    ///
+    /// The socket's error.
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Whether its connections are TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+}
+
+impl std::fmt::Debug for ClientListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientListener")
+            .field("addr", &self.listener.local_addr().ok())
+            .field("tls", &self.is_tls())
+            .finish()
+    }
 }
 
 /// Serves one HTTP/2 connection with the gRPC services until it closes or
 /// shutdown (then, with a grace period, lets the calls in flight finish).
 #[cfg(not(madsim))]
-async fn http2_connection<T>(
+pub(super) async fn http2_connection<T>(
     routes: etcd_sdk::v3::tonic::service::Routes,
     stream: T,
     shutdown: &Arc<Signal>,
@@ -236,7 +323,7 @@ fn http1_builder() -> hyper::server::conn::http1::Builder {
 /// client sends (etcd's clients send fewer than 20).
 const MAX_HEADERS: usize = 8192;
 
-async fn handle<S: V2Server>(
+pub(super) async fn handle<S: V2Server>(
     backend: &S,
     shutdown: &Signal,
     req: Request<Incoming>,
@@ -334,7 +421,7 @@ mod tests {
         let shutdown = Arc::new(Signal::default());
         let connections = Arc::new(Connections::with_limit(2));
         let server = tokio::spawn(serve(
-            listener,
+            ClientListener::plain(listener),
             Arc::new(Fake::new()),
             Http2Service::default(),
             None,

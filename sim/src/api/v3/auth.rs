@@ -17,7 +17,7 @@
 //! runs inline there: it takes no virtual time, stalls nothing simulated, and
 //! keeps the run deterministic (the salt is drawn from the seeded RNG first).
 
-use super::auth_info::stamped;
+use super::auth_info::{Credentials, stamped};
 use super::error::unexpected;
 use super::header::fill;
 use super::learner::{Rpc, check_learner};
@@ -42,7 +42,6 @@ use etcd_sdk::v3::pb::etcdserverpb::{
     AuthUserRevokeRoleRequest, AuthUserRevokeRoleResponse, AuthenticateRequest,
     AuthenticateResponse, InternalAuthenticateRequest, InternalRaftRequest,
 };
-use etcd_sdk::v3::tonic::metadata::MetadataMap;
 use etcd_sdk::v3::tonic::{self, Request, Response, Status};
 use std::sync::Arc;
 
@@ -87,16 +86,16 @@ impl AuthService {
         AuthService { backend, cost }
     }
 
-    /// Proposes `entry` as the caller of `meta` and returns the auth result.
+    /// Proposes `entry` as the caller of `creds` and returns the auth result.
     async fn call(
         &self,
-        meta: &MetadataMap,
+        creds: Credentials<'_>,
         entry: InternalRaftRequest,
     ) -> Result<AuthApplied, Status> {
         let backend = self.backend.as_ref();
         check_learner(backend, Rpc::Other)?;
-        check_leader(meta, backend)?;
-        let entry = stamped(meta, backend, entry).await?;
+        check_leader(creds.metadata(), backend)?;
+        let entry = stamped(creds, backend, entry).await?;
         match propose(backend, entry).await? {
             V3Applied::Auth(a) => Ok(*a),
             _ => Err(unexpected("an auth request")),
@@ -131,12 +130,12 @@ impl AuthService {
 /// header filled.
 macro_rules! rpc {
     ($self:ident, $req:ident, $field:ident, $variant:ident) => {{
-        let meta = $req.metadata().clone();
+        let (meta, ext) = ($req.metadata().clone(), $req.extensions().clone());
         let entry = InternalRaftRequest {
             $field: Some($req.into_inner()),
             ..Default::default()
         };
-        match $self.call(&meta, entry).await? {
+        match $self.call(Credentials::new(&meta, &ext), entry).await? {
             AuthApplied::$variant(mut resp) => {
                 fill(&mut resp.header, &$self.backend.header());
                 Ok(Response::new(resp))
@@ -166,7 +165,7 @@ impl Auth for AuthService {
         &self,
         req: Request<AuthenticateRequest>,
     ) -> Result<Response<AuthenticateResponse>, Status> {
-        let meta = req.metadata().clone();
+        let (meta, ext) = (req.metadata().clone(), req.extensions().clone());
         let AuthenticateRequest { name, password } = req.into_inner();
         loop {
             let checked = self.check_password(&name, password.clone()).await?;
@@ -178,7 +177,9 @@ impl Auth for AuthService {
                 }),
                 ..Default::default()
             };
-            let AuthApplied::Authenticate(mut resp) = self.call(&meta, entry).await? else {
+            let AuthApplied::Authenticate(mut resp) =
+                self.call(Credentials::new(&meta, &ext), entry).await?
+            else {
                 return Err(unexpected("authenticate"));
             };
             if checked == self.auth_revision() {

@@ -17,6 +17,17 @@
 //!
 //! [`authorize_admin`] is the one check Maintenance and Cluster services call
 //! for their admin-only RPCs.
+//!
+//! # The client certificate as the user
+//!
+//! Under `--client-cert-auth` a request without a token is the user its
+//! connection's client certificate names in its subject common name (etcd's
+//! `AuthInfoFromTLS`), checked at the auth store's current revision. The TLS
+//! connection handler puts that name in each gRPC request's extensions
+//! ([`CertCommonName`]); the services pass it on with the metadata as
+//! [`Credentials`]. A name that is no user is refused as any unknown user is
+//! (permission denied); a request from the `/v3` gateway (it carries the
+//! `grpcgateway-accept` metadata) never takes a certificate's name, as in etcd.
 
 use super::error::etcd_status;
 use crate::auth::v3::{Access, AuthError};
@@ -24,12 +35,79 @@ use crate::server::v3_backend::V3Backend;
 use crate::server::v3_state::V3Stores;
 use etcd_sdk::v3::pb::etcdserverpb::{InternalRaftRequest, RequestHeader};
 use etcd_sdk::v3::tonic::metadata::MetadataMap;
-use etcd_sdk::v3::tonic::{Code, Status};
+use etcd_sdk::v3::tonic::{Code, Extensions, Request, Status};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// The metadata key of the auth token.
 pub const TOKEN: &str = "token";
+
+/// The metadata key the `/v3` gateway's requests carry (etcd's gateway sets
+/// it on every request it forwards).
+pub const GATEWAY_MARK: &str = "grpcgateway-accept";
+
+/// The subject common name of the verified client certificate of the TLS
+/// connection a gRPC request came on, put in the request's extensions by the
+/// client port's TLS handler when `--client-cert-auth` is on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertCommonName(pub String);
+
+/// What a request says about who sent it: its metadata (the token) and, under
+/// `--client-cert-auth`, its client certificate's common name. Made from a
+/// request ([`Credentials::of`]), its parts ([`Credentials::new`]), or from
+/// metadata alone (`From<&MetadataMap>`: no certificate).
+#[derive(Clone, Copy, Debug)]
+pub struct Credentials<'a> {
+    meta: &'a MetadataMap,
+    cert_cn: Option<&'a str>,
+}
+
+impl<'a> Credentials<'a> {
+    /// The credentials of a request's metadata and extensions.
+    pub fn new(meta: &'a MetadataMap, extensions: &'a Extensions) -> Credentials<'a> {
+        Credentials {
+            meta,
+            cert_cn: extensions.get::<CertCommonName>().map(|c| c.0.as_str()),
+        }
+    }
+
+    /// The credentials of metadata and a certificate's common name.
+    pub fn with_common_name(meta: &'a MetadataMap, cert_cn: Option<&'a str>) -> Credentials<'a> {
+        Credentials { meta, cert_cn }
+    }
+
+    /// The credentials of `req`.
+    pub fn of<T>(req: &'a Request<T>) -> Credentials<'a> {
+        Credentials::new(req.metadata(), req.extensions())
+    }
+
+    /// The request's metadata.
+    pub fn metadata(&self) -> &'a MetadataMap {
+        self.meta
+    }
+
+    /// The client certificate's common name, unless the request came through
+    /// the `/v3` gateway.
+    fn cert_user(&self) -> Option<&'a str> {
+        self.cert_cn
+            .filter(|_| self.meta.get(GATEWAY_MARK).is_none())
+    }
+}
+
+impl<'a> From<&'a MetadataMap> for Credentials<'a> {
+    fn from(meta: &'a MetadataMap) -> Credentials<'a> {
+        Credentials {
+            meta,
+            cert_cn: None,
+        }
+    }
+}
+
+impl<'a, T> From<&'a Request<T>> for Credentials<'a> {
+    fn from(req: &'a Request<T>) -> Credentials<'a> {
+        Credentials::of(req)
+    }
+}
 
 /// The longest a member waits to apply the index a simple token names.
 pub const TOKEN_INDEX_WAIT: Duration = Duration::from_secs(5);
@@ -72,26 +150,30 @@ pub fn lookup(stores: &mut V3Stores, token: &str, now: Instant) -> Result<AuthIn
         .ok_or(AuthError::InvalidAuthToken)
 }
 
-/// Who sent a request with `meta`: `None` without a token.
+/// Who sent a request with `creds`: its token's user, else its client
+/// certificate's common name (`--client-cert-auth`), else `None`.
 ///
 /// # Errors
 ///
 /// [`AuthError::InvalidAuthToken`]: not a token, unknown, or expired.
-pub async fn auth_info(
-    meta: &MetadataMap,
+pub async fn auth_info<'a>(
+    creds: impl Into<Credentials<'a>>,
     backend: &dyn V3Backend,
 ) -> Result<Option<AuthInfo>, AuthError> {
-    auth_info_within(meta, backend, TOKEN_INDEX_WAIT).await
+    auth_info_within(creds.into(), backend, TOKEN_INDEX_WAIT).await
 }
 
 /// As [`auth_info`], waiting at most `wait` for the token's index.
 async fn auth_info_within(
-    meta: &MetadataMap,
+    creds: Credentials<'_>,
     backend: &dyn V3Backend,
     wait: Duration,
 ) -> Result<Option<AuthInfo>, AuthError> {
-    let Some(token) = token_of(meta) else {
-        return Ok(None);
+    let Some(token) = token_of(creds.meta) else {
+        return Ok(creds.cert_user().map(|cn| AuthInfo {
+            username: cn.to_string(),
+            revision: lock(&backend.v3_stores()).auth.revision(),
+        }));
     };
     let stores = backend.v3_stores();
     let Some(index) = lock(&stores).tokens.wait_index(&token)? else {
@@ -137,11 +219,11 @@ pub fn admin_status(e: &AuthError) -> Status {
 /// # Errors
 ///
 /// Unauthenticated "etcdserver: invalid auth token".
-pub async fn caller(
-    meta: &MetadataMap,
+pub async fn caller<'a>(
+    creds: impl Into<Credentials<'a>>,
     backend: &dyn V3Backend,
 ) -> Result<Option<AuthInfo>, Status> {
-    auth_info(meta, backend).await.map_err(|e| auth_status(&e))
+    auth_info(creds, backend).await.map_err(|e| auth_status(&e))
 }
 
 /// Puts the caller's user and auth revision in `req`'s header, for the
@@ -159,12 +241,12 @@ pub fn stamp(req: &mut InternalRaftRequest, who: Option<&AuthInfo>) {
 /// # Errors
 ///
 /// Unauthenticated "etcdserver: invalid auth token".
-pub async fn stamped(
-    meta: &MetadataMap,
+pub async fn stamped<'a>(
+    creds: impl Into<Credentials<'a>>,
     backend: &dyn V3Backend,
     mut req: InternalRaftRequest,
 ) -> Result<InternalRaftRequest, Status> {
-    let who = caller(meta, backend).await?;
+    let who = caller(creds, backend).await?;
     stamp(&mut req, who.as_ref());
     Ok(req)
 }
@@ -210,8 +292,11 @@ pub fn check_still_current(stores: &V3Stores, who: Option<&AuthInfo>) -> Result<
 ///
 /// [`AuthError::InvalidAuthToken`], [`AuthError::UserEmpty`] (no token),
 /// [`AuthError::UserNotFound`], [`AuthError::PermissionDenied`].
-pub async fn authorize_admin(meta: &MetadataMap, backend: &dyn V3Backend) -> Result<(), AuthError> {
-    let who = auth_info(meta, backend).await?;
+pub async fn authorize_admin<'a>(
+    creds: impl Into<Credentials<'a>>,
+    backend: &dyn V3Backend,
+) -> Result<(), AuthError> {
+    let who = auth_info(creds, backend).await?;
     let stores = backend.v3_stores();
     let stores = lock(&stores);
     stores
@@ -283,10 +368,55 @@ mod tests {
         let wait = Duration::from_millis(50);
         let started = tokio::time::Instant::now();
         assert_eq!(
-            auth_info_within(&meta(Some("abc.10")), &backend, wait).await,
+            auth_info_within((&meta(Some("abc.10"))).into(), &backend, wait).await,
             Err(AuthError::InvalidAuthToken)
         );
         assert!(started.elapsed() >= wait);
+    }
+
+    #[tokio::test]
+    async fn a_certificate_names_the_user_only_without_a_token_and_not_via_the_gateway() {
+        let backend = LocalV3::new();
+        enable_with_root(&backend);
+        let revision = lock(&backend.v3_stores()).auth.revision();
+        let mut ext = Extensions::new();
+        ext.insert(CertCommonName("client".into()));
+        let plain = meta(None);
+        let who = auth_info(Credentials::new(&plain, &ext), &backend).await;
+        assert_eq!(
+            who,
+            Ok(Some(AuthInfo {
+                username: "client".into(),
+                revision
+            }))
+        );
+        // A token wins over the certificate.
+        let with_token = meta(Some("abc.9"));
+        let who = auth_info(Credentials::new(&with_token, &ext), &backend).await;
+        assert_eq!(who.unwrap().unwrap().username, "u");
+        // The gateway's requests never take the certificate's name.
+        let mut gw = meta(None);
+        gw.insert(GATEWAY_MARK, "application/json".parse().unwrap());
+        assert_eq!(
+            auth_info(Credentials::new(&gw, &ext), &backend).await,
+            Ok(None)
+        );
+        // No certificate: no user.
+        assert_eq!(
+            auth_info(Credentials::new(&plain, &Extensions::new()), &backend).await,
+            Ok(None)
+        );
+        // A name that is no user is refused as an unknown user.
+        let mut ext = Extensions::new();
+        ext.insert(CertCommonName("nobody".into()));
+        let who = auth_info(Credentials::new(&plain, &ext), &backend)
+            .await
+            .unwrap();
+        let stores = backend.v3_stores();
+        assert_eq!(
+            check_read(&lock(&stores), who.as_ref(), b"k", b""),
+            Err(AuthError::PermissionDenied)
+        );
     }
 
     #[test]

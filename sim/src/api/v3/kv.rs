@@ -109,7 +109,7 @@ impl Kv for KvService {
     async fn range(&self, req: Request<RangeRequest>) -> Result<Response<RangeResponse>, Status> {
         check_learner(self.backend.as_ref(), Rpc::Range(req.get_ref()))?;
         check_leader(req.metadata(), self.backend.as_ref())?;
-        let who = caller(req.metadata(), self.backend.as_ref()).await?;
+        let who = caller(&req, self.backend.as_ref()).await?;
         let req = req.into_inner();
         validate_range(&req).map_err(|e| kv_status(&e))?;
         if req.serializable {
@@ -130,7 +130,7 @@ impl Kv for KvService {
     async fn put(&self, req: Request<PutRequest>) -> Result<Response<PutResponse>, Status> {
         check_learner(self.backend.as_ref(), Rpc::Other)?;
         check_leader(req.metadata(), self.backend.as_ref())?;
-        let who = caller(req.metadata(), self.backend.as_ref()).await?;
+        let who = caller(&req, self.backend.as_ref()).await?;
         let req = req.into_inner();
         check_quota(self.backend.as_ref(), Costed::Put(&req)).await?;
         validate_put(&req).map_err(|e| kv_status(&e))?;
@@ -152,7 +152,7 @@ impl Kv for KvService {
     ) -> Result<Response<DeleteRangeResponse>, Status> {
         check_learner(self.backend.as_ref(), Rpc::Other)?;
         check_leader(req.metadata(), self.backend.as_ref())?;
-        let who = caller(req.metadata(), self.backend.as_ref()).await?;
+        let who = caller(&req, self.backend.as_ref()).await?;
         let req = req.into_inner();
         validate_delete_range(&req).map_err(|e| kv_status(&e))?;
         let mut entry = InternalRaftRequest {
@@ -170,7 +170,7 @@ impl Kv for KvService {
     async fn txn(&self, req: Request<TxnRequest>) -> Result<Response<TxnResponse>, Status> {
         check_learner(self.backend.as_ref(), Rpc::Other)?;
         check_leader(req.metadata(), self.backend.as_ref())?;
-        let who = caller(req.metadata(), self.backend.as_ref()).await?;
+        let who = caller(&req, self.backend.as_ref()).await?;
         let req = req.into_inner();
         check_quota(self.backend.as_ref(), Costed::Txn(&req)).await?;
         validate_txn(&req, self.backend.limits().max_txn_ops).map_err(|e| kv_status(&e))?;
@@ -201,7 +201,7 @@ impl Kv for KvService {
     ) -> Result<Response<CompactionResponse>, Status> {
         check_learner(self.backend.as_ref(), Rpc::Other)?;
         check_leader(req.metadata(), self.backend.as_ref())?;
-        let who = caller(req.metadata(), self.backend.as_ref()).await?;
+        let who = caller(&req, self.backend.as_ref()).await?;
         let mut entry = InternalRaftRequest {
             compaction: Some(req.into_inner()),
             ..Default::default()

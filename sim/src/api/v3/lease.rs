@@ -16,7 +16,7 @@
 //!
 //! Headers are filled before the renewal, as etcd does.
 
-use super::auth_info::{caller, stamp};
+use super::auth_info::{Credentials, caller, stamp};
 use super::error::{etcd_status, lease_status, no_leader, unexpected};
 use super::header::fill;
 use super::learner::{Rpc, check_learner};
@@ -343,10 +343,10 @@ impl Lease for LeaseService {
         let backend = self.inner.backend.as_ref();
         check_learner(backend, Rpc::Other)?;
         check_leader(req.metadata(), backend)?;
-        let meta = req.metadata().clone();
+        let (meta, ext) = (req.metadata().clone(), req.extensions().clone());
         check_quota(backend, Costed::LeaseGrant).await?;
         let mut req = req.into_inner();
-        let who = caller(&meta, backend).await?;
+        let who = caller(Credentials::new(&meta, &ext), backend).await?;
         if req.id == 0 {
             req.id = backend.next_id();
         }
@@ -369,7 +369,7 @@ impl Lease for LeaseService {
         let backend = self.inner.backend.as_ref();
         check_learner(backend, Rpc::Other)?;
         check_leader(req.metadata(), backend)?;
-        let who = caller(req.metadata(), backend).await?;
+        let who = caller(&req, backend).await?;
         let mut entry = InternalRaftRequest {
             lease_revoke: Some(req.into_inner()),
             ..Default::default()

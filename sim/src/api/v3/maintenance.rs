@@ -14,7 +14,7 @@
 //!   blobs, `remaining_bytes` counting down, then the SHA-256 of it all.
 //! - **MoveLeader**: asked of the leader only; to a voter.
 
-use super::auth_info::{admin_status, authorize_admin, stamped};
+use super::auth_info::{Credentials, admin_status, authorize_admin, stamped};
 use super::error::{etcd_status, kv_status, text_status, unexpected, v3_status};
 use super::header::at_revision;
 use super::learner::{Rpc, check_learner};
@@ -100,13 +100,13 @@ pub type SnapshotStream =
 impl Maintenance for MaintenanceService {
     async fn alarm(&self, req: Request<AlarmRequest>) -> Result<Response<AlarmResponse>, Status> {
         check_learner(self.backend.as_ref(), Rpc::Other)?;
-        let meta = req.metadata().clone();
+        let (meta, ext) = (req.metadata().clone(), req.extensions().clone());
         let entry = InternalRaftRequest {
             alarm: Some(req.into_inner()),
             ..Default::default()
         };
         // etcd checks the token (not a permission) of an alarm request.
-        let entry = stamped(&meta, self.backend.as_ref(), entry).await?;
+        let entry = stamped(Credentials::new(&meta, &ext), self.backend.as_ref(), entry).await?;
         let applied = self
             .backend
             .propose_v3(entry)
@@ -155,7 +155,7 @@ impl Maintenance for MaintenanceService {
         req: Request<DefragmentRequest>,
     ) -> Result<Response<DefragmentResponse>, Status> {
         check_learner(self.backend.as_ref(), Rpc::Other)?;
-        authorize_admin(req.metadata(), self.backend.as_ref())
+        authorize_admin(&req, self.backend.as_ref())
             .await
             .map_err(|e| admin_status(&e))?;
         tracing::info!("starting to defragment the storage backend...");
@@ -169,7 +169,7 @@ impl Maintenance for MaintenanceService {
 
     async fn hash(&self, req: Request<HashRequest>) -> Result<Response<HashResponse>, Status> {
         check_learner(self.backend.as_ref(), Rpc::Other)?;
-        authorize_admin(req.metadata(), self.backend.as_ref())
+        authorize_admin(&req, self.backend.as_ref())
             .await
             .map_err(|e| admin_status(&e))?;
         let member = self.backend.header();
@@ -189,7 +189,7 @@ impl Maintenance for MaintenanceService {
         req: Request<HashKvRequest>,
     ) -> Result<Response<HashKvResponse>, Status> {
         check_learner(self.backend.as_ref(), Rpc::Other)?;
-        authorize_admin(req.metadata(), self.backend.as_ref())
+        authorize_admin(&req, self.backend.as_ref())
             .await
             .map_err(|e| admin_status(&e))?;
         let member = self.backend.header();
@@ -215,7 +215,7 @@ impl Maintenance for MaintenanceService {
         req: Request<SnapshotRequest>,
     ) -> Result<Response<Self::SnapshotStream>, Status> {
         check_learner(self.backend.as_ref(), Rpc::Other)?;
-        authorize_admin(req.metadata(), self.backend.as_ref())
+        authorize_admin(&req, self.backend.as_ref())
             .await
             .map_err(|e| admin_status(&e))?;
         let img = {

@@ -41,6 +41,11 @@ use tokio::sync::OnceCell;
 pub struct OwnClient {
     addr: Option<SocketAddr>,
     client: Arc<OnceCell<Client>>,
+    /// A channel that reaches the services in process, used instead of
+    /// dialing `addr` (a member whose client ports are all TLS: the SDK
+    /// client does not speak TLS). Set once, before the first use.
+    #[cfg(not(madsim))]
+    in_process: Arc<std::sync::OnceLock<etcd_sdk::v3::tonic::transport::Channel>>,
 }
 
 impl OwnClient {
@@ -50,6 +55,19 @@ impl OwnClient {
         OwnClient {
             addr,
             client: Arc::new(OnceCell::new()),
+            #[cfg(not(madsim))]
+            in_process: Arc::default(),
+        }
+    }
+
+    /// Sends the client's calls over `channel` (which reaches the services in
+    /// process) instead of dialing the address, which then only names the
+    /// endpoint. Takes effect if set before the client's first use; clones
+    /// share it.
+    #[cfg(not(madsim))]
+    pub fn route_in_process(&self, channel: etcd_sdk::v3::tonic::transport::Channel) {
+        if self.in_process.set(channel).is_err() {
+            tracing::warn!("v3 lock/election: the in-process route was set twice");
         }
     }
 
@@ -64,14 +82,20 @@ impl OwnClient {
                 "etcdserver: the member's client address is not known",
             ));
         };
+        #[cfg(not(madsim))]
+        let in_process = self.in_process.get().cloned();
         self.client
             .get_or_try_init(|| async move {
-                Client::new(Config::new([format!("http://{addr}")]))
-                    .await
-                    .map_err(|e| {
-                        tracing::warn!(%addr, error = %e, "v3 lock/election: no own client");
-                        Status::unavailable(e.to_string())
-                    })
+                #[allow(unused_mut)]
+                let mut config = Config::new([format!("http://{addr}")]);
+                #[cfg(not(madsim))]
+                if let Some(channel) = in_process {
+                    config = config.layer(tower::layer::layer_fn(move |_| channel.clone()));
+                }
+                Client::new(config).await.map_err(|e| {
+                    tracing::warn!(%addr, error = %e, "v3 lock/election: no own client");
+                    Status::unavailable(e.to_string())
+                })
             })
             .await
             .cloned()

@@ -86,8 +86,13 @@ impl V3Services {
     /// the member's own client address (they run the SDK's concurrency package
     /// over the member's v3 API, as etcd runs clientv3's over an in-process
     /// client). Without it they answer Unavailable.
-    pub fn with_own_address(mut self, addr: Option<SocketAddr>) -> V3Services {
-        let client = OwnClient::new(addr);
+    pub fn with_own_address(self, addr: Option<SocketAddr>) -> V3Services {
+        self.with_own_client(OwnClient::new(addr))
+    }
+
+    /// The services with Lock and Election served through `client` (see
+    /// [`V3Services::with_own_address`]).
+    pub fn with_own_client(mut self, client: OwnClient) -> V3Services {
         self.api.lock = LockService::new(self.api.backend.clone(), client.clone());
         self.api.election = ElectionService::new(self.api.backend.clone(), client);
         self

@@ -28,7 +28,7 @@
 //! [`WatchService::open`] is the core: it takes any request stream and returns
 //! the response stream; the gRPC method is a thin wrapper over it.
 
-use super::auth_info::{auth_info, check_read};
+use super::auth_info::{CertCommonName, Credentials, auth_info, check_read};
 use super::error::no_leader;
 use super::header::{at_revision, stamp_ids};
 use super::learner::{Rpc, check_learner};
@@ -103,6 +103,25 @@ impl WatchService {
     where
         S: Stream<Item = Result<WatchRequest, Status>> + Send + 'static,
     {
+        self.open_as(meta, None, requests)
+    }
+
+    /// As [`WatchService::open`], for a stream whose connection's client
+    /// certificate names `cert` (`--client-cert-auth`: the user of its
+    /// requests without a token).
+    ///
+    /// # Errors
+    ///
+    /// As [`WatchService::open`].
+    pub fn open_as<S>(
+        &self,
+        meta: &MetadataMap,
+        cert: Option<CertCommonName>,
+        requests: S,
+    ) -> Result<WatchStream, Status>
+    where
+        S: Stream<Item = Result<WatchRequest, Status>> + Send + 'static,
+    {
         check_learner(self.backend.as_ref(), Rpc::Other)?;
         check_leader(meta, self.backend.as_ref())?;
         let stores = self.backend.v3_stores();
@@ -115,7 +134,7 @@ impl WatchService {
         let signals = Arc::new(Signals::default());
         tokio::spawn(receive(
             self.backend.clone(),
-            meta.clone(),
+            (meta.clone(), cert),
             stream,
             Box::pin(requests),
             tx.clone(),
@@ -185,10 +204,10 @@ fn go_code_name(code: tonic::Code) -> &'static str {
 /// `isWatchPermitted`, after its key normalization).
 async fn watch_permitted(
     backend: &dyn V3Backend,
-    meta: &MetadataMap,
+    creds: Credentials<'_>,
     create: &WatchCreateRequest,
 ) -> Result<(), AuthError> {
-    let who = auth_info(meta, backend).await?;
+    let who = auth_info(creds, backend).await?;
     let key: &[u8] = if create.key.is_empty() {
         &[0]
     } else {
@@ -206,7 +225,7 @@ async fn watch_permitted(
 /// The receive task: requests in order, paused while the control backlog is full.
 async fn receive(
     backend: Arc<dyn V3Backend>,
-    meta: MetadataMap,
+    (meta, cert): (MetadataMap, Option<CertCommonName>),
     stream: StreamId,
     mut requests: Pin<Box<dyn Stream<Item = Result<WatchRequest, Status>> + Send>>,
     tx: mpsc::Sender<Result<WatchResponse, Status>>,
@@ -229,7 +248,12 @@ async fn receive(
         match next {
             Some(Ok(req)) => {
                 if let Some(RequestUnion::CreateRequest(c)) = &req.request_union
-                    && let Err(e) = watch_permitted(backend.as_ref(), &meta, c).await
+                    && let Err(e) = watch_permitted(
+                        backend.as_ref(),
+                        Credentials::with_common_name(&meta, cert.as_ref().map(|c| c.0.as_str())),
+                        c,
+                    )
+                    .await
                 {
                     let revision = lock(&stores).kv.current_revision();
                     let resp = WatchResponse {
@@ -373,7 +397,12 @@ impl Watch for WatchService {
         req: Request<Streaming<WatchRequest>>,
     ) -> Result<Response<Self::WatchStream>, Status> {
         let meta = req.metadata().clone();
-        Ok(Response::new(self.open(&meta, req.into_inner())?))
+        let cert = req.extensions().get::<CertCommonName>().cloned();
+        Ok(Response::new(self.open_as(
+            &meta,
+            cert,
+            req.into_inner(),
+        )?))
     }
 }
 
