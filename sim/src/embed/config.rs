@@ -48,7 +48,8 @@ impl ClusterState {
 /// the v2 API only. Settings that only shape etcd's v3 backend or gRPC server
 /// (quota, txn ops, request bytes, keepalive, auto compaction, backend batching) are
 /// checked as etcd checks them and otherwise have no effect, as on etcd's v2 API.
-/// Anything else of etcd's (TLS, discovery, proxy, metrics, CORS and host lists,
+/// `--metrics` and `--listen-metrics-urls` serve etcd's metrics (see
+/// [`crate::metrics`]). Anything else of etcd's (TLS, discovery, proxy, CORS and host lists,
 /// experimental features, force-new-cluster) is rejected by [`Config::validate`]
 /// when set to a non-default value.
 #[derive(Clone, Debug, PartialEq)]
@@ -143,6 +144,12 @@ pub struct Config {
     pub log_level: String,
     /// `--debug` (default false): log level debug.
     pub debug: bool,
+    /// `--metrics` (default `basic`): `extensive` adds the gRPC handling-time
+    /// histograms; any other value is basic (etcd checks no more).
+    pub metrics: String,
+    /// `--listen-metrics-urls` (default none): extra plain-HTTP listeners serving
+    /// `/metrics` and `/health` only.
+    pub listen_metrics_urls: Vec<String>,
     /// `--force-new-cluster` (default false). Not supported: must stay false.
     pub force_new_cluster: bool,
     /// etcd settings we do not implement that were given a non-default value, by
@@ -191,6 +198,8 @@ impl Default for Config {
             log_outputs: vec!["default".into()],
             log_level: "info".into(),
             debug: false,
+            metrics: "basic".into(),
+            listen_metrics_urls: Vec::new(),
             force_new_cluster: false,
             unsupported: BTreeMap::new(),
         }

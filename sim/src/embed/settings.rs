@@ -504,15 +504,15 @@ pub const SETTINGS: &[Setting] = &[
         "metrics",
         Str,
         "basic",
-        Unsupported,
-        "Metrics detail (not supported).",
+        Field,
+        "Set level of detail for exported metrics, specify 'extensive' to include histogram metrics.",
     ),
     s(
         "listen-metrics-urls",
         Urls,
         "",
-        Unsupported,
-        "Metrics listen URLs (not supported).",
+        Field,
+        "List of URLs to listen on for the metrics and health endpoints.",
     ),
     // Logging.
     s(
@@ -862,6 +862,8 @@ fn set_field(cfg: &mut Config, name: &str, value: Value) -> Result<(), String> {
         ("log-level", V::Str(v)) => cfg.log_level = v,
         ("debug", V::Bool(v)) => cfg.debug = v,
         ("force-new-cluster", V::Bool(v)) => cfg.force_new_cluster = v,
+        ("metrics", V::Str(v)) => cfg.metrics = v,
+        ("listen-metrics-urls", V::List(v)) => cfg.listen_metrics_urls = v,
         (name, value) => {
             return Err(format!("internal: setting {name} cannot take {value:?}"));
         }
