@@ -410,7 +410,9 @@ impl ClusterBackend for MemberBackend {
 
 impl StatsBackend for MemberBackend {
     fn metrics_text(&self) -> Option<String> {
-        self.metrics.as_ref().map(crate::metrics::MetricsPage::render)
+        self.metrics
+            .as_ref()
+            .map(crate::metrics::MetricsPage::render)
     }
 
     fn self_stats(&self) -> SelfStats {

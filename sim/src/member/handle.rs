@@ -208,12 +208,7 @@ impl Member {
             }),
         );
         let stats = Arc::new(Mutex::new(StatsTracker::new(SystemTime::now())));
-        let proposer = Proposer::new(
-            raft.clone(),
-            &cfg,
-            stats.clone(),
-            metrics.proposals.clone(),
-        );
+        let proposer = Proposer::new(raft.clone(), &cfg, stats.clone(), metrics.proposals.clone());
         let backend = Arc::new(
             MemberBackend::new(
                 &cfg,

@@ -63,7 +63,11 @@ pub(crate) async fn serve(
 }
 
 /// The answer to one request.
-async fn answer<B>(backend: &MemberBackend, page: &MetricsPage, req: &Request<B>) -> Response<Body> {
+async fn answer<B>(
+    backend: &MemberBackend,
+    page: &MetricsPage,
+    req: &Request<B>,
+) -> Response<Body> {
     let method = req.method().as_str();
     match req.uri().path() {
         "/metrics" => misc::metrics(method, page.render()),

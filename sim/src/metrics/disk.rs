@@ -73,9 +73,21 @@ mod tests {
         let m = DiskMetrics::default();
         m.wal_fsync(Duration::from_millis(3));
         let text = encode(m.families());
-        assert!(text.contains("etcd_disk_wal_fsync_duration_seconds_bucket{le=\"0.002\"} 0\n"), "{text}");
-        assert!(text.contains("etcd_disk_wal_fsync_duration_seconds_bucket{le=\"0.004\"} 1\n"), "{text}");
-        assert!(text.contains("etcd_disk_wal_fsync_duration_seconds_bucket{le=\"8.192\"} 1\n"), "{text}");
-        assert!(text.contains("etcd_disk_wal_fsync_duration_seconds_count 1\n"), "{text}");
+        assert!(
+            text.contains("etcd_disk_wal_fsync_duration_seconds_bucket{le=\"0.002\"} 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("etcd_disk_wal_fsync_duration_seconds_bucket{le=\"0.004\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("etcd_disk_wal_fsync_duration_seconds_bucket{le=\"8.192\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("etcd_disk_wal_fsync_duration_seconds_count 1\n"),
+            "{text}"
+        );
     }
 }

@@ -101,10 +101,7 @@ impl Collector for Scrape {
             let (name, kind) = match family.kind {
                 // The encoder appends `_total` to a counter's name.
                 Kind::Counter => (
-                    family
-                        .name
-                        .strip_suffix("_total")
-                        .unwrap_or(family.name),
+                    family.name.strip_suffix("_total").unwrap_or(family.name),
                     MetricType::Counter,
                 ),
                 Kind::Gauge => (family.name, MetricType::Gauge),
@@ -152,13 +149,34 @@ mod tests {
         let h = Histogram::new([0.001, 0.002]);
         h.observe(0.0015);
         let text = encode(vec![
-            Family::gauge("etcd_server_has_leader", "Whether or not a leader exists. 1 is existence, 0 is not.", 1),
-            Family::counter("etcd_mvcc_put_total", "Total number of puts seen by this member.", 3),
-            Family::new("grpc_server_started_total", "Total number of RPCs started on the server.", Kind::Counter).with(
-                vec![("grpc_method", "Put".into()), ("grpc_service", "etcdserverpb.KV".into()), ("grpc_type", "unary".into())],
+            Family::gauge(
+                "etcd_server_has_leader",
+                "Whether or not a leader exists. 1 is existence, 0 is not.",
+                1,
+            ),
+            Family::counter(
+                "etcd_mvcc_put_total",
+                "Total number of puts seen by this member.",
+                3,
+            ),
+            Family::new(
+                "grpc_server_started_total",
+                "Total number of RPCs started on the server.",
+                Kind::Counter,
+            )
+            .with(
+                vec![
+                    ("grpc_method", "Put".into()),
+                    ("grpc_service", "etcdserverpb.KV".into()),
+                    ("grpc_type", "unary".into()),
+                ],
                 Value::Counter(2),
             ),
-            Family::histogram("etcd_disk_wal_fsync_duration_seconds", "The latency distributions of fsync called by WAL.", &h),
+            Family::histogram(
+                "etcd_disk_wal_fsync_duration_seconds",
+                "The latency distributions of fsync called by WAL.",
+                &h,
+            ),
         ]);
         let expected = "\
 # HELP etcd_disk_wal_fsync_duration_seconds The latency distributions of fsync called by WAL.

@@ -289,10 +289,7 @@ impl GrpcMetrics {
     }
 
     fn methods(&self) -> MutexGuard<'_, BTreeMap<Rpc, Counts>> {
-        self.inner
-            .methods
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        self.inner.methods.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Starts counting a call of `rpc`.
@@ -446,7 +443,9 @@ mod tests {
         let family = families.iter().find(|f| f.name == name)?;
         family.series.iter().find_map(|(l, v)| {
             let same = l.len() == labels.len()
-                && l.iter().zip(labels).all(|((k, v), (k2, v2))| k == k2 && v == v2);
+                && l.iter()
+                    .zip(labels)
+                    .all(|((k, v), (k2, v2))| k == k2 && v == v2);
             match v {
                 Value::Counter(n) if same => Some(*n),
                 _ => None,
@@ -458,10 +457,16 @@ mod tests {
     fn registered_methods_start_at_zero_with_every_code() {
         let m = GrpcMetrics::new();
         let f = m.families();
-        let started = f.iter().find(|f| f.name == "grpc_server_started_total").unwrap();
+        let started = f
+            .iter()
+            .find(|f| f.name == "grpc_server_started_total")
+            .unwrap();
         assert_eq!(started.series.len(), REGISTERED.len());
         assert_eq!(REGISTERED.len(), 41, "etcd 3.4 pre-registers 41 methods");
-        let handled = f.iter().find(|f| f.name == "grpc_server_handled_total").unwrap();
+        let handled = f
+            .iter()
+            .find(|f| f.name == "grpc_server_handled_total")
+            .unwrap();
         assert_eq!(handled.series.len(), REGISTERED.len() * 17);
         assert!(f.iter().all(|f| f.name != "grpc_server_handling_seconds"));
     }
@@ -496,8 +501,14 @@ mod tests {
         assert_eq!(value(&f, "grpc_server_started_total", &put), Some(1));
         assert_eq!(value(&f, "grpc_server_msg_sent_total", &put), Some(1));
         assert_eq!(value(&f, "grpc_server_msg_received_total", &put), Some(1));
-        assert_eq!(value(&f, "etcd_network_client_grpc_received_bytes_total", &[]), Some(17));
-        assert_eq!(value(&f, "etcd_network_client_grpc_sent_bytes_total", &[]), Some(20));
+        assert_eq!(
+            value(&f, "etcd_network_client_grpc_received_bytes_total", &[]),
+            Some(17)
+        );
+        assert_eq!(
+            value(&f, "etcd_network_client_grpc_sent_bytes_total", &[]),
+            Some(20)
+        );
         let lock = [
             ("grpc_code", "Canceled"),
             ("grpc_method", "Lock"),
@@ -511,7 +522,11 @@ mod tests {
             ("grpc_service", "v3lockpb.Lock"),
             ("grpc_type", "unary"),
         ];
-        assert_eq!(value(&f, "grpc_server_handled_total", &lock_ok), None, "not pre-registered");
+        assert_eq!(
+            value(&f, "grpc_server_handled_total", &lock_ok),
+            None,
+            "not pre-registered"
+        );
         let watch = [
             ("grpc_code", "Unavailable"),
             ("grpc_method", "Watch"),
@@ -528,7 +543,10 @@ mod tests {
         m.enable_handling_time();
         m.start(rpcs::PUT).finish(CODE_OK);
         let f = m.families();
-        let h = f.iter().find(|f| f.name == "grpc_server_handling_seconds").unwrap();
+        let h = f
+            .iter()
+            .find(|f| f.name == "grpc_server_handling_seconds")
+            .unwrap();
         assert_eq!(h.series.len(), 1);
         assert_eq!(h.kind, Kind::Histogram);
     }

@@ -104,7 +104,7 @@ impl OpCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use etcd_sdk::v3::pb::etcdserverpb::{RangeRequest, RangeResponse, PutResponse};
+    use etcd_sdk::v3::pb::etcdserverpb::{PutResponse, RangeRequest, RangeResponse};
 
     fn op(r: request_op::Request) -> RequestOp {
         RequestOp { request: Some(r) }
@@ -113,7 +113,9 @@ mod tests {
     #[test]
     fn a_txn_counts_its_chosen_branch_and_nested_txns() {
         let nested = TxnRequest {
-            success: vec![op(request_op::Request::RequestRange(RangeRequest::default()))],
+            success: vec![op(request_op::Request::RequestRange(
+                RangeRequest::default(),
+            ))],
             ..Default::default()
         };
         let req = TxnRequest {

@@ -115,7 +115,8 @@ fn info(name: &'static str, help: &'static str, label: &'static str, value: Stri
 impl MemberSample {
     /// The families of this sample.
     pub fn families(&self) -> Vec<Family> {
-        const DB_SIZE: &str = "Total size of the underlying database physically allocated in bytes.";
+        const DB_SIZE: &str =
+            "Total size of the underlying database physically allocated in bytes.";
         let mut out = vec![
             flag(
                 "etcd_server_has_leader",
@@ -159,7 +160,11 @@ impl MemberSample {
                 "server_version",
                 SERVER_VERSION.into(),
             ),
-            gauge_u("etcd_mvcc_db_total_size_in_bytes", DB_SIZE, self.db_total_size),
+            gauge_u(
+                "etcd_mvcc_db_total_size_in_bytes",
+                DB_SIZE,
+                self.db_total_size,
+            ),
             gauge_u(
                 "etcd_debugging_mvcc_db_total_size_in_bytes",
                 DB_SIZE,
@@ -170,7 +175,11 @@ impl MemberSample {
                 "Total size of the underlying database logically in use in bytes.",
                 self.db_size_in_use,
             ),
-            gauge_u("etcd_debugging_mvcc_keys_total", "Total number of keys.", self.keys),
+            gauge_u(
+                "etcd_debugging_mvcc_keys_total",
+                "Total number of keys.",
+                self.keys,
+            ),
             Family::gauge(
                 "etcd_debugging_mvcc_current_revision",
                 "The current revision of store.",
@@ -226,8 +235,14 @@ mod tests {
         drop(b);
         m.failed();
         let text = encode(m.families());
-        assert!(text.contains("\netcd_server_proposals_pending 0\n"), "{text}");
-        assert!(text.contains("\netcd_server_proposals_failed_total 1\n"), "{text}");
+        assert!(
+            text.contains("\netcd_server_proposals_pending 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\netcd_server_proposals_failed_total 1\n"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -238,7 +253,10 @@ mod tests {
             ..MemberSample::default()
         };
         let text = encode(sample.families());
-        assert!(text.contains("etcd_server_id{server_id=\"bdae9bbc11dd390d\"} 1\n"), "{text}");
+        assert!(
+            text.contains("etcd_server_id{server_id=\"bdae9bbc11dd390d\"} 1\n"),
+            "{text}"
+        );
         assert!(text.contains("etcd_server_version{server_version=\"3.4.23\"} 1\n"));
         assert!(text.contains("etcd_server_has_leader 1\n"));
         assert!(!text.contains("etcd_cluster_version"));
@@ -246,6 +264,9 @@ mod tests {
             cluster_version: Some("3.4.0".into()),
             ..sample
         };
-        assert!(encode(decided.families()).contains("etcd_cluster_version{cluster_version=\"3.4\"} 1\n"));
+        assert!(
+            encode(decided.families())
+                .contains("etcd_cluster_version{cluster_version=\"3.4\"} 1\n")
+        );
     }
 }

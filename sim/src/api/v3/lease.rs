@@ -36,8 +36,8 @@ use etcd_sdk::v3::pb::etcdserverpb::{
     LeaseLeasesResponse, LeaseRevokeRequest, LeaseRevokeResponse, LeaseStatus,
     LeaseTimeToLiveRequest, LeaseTimeToLiveResponse,
 };
-use etcd_sdk::v3::tonic::transport::{Channel, Endpoint};
 use etcd_sdk::v3::tonic::metadata::MetadataMap;
+use etcd_sdk::v3::tonic::transport::{Channel, Endpoint};
 use etcd_sdk::v3::tonic::{self, Request, Response, Status, Streaming};
 use futures_util::{Stream, StreamExt as _};
 use std::collections::BTreeMap;
@@ -415,7 +415,9 @@ impl Lease for LeaseService {
         req: Request<Streaming<LeaseKeepAliveRequest>>,
     ) -> Result<Response<Self::LeaseKeepAliveStream>, Status> {
         let meta = req.metadata().clone();
-        Ok(Response::new(self.open_keep_alive(&meta, req.into_inner())?))
+        Ok(Response::new(
+            self.open_keep_alive(&meta, req.into_inner())?,
+        ))
     }
 
     async fn lease_time_to_live(

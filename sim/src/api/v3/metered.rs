@@ -165,21 +165,34 @@ mod tests {
     #[tokio::test]
     async fn unary_calls_count_messages_and_codes() {
         let grpc = GrpcMetrics::new();
-        let ok = unary(&grpc, rpcs::RANGE, Request::new(RangeRequest::default()), |_| async {
-            Ok(Response::new(RangeResponse::default()))
-        });
+        let ok = unary(
+            &grpc,
+            rpcs::RANGE,
+            Request::new(RangeRequest::default()),
+            |_| async { Ok(Response::new(RangeResponse::default())) },
+        );
         ok.await.unwrap();
-        let failed = unary(&grpc, rpcs::RANGE, Request::new(RangeRequest::default()), |_| async {
-            Err::<Response<RangeResponse>, _>(Status::out_of_range("compacted"))
-        });
+        let failed = unary(
+            &grpc,
+            rpcs::RANGE,
+            Request::new(RangeRequest::default()),
+            |_| async { Err::<Response<RangeResponse>, _>(Status::out_of_range("compacted")) },
+        );
         failed.await.unwrap_err();
         let text = scrape(&grpc);
         let range = r#"grpc_method="Range",grpc_service="etcdserverpb.KV",grpc_type="unary""#;
-        assert!(text.contains(&format!("grpc_server_started_total{{{range}}} 2\n")), "{text}");
+        assert!(
+            text.contains(&format!("grpc_server_started_total{{{range}}} 2\n")),
+            "{text}"
+        );
         assert!(text.contains(&format!("grpc_server_msg_received_total{{{range}}} 2\n")));
         assert!(text.contains(&format!("grpc_server_msg_sent_total{{{range}}} 1\n")));
-        assert!(text.contains(&format!("grpc_server_handled_total{{grpc_code=\"OK\",{range}}} 1\n")));
-        assert!(text.contains(&format!("grpc_server_handled_total{{grpc_code=\"OutOfRange\",{range}}} 1\n")));
+        assert!(text.contains(&format!(
+            "grpc_server_handled_total{{grpc_code=\"OK\",{range}}} 1\n"
+        )));
+        assert!(text.contains(&format!(
+            "grpc_server_handled_total{{grpc_code=\"OutOfRange\",{range}}} 1\n"
+        )));
     }
 
     #[tokio::test]
@@ -196,10 +209,16 @@ mod tests {
         assert!(responses.next().await.is_some());
         drop(responses);
         let text = scrape(&grpc);
-        let watch = r#"grpc_method="Watch",grpc_service="etcdserverpb.Watch",grpc_type="bidi_stream""#;
-        assert!(text.contains(&format!("grpc_server_msg_received_total{{{watch}}} 2\n")), "{text}");
+        let watch =
+            r#"grpc_method="Watch",grpc_service="etcdserverpb.Watch",grpc_type="bidi_stream""#;
+        assert!(
+            text.contains(&format!("grpc_server_msg_received_total{{{watch}}} 2\n")),
+            "{text}"
+        );
         assert!(text.contains(&format!("grpc_server_msg_sent_total{{{watch}}} 1\n")));
         // Dropped before its end: the client went away (etcd: Unavailable).
-        assert!(text.contains(&format!("grpc_server_handled_total{{grpc_code=\"Unavailable\",{watch}}} 1\n")));
+        assert!(text.contains(&format!(
+            "grpc_server_handled_total{{grpc_code=\"Unavailable\",{watch}}} 1\n"
+        )));
     }
 }

@@ -178,9 +178,7 @@ impl V3Services {
                 self.metered(self.api.maintenance.clone()),
             ))
             .add_service(LockServer::new(self.metered(self.api.lock.clone())))
-            .add_service(ElectionServer::new(
-                self.metered(self.api.election.clone()),
-            ))
+            .add_service(ElectionServer::new(self.metered(self.api.election.clone())))
             .serve_with_shutdown(addr, shutdown)
             .await
     }
