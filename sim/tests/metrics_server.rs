@@ -532,6 +532,7 @@ async fn with_metrics_url(bin: Option<&str>) -> (EtcdCluster, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_metrics_url_serves_metrics_and_health_and_extensive_adds_handling_time() {
+    let mut histograms: Vec<Vec<(String, String)>> = Vec::new();
     for (who, bin) in [("etcd", None), ("etcd-sim", Some(BIN))] {
         let (cluster, metrics_url) = with_metrics_url(bin).await;
         let mut kv = KvClient::new(channel(&cluster.client_urls()[0]).await);
@@ -554,6 +555,12 @@ async fn a_metrics_url_serves_metrics_and_health_and_extensive_adds_handling_tim
             m.sum("grpc_server_handling_seconds_bucket", &[("le", "10")]) >= 1.0,
             "{who}"
         );
+        // One histogram per method listed, as the counters are.
+        let methods: Vec<(String, String)> = m.samples["grpc_server_handling_seconds_count"]
+            .iter()
+            .map(|(l, _)| (l["grpc_service"].clone(), l["grpc_method"].clone()))
+            .collect();
+        histograms.push(methods);
         // The client URL serves the same families.
         let on_client_url = scrape(&cluster.client_urls()[0]).await;
         assert_eq!(on_client_url.types, m.types, "{who}");
@@ -577,6 +584,10 @@ async fn a_metrics_url_serves_metrics_and_health_and_extensive_adds_handling_tim
             "{who}"
         );
     }
+    assert_eq!(
+        histograms[0], histograms[1],
+        "the same handling-time histograms"
+    );
 }
 
 #[test]

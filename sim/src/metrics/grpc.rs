@@ -283,9 +283,18 @@ impl GrpcMetrics {
         }
     }
 
-    /// Turns the handling-time histograms on (`--metrics extensive`).
+    /// Turns the handling-time histograms on (`--metrics extensive`): those of
+    /// [`REGISTERED`]'s methods are listed empty at once, as etcd lists them.
     pub fn enable_handling_time(&self) {
         self.inner.extensive.store(true, Ordering::Relaxed);
+        let mut methods = self.methods();
+        for rpc in REGISTERED {
+            methods
+                .entry(*rpc)
+                .or_default()
+                .handling
+                .get_or_insert_with(|| Histogram::new(HANDLING_BUCKETS));
+        }
     }
 
     fn methods(&self) -> MutexGuard<'_, BTreeMap<Rpc, Counts>> {
