@@ -551,12 +551,21 @@ mod tests {
         let m = GrpcMetrics::new();
         m.enable_handling_time();
         m.start(rpcs::PUT).finish(CODE_OK);
+        m.start(rpcs::LOCK_).finish(CODE_OK);
         let f = m.families();
         let h = f
             .iter()
             .find(|f| f.name == "grpc_server_handling_seconds")
             .unwrap();
-        assert_eq!(h.series.len(), 1);
+        // Every registered method's, listed empty as etcd does, and Lock's once called.
+        assert_eq!(h.series.len(), REGISTERED.len() + 1);
         assert_eq!(h.kind, Kind::Histogram);
+        let text = crate::metrics::exposition::encode(f);
+        assert!(text.contains(
+            "grpc_server_handling_seconds_count{grpc_method=\"Put\",grpc_service=\"etcdserverpb.KV\",grpc_type=\"unary\"} 1\n"
+        ));
+        assert!(text.contains(
+            "grpc_server_handling_seconds_count{grpc_method=\"Range\",grpc_service=\"etcdserverpb.KV\",grpc_type=\"unary\"} 0\n"
+        ));
     }
 }
