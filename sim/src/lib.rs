@@ -24,6 +24,7 @@
 //! sit on top. v3 gets the same places: `api::v3` (parsing, handlers),
 //! `server::v3_*` (commands, applier, backend trait, the proposing half of auth),
 //! `auth::v3` and `store::v3` (the pure parts).
+//! - [`metrics`]: a member's Prometheus metrics under etcd's names (`/metrics`).
 //! - [`sim_rand`]: routes raft-rs's randomness through madsim in sim builds.
 //! - `cluster` (sim builds): `SimCluster`, N members on simulated nodes with a
 //!   fault API.
@@ -40,6 +41,7 @@ pub mod cluster;
 #[cfg(not(madsim))]
 pub mod embed;
 pub mod member;
+pub mod metrics;
 #[cfg(test)]
 mod proptest_config;
 pub mod raft;

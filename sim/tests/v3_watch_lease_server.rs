@@ -7,6 +7,7 @@
 #[cfg(not(madsim))]
 mod real {
     use etcd_test_support::EtcdCluster;
+    use etcd_test_support::cases::v3_watch::Fault;
     use etcd_test_support::cases::{v3_lease, v3_watch};
     use std::path::Path;
 
@@ -35,6 +36,23 @@ mod real {
         )
         .await;
         v3_watch::progress_notify_and_request(c.client_urls()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_watchers_share_a_stream_and_drops_cancel() {
+        v3_watch::many_watchers_share_a_stream_and_drops_cancel(&one().await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn watch_resumes_exactly_when_its_member_is_killed() {
+        let c = EtcdCluster::start_with(Path::new(BIN), 3).await;
+        v3_watch::watch_resumes_exactly_when_its_member_fails(&c, Fault::KillAndRestart).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn keep_alive_survives_the_kill_of_its_member() {
+        let c = EtcdCluster::start_with(Path::new(BIN), 3).await;
+        v3_lease::keep_alive_survives_the_loss_of_its_member(&c, Fault::KillAndRestart).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -49,7 +49,8 @@ impl ClusterState {
 /// (quota, txn ops, request bytes, keepalive, auto compaction, backend batching) are
 /// checked as etcd checks them and otherwise have no effect, as on etcd's v2 API.
 /// The client port's TLS is honoured (`https://` client URLs; see
-/// [`Config::client_tls`]). Anything else of etcd's (peer TLS, discovery, proxy, metrics, CORS and host lists,
+/// [`Config::client_tls`]); `--metrics` and `--listen-metrics-urls` serve etcd's
+/// metrics (see [`crate::metrics`]). Anything else of etcd's (peer TLS, discovery, proxy, CORS and host lists,
 /// experimental features, force-new-cluster) is rejected by [`Config::validate`]
 /// when set to a non-default value.
 #[derive(Clone, Debug, PartialEq)]
@@ -144,6 +145,12 @@ pub struct Config {
     pub log_level: String,
     /// `--debug` (default false): log level debug.
     pub debug: bool,
+    /// `--metrics` (default `basic`): `extensive` adds the gRPC handling-time
+    /// histograms; any other value is basic (etcd checks no more).
+    pub metrics: String,
+    /// `--listen-metrics-urls` (default none): extra plain-HTTP listeners serving
+    /// `/metrics` and `/health` only.
+    pub listen_metrics_urls: Vec<String>,
     /// `--force-new-cluster` (default false). Not supported: must stay false.
     pub force_new_cluster: bool,
     /// The client port's TLS (etcd's `ClientTLSInfo`): `--cert-file`,
@@ -203,6 +210,8 @@ impl Default for Config {
             log_outputs: vec!["default".into()],
             log_level: "info".into(),
             debug: false,
+            metrics: "basic".into(),
+            listen_metrics_urls: Vec::new(),
             force_new_cluster: false,
             client_tls: crate::tls::ClientTls::default(),
             client_auto_tls: false,

@@ -7,6 +7,7 @@ use super::error::EmbedError;
 use super::urls::{url_host, url_port};
 use crate::member::config::etcd_request_timeout;
 use crate::member::{Member, MemberConfig};
+use crate::metrics::MetricsLevel;
 use crate::server::v3_backend::V3Limits;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -155,8 +156,23 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
         v3_restore,
         auth_token: config.token_kind()?,
     };
+    let mut metrics_listeners = Vec::new();
+    for url in &config.listen_metrics_urls {
+        let addr = bind_addr(url)?;
+        let listener = crate::member::listen::bind(addr)
+            .await
+            .map_err(|e| listen_error(addr, &e))?;
+        metrics_listeners.push(listener);
+    }
     let disk = open_disk(&config)?;
     let member = Member::start_with_client_listeners(member_cfg, disk, listeners).await?;
+    if MetricsLevel::parse(&config.metrics) == MetricsLevel::Extensive {
+        member.metrics().grpc.enable_handling_time();
+    }
+    for listener in metrics_listeners {
+        tracing::info!(addr = ?listener.local_addr().ok(), "embed: serving metrics");
+        member.serve_metrics(listener);
+    }
     tracing::info!(%peer_addr, "embed: listening for peers on {peer_addr}");
 
     let (errors, _) = broadcast::channel(4);

@@ -504,15 +504,15 @@ pub const SETTINGS: &[Setting] = &[
         "metrics",
         Str,
         "basic",
-        Unsupported,
-        "Metrics detail (not supported).",
+        Field,
+        "Set level of detail for exported metrics, specify 'extensive' to include histogram metrics.",
     ),
     s(
         "listen-metrics-urls",
         Urls,
         "",
-        Unsupported,
-        "Metrics listen URLs (not supported).",
+        Field,
+        "List of URLs to listen on for the metrics and health endpoints.",
     ),
     // Logging.
     s(
@@ -874,6 +874,8 @@ fn set_field(cfg: &mut Config, name: &str, value: Value) -> Result<(), String> {
         ("client-crl-file", V::Str(v)) => cfg.client_tls.crl_file = path_of(v),
         ("auto-tls", V::Bool(v)) => cfg.client_auto_tls = v,
         ("cipher-suites", V::List(v)) => cfg.cipher_suites = v,
+        ("metrics", V::Str(v)) => cfg.metrics = v,
+        ("listen-metrics-urls", V::List(v)) => cfg.listen_metrics_urls = v,
         (name, value) => {
             return Err(format!("internal: setting {name} cannot take {value:?}"));
         }

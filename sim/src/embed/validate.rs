@@ -84,7 +84,12 @@ impl Config {
         ) {
             return invalid(format!("unknown log level {:?}", self.log_level));
         }
-        for url in self.listen_peer_urls.iter().chain(&self.listen_client_urls) {
+        for url in self
+            .listen_peer_urls
+            .iter()
+            .chain(&self.listen_client_urls)
+            .chain(&self.listen_metrics_urls)
+        {
             check_bind_url(url).map_err(EmbedError::Invalid)?;
         }
         for (flag, urls) in [
@@ -183,6 +188,7 @@ impl Config {
                 "initial-advertise-peer-urls",
                 &self.initial_advertise_peer_urls,
             ),
+            ("listen-metrics-urls", &self.listen_metrics_urls),
         ] {
             if let Some(bad) = urls.iter().find(|u| !u.starts_with("http://")) {
                 return unsupported(

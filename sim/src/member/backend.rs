@@ -51,9 +51,17 @@ pub(crate) struct MemberBackend {
     stats: Arc<Mutex<StatsTracker>>,
     /// The member's v3 state (its alarms, for `/health`), once attached.
     v3_stores: Option<Arc<Mutex<crate::server::v3_state::V3Stores>>>,
+    /// What `/metrics` serves, once attached.
+    metrics: Option<crate::metrics::MetricsPage>,
 }
 
 impl MemberBackend {
+    /// Attaches the member's metrics page (served at `/metrics`).
+    pub(crate) fn with_metrics(mut self, page: crate::metrics::MetricsPage) -> Self {
+        self.metrics = Some(page);
+        self
+    }
+
     /// Attaches the member's v3 state (for `/health`'s alarm check).
     pub(crate) fn with_v3_stores(
         mut self,
@@ -85,6 +93,7 @@ impl MemberBackend {
             cluster,
             stats,
             v3_stores: None,
+            metrics: None,
         }
     }
 
@@ -400,6 +409,12 @@ impl ClusterBackend for MemberBackend {
 }
 
 impl StatsBackend for MemberBackend {
+    fn metrics_text(&self) -> Option<String> {
+        self.metrics
+            .as_ref()
+            .map(crate::metrics::MetricsPage::render)
+    }
+
     fn self_stats(&self) -> SelfStats {
         let status = self.proposer.status();
         lock(&self.stats).self_stats(&self.name, self.id, &status, SystemTime::now())

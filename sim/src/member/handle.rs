@@ -14,6 +14,7 @@ use super::expiry::Expiry;
 use super::ids::cluster_id;
 use super::lease_keeper::LeaseKeeper;
 use super::membership::Cluster;
+use super::metrics_probe::MemberProbe;
 use super::proposer::Proposer;
 use super::publish::{Publisher, VersionDecider};
 use super::server::ClientListener;
@@ -28,6 +29,7 @@ use crate::api::v2::members::ClusterBackend;
 use crate::api::v3::V3Services;
 use crate::api::v3::gateway::Gateway;
 use crate::api::v3::own_client::OwnClient;
+use crate::metrics::{Metrics, MetricsPage};
 use crate::raft::{Disk, NodeStatus, RaftConfig, RaftError, RaftNode};
 use crate::server::v3_state::V3Stores;
 use crate::store::v2::Store;
@@ -77,6 +79,9 @@ struct Running {
     connections: Arc<Connections>,
     /// The v3 stores (for [`Member::v3_digest`]).
     v3_stores: Arc<Mutex<V3Stores>>,
+    /// The member's metrics, and the page `/metrics` serves.
+    metrics: Metrics,
+    page: MetricsPage,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -171,6 +176,9 @@ impl Member {
         rc.election_ticks = cfg.election_ticks;
         rc.compaction.snapshot_count = cfg.snapshot_count;
         rc.pre_vote = cfg.pre_vote;
+        // This member's metrics: its own, never a process-wide registry.
+        let metrics = Metrics::default();
+        rc.disk_metrics = metrics.disk.clone();
         let store = Arc::new(Mutex::new(Store::new()));
         let cluster = Arc::new(Mutex::new(Cluster::default()));
         let (peer_tx, peer_rx) = mpsc::unbounded_channel();
@@ -179,6 +187,7 @@ impl Member {
             WatchConfig::new(cfg.v3_limits.max_request_bytes),
         );
         v3.set_token_provider(&cfg.auth_token, cfg.v3_limits.auth_token_ttl);
+        v3.metrics = metrics.store.clone();
         // Entries committed before this boot are applied again from the log:
         // the simple tokens they minted are not registered again (etcd skips
         // them by its consistent index; its tokens live in memory only).
@@ -206,8 +215,17 @@ impl Member {
             .iter()
             .filter_map(|l| l.local_addr().ok())
             .collect();
+        let page = MetricsPage::new(
+            metrics.clone(),
+            Arc::new(MemberProbe {
+                id,
+                raft: raft.clone(),
+                cluster: cluster.clone(),
+                stores: v3_stores.clone(),
+            }),
+        );
         let stats = Arc::new(Mutex::new(StatsTracker::new(SystemTime::now())));
-        let proposer = Proposer::new(raft.clone(), &cfg, stats.clone());
+        let proposer = Proposer::new(raft.clone(), &cfg, stats.clone(), metrics.proposals.clone());
         let backend = Arc::new(
             MemberBackend::new(
                 &cfg,
@@ -217,7 +235,8 @@ impl Member {
                 cluster.clone(),
                 stats.clone(),
             )
-            .with_v3_stores(v3_stores.clone()),
+            .with_v3_stores(v3_stores.clone())
+            .with_metrics(page.clone()),
         );
         let shutdown = Arc::new(Signal::default());
         let ready = Arc::new(Signal::default());
@@ -241,7 +260,9 @@ impl Member {
             .filter(|l| !l.is_tls())
             .find_map(|l| l.local_addr().ok());
         let own_client = OwnClient::new(plain_address.or(client_addrs.first().copied()));
-        let v3 = V3Services::new(v3_backend, backend.clone()).with_own_client(own_client.clone());
+        let v3 = V3Services::new(v3_backend, backend.clone())
+            .with_own_client(own_client.clone())
+            .with_metrics(metrics.grpc.clone());
         let http2 = server::Http2Service::new(&v3);
         #[cfg(not(madsim))]
         if plain_address.is_none()
@@ -351,9 +372,34 @@ impl Member {
                 shutdown,
                 connections,
                 v3_stores,
+                metrics,
+                page,
                 tasks: Mutex::new(tasks),
             }),
         })
+    }
+
+    /// This member's metrics (e.g. to turn on `--metrics extensive`'s
+    /// histograms: [`crate::metrics::GrpcMetrics::enable_handling_time`]).
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// The text exposition `/metrics` serves now.
+    pub fn render_metrics(&self) -> String {
+        self.inner.page.render()
+    }
+
+    /// Serves `/metrics` and `/health` (and nothing else) on `listener` until
+    /// the member stops: etcd's `--listen-metrics-urls`.
+    pub fn serve_metrics(&self, listener: TcpListener) {
+        let task = tokio::spawn(super::metrics_listener::serve(
+            listener,
+            self.inner.backend.clone(),
+            self.inner.page.clone(),
+            self.inner.shutdown.clone(),
+        ));
+        lock(&self.inner.tasks).push(task);
     }
 
     /// The member id.

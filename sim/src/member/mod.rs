@@ -15,6 +15,8 @@
 //!   capped at [`MAX_CLIENT_CONNECTIONS`] connections (`drain`: counting, capping
 //!   and draining them); [`listen`]: client listeners bound with a backlog of
 //!   [`listen::LISTEN_BACKLOG`] (4,096, as etcd).
+//! - `metrics_probe`: what `/metrics` reads of the member; `metrics_listener`:
+//!   the `--listen-metrics-urls` server (`/metrics` and `/health` only).
 //! - `expiry`: the leader's TTL sweeps; `publish`: publishing the member's
 //!   attributes and deciding the cluster version; `tick_advance`: the boot-time
 //!   election tick advance. Each is a task that gets only what it uses (a
@@ -46,6 +48,8 @@ pub mod ids;
 mod lease_keeper;
 pub mod listen;
 pub mod membership;
+mod metrics_listener;
+mod metrics_probe;
 // Real builds only: in sim builds gRPC is served on madsim's own sockets.
 #[cfg(not(madsim))]
 mod h2_authority;

@@ -6,6 +6,7 @@ use super::config::MemberConfig;
 use super::entry::{Applied, Entry};
 use super::state_machine::lock;
 use super::stats::StatsTracker;
+use crate::metrics::ProposalMetrics;
 use crate::raft::{MembershipChange, NodeStatus, RaftError, RaftNode};
 use crate::server::backend::ReplicationError;
 use bytes::Bytes;
@@ -26,6 +27,8 @@ pub(crate) struct Proposer {
     request_timeout: Duration,
     /// When a leader was last seen (for the error text of a timeout).
     stats: Arc<Mutex<StatsTracker>>,
+    /// Proposals pending and failed (etcd's `etcd_server_proposals_*`).
+    metrics: ProposalMetrics,
 }
 
 impl Proposer {
@@ -34,6 +37,7 @@ impl Proposer {
         raft: Arc<RaftNode<Applied>>,
         cfg: &MemberConfig,
         stats: Arc<Mutex<StatsTracker>>,
+        metrics: ProposalMetrics,
     ) -> Self {
         Proposer {
             raft,
@@ -41,6 +45,7 @@ impl Proposer {
             election_ticks: cfg.election_ticks,
             request_timeout: cfg.request_timeout,
             stats,
+            metrics,
         }
     }
 
@@ -129,7 +134,17 @@ impl Proposer {
     /// Proposes encoded entry bytes. Every attempt shares the one buffer with the
     /// log (no copy of a possibly large entry per attempt).
     pub async fn propose_encoded(&self, data: Bytes) -> Result<Applied, ReplicationError> {
-        self.replicate(|| self.raft.propose(data.clone())).await
+        // Counted as etcd counts request proposals (membership changes are not).
+        let _pending = self.metrics.pending();
+        let result = self.replicate(|| self.raft.propose(data.clone())).await;
+        // etcd counts a proposal failed when it timed out (not when stopping).
+        if result
+            .as_ref()
+            .is_err_and(|e| e.0.starts_with(ReplicationError::timed_out().0.as_str()))
+        {
+            self.metrics.failed();
+        }
+        result
     }
 
     /// Proposes a membership change and waits for its application here.

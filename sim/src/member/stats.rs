@@ -157,6 +157,7 @@ mod tests {
             learners: vec![],
             removed: false,
             stopped: None,
+            leader_changes: 0,
         }
     }
 

@@ -45,6 +45,9 @@ pub struct RaftConfig {
     /// Ticks after which an unanswered read-index request is asked again (etcd retries
     /// every 500 ms).
     pub read_retry_ticks: u64,
+    /// Where the WAL's sync latencies are counted (the member's metrics; a fresh
+    /// one counts for nobody).
+    pub disk_metrics: crate::metrics::DiskMetrics,
 }
 
 impl RaftConfig {
@@ -65,6 +68,7 @@ impl RaftConfig {
             max_inflight_msgs: 256,
             fsync_delay: Duration::ZERO,
             read_retry_ticks: 5,
+            disk_metrics: crate::metrics::DiskMetrics::default(),
         }
     }
 

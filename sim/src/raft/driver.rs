@@ -475,10 +475,12 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
             self.raw.mut_store().set_hard_state(&hs)?;
         }
         if rd.must_sync() {
+            let start = tokio::time::Instant::now();
             if !self.cfg.fsync_delay.is_zero() {
                 tokio::time::sleep(self.cfg.fsync_delay).await;
             }
             self.raw.mut_store().sync()?;
+            self.cfg.disk_metrics.wal_fsync(start.elapsed());
         }
         self.send_all(rd.take_persisted_messages());
         self.on_read_states(rd.take_read_states());
@@ -697,6 +699,7 @@ impl<S: StateMachine, D: Disk> Driver<S, D> {
             learners,
             removed: self.stop_at_tick.is_some(),
             stopped,
+            leader_changes: 0,
         };
         self.status.publish(next);
     }

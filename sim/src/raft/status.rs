@@ -60,6 +60,10 @@ pub struct NodeStatus {
     pub removed: bool,
     /// Why the driver stopped, once it has.
     pub stopped: Option<String>,
+    /// Leader changes this node has seen: how often a leader became known that
+    /// differs from the one known just before (none included), as etcd counts
+    /// `etcd_server_leader_changes_seen_total`. Kept by the status board.
+    pub leader_changes: u64,
 }
 
 impl NodeStatus {
@@ -85,6 +89,7 @@ impl NodeStatus {
             learners: Vec::new(),
             removed: false,
             stopped: None,
+            leader_changes: 0,
         }
     }
 }
@@ -122,10 +127,13 @@ impl StatusBoard {
         self.lock().clone()
     }
 
-    /// Replaces the status and wakes the waiters, if it changed.
-    pub fn publish(&self, next: NodeStatus) {
+    /// Replaces the status and wakes the waiters, if it changed. The board keeps
+    /// the count of leader changes (`next`'s is ignored).
+    pub fn publish(&self, mut next: NodeStatus) {
         {
             let mut s = self.lock();
+            next.leader_changes = s.leader_changes
+                + u64::from(next.leader_id.is_some() && next.leader_id != s.leader_id);
             if *s == next {
                 return;
             }
@@ -182,6 +190,15 @@ mod tests {
         board.publish(status(3));
         assert_eq!(waiter.await.unwrap().term, 3);
         board.mark_stopped("bye");
+        // No leader changes among these statuses; then A, none, A, B: three.
+        assert_eq!(board.get().leader_changes, 0);
+        for leader in [Some(7), None, Some(7), Some(8)] {
+            board.publish(NodeStatus {
+                leader_id: leader,
+                ..board.get()
+            });
+        }
+        assert_eq!(board.get().leader_changes, 3);
         board.mark_stopped("again");
         assert_eq!(board.get().stopped.as_deref(), Some("bye"));
     }

@@ -10,7 +10,8 @@ use super::v3_alarm::AlarmRefusal;
 use super::v3_auth::{AuthApplied, apply_auth, authorize};
 use super::v3_state::V3Stores;
 use crate::auth::v3::AuthError;
-use crate::store::v3::kv::{ChangeSet, KvError};
+use crate::metrics::OpCounts;
+use crate::store::v3::kv::{ChangeSet, KvError, is_txn_read_only};
 use crate::store::v3::lease::LeaseError;
 use etcd_sdk::v3::EtcdError;
 use etcd_sdk::v3::pb::etcdserverpb::{
@@ -143,18 +144,21 @@ fn apply_request(
     }
     authorize(stores, req)?;
     if let Some(r) = &req.range {
+        // Counted where it is served (`api::v3::kv`): one member reads.
         let mut resp = stores.kv.range(r)?;
         resp.header = revision_header(stores);
         return Ok(V3Applied::Range(resp));
     }
     if let Some(r) = &req.put {
         let (mut resp, changes) = stores.kv.put(r, &stores.lessor)?;
+        stores.metrics.record(OpCounts::put(r));
         committed(stores, &changes);
         resp.header = revision_header(stores);
         return Ok(V3Applied::Put(resp));
     }
     if let Some(r) = &req.delete_range {
         let (mut resp, changes) = stores.kv.delete_range(r);
+        stores.metrics.record(OpCounts::delete(r));
         if let Some(changes) = changes {
             committed(stores, &changes);
         }
@@ -163,6 +167,10 @@ fn apply_request(
     }
     if let Some(r) = &req.txn {
         let (mut resp, changes) = stores.kv.txn(r, &stores.lessor)?;
+        if !is_txn_read_only(r) {
+            // A read-only one is counted where it is served, as a range.
+            stores.metrics.record(OpCounts::txn(r, &resp));
+        }
         if let Some(changes) = changes {
             committed(stores, &changes);
         }
@@ -178,6 +186,7 @@ fn apply_request(
     }
     if let Some(r) = &req.lease_grant {
         let granted = stores.lessor.grant(r.id, r.ttl, now)?;
+        stores.metrics.lease_granted();
         return Ok(V3Applied::LeaseGrant(LeaseGrantResponse {
             header: revision_header(stores),
             id: granted.id,
@@ -187,6 +196,7 @@ fn apply_request(
     }
     if let Some(r) = &req.lease_revoke {
         let keys = stores.lessor.revoke(r.id)?;
+        stores.metrics.lease_revoked();
         if let Some(changes) = stores.kv.delete_keys(&keys) {
             committed(stores, &changes);
         }

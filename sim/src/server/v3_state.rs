@@ -14,6 +14,7 @@ use super::v3_quota::{BackendSize, size_in_use};
 use crate::auth::v3::{
     AuthStore, SimpleTokens, TokenKind, TokenProvider, store::SnapshotError as AuthSnapshotError,
 };
+use crate::metrics::StoreMetrics;
 use crate::store::v3::kv::{KvStore, snapshot::SnapshotError};
 use crate::store::v3::lease::{Lessor, LessorConfig};
 use crate::store::v3::watch::{WatchConfig, WatchableStore};
@@ -49,6 +50,9 @@ pub struct V3Stores {
     pub alarms: AlarmStore,
     /// This member's modelled db size (local: not in the snapshot).
     pub backend_size: BackendSize,
+    /// Where the store and lease operations are counted (the member's metrics;
+    /// local, not in the snapshot).
+    pub metrics: StoreMetrics,
 }
 
 /// A v3 snapshot blob that cannot be restored.
@@ -84,6 +88,7 @@ impl V3Stores {
             replay_until: 0,
             alarms: AlarmStore::new(),
             backend_size: BackendSize::new(),
+            metrics: StoreMetrics::default(),
         }
     }
 

@@ -91,6 +91,21 @@ where
     }
 }
 
+/// `/metrics`: the member's metrics in Prometheus's text format 0.0.4 (any
+/// method, as etcd's promhttp handler; HEAD gets the headers only).
+pub fn metrics(method: &str, text: String) -> Response<Body> {
+    let mut resp = Response::new(full(if method == "HEAD" {
+        String::new()
+    } else {
+        text
+    }));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+    );
+    resp
+}
+
 /// `GET`/`HEAD /v2/machines`: every member's client URLs, sorted, joined with
 /// `", "`, as plain text (HEAD: the same headers, no body).
 pub fn machines<B: ClusterBackend + ?Sized>(backend: &B, method: &str) -> Response<Body> {

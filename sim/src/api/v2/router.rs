@@ -116,6 +116,10 @@ async fn dispatch<S: V2Server>(server: &S, req: Request<Bytes>) -> Response<Body
         "/v2/stats/leader" => stats::handle(server, method, "leader"),
         "/version" => misc::version(server, method),
         "/health" => misc::health(server, method, query).await,
+        "/metrics" => match server.metrics_text() {
+            Some(text) => misc::metrics(method, text),
+            None => not_found(),
+        },
         _ => not_found(),
     }
 }

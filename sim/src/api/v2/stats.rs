@@ -109,6 +109,11 @@ pub trait StatsBackend: Send + Sync + 'static {
     fn self_stats(&self) -> SelfStats;
     /// The leader's statistics, `None` unless this member leads.
     fn leader_stats(&self) -> Option<LeaderStats>;
+    /// The member's metrics in Prometheus's text format (`/metrics`); `None`
+    /// (the default) serves no `/metrics`.
+    fn metrics_text(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Formats `d` as Go's `time.Duration.String` (`1h2m3.5s`, `1.5ms`, `0s`).

@@ -25,6 +25,7 @@ use super::learner::{Rpc, check_learner};
 use super::metadata::check_leader;
 use super::propose::propose;
 use super::quota::check_quota;
+use crate::metrics::OpCounts;
 use crate::server::v3_auth::check_txn;
 use crate::server::v3_backend::V3Backend;
 use crate::server::v3_command::V3Applied;
@@ -83,8 +84,17 @@ impl KvService {
             .ok_or_else(|| unexpected("a read-only txn"))?
             .map_err(|e| kv_status(&e))?;
         check_still_current(&stores, who).map_err(|e| auth_status(&e))?;
+        stores.metrics.record(OpCounts::read_only_txn(&resp));
         resp.header = at_revision(&member, stores.kv.current_revision());
         Ok(resp)
+    }
+
+    /// Counts store operations served here (reads: the member that serves them
+    /// counts them, as in etcd; writes are counted where applied).
+    fn count(&self, ops: OpCounts) {
+        let stores = self.backend.v3_stores();
+        let stores = stores.lock().unwrap_or_else(|p| p.into_inner());
+        stores.metrics.record(ops);
     }
 
     /// A read replicated through the log (no size limit: etcd's reads are not
@@ -112,6 +122,7 @@ impl Kv for KvService {
         let who = caller(&req, self.backend.as_ref()).await?;
         let req = req.into_inner();
         validate_range(&req).map_err(|e| kv_status(&e))?;
+        self.count(OpCounts::range());
         if req.serializable {
             return Ok(Response::new(self.local_range(&req, who.as_ref())?));
         }
@@ -191,6 +202,9 @@ impl Kv for KvService {
         let V3Applied::Txn(mut resp) = applied else {
             return Err(unexpected("txn"));
         };
+        if read_only {
+            self.count(OpCounts::read_only_txn(&resp));
+        }
         fill(&mut resp.header, &self.backend.header());
         Ok(Response::new(resp))
     }

@@ -36,6 +36,7 @@ use etcd_sdk::v3::pb::etcdserverpb::{
     LeaseLeasesResponse, LeaseRevokeRequest, LeaseRevokeResponse, LeaseStatus,
     LeaseTimeToLiveRequest, LeaseTimeToLiveResponse,
 };
+use etcd_sdk::v3::tonic::metadata::MetadataMap;
 use etcd_sdk::v3::tonic::transport::{Channel, Endpoint};
 use etcd_sdk::v3::tonic::{self, Request, Response, Status, Streaming};
 use futures_util::{Stream, StreamExt as _};
@@ -95,6 +96,26 @@ impl LeaseService {
                 leaders: Mutex::new(BTreeMap::new()),
             }),
         }
+    }
+
+    /// Opens a keepalive stream over `requests` (after the learner and
+    /// `hasleader` checks on `meta`): the LeaseKeepAlive call over any request
+    /// stream.
+    ///
+    /// # Errors
+    ///
+    /// Unavailable on a learner, or when `meta` requires a leader and none is known.
+    pub fn open_keep_alive<S>(
+        &self,
+        meta: &MetadataMap,
+        requests: S,
+    ) -> Result<KeepAliveStream, Status>
+    where
+        S: Stream<Item = Result<LeaseKeepAliveRequest, Status>> + Send + 'static,
+    {
+        check_learner(self.inner.backend.as_ref(), Rpc::Other)?;
+        check_leader(meta, self.inner.backend.as_ref())?;
+        Ok(self.keep_alive_stream(requests, requires_leader(meta)))
     }
 
     /// The keepalive stream's core: answers each request of `requests` in order
@@ -217,7 +238,11 @@ impl Inner {
                     let renewal = {
                         let stores = self.backend.v3_stores();
                         let mut stores = stores.lock().unwrap_or_else(|p| p.into_inner());
-                        stores.lessor.renew(id, Instant::now())
+                        let renewal = stores.lessor.renew(id, Instant::now());
+                        if let Ok(Renewal::Renewed { .. }) = &renewal {
+                            stores.metrics.lease_renewed();
+                        }
+                        renewal
                     };
                     match renewal {
                         Ok(r) => {
@@ -389,11 +414,9 @@ impl Lease for LeaseService {
         &self,
         req: Request<Streaming<LeaseKeepAliveRequest>>,
     ) -> Result<Response<Self::LeaseKeepAliveStream>, Status> {
-        check_learner(self.inner.backend.as_ref(), Rpc::Other)?;
-        check_leader(req.metadata(), self.inner.backend.as_ref())?;
-        let require_leader = requires_leader(req.metadata());
+        let meta = req.metadata().clone();
         Ok(Response::new(
-            self.keep_alive_stream(req.into_inner(), require_leader),
+            self.open_keep_alive(&meta, req.into_inner())?,
         ))
     }
 

@@ -14,6 +14,7 @@
 //! - [`error`], [`header`], [`metadata`], [`propose`]: what the services share —
 //!   etcd's statuses, response headers, the `hasleader` check, proposing with the
 //!   request size limit.
+//! - [`metered`]: the gRPC metrics counted around every service (`Metered`).
 //! - [`services`]: the set of services one client port serves ([`V3Services`]),
 //!   as a tonic router over HTTP/2 in real builds (the member's listener hands it
 //!   the HTTP/2 connections and keeps HTTP/1.1 for the v2 API and the gateway, on
@@ -37,6 +38,8 @@ pub mod lease;
 pub mod lock;
 pub mod maintenance;
 pub mod metadata;
+pub mod metered;
+mod metered_services;
 pub mod own_client;
 pub mod propose;
 pub mod quota;

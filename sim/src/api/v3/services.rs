@@ -8,9 +8,11 @@ use super::kv::KvService;
 use super::lease::LeaseService;
 use super::lock::LockService;
 use super::maintenance::MaintenanceService;
+use super::metered::Metered;
 use super::own_client::OwnClient;
 use super::watch::WatchService;
 use crate::api::v2::members::ClusterBackend;
+use crate::metrics::GrpcMetrics;
 use crate::server::v3_backend::V3Backend;
 #[cfg(not(madsim))]
 use crate::store::v3::watch::GRPC_OVERHEAD_BYTES;
@@ -32,6 +34,8 @@ use std::sync::Arc;
 pub struct V3Services {
     health: HealthService,
     api: Api,
+    /// Where every call is counted (see [`super::metered`]).
+    grpc: GrpcMetrics,
 }
 
 /// The services over the member's v3 state.
@@ -79,7 +83,20 @@ impl V3Services {
                 #[cfg(not(madsim))]
                 max_receive,
             },
+            grpc: GrpcMetrics::new(),
         }
+    }
+
+    /// The services counting their calls into `grpc` (the member's metrics;
+    /// without it they count into metrics of their own that nobody reads).
+    pub fn with_metrics(mut self, grpc: GrpcMetrics) -> V3Services {
+        self.grpc = grpc;
+        self
+    }
+
+    /// `service`, counted.
+    fn metered<S>(&self, service: S) -> Metered<S> {
+        Metered::new(service, self.grpc.clone())
     }
 
     /// The services with Lock and Election served through a client of `addr`,
@@ -105,29 +122,37 @@ impl V3Services {
     #[cfg(not(madsim))]
     pub fn routes(&self) -> tonic::service::Routes {
         let api = &self.api;
-        tonic::service::Routes::new(HealthServer::new(self.health))
-            .add_service(KvServer::new(api.kv.clone()).max_decoding_message_size(api.max_receive))
+        tonic::service::Routes::new(HealthServer::new(self.metered(self.health)))
             .add_service(
-                LeaseServer::new(api.lease.clone()).max_decoding_message_size(api.max_receive),
-            )
-            .add_service(
-                WatchServer::new(api.watch.clone()).max_decoding_message_size(api.max_receive),
-            )
-            .add_service(
-                ClusterServer::new(api.cluster.clone()).max_decoding_message_size(api.max_receive),
-            )
-            .add_service(
-                AuthServer::new(api.auth.clone()).max_decoding_message_size(api.max_receive),
-            )
-            .add_service(
-                MaintenanceServer::new(api.maintenance.clone())
+                KvServer::new(self.metered(api.kv.clone()))
                     .max_decoding_message_size(api.max_receive),
             )
             .add_service(
-                LockServer::new(api.lock.clone()).max_decoding_message_size(api.max_receive),
+                LeaseServer::new(self.metered(api.lease.clone()))
+                    .max_decoding_message_size(api.max_receive),
             )
             .add_service(
-                ElectionServer::new(api.election.clone())
+                WatchServer::new(self.metered(api.watch.clone()))
+                    .max_decoding_message_size(api.max_receive),
+            )
+            .add_service(
+                ClusterServer::new(self.metered(api.cluster.clone()))
+                    .max_decoding_message_size(api.max_receive),
+            )
+            .add_service(
+                AuthServer::new(self.metered(api.auth.clone()))
+                    .max_decoding_message_size(api.max_receive),
+            )
+            .add_service(
+                MaintenanceServer::new(self.metered(api.maintenance.clone()))
+                    .max_decoding_message_size(api.max_receive),
+            )
+            .add_service(
+                LockServer::new(self.metered(api.lock.clone()))
+                    .max_decoding_message_size(api.max_receive),
+            )
+            .add_service(
+                ElectionServer::new(self.metered(api.election.clone()))
                     .max_decoding_message_size(api.max_receive),
             )
     }
@@ -148,15 +173,17 @@ impl V3Services {
     ) -> Result<(), tonic::transport::Error> {
         let mut server = tonic::transport::Server::builder();
         server
-            .add_service(HealthServer::new(self.health))
-            .add_service(KvServer::new(self.api.kv.clone()))
-            .add_service(LeaseServer::new(self.api.lease.clone()))
-            .add_service(WatchServer::new(self.api.watch.clone()))
-            .add_service(ClusterServer::new(self.api.cluster.clone()))
-            .add_service(AuthServer::new(self.api.auth.clone()))
-            .add_service(MaintenanceServer::new(self.api.maintenance.clone()))
-            .add_service(LockServer::new(self.api.lock.clone()))
-            .add_service(ElectionServer::new(self.api.election.clone()))
+            .add_service(HealthServer::new(self.metered(self.health)))
+            .add_service(KvServer::new(self.metered(self.api.kv.clone())))
+            .add_service(LeaseServer::new(self.metered(self.api.lease.clone())))
+            .add_service(WatchServer::new(self.metered(self.api.watch.clone())))
+            .add_service(ClusterServer::new(self.metered(self.api.cluster.clone())))
+            .add_service(AuthServer::new(self.metered(self.api.auth.clone())))
+            .add_service(MaintenanceServer::new(
+                self.metered(self.api.maintenance.clone()),
+            ))
+            .add_service(LockServer::new(self.metered(self.api.lock.clone())))
+            .add_service(ElectionServer::new(self.metered(self.api.election.clone())))
             .serve_with_shutdown(addr, shutdown)
             .await
     }

@@ -109,6 +109,11 @@ impl KvStore {
         self.index.len()
     }
 
+    /// Number of live keys (O(keys): for metrics).
+    pub fn live_key_count(&self) -> usize {
+        self.index.iter().filter(|(_, ki)| ki.is_live()).count()
+    }
+
     /// Number of retained changes.
     pub fn change_count(&self) -> usize {
         self.backend.len()

@@ -671,6 +671,11 @@ impl WatchableStore {
         self.victims.len()
     }
 
+    /// Open streams.
+    pub fn stream_count(&self) -> usize {
+        self.streams.len()
+    }
+
     /// Watchers on all streams (compacted ones included until cancelled).
     pub fn watcher_count(&self) -> usize {
         self.watchers.len()
