@@ -220,8 +220,8 @@ async fn main() -> Result<(), BoxError> {
             t.abort();
         }
     }
-    client.close().await?;
-    etcd.close().await?;
+    client.close();
+    etcd.close().await;
     println!("done");
     Ok(())
 }
