@@ -82,7 +82,9 @@ pub mod sim {
     pub const SKIP_LOCK_ENV: &str = "CHAOS_LOCK_SKIP_LOCK";
 
     const CLIENTS: usize = 4;
-    const INCREMENTS: usize = 6;
+    const INCREMENTS: usize = 10;
+    /// The pause between a client's increments (so the work spans the faults).
+    const THINK: Duration = Duration::from_millis(600);
     /// Tries of one increment before the client gives up on it.
     const TRIES: usize = 40;
     const COUNTER: &str = "chaos/counter";
@@ -102,14 +104,16 @@ pub mod sim {
         pub fenced: usize,
         /// The faults injected.
         pub faults: usize,
+        /// How long (virtual time) the clients ran, from the cluster's start.
+        pub ran: Duration,
     }
 
     impl std::fmt::Display for Report {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             write!(
                 f,
-                "{} increments applied ({} acknowledged, {} unknown), {} fenced writes, {} faults: no overlap, nothing lost",
-                self.applied, self.acknowledged, self.unknown, self.fenced, self.faults
+                "{} increments applied ({} acknowledged, {} unknown), {} fenced writes, {} faults over the clients' {:.1?}: no overlap, nothing lost",
+                self.applied, self.acknowledged, self.unknown, self.fenced, self.faults, self.ran
             )
         }
     }
@@ -180,12 +184,14 @@ pub mod sim {
             if mutex.lock(&ctx).await.is_err() {
                 return Outcome::Retry;
             }
-            Some(mutex.header().map_or(0, |h| h.revision))
+            Some(mutex.header().map(|h| h.revision))
         };
         let Ok(current) = c.get(COUNTER, GetOptions::default()).await else {
             return Outcome::Retry;
         };
-        let enter = start.unwrap_or_else(|| rev(&current.header));
+        // Where the section began: the lock's revision (or, without the
+        // lock, the read's).
+        let enter = start.flatten().unwrap_or_else(|| rev(&current.header));
         let n: u64 = current
             .kvs
             .first()
@@ -266,6 +272,7 @@ pub mod sim {
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
+            tokio::time::sleep(THINK).await;
             if applied {
                 seen.acked.push((id, n));
             } else if unknown {
@@ -285,6 +292,7 @@ pub mod sim {
                 .await
                 .map_err(|e| format!("the cluster did not start: {e}"))?,
         );
+        let started = tokio::time::Instant::now();
         let workers: Vec<_> = (0..CLIENTS)
             .map(|id| {
                 let cluster = cluster.clone();
@@ -323,6 +331,7 @@ pub mod sim {
             seen.unknown.extend(s.unknown);
             seen.fenced += s.fenced;
         }
+        let ran = started.elapsed();
         let faults = cluster.fault_log();
         let urls = cluster.client_urls();
         let verdict = cluster.run_on_client_node(move || check(urls, seen)).await;
@@ -333,6 +342,7 @@ pub mod sim {
             })
             .map(|mut r| {
                 r.faults = faults.len();
+                r.ran = ran;
                 r
             })
     }
@@ -433,6 +443,7 @@ pub mod sim {
             unknown: seen.unknown.len(),
             fenced: seen.fenced,
             faults: 0,
+            ran: Duration::ZERO,
         })
     }
 }

@@ -77,10 +77,12 @@ where
     }
 }
 
+// Nothing in it is ever pinned in place: the services are only moved out.
+impl<S, F: Unpin> Unpin for Discovery<S, F> {}
+
 impl<S, F> Stream for Discovery<S, F>
 where
     F: FnMut(&Update) -> S + Unpin,
-    S: Unpin,
 {
     type Item = Result<Change<String, S>>;
 
