@@ -1,6 +1,7 @@
 //! The v3 concurrency package (`etcd_sdk::v3::concurrency`) against real
 //! etcd 3.4.23: locks, elections, STM and recipes (bodies in
-//! `etcd_test_support::cases::v3_concurrency`), and interoperability with
+//! `etcd_test_support::cases::v3_concurrency`; the readers-writer lock and
+//! the locker in `cases::v3_rwmutex_locker`), and interoperability with
 //! `etcdctl lock` / `etcdctl elect` (which use Go's client-side package):
 //! each side waits for the other's lock, and each sees the other's leader.
 #![cfg(not(madsim))]
@@ -8,7 +9,7 @@
 use etcd_sdk::v3::concurrency::{Context, Election, Error, Isolation, Mutex, Session};
 use etcd_sdk::v3::{Client, Config, GetOptions, KV};
 use etcd_test_support::EtcdCluster;
-use etcd_test_support::cases::v3_concurrency;
+use etcd_test_support::cases::{v3_concurrency, v3_rwmutex_locker};
 use futures_util::StreamExt;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -19,6 +20,24 @@ use tokio::sync::mpsc;
 async fn mutual_exclusion_counter() {
     let c = EtcdCluster::start(1).await;
     v3_concurrency::mutual_exclusion_counter(c.client_urls()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rwmutex_readers_share_writers_exclude() {
+    let c = EtcdCluster::start(1).await;
+    v3_rwmutex_locker::rwmutex_readers_share_writers_exclude(c.client_urls()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rwmutex_under_contention() {
+    let c = EtcdCluster::start(1).await;
+    v3_rwmutex_locker::rwmutex_under_contention(c.client_urls()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locker_lock_unlock_and_contention() {
+    let c = EtcdCluster::start(1).await;
+    v3_rwmutex_locker::locker_lock_unlock_and_contention(c.client_urls()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

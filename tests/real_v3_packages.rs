@@ -1,10 +1,10 @@
-//! The SDK's v3 packages (namespace, ordering, mirror, yaml, snapshot)
-//! against real etcd 3.4. The bodies are in
-//! `etcd_test_support::cases::v3_packages`.
+//! The SDK's v3 packages (namespace, ordering, mirror, yaml, snapshot,
+//! naming) against real etcd 3.4. The bodies are in
+//! `etcd_test_support::cases::v3_packages` and `cases::v3_naming`.
 #![cfg(not(madsim))]
 
 use etcd_test_support::EtcdCluster;
-use etcd_test_support::cases::v3_packages;
+use etcd_test_support::cases::{v3_naming, v3_packages};
 use std::path::Path;
 
 const ETCDCTL: &str = "/usr/bin/etcdctl";
@@ -39,4 +39,22 @@ async fn yaml_load_then_connect() {
 async fn snapshot_save_and_status() {
     let c = EtcdCluster::start(1).await;
     v3_packages::snapshot_save_and_status(c.client_urls(), Some(Path::new(ETCDCTL))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn naming_add_list_delete() {
+    let c = EtcdCluster::start(1).await;
+    v3_naming::naming_add_list_delete(c.client_urls()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn naming_watch_sees_add_delete_and_lease_expiry() {
+    let c = EtcdCluster::start(1).await;
+    v3_naming::naming_watch_sees_add_delete_and_lease_expiry(c.client_urls()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn naming_discovery_follows_the_set() {
+    let c = EtcdCluster::start(1).await;
+    v3_naming::naming_discovery_follows_the_set(c.client_urls()).await;
 }

@@ -1,5 +1,5 @@
 //! The SDK's v3 packages (concurrency, namespace, ordering, mirror, yaml,
-//! snapshot) against our server: the same case bodies that run against etcd
+//! snapshot, naming) against our server: the same case bodies that run against etcd
 //! 3.4.23 in `tests/real_v3_concurrency.rs` and `tests/real_v3_packages.rs`,
 //! here against the `etcd-sim` binary and, in sim builds, the simulated cluster.
 //! (etcdctl's checks of a snapshot file read bbolt, which our server's snapshot
@@ -9,7 +9,7 @@
 mod real {
     use etcd_sdk::v3::concurrency::Isolation;
     use etcd_test_support::EtcdCluster;
-    use etcd_test_support::cases::{v3_concurrency, v3_packages};
+    use etcd_test_support::cases::{v3_concurrency, v3_naming, v3_packages, v3_rwmutex_locker};
     use std::path::Path;
 
     const BIN: &str = env!("CARGO_BIN_EXE_etcd-sim");
@@ -71,6 +71,36 @@ mod real {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rwmutex_readers_share_writers_exclude() {
+        v3_rwmutex_locker::rwmutex_readers_share_writers_exclude(one().await.client_urls()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rwmutex_under_contention() {
+        v3_rwmutex_locker::rwmutex_under_contention(one().await.client_urls()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn locker_lock_unlock_and_contention() {
+        v3_rwmutex_locker::locker_lock_unlock_and_contention(one().await.client_urls()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn naming_add_list_delete() {
+        v3_naming::naming_add_list_delete(one().await.client_urls()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn naming_watch_sees_add_delete_and_lease_expiry() {
+        v3_naming::naming_watch_sees_add_delete_and_lease_expiry(one().await.client_urls()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn naming_discovery_follows_the_set() {
+        v3_naming::naming_discovery_follows_the_set(one().await.client_urls()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn namespace_isolation() {
         v3_packages::namespace_isolation(one().await.client_urls(), Some(Path::new(ETCDCTL))).await;
     }
@@ -110,6 +140,20 @@ etcd_test_support::against_sim!(v3_concurrency:
     a_waiter_whose_session_expired_does_not_acquire,
     election_campaign_proclaim_resign_observe,
     barriers_and_queues,
+);
+
+#[cfg(madsim)]
+etcd_test_support::against_sim!(v3_rwmutex_locker:
+    rwmutex_readers_share_writers_exclude,
+    rwmutex_under_contention,
+    locker_lock_unlock_and_contention,
+);
+
+#[cfg(madsim)]
+etcd_test_support::against_sim!(v3_naming:
+    naming_add_list_delete,
+    naming_watch_sees_add_delete_and_lease_expiry,
+    naming_discovery_follows_the_set,
 );
 
 #[cfg(madsim)]

@@ -90,6 +90,7 @@ pub mod lease;
 pub mod maintenance;
 pub mod mirror;
 pub mod namespace;
+pub mod naming;
 pub mod op;
 pub mod ordering;
 pub mod pb;

@@ -11,7 +11,10 @@
 //! - [`Election`]: the same layout; campaign, proclaim, resign, leader,
 //!   observe.
 //! - [`new_stm`]: optimistic transactions at four isolation levels.
-//! - [`recipes`]: barriers and queues.
+//! - [`Locker`]: a [`Mutex`] handle without contexts (Go's `NewLocker`),
+//!   errors returned instead of panics, and a [`LockGuard`] that unlocks
+//!   on drop.
+//! - [`recipes`]: barriers, queues and a readers-writer lock.
 //!
 //! Everything is generic over the client traits ([`ConcurrencyClient`] =
 //! [`KV`] + [`Lease`] + [`Watcher`]), so it runs over
@@ -27,17 +30,19 @@ mod context;
 mod election;
 mod error;
 mod key;
+mod locker;
 mod mutex;
 pub mod recipes;
 mod session;
 mod stm;
 
 #[cfg(test)]
-mod fake;
+pub(crate) mod fake;
 
 pub use context::{Canceler, Context};
 pub use election::Election;
 pub use error::{Error, Result};
+pub use locker::{LockGuard, Locker};
 pub use mutex::{Mutex, session_key};
 pub use session::{DEFAULT_SESSION_TTL, Session, SessionOptions};
 pub use stm::{

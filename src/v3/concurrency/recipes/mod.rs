@@ -1,17 +1,19 @@
 //! Go's `contrib/recipes` over the client traits: [`Barrier`],
-//! [`DoubleBarrier`], [`Queue`] and [`PriorityQueue`], with Go's key
-//! layouts.
+//! [`DoubleBarrier`], [`Queue`], [`PriorityQueue`] and [`RwMutex`], with
+//! Go's key layouts.
 
 mod barrier;
 mod double_barrier;
 mod key;
 mod priority_queue;
 mod queue;
+mod rwmutex;
 
 pub use barrier::Barrier;
 pub use double_barrier::DoubleBarrier;
 pub use priority_queue::PriorityQueue;
 pub use queue::Queue;
+pub use rwmutex::RwMutex;
 
 #[cfg(test)]
 mod tests {

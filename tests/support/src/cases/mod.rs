@@ -18,6 +18,9 @@
 //!   generated clients, with the SDK's mutex and `etcdctl lock`; endpoint bodies.
 //! - [`v3_packages`]: the SDK's v3 packages (namespace, ordering, mirror, yaml,
 //!   snapshot); endpoint bodies, some over two clusters.
+//! - [`v3_naming`]: the endpoint registry (Go 3.4's naming) and its tower
+//!   `Discover`; [`v3_rwmutex_locker`]: the readers-writer lock recipe and the
+//!   `Locker`; endpoint bodies.
 //! - [`v3_learner`]: a learner's life against a cluster of processes (real builds:
 //!   it starts a fourth process).
 //! - [`client`], [`members`]: bodies that drive a [`crate::backend::Backend`] (faults:
@@ -39,6 +42,8 @@ pub mod v3_learner;
 pub mod v3_lease;
 pub mod v3_lock_election;
 pub mod v3_maintenance;
+pub mod v3_naming;
 pub mod v3_packages;
 pub mod v3_port;
+pub mod v3_rwmutex_locker;
 pub mod v3_watch;
