@@ -745,9 +745,20 @@ struct RawWatch {
 }
 
 impl RawWatch {
-    /// Opens a stream on `ch`, with `hasleader: true` if `require_leader`.
-    async fn open(ch: &Channel, require_leader: bool) -> Result<RawWatch, etcd_sdk::v3::tonic::Status> {
+    /// Opens a stream on `ch` with the create request `first` already in it
+    /// (grpc-go sends a stream's response headers only with its first
+    /// message, so the open waits for an answer to something), with
+    /// `hasleader: true` if `require_leader`.
+    async fn open(
+        ch: &Channel,
+        require_leader: bool,
+        first: pb::WatchCreateRequest,
+    ) -> Result<RawWatch, etcd_sdk::v3::tonic::Status> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<pb::WatchRequest>();
+        tx.send(pb::WatchRequest {
+            request_union: Some(pb::watch_request::RequestUnion::CreateRequest(first)),
+        })
+        .expect("a fresh channel");
         let requests = futures_util::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|m| (m, rx))
         });
@@ -756,7 +767,10 @@ impl RawWatch {
             req.metadata_mut()
                 .insert("hasleader", "true".parse().expect("ascii"));
         }
-        let rx = WatchClient::new(ch.clone()).watch(req).await?.into_inner();
+        let rx = match tokio::time::timeout(STEP, WatchClient::new(ch.clone()).watch(req)).await {
+            Ok(r) => r?.into_inner(),
+            Err(_) => panic!("a watch stream did not open within {STEP:?}"),
+        };
         Ok(RawWatch { tx, rx })
     }
 
@@ -890,8 +904,9 @@ pub async fn grpc_watch_streams_ids_and_batches(endpoints: Vec<String>) {
     ];
     for (what, puts, key, end, matches) in rows {
         let base = fresh_marker(&mut kv).await;
-        let mut w = RawWatch::open(&ch, false).await.expect("open");
-        w.create(watch_on(key, end, 0));
+        let mut w = RawWatch::open(&ch, false, watch_on(key, end, 0))
+            .await
+            .expect("open");
         let c = w.created().await;
         assert_eq!(hrev(&c.header), base, "{what}: created at the current revision");
         for k in &puts {
@@ -919,8 +934,9 @@ pub async fn grpc_watch_streams_ids_and_batches(endpoints: Vec<String>) {
     // TestV3WatchFutureRevision: nine revisions ahead.
     let base = fresh_marker(&mut kv).await;
     let target = base + 9;
-    let mut w = RawWatch::open(&ch, false).await.expect("open");
-    w.create(watch_on("foo", "", target));
+    let mut w = RawWatch::open(&ch, false, watch_on("foo", "", target))
+        .await
+        .expect("open");
     w.created().await;
     while put_bar(&mut kv, "foo").await < target {}
     let r = w.next().await;
@@ -930,9 +946,13 @@ pub async fn grpc_watch_streams_ids_and_batches(endpoints: Vec<String>) {
 
     // TestV3WatchWrongRange, on one stream.
     let base = fresh_marker(&mut kv).await;
-    let mut w = RawWatch::open(&ch, false).await.expect("open");
-    for (key, end) in [("a", "a"), ("b", "a")] {
-        w.create(watch_on(key, end, base));
+    let mut w = RawWatch::open(&ch, false, watch_on("a", "a", base))
+        .await
+        .expect("open");
+    for (i, (key, end)) in [("a", "a"), ("b", "a")].into_iter().enumerate() {
+        if i > 0 {
+            w.create(watch_on(key, end, base));
+        }
         let r = w.next().await;
         assert_eq!(
             (r.created, r.canceled, r.watch_id, r.cancel_reason.as_str()),
@@ -947,8 +967,9 @@ pub async fn grpc_watch_streams_ids_and_batches(endpoints: Vec<String>) {
     // TestV3WatchCancelSynced / Unsynced.
     for (what, synced) in [("synced", true), ("unsynced", false)] {
         let base = fresh_marker(&mut kv).await;
-        let mut w = RawWatch::open(&ch, false).await.expect("open");
-        w.create(watch_on("foo", "", if synced { 0 } else { base }));
+        let mut w = RawWatch::open(&ch, false, watch_on("foo", "", if synced { 0 } else { base }))
+            .await
+            .expect("open");
         let id = w.created().await.watch_id;
         w.cancel(id);
         let r = w.next().await;
@@ -959,8 +980,9 @@ pub async fn grpc_watch_streams_ids_and_batches(endpoints: Vec<String>) {
 
     // TestV3WatchEmptyKey: a put without a value is a put event.
     let base = fresh_marker(&mut kv).await;
-    let mut w = RawWatch::open(&ch, false).await.expect("open");
-    w.create(watch_on("foo", "", 0));
+    let mut w = RawWatch::open(&ch, false, watch_on("foo", "", 0))
+        .await
+        .expect("open");
     w.created().await;
     kv.put(pb::PutRequest {
         key: b"foo".to_vec(),
@@ -976,8 +998,10 @@ pub async fn grpc_watch_streams_ids_and_batches(endpoints: Vec<String>) {
     for (what, synced) in [("synced", true), ("unsynced", false)] {
         let base = fresh_marker(&mut kv).await;
         let start = if synced { 0 } else { base };
-        let mut w = RawWatch::open(&ch, false).await.expect("open");
-        for _ in 0..4 {
+        let mut w = RawWatch::open(&ch, false, watch_on("foo", "", start))
+            .await
+            .expect("open");
+        for _ in 0..3 {
             w.create(watch_on("foo", "", start));
         }
         w.create(watch_on("fo", "fp", start));
@@ -1012,8 +1036,9 @@ pub async fn grpc_watch_streams_ids_and_batches(endpoints: Vec<String>) {
     // TestV3WatchMultipleEventsTxnSynced / Unsynced.
     for (what, synced) in [("synced", true), ("unsynced", false)] {
         let base = fresh_marker(&mut kv).await;
-        let mut w = RawWatch::open(&ch, false).await.expect("open");
-        w.create(watch_on("foo", "fop", if synced { 0 } else { base }));
+        let mut w = RawWatch::open(&ch, false, watch_on("foo", "fop", if synced { 0 } else { base }))
+            .await
+            .expect("open");
         w.created().await;
         let puts = (0..3)
             .map(|i| pb::RequestOp {
@@ -1050,8 +1075,9 @@ pub async fn grpc_watch_streams_ids_and_batches(endpoints: Vec<String>) {
     let base = fresh_marker(&mut kv).await;
     put_bar(&mut kv, "foo0").await;
     put_bar(&mut kv, "foo1").await;
-    let mut w = RawWatch::open(&ch, false).await.expect("open");
-    w.create(watch_on("foo", "fop", base));
+    let mut w = RawWatch::open(&ch, false, watch_on("foo", "fop", base))
+        .await
+        .expect("open");
     put_bar(&mut kv, "foo0").await;
     put_bar(&mut kv, "foo1").await;
     let mut got = Vec::new();
@@ -1078,8 +1104,9 @@ pub async fn grpc_watch_streams_ids_and_batches(endpoints: Vec<String>) {
         let base = fresh_marker(&mut kv).await;
         let mut streams = Vec::new();
         for _ in 0..5 {
-            let w = RawWatch::open(&ch, false).await.expect("open");
-            w.create(watch_on("foo", "", if synced { 0 } else { base }));
+            let w = RawWatch::open(&ch, false, watch_on("foo", "", if synced { 0 } else { base }))
+                .await
+                .expect("open");
             streams.push(w);
         }
         for w in &mut streams {
@@ -1111,9 +1138,8 @@ pub async fn grpc_watch_streams_ids_and_batches(endpoints: Vec<String>) {
             tokio::spawn(async move { put_bar(&mut kv, "foo").await })
         })
         .collect();
-    let mut w = RawWatch::open(&ch, false).await.expect("open");
     let create = || watch_on("foo", "fop", 0);
-    w.create(create());
+    let mut w = RawWatch::open(&ch, false, create()).await.expect("open");
     // Watch ID -> the next revision it must report; -1: a create pending.
     let mut progress: BTreeMap<i64, i64> = BTreeMap::from([(-1, 0)]);
     while progress.values().any(|&next| next <= last) {
@@ -1171,8 +1197,7 @@ fn assert_no_leader(s: &etcd_sdk::v3::tonic::Status, what: &str) {
 /// create of `foo`: the created response, or the stream's refusal (which
 /// tonic may report at the open, grpc-go at the first receive).
 async fn require_leader_watch(ch: &Channel) -> Result<pb::WatchResponse, etcd_sdk::v3::tonic::Status> {
-    let mut w = RawWatch::open(ch, true).await?;
-    w.create(watch_on("foo", "", 0));
+    let mut w = RawWatch::open(ch, true, watch_on("foo", "", 0)).await?;
     w.recv().await
 }
 
@@ -1189,8 +1214,9 @@ pub async fn grpc_require_leader_refusals(c: &dyn Backend) {
     c.wait_for_leader(None, Duration::from_secs(20)).await;
     let urls = c.client_urls();
     let ch = grpc_channel(&urls[..1]).await;
-    let mut before = RawWatch::open(&ch, true).await.expect("open");
-    before.create(watch_on("foo", "", 0));
+    let mut before = RawWatch::open(&ch, true, watch_on("foo", "", 0))
+        .await
+        .expect("open");
     before.created().await;
 
     c.kill(1);
@@ -1222,16 +1248,21 @@ pub async fn grpc_require_leader_refusals(c: &dyn Backend) {
     }
 
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<pb::LeaseKeepAliveRequest>();
+    tx.send(pb::LeaseKeepAliveRequest { id: 1 })
+        .expect("a fresh channel");
     let requests = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|m| (m, rx))
     });
     let mut ka = etcd_sdk::v3::tonic::Request::new(requests);
     ka.metadata_mut()
         .insert("hasleader", "true".parse().expect("ascii"));
-    let refused = match pb::lease_client::LeaseClient::new(ch.clone())
-        .lease_keep_alive(ka)
-        .await
-    {
+    let opened = tokio::time::timeout(
+        STEP,
+        pb::lease_client::LeaseClient::new(ch.clone()).lease_keep_alive(ka),
+    )
+    .await
+    .expect("a keepalive stream answers within STEP");
+    let refused = match opened {
         Err(s) => s,
         Ok(stream) => {
             let mut stream = stream.into_inner();
