@@ -954,11 +954,7 @@ fn assert_status<T: std::fmt::Debug>(
     what: &str,
 ) {
     match r {
-        Err(s) => assert_eq!(
-            (s.code(), s.message()),
-            (code, message),
-            "{what}: {s:?}"
-        ),
+        Err(s) => assert_eq!((s.code(), s.message()), (code, message), "{what}: {s:?}"),
         Ok(v) => panic!("{what}: expected {code:?} {message:?}, got {v:?}"),
     }
 }
@@ -1040,7 +1036,10 @@ fn names(kvs: &[etcd_sdk::v3::pb::mvccpb::KeyValue]) -> Vec<String> {
 }
 
 /// The one key `key`, as a linearizable read sees it.
-async fn one_kv(kv: &mut KvClient<Channel>, key: &str) -> Option<etcd_sdk::v3::pb::mvccpb::KeyValue> {
+async fn one_kv(
+    kv: &mut KvClient<Channel>,
+    key: &str,
+) -> Option<etcd_sdk::v3::pb::mvccpb::KeyValue> {
     let r = kv
         .range(get_req(key.as_bytes(), b""))
         .await
@@ -1074,19 +1073,58 @@ pub async fn grpc_txn_compares_paths_and_refusals(endpoints: Vec<String>) {
     }
     let rows: Vec<(pb::Compare, bool)> = vec![
         // From /a/ on: every create revision is below 6.
-        (compare("/a/", b"\0", T::Create, R::Less, Some(U::CreateRevision(6))), true),
+        (
+            compare("/a/", b"\0", T::Create, R::Less, Some(U::CreateRevision(6))),
+            true,
+        ),
         // From /a/ on: /f/5 is not below 5.
-        (compare("/a/", b"\0", T::Create, R::Less, Some(U::CreateRevision(5))), false),
+        (
+            compare("/a/", b"\0", T::Create, R::Less, Some(U::CreateRevision(5))),
+            false,
+        ),
         // The prefix /a/: every create revision is below 5.
-        (compare("/a/", b"/a0", T::Create, R::Less, Some(U::CreateRevision(5))), true),
+        (
+            compare(
+                "/a/",
+                b"/a0",
+                T::Create,
+                R::Less,
+                Some(U::CreateRevision(5)),
+            ),
+            true,
+        ),
         // The prefix /a/: /a/4 is not below 4.
-        (compare("/a/", b"/a0", T::Create, R::Less, Some(U::CreateRevision(4))), false),
+        (
+            compare(
+                "/a/",
+                b"/a0",
+                T::Create,
+                R::Less,
+                Some(U::CreateRevision(4)),
+            ),
+            false,
+        ),
         // An empty range does not compare equal.
-        (compare("/b/", b"/b0", T::Value, R::Equal, Some(U::Value(b"x".to_vec()))), false),
+        (
+            compare(
+                "/b/",
+                b"/b0",
+                T::Value,
+                R::Equal,
+                Some(U::Value(b"x".to_vec())),
+            ),
+            false,
+        ),
         // No key has a lease...
-        (compare("/a/", b"/a0", T::Lease, R::Greater, Some(U::Lease(0))), false),
+        (
+            compare("/a/", b"/a0", T::Lease, R::Greater, Some(U::Lease(0))),
+            false,
+        ),
         // ...so every key's lease is 0.
-        (compare("/a/", b"/a0", T::Lease, R::Equal, Some(U::Lease(0))), true),
+        (
+            compare("/a/", b"/a0", T::Lease, R::Equal, Some(U::Lease(0))),
+            true,
+        ),
     ];
     for (i, (cmp, want)) in rows.into_iter().enumerate() {
         let t = kv
@@ -1136,7 +1174,9 @@ pub async fn grpc_txn_compares_paths_and_refusals(endpoints: Vec<String>) {
     // TestV3TxnNestedPath: `nk` does not exist, so version == 0 holds and
     // version == 1 does not; each level's only op (in the branch its compare
     // takes) is the next level.
-    let path = [true, false, false, true, true, false, true, false, true, true];
+    let path = [
+        true, false, false, true, true, false, true, false, true, true,
+    ];
     let mut nested = pb::TxnRequest::default();
     for &take in path.iter().rev() {
         let inner = pb::RequestOp {
@@ -1144,7 +1184,13 @@ pub async fn grpc_txn_compares_paths_and_refusals(endpoints: Vec<String>) {
         };
         let version = if take { 0 } else { 1 };
         nested = pb::TxnRequest {
-            compare: vec![compare("nk", b"", T::Version, R::Equal, Some(U::Version(version)))],
+            compare: vec![compare(
+                "nk",
+                b"",
+                T::Version,
+                R::Equal,
+                Some(U::Version(version)),
+            )],
             success: if take { vec![inner.clone()] } else { vec![] },
             failure: if take { vec![] } else { vec![inner] },
         };
@@ -1204,10 +1250,20 @@ pub async fn grpc_txn_compares_paths_and_refusals(endpoints: Vec<String>) {
             vec![del_abc(), del_a_to_b(), del_abc(), del_a_to_b()],
             true,
         ),
-        ("put(abc), del[abb,abc)", vec![put_abc(), del_abb_to_abc()], true),
+        (
+            "put(abc), del[abb,abc)",
+            vec![put_abc(), del_abb_to_abc()],
+            true,
+        ),
     ];
     for (what, success, accepted) in rows {
-        let before = hrev(&kv.range(get_req(b"abc", b"")).await.unwrap().into_inner().header);
+        let before = hrev(
+            &kv.range(get_req(b"abc", b""))
+                .await
+                .unwrap()
+                .into_inner()
+                .header,
+        );
         let r = kv
             .txn(pb::TxnRequest {
                 success,
@@ -1215,11 +1271,19 @@ pub async fn grpc_txn_compares_paths_and_refusals(endpoints: Vec<String>) {
             })
             .await;
         if accepted {
-            let t = r.unwrap_or_else(|s| panic!("{what}: refused: {s:?}")).into_inner();
+            let t = r
+                .unwrap_or_else(|s| panic!("{what}: refused: {s:?}"))
+                .into_inner();
             assert!(t.succeeded, "{what}");
         } else {
             assert_status(r, Code::InvalidArgument, DUPLICATE_KEY, what);
-            let after = hrev(&kv.range(get_req(b"abc", b"")).await.unwrap().into_inner().header);
+            let after = hrev(
+                &kv.range(get_req(b"abc", b""))
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .header,
+            );
             assert_eq!(after, before, "{what}: a refused txn writes nothing");
         }
     }
@@ -1230,7 +1294,10 @@ pub async fn grpc_txn_compares_paths_and_refusals(endpoints: Vec<String>) {
         let mut t = pb::TxnRequest::default();
         for i in 0..129 {
             match shape {
-                "compare" => t.compare.push(compare(&key(i, shape), b"", T::Create, R::Greater, None)),
+                "compare" => {
+                    t.compare
+                        .push(compare(&key(i, shape), b"", T::Create, R::Greater, None))
+                }
                 "success" => t.success.push(op_put(put_req(&key(i, shape), "bar"))),
                 "failure" => t.failure.push(op_put(put_req(&key(i, shape), "bar"))),
                 _ => t
@@ -1241,7 +1308,9 @@ pub async fn grpc_txn_compares_paths_and_refusals(endpoints: Vec<String>) {
         assert_status(kv.txn(t).await, Code::InvalidArgument, TOO_MANY_OPS, shape);
     }
     let at_limit = pb::TxnRequest {
-        success: (0..128).map(|i| op_put(put_req(&key(i, "limit"), "v"))).collect(),
+        success: (0..128)
+            .map(|i| op_put(put_req(&key(i, "limit"), "v")))
+            .collect(),
         ..Default::default()
     };
     let t = kv.txn(at_limit).await.unwrap().into_inner();
@@ -1261,7 +1330,10 @@ pub async fn grpc_txn_compares_paths_and_refusals(endpoints: Vec<String>) {
     for i in 0..10i64 {
         let mut writer = kv.clone();
         let put = tokio::spawn(async move {
-            writer.put(put_req("k", "v")).await.map(|r| hrev(&r.into_inner().header))
+            writer
+                .put(put_req("k", "v"))
+                .await
+                .map(|r| hrev(&r.into_inner().header))
         });
         let t = kv
             .txn(pb::TxnRequest {
@@ -1285,7 +1357,13 @@ pub async fn grpc_txn_compares_paths_and_refusals(endpoints: Vec<String>) {
     // TestV3TxnInvalidRange: three puts, a compaction at the first.
     let mut revs = Vec::new();
     for _ in 0..3 {
-        revs.push(hrev(&kv.put(put_req("foo", "bar")).await.unwrap().into_inner().header));
+        revs.push(hrev(
+            &kv.put(put_req("foo", "bar"))
+                .await
+                .unwrap()
+                .into_inner()
+                .header,
+        ));
     }
     kv.compact(pb::CompactionRequest {
         revision: revs[0],
@@ -1420,7 +1498,9 @@ pub async fn grpc_put_ignore_value_ignore_lease_and_missing_lease(endpoints: Vec
     lc.lease_revoke(pb::LeaseRevokeRequest { id: lease.id })
         .await
         .unwrap();
-    let got = one_kv(&mut kv, "foo").await.expect("the detached key outlives the lease");
+    let got = one_kv(&mut kv, "foo")
+        .await
+        .expect("the detached key outlives the lease");
     assert_eq!((got.value.as_slice(), got.lease), (b"bar".as_slice(), 0));
 
     // TestV3PutIgnoreLease on "zoo".
@@ -1455,7 +1535,10 @@ pub async fn grpc_put_ignore_value_ignore_lease_and_missing_lease(endpoints: Vec
     .await
     .unwrap();
     let got = one_kv(&mut kv, "zoo").await.expect("zoo");
-    assert_eq!((got.value.as_slice(), got.lease), (b"bar".as_slice(), lease.id));
+    assert_eq!(
+        (got.value.as_slice(), got.lease),
+        (b"bar".as_slice(), lease.id)
+    );
     let t = kv
         .txn(txn_put(ignoring_lease("bar1", 0)))
         .await
@@ -1485,7 +1568,9 @@ pub async fn grpc_put_ignore_value_ignore_lease_and_missing_lease(endpoints: Vec
     lc.lease_revoke(pb::LeaseRevokeRequest { id: lease.id })
         .await
         .unwrap();
-    let got = one_kv(&mut kv, "zoo").await.expect("the detached key outlives the lease");
+    let got = one_kv(&mut kv, "zoo")
+        .await
+        .expect("the detached key outlives the lease");
     assert_eq!((got.value.as_slice(), got.lease), (b"bar".as_slice(), 0));
 
     // TestV3PutMissingLease and TestV3PutOnNonExistLease: "bar" does not
@@ -1505,7 +1590,13 @@ pub async fn grpc_put_ignore_value_ignore_lease_and_missing_lease(endpoints: Vec
             None,
         )
     };
-    let before = hrev(&kv.range(get_req(b"missing", b"")).await.unwrap().into_inner().header);
+    let before = hrev(
+        &kv.range(get_req(b"missing", b""))
+            .await
+            .unwrap()
+            .into_inner()
+            .header,
+    );
     assert_status(kv.put(bad()).await, Code::NotFound, LEASE_NOT_FOUND, "put");
     assert_status(
         kv.put(pb::PutRequest {
@@ -1543,9 +1634,20 @@ pub async fn grpc_put_ignore_value_ignore_lease_and_missing_lease(endpoints: Vec
         .await
         .unwrap()
         .into_inner();
-    assert!(t.succeeded, "the bad lease in the branch not taken is ignored");
-    let r = kv.range(get_req(b"missing", b"")).await.unwrap().into_inner();
-    assert_eq!((r.kvs.len(), hrev(&r.header)), (0, before), "nothing was written");
+    assert!(
+        t.succeeded,
+        "the bad lease in the branch not taken is ignored"
+    );
+    let r = kv
+        .range(get_req(b"missing", b""))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (r.kvs.len(), hrev(&r.header)),
+        (0, before),
+        "nothing was written"
+    );
 }
 
 /// Deletes every key; the revision after it.
@@ -1584,12 +1686,22 @@ pub async fn grpc_range_and_delete_range_tables(endpoints: Vec<String>) {
     };
     // Each group: the keys to put, then requests built from the revision
     // before the first put.
-    let groups: Vec<(&str, Vec<&str>, Box<dyn Fn(i64) -> Vec<Row>>)> = vec![
+    // A group's name, its keys to put, and its requests given the revision
+    // before the first put.
+    type Group = (
+        &'static str,
+        Vec<&'static str>,
+        Box<dyn Fn(i64) -> Vec<Row>>,
+    );
+    let groups: Vec<Group> = vec![
         (
             "single key",
             vec!["foo", "bar"],
             Box::new(move |_| {
-                vec![(r(b"foo", b""), vec!["foo"], false), (r(b"baz", b""), vec![], false)]
+                vec![
+                    (r(b"foo", b""), vec!["foo"], false),
+                    (r(b"baz", b""), vec![], false),
+                ]
             }),
         ),
         (
@@ -1630,7 +1742,10 @@ pub async fn grpc_range_and_delete_range_tables(endpoints: Vec<String>) {
                     limit,
                     ..get_req(b"a", b"z")
                 };
-                vec![(limited(1), vec!["bar"], true), (limited(2), vec!["bar", "foo"], false)]
+                vec![
+                    (limited(1), vec!["bar"], true),
+                    (limited(2), vec!["bar", "foo"], false),
+                ]
             }),
         ),
         (
@@ -1667,7 +1782,11 @@ pub async fn grpc_range_and_delete_range_tables(endpoints: Vec<String>) {
                     (mods(n(3), 0), vec!["rev3", "rev4", "rev5", "rev6"], false),
                     (mods(0, n(3)), vec!["rev2", "rev3"], false),
                     (mods(n(3), n(5)), vec!["rev3", "rev4", "rev5"], false),
-                    (mods(0, n(10)), vec!["rev2", "rev3", "rev4", "rev5", "rev6"], false),
+                    (
+                        mods(0, n(10)),
+                        vec!["rev2", "rev3", "rev4", "rev5", "rev6"],
+                        false,
+                    ),
                 ]
             }),
         ),
@@ -1708,14 +1827,56 @@ pub async fn grpc_range_and_delete_range_tables(endpoints: Vec<String>) {
 
     // TestV3DeleteRange.
     let three = vec!["foo", "foo/abc", "fop"];
-    let rows: Vec<(&str, Vec<&str>, &str, &str, bool, Vec<&str>, i64)> = vec![
-        ("middle", three.clone(), "foo/", "fop", false, vec!["foo", "fop"], 1),
-        ("none", three.clone(), "foo/", "foo/", false, three.clone(), 0),
+    // Name, keys, [begin, end), prev_kv, the keys left, the count deleted.
+    type DeleteRow = (
+        &'static str,
+        Vec<&'static str>,
+        &'static str,
+        &'static str,
+        bool,
+        Vec<&'static str>,
+        i64,
+    );
+    let rows: Vec<DeleteRow> = vec![
+        (
+            "middle",
+            three.clone(),
+            "foo/",
+            "fop",
+            false,
+            vec!["foo", "fop"],
+            1,
+        ),
+        (
+            "none",
+            three.clone(),
+            "foo/",
+            "foo/",
+            false,
+            three.clone(),
+            0,
+        ),
         ("first", three.clone(), "fo", "fop", false, vec!["fop"], 2),
         ("tail", three.clone(), "foo/", "fos", false, vec!["foo"], 2),
-        ("exact", three.clone(), "foo/abc", "", false, vec!["foo", "fop"], 1),
+        (
+            "exact",
+            three.clone(),
+            "foo/abc",
+            "",
+            false,
+            vec!["foo", "fop"],
+            1,
+        ),
         ("[x, x)", vec!["foo"], "foo", "foo", false, vec!["foo"], 0),
-        ("middle with prev_kv", three.clone(), "foo/", "fop", true, vec!["foo", "fop"], 1),
+        (
+            "middle with prev_kv",
+            three.clone(),
+            "foo/",
+            "fop",
+            true,
+            vec!["foo", "fop"],
+            1,
+        ),
     ];
     for (what, puts, begin, end, prev_kv, left, deleted) in rows {
         clear_all(&mut kv).await;
@@ -1733,8 +1894,17 @@ pub async fn grpc_range_and_delete_range_tables(endpoints: Vec<String>) {
             .into_inner();
         assert_eq!(d.deleted, deleted, "{what}");
         let want_prev = if prev_kv { deleted as usize } else { 0 };
-        assert_eq!(d.prev_kvs.len(), want_prev, "{what}: prev_kvs {:?}", d.prev_kvs);
-        let all = kv.range(get_req(b"\0", b"\xff")).await.unwrap().into_inner();
+        assert_eq!(
+            d.prev_kvs.len(),
+            want_prev,
+            "{what}: prev_kvs {:?}",
+            d.prev_kvs
+        );
+        let all = kv
+            .range(get_req(b"\0", b"\xff"))
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(hrev(&d.header), hrev(&all.header), "{what}");
         assert_eq!(
             names(&all.kvs),
@@ -1765,17 +1935,35 @@ pub async fn grpc_max_request_bytes_bounds_puts(endpoints: Vec<String>, max_requ
         ..Default::default()
     };
     if max_request_bytes < 1 << 20 {
-        assert_status(kv.put(sized(1024)).await, Code::InvalidArgument, TOO_LARGE, "1 KiB put");
+        assert_status(
+            kv.put(sized(1024)).await,
+            Code::InvalidArgument,
+            TOO_LARGE,
+            "1 KiB put",
+        );
         return;
     }
     let fits = max_request_bytes - (1 << 20);
     kv.put(sized(fits)).await.expect("a put under the limit");
-    let g = kv.range(get_req(b"foo", b"")).await.expect("range").into_inner();
+    let g = kv
+        .range(get_req(b"foo", b""))
+        .await
+        .expect("range")
+        .into_inner();
     assert_eq!(g.kvs[0].value.len(), fits);
     for n in [max_request_bytes, max_request_bytes + 5] {
-        assert_status(kv.put(sized(n)).await, Code::InvalidArgument, TOO_LARGE, &format!("{n}-byte put"));
+        assert_status(
+            kv.put(sized(n)).await,
+            Code::InvalidArgument,
+            TOO_LARGE,
+            &format!("{n}-byte put"),
+        );
     }
-    let g = kv.range(get_req(b"foo", b"")).await.expect("range").into_inner();
+    let g = kv
+        .range(get_req(b"foo", b""))
+        .await
+        .expect("range")
+        .into_inner();
     assert_eq!(
         (g.kvs[0].value.len(), g.kvs[0].version),
         (fits, 1),

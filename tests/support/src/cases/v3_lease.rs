@@ -337,7 +337,10 @@ fn assert_status<T: std::fmt::Debug>(
 }
 
 async fn grant_id(lc: &mut LeaseClient<Channel>, id: i64, ttl: i64) -> Result<i64, Status> {
-    let r = lc.lease_grant(pb::LeaseGrantRequest { ttl, id }).await?.into_inner();
+    let r = lc
+        .lease_grant(pb::LeaseGrantRequest { ttl, id })
+        .await?
+        .into_inner();
     assert!(r.error.is_empty(), "{r:?}");
     Ok(r.id)
 }
@@ -392,7 +395,8 @@ pub async fn grpc_lease_ids_list_and_switch(endpoints: Vec<String>) {
     // TestV3LeaseGrantByID / TestV3LeaseExists.
     assert_eq!(grant_id(&mut lc, 1, 1).await.unwrap(), 1);
     assert_status(
-        lc.lease_grant(pb::LeaseGrantRequest { ttl: 1, id: 1 }).await,
+        lc.lease_grant(pb::LeaseGrantRequest { ttl: 1, id: 1 })
+            .await,
         Code::FailedPrecondition,
         LEASE_EXISTS,
     );
@@ -409,7 +413,10 @@ pub async fn grpc_lease_ids_list_and_switch(endpoints: Vec<String>) {
             .await
             .unwrap()
             .into_inner();
-        assert_eq!((ttl.id, ttl.granted_ttl, ttl.keys), (id, 300, vec![key.as_bytes().to_vec()]));
+        assert_eq!(
+            (ttl.id, ttl.granted_ttl, ttl.keys),
+            (id, 300, vec![key.as_bytes().to_vec()])
+        );
         revoke(&mut lc, id).await;
         assert!(!exists(&mut kv, key).await, "{key} outlived lease {id:x}");
     }
@@ -439,17 +446,29 @@ pub async fn grpc_lease_ids_list_and_switch(endpoints: Vec<String>) {
     put_leased(&mut kv, "switch", first).await;
     put_leased(&mut kv, "switch", second).await;
     revoke(&mut lc, first).await;
-    assert!(exists(&mut kv, "switch").await, "the key moved to the second lease");
+    assert!(
+        exists(&mut kv, "switch").await,
+        "the key moved to the second lease"
+    );
     revoke(&mut lc, second).await;
-    assert!(!exists(&mut kv, "switch").await, "the second lease took the key");
+    assert!(
+        !exists(&mut kv, "switch").await,
+        "the second lease took the key"
+    );
 
     // TestV3GetNonExistLease.
     let gone = lc
-        .lease_time_to_live(pb::LeaseTimeToLiveRequest { id: second, keys: true })
+        .lease_time_to_live(pb::LeaseTimeToLiveRequest {
+            id: second,
+            keys: true,
+        })
         .await
         .unwrap()
         .into_inner();
-    assert_eq!((gone.id, gone.ttl, gone.granted_ttl, gone.keys.len()), (second, -1, 0, 0));
+    assert_eq!(
+        (gone.id, gone.ttl, gone.granted_ttl, gone.keys.len()),
+        (second, -1, 0, 0)
+    );
 }
 
 /// Run against a fresh 1-member cluster. etcd's lease recovery tests, all
@@ -482,7 +501,11 @@ pub async fn grpc_leases_and_their_keys_survive_a_restart(c: &dyn Backend) {
     put_leased(&mut kv, "two", older).await;
     let newer = grant_id(&mut lc, 0, ttl).await.unwrap();
     put_leased(&mut kv, "two", newer).await;
-    let extremes = [(-1, "neg/foo"), (i64::MAX, "neg/bar"), (i64::MIN, "neg/hello")];
+    let extremes = [
+        (-1, "neg/foo"),
+        (i64::MAX, "neg/bar"),
+        (i64::MIN, "neg/hello"),
+    ];
     for (id, key) in extremes {
         grant_id(&mut lc, id, ttl).await.unwrap();
         put_leased(&mut kv, key, id).await;
@@ -504,7 +527,10 @@ pub async fn grpc_leases_and_their_keys_survive_a_restart(c: &dyn Backend) {
         );
     }
     let gone = lc
-        .lease_time_to_live(pb::LeaseTimeToLiveRequest { id: revoked, keys: false })
+        .lease_time_to_live(pb::LeaseTimeToLiveRequest {
+            id: revoked,
+            keys: false,
+        })
         .await
         .unwrap()
         .into_inner();
@@ -512,21 +538,40 @@ pub async fn grpc_leases_and_their_keys_survive_a_restart(c: &dyn Backend) {
 
     assert!(exists(&mut kv, "recover").await);
     revoke(&mut lc, recovered).await;
-    assert!(!exists(&mut kv, "recover").await, "a recovered lease's revoke deletes its key");
-    assert!(!exists(&mut kv, "revoked").await, "a revoked key stays deleted");
+    assert!(
+        !exists(&mut kv, "recover").await,
+        "a recovered lease's revoke deletes its key"
+    );
+    assert!(
+        !exists(&mut kv, "revoked").await,
+        "a revoked key stays deleted"
+    );
     revoke(&mut lc, detached).await;
-    assert!(exists(&mut kv, "detached").await, "a detached key outlives its old lease");
+    assert!(
+        exists(&mut kv, "detached").await,
+        "a detached key outlives its old lease"
+    );
     revoke(&mut lc, older).await;
-    assert!(exists(&mut kv, "two").await, "the key is on the newer lease");
+    assert!(
+        exists(&mut kv, "two").await,
+        "the key is on the newer lease"
+    );
     revoke(&mut lc, newer).await;
-    assert!(!exists(&mut kv, "two").await, "the newer lease takes the key");
+    assert!(
+        !exists(&mut kv, "two").await,
+        "the newer lease takes the key"
+    );
     for (id, key) in extremes {
         let r = lc
             .lease_time_to_live(pb::LeaseTimeToLiveRequest { id, keys: true })
             .await
             .unwrap()
             .into_inner();
-        assert_eq!((r.granted_ttl, r.keys), (ttl, vec![key.as_bytes().to_vec()]), "{id:x}");
+        assert_eq!(
+            (r.granted_ttl, r.keys),
+            (ttl, vec![key.as_bytes().to_vec()]),
+            "{id:x}"
+        );
         revoke(&mut lc, id).await;
         assert!(!exists(&mut kv, key).await, "{key} outlived lease {id:x}");
     }

@@ -359,7 +359,10 @@ pub async fn grpc_hashes_and_a_hand_raised_alarm(c: &dyn Backend) {
     match kv.put(put("small".into())).await {
         Err(s) => assert_eq!(
             (s.code(), s.message()),
-            (Code::ResourceExhausted, "etcdserver: mvcc: database space exceeded"),
+            (
+                Code::ResourceExhausted,
+                "etcdserver: mvcc: database space exceeded"
+            ),
             "{s:?}"
         ),
         Ok(r) => panic!("a put under NOSPACE answered {r:?}"),
@@ -376,7 +379,9 @@ pub async fn grpc_hashes_and_a_hand_raised_alarm(c: &dyn Backend) {
     mt.alarm(alarm(pb::alarm_request::AlarmAction::Deactivate))
         .await
         .unwrap();
-    kv.put(put("small".into())).await.expect("a put after the alarm");
+    kv.put(put("small".into()))
+        .await
+        .expect("a put after the alarm");
     let after_alarm = mt.hash(pb::HashRequest {}).await.unwrap().into_inner().hash;
 
     // TestV3HashRestart.

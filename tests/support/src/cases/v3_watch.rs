@@ -759,9 +759,11 @@ impl RawWatch {
             request_union: Some(pb::watch_request::RequestUnion::CreateRequest(first)),
         })
         .expect("a fresh channel");
-        let requests = futures_util::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|m| (m, rx))
-        });
+        let requests =
+            futures_util::stream::unfold(
+                rx,
+                |mut rx| async move { rx.recv().await.map(|m| (m, rx)) },
+            );
         let mut req = etcd_sdk::v3::tonic::Request::new(requests);
         if require_leader {
             req.metadata_mut()
@@ -809,7 +811,10 @@ impl RawWatch {
     /// The response to a create, which must have succeeded.
     async fn created(&mut self) -> pb::WatchResponse {
         let r = self.next().await;
-        assert!(r.created && !r.canceled, "expected a created watcher: {r:?}");
+        assert!(
+            r.created && !r.canceled,
+            "expected a created watcher: {r:?}"
+        );
         r
     }
 
@@ -895,12 +900,36 @@ pub async fn grpc_watch_streams_ids_and_batches(endpoints: Vec<String>) {
     // TestV3WatchFromCurrentRevision.
     let rows: Vec<(&str, Vec<&str>, &str, &str, bool)> = vec![
         ("the key, matching", vec!["foo"], "foo", "", true),
-        ("the key, not matching", vec!["foo"], "helloworld", "", false),
+        (
+            "the key, not matching",
+            vec!["foo"],
+            "helloworld",
+            "",
+            false,
+        ),
         ("a prefix, matching", vec!["fooLong"], "foo", "fop", true),
-        ("a prefix, not matching", vec!["foo"], "helloworld", "helloworle", false),
+        (
+            "a prefix, not matching",
+            vec!["foo"],
+            "helloworld",
+            "helloworle",
+            false,
+        ),
         ("every key", vec!["fooLong"], "", "\0", true),
-        ("three puts, the key", vec!["foo", "foo", "foo"], "foo", "", true),
-        ("three puts, a prefix", vec!["foo", "foo", "foo"], "foo", "fop", true),
+        (
+            "three puts, the key",
+            vec!["foo", "foo", "foo"],
+            "foo",
+            "",
+            true,
+        ),
+        (
+            "three puts, a prefix",
+            vec!["foo", "foo", "foo"],
+            "foo",
+            "fop",
+            true,
+        ),
     ];
     for (what, puts, key, end, matches) in rows {
         let base = fresh_marker(&mut kv).await;
@@ -908,7 +937,11 @@ pub async fn grpc_watch_streams_ids_and_batches(endpoints: Vec<String>) {
             .await
             .expect("open");
         let c = w.created().await;
-        assert_eq!(hrev(&c.header), base, "{what}: created at the current revision");
+        assert_eq!(
+            hrev(&c.header),
+            base,
+            "{what}: created at the current revision"
+        );
         for k in &puts {
             put_bar(&mut kv, k).await;
         }
@@ -942,7 +975,10 @@ pub async fn grpc_watch_streams_ids_and_batches(endpoints: Vec<String>) {
     let r = w.next().await;
     assert_eq!(hrev(&r.header), target, "{r:?}");
     assert_eq!(r.events.len(), 1, "{r:?}");
-    assert_eq!(r.events[0].kv.as_ref().map(|kv| kv.mod_revision), Some(target));
+    assert_eq!(
+        r.events[0].kv.as_ref().map(|kv| kv.mod_revision),
+        Some(target)
+    );
 
     // TestV3WatchWrongRange, on one stream.
     let base = fresh_marker(&mut kv).await;
@@ -967,13 +1003,20 @@ pub async fn grpc_watch_streams_ids_and_batches(endpoints: Vec<String>) {
     // TestV3WatchCancelSynced / Unsynced.
     for (what, synced) in [("synced", true), ("unsynced", false)] {
         let base = fresh_marker(&mut kv).await;
-        let mut w = RawWatch::open(&ch, false, watch_on("foo", "", if synced { 0 } else { base }))
-            .await
-            .expect("open");
+        let mut w = RawWatch::open(
+            &ch,
+            false,
+            watch_on("foo", "", if synced { 0 } else { base }),
+        )
+        .await
+        .expect("open");
         let id = w.created().await.watch_id;
         w.cancel(id);
         let r = w.next().await;
-        assert!(r.canceled && r.watch_id == id && r.events.is_empty(), "{what}: {r:?}");
+        assert!(
+            r.canceled && r.watch_id == id && r.events.is_empty(),
+            "{what}: {r:?}"
+        );
         put_bar(&mut kv, "foo").await;
         w.quiet(SILENT).await;
     }
@@ -1019,7 +1062,11 @@ pub async fn grpc_watch_streams_ids_and_batches(endpoints: Vec<String>) {
                 vec![put_event("foo", "bar", base + 1, base + 1, 1)],
                 "{what}"
             );
-            assert!(ids.contains(&r.watch_id), "{what}: unknown ID {}", r.watch_id);
+            assert!(
+                ids.contains(&r.watch_id),
+                "{what}: unknown ID {}",
+                r.watch_id
+            );
             seen.insert(r.watch_id);
         }
         assert_eq!(seen, ids, "{what}: one response per watcher");
@@ -1036,9 +1083,13 @@ pub async fn grpc_watch_streams_ids_and_batches(endpoints: Vec<String>) {
     // TestV3WatchMultipleEventsTxnSynced / Unsynced.
     for (what, synced) in [("synced", true), ("unsynced", false)] {
         let base = fresh_marker(&mut kv).await;
-        let mut w = RawWatch::open(&ch, false, watch_on("foo", "fop", if synced { 0 } else { base }))
-            .await
-            .expect("open");
+        let mut w = RawWatch::open(
+            &ch,
+            false,
+            watch_on("foo", "fop", if synced { 0 } else { base }),
+        )
+        .await
+        .expect("open");
         w.created().await;
         let puts = (0..3)
             .map(|i| pb::RequestOp {
@@ -1062,7 +1113,11 @@ pub async fn grpc_watch_streams_ids_and_batches(endpoints: Vec<String>) {
         while got.len() < 3 {
             got.extend(w.next().await.events);
         }
-        got.sort_by(|a, b| a.kv.as_ref().map(|k| &k.key).cmp(&b.kv.as_ref().map(|k| &k.key)));
+        got.sort_by(|a, b| {
+            a.kv.as_ref()
+                .map(|k| &k.key)
+                .cmp(&b.kv.as_ref().map(|k| &k.key))
+        });
         let want: Vec<_> = (0..3)
             .map(|i| put_event(&format!("foo{i}"), "bar", base + 1, base + 1, 1))
             .collect();
@@ -1104,9 +1159,13 @@ pub async fn grpc_watch_streams_ids_and_batches(endpoints: Vec<String>) {
         let base = fresh_marker(&mut kv).await;
         let mut streams = Vec::new();
         for _ in 0..5 {
-            let w = RawWatch::open(&ch, false, watch_on("foo", "", if synced { 0 } else { base }))
-                .await
-                .expect("open");
+            let w = RawWatch::open(
+                &ch,
+                false,
+                watch_on("foo", "", if synced { 0 } else { base }),
+            )
+            .await
+            .expect("open");
             streams.push(w);
         }
         for w in &mut streams {
@@ -1196,7 +1255,9 @@ fn assert_no_leader(s: &etcd_sdk::v3::tonic::Status, what: &str) {
 /// A require-leader Watch stream opened now and its first answer to a
 /// create of `foo`: the created response, or the stream's refusal (which
 /// tonic may report at the open, grpc-go at the first receive).
-async fn require_leader_watch(ch: &Channel) -> Result<pb::WatchResponse, etcd_sdk::v3::tonic::Status> {
+async fn require_leader_watch(
+    ch: &Channel,
+) -> Result<pb::WatchResponse, etcd_sdk::v3::tonic::Status> {
     let mut w = RawWatch::open(ch, true, watch_on("foo", "", 0)).await?;
     w.recv().await
 }
@@ -1228,7 +1289,10 @@ pub async fn grpc_require_leader_refusals(c: &dyn Backend) {
         Err(s) => assert_no_leader(&s, "the open watch stream"),
         Ok(r) => panic!("the open watch stream answered {r:?}"),
     }
-    println!("v3: require-leader watch stream ended {:?} after the quorum went", lost.elapsed());
+    println!(
+        "v3: require-leader watch stream ended {:?} after the quorum went",
+        lost.elapsed()
+    );
 
     match require_leader_watch(&ch).await {
         Err(s) => assert_no_leader(&s, "a new watch stream"),
@@ -1250,9 +1314,8 @@ pub async fn grpc_require_leader_refusals(c: &dyn Backend) {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<pb::LeaseKeepAliveRequest>();
     tx.send(pb::LeaseKeepAliveRequest { id: 1 })
         .expect("a fresh channel");
-    let requests = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|m| (m, rx))
-    });
+    let requests =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|m| (m, rx)) });
     let mut ka = etcd_sdk::v3::tonic::Request::new(requests);
     ka.metadata_mut()
         .insert("hasleader", "true".parse().expect("ascii"));
