@@ -1691,7 +1691,7 @@ pub async fn grpc_range_and_delete_range_tables(endpoints: Vec<String>) {
     type Group = (
         &'static str,
         Vec<&'static str>,
-        Box<dyn Fn(i64) -> Vec<Row>>,
+        Box<dyn Fn(i64) -> Vec<Row> + Send + Sync>,
     );
     let groups: Vec<Group> = vec![
         (
