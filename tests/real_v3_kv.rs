@@ -54,3 +54,32 @@ async fn auth_token_fetched_at_connect_and_sent() {
     let c = EtcdCluster::start(1).await;
     v3_kv::auth_token_fetched_at_connect_and_sent(c.client_urls()).await;
 }
+
+// Ported from etcd's integration/v3_grpc_test.go (sim/tests/COVERAGE.md).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_txn_compares_paths_and_refusals() {
+    let c = EtcdCluster::start(1).await;
+    v3_kv::grpc_txn_compares_paths_and_refusals(c.client_urls()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_put_ignore_value_ignore_lease_and_missing_lease() {
+    let c = EtcdCluster::start(1).await;
+    v3_kv::grpc_put_ignore_value_ignore_lease_and_missing_lease(c.client_urls()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_range_and_delete_range_tables() {
+    let c = EtcdCluster::start(1).await;
+    v3_kv::grpc_range_and_delete_range_tables(c.client_urls()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_max_request_bytes_bounds_puts() {
+    for max in v3_kv::MAX_REQUEST_BYTES_ROWS {
+        let flag = format!("--max-request-bytes={max}");
+        let c = EtcdCluster::start_with_flags(1, &[&flag]).await;
+        v3_kv::grpc_max_request_bytes_bounds_puts(c.client_urls(), max).await;
+    }
+}

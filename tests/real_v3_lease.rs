@@ -37,3 +37,17 @@ async fn keep_alive_survives_the_stop_of_its_member() {
     let c = EtcdCluster::start(3).await;
     v3_lease::keep_alive_survives_the_loss_of_its_member(&c, Fault::Pause).await;
 }
+
+// Ported from etcd's integration/v3_lease_test.go (sim/tests/COVERAGE.md).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_lease_ids_list_and_switch() {
+    let c = EtcdCluster::start(1).await;
+    v3_lease::grpc_lease_ids_list_and_switch(c.client_urls()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_leases_and_their_keys_survive_a_restart() {
+    let c = EtcdCluster::start(1).await;
+    v3_lease::grpc_leases_and_their_keys_survive_a_restart(&c).await;
+}

@@ -26,3 +26,12 @@ async fn nospace_alarm_until_compacted_defragmented_and_disarmed() {
     let c = EtcdCluster::start_with_flags(1, &[&quota]).await;
     v3_maintenance::nospace_alarm_until_compacted_defragmented_and_disarmed(c.client_urls()).await;
 }
+
+// Ported from etcd's integration/v3_grpc_test.go and v3_alarm_test.go
+// (sim/tests/COVERAGE.md).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_hashes_and_a_hand_raised_alarm() {
+    let c = EtcdCluster::start(1).await;
+    v3_maintenance::grpc_hashes_and_a_hand_raised_alarm(&c).await;
+}

@@ -52,3 +52,18 @@ async fn auth_token_refreshed_for_a_refused_create() {
     let c = EtcdCluster::start(1).await;
     v3_watch::auth_token_refreshed_for_a_refused_create(c.client_urls()).await;
 }
+
+// Ported from etcd's integration/v3_watch_test.go and v3_grpc_test.go
+// (sim/tests/COVERAGE.md).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_watch_streams_ids_and_batches() {
+    let c = EtcdCluster::start(1).await;
+    v3_watch::grpc_watch_streams_ids_and_batches(c.client_urls()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_require_leader_refusals() {
+    let c = EtcdCluster::start(3).await;
+    v3_watch::grpc_require_leader_refusals(&c).await;
+}

@@ -53,6 +53,33 @@ mod real {
         let c = one().await;
         v3_kv::deadlines_and_close_classify_what_they_cut(&c).await;
     }
+
+    // Ported from etcd's integration/v3_grpc_test.go (sim/tests/COVERAGE.md).
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn grpc_txn_compares_paths_and_refusals() {
+        v3_kv::grpc_txn_compares_paths_and_refusals(one().await.client_urls()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn grpc_put_ignore_value_ignore_lease_and_missing_lease() {
+        v3_kv::grpc_put_ignore_value_ignore_lease_and_missing_lease(one().await.client_urls())
+            .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn grpc_range_and_delete_range_tables() {
+        v3_kv::grpc_range_and_delete_range_tables(one().await.client_urls()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn grpc_max_request_bytes_bounds_puts() {
+        for max in v3_kv::MAX_REQUEST_BYTES_ROWS {
+            let flag = format!("--max-request-bytes={max}");
+            let c = EtcdCluster::start_bin_with_flags(Path::new(BIN), 1, &[&flag]).await;
+            v3_kv::grpc_max_request_bytes_bounds_puts(c.client_urls(), max).await;
+        }
+    }
 }
 
 #[cfg(madsim)]
@@ -61,6 +88,9 @@ etcd_test_support::against_sim!(v3_kv:
     ranges_sort_limit_count_and_deletes,
     txn_branches_with_each_compare_target,
     compaction_and_compacted_reads,
+    grpc_txn_compares_paths_and_refusals,
+    grpc_put_ignore_value_ignore_lease_and_missing_lease,
+    grpc_range_and_delete_range_tables,
 );
 
 #[cfg(madsim)]

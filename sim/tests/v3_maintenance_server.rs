@@ -33,6 +33,14 @@ mod real {
         v3_maintenance::nospace_alarm_until_compacted_defragmented_and_disarmed(c.client_urls())
             .await;
     }
+
+    // Ported from etcd's integration/v3_grpc_test.go and v3_alarm_test.go
+    // (sim/tests/COVERAGE.md).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn grpc_hashes_and_a_hand_raised_alarm() {
+        let c = EtcdCluster::start_with(Path::new(BIN), 1).await;
+        v3_maintenance::grpc_hashes_and_a_hand_raised_alarm(&c).await;
+    }
 }
 
 /// `etcd-sim snapshot restore` of a snapshot saved from etcd-sim: a new member
@@ -143,4 +151,5 @@ mod restore {
 etcd_test_support::on_sim_cluster!(v3_maintenance:
     status_hash_defragment_alarms_snapshot(3),
     move_leader_to_a_follower(3),
+    grpc_hashes_and_a_hand_raised_alarm(1),
 );

@@ -74,6 +74,31 @@ mod real {
     async fn keep_alive_halts_after_revoke() {
         v3_lease::keep_alive_halts_after_revoke(one().await.client_urls()).await;
     }
+
+    // Ported from etcd's integration/v3_watch_test.go, v3_lease_test.go and
+    // v3_grpc_test.go (sim/tests/COVERAGE.md).
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn grpc_watch_streams_ids_and_batches() {
+        v3_watch::grpc_watch_streams_ids_and_batches(one().await.client_urls()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn grpc_require_leader_refusals() {
+        let c = EtcdCluster::start_with(Path::new(BIN), 3).await;
+        v3_watch::grpc_require_leader_refusals(&c).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn grpc_lease_ids_list_and_switch() {
+        v3_lease::grpc_lease_ids_list_and_switch(one().await.client_urls()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn grpc_leases_and_their_keys_survive_a_restart() {
+        let c = one().await;
+        v3_lease::grpc_leases_and_their_keys_survive_a_restart(&c).await;
+    }
 }
 
 #[cfg(madsim)]
@@ -81,6 +106,12 @@ etcd_test_support::against_sim!(v3_watch:
     events_prefix_prev_kv_and_filters,
     history_compaction_and_refusals,
     fragments_are_joined,
+    grpc_watch_streams_ids_and_batches,
+);
+
+#[cfg(madsim)]
+etcd_test_support::on_sim_cluster!(v3_watch:
+    grpc_require_leader_refusals(3),
 );
 
 #[cfg(madsim)]
@@ -88,4 +119,10 @@ etcd_test_support::against_sim!(v3_lease:
     grant_ttl_keys_list_and_revoke,
     keep_alive_keeps_a_short_lease_alive,
     keep_alive_halts_after_revoke,
+    grpc_lease_ids_list_and_switch,
+);
+
+#[cfg(madsim)]
+etcd_test_support::on_sim_cluster!(v3_lease:
+    grpc_leases_and_their_keys_survive_a_restart(1),
 );

@@ -299,3 +299,280 @@ pub async fn keep_alive_survives_the_loss_of_its_member(c: &dyn Backend, fault: 
         Fault::Pause => c.resume(serving),
     }
 }
+
+// ---------------------------------------------------------------------------
+// Ported from etcd 3.4.23's `integration/v3_lease_test.go` (rewritten): raw
+// requests through the generated Lease and KV clients (a lease ID of the
+// caller's choice is not in the SDK's `Lease` trait).
+// ---------------------------------------------------------------------------
+
+use etcd_sdk::v3::pb::etcdserverpb as pb;
+use etcd_sdk::v3::tonic::transport::{Channel, Endpoint};
+use etcd_sdk::v3::tonic::{Code, Status};
+use pb::kv_client::KvClient;
+use pb::lease_client::LeaseClient;
+
+const LEASE_EXISTS: &str = "etcdserver: lease already exists";
+
+async fn grpc_channel(endpoint: &str) -> Channel {
+    Endpoint::from_shared(endpoint.to_string())
+        .expect("endpoint")
+        .connect_timeout(STEP)
+        .timeout(STEP)
+        .connect()
+        .await
+        .expect("connect")
+}
+
+#[track_caller]
+fn assert_status<T: std::fmt::Debug>(
+    r: Result<etcd_sdk::v3::tonic::Response<T>, Status>,
+    code: Code,
+    message: &str,
+) {
+    match r {
+        Err(s) => assert_eq!((s.code(), s.message()), (code, message), "{s:?}"),
+        Ok(v) => panic!("expected {code:?} {message:?}, got {v:?}"),
+    }
+}
+
+async fn grant_id(lc: &mut LeaseClient<Channel>, id: i64, ttl: i64) -> Result<i64, Status> {
+    let r = lc
+        .lease_grant(pb::LeaseGrantRequest { ttl, id })
+        .await?
+        .into_inner();
+    assert!(r.error.is_empty(), "{r:?}");
+    Ok(r.id)
+}
+
+async fn put_leased(kv: &mut KvClient<Channel>, key: &str, lease: i64) -> i64 {
+    let p = kv
+        .put(pb::PutRequest {
+            key: key.into(),
+            value: b"v".to_vec(),
+            lease,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|s| panic!("put {key} with lease {lease:x}: {s:?}"))
+        .into_inner();
+    rev(&p.header)
+}
+
+async fn exists(kv: &mut KvClient<Channel>, key: &str) -> bool {
+    let r = kv
+        .range(pb::RangeRequest {
+            key: key.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("range")
+        .into_inner();
+    !r.kvs.is_empty()
+}
+
+async fn revoke(lc: &mut LeaseClient<Channel>, id: i64) {
+    lc.lease_revoke(pb::LeaseRevokeRequest { id })
+        .await
+        .unwrap_or_else(|s| panic!("revoke {id:x}: {s:?}"));
+}
+
+/// Run against a fresh 1-member cluster. etcd's `TestV3LeaseGrantByID`
+/// and `TestV3LeaseExists` (a chosen ID is granted; granting it again is
+/// refused "lease already exists"), `TestV3LeaseNegativeID` without its
+/// restart (IDs -1, `i64::MAX` and `i64::MIN` are granted as asked, keep a
+/// key, and their revoke deletes it; the restart is in
+/// [`grpc_leases_and_their_keys_survive_a_restart`]), `TestV3LeaseLeases`
+/// (five leases listed, in the order they were granted: etcd lists by
+/// expiry), `TestV3LeaseSwitch` (a key moved to a second lease outlives the
+/// first's revoke and goes with the second's) and `TestV3GetNonExistLease`
+/// (time-to-live of a revoked lease, with keys, is TTL -1, not an error).
+pub async fn grpc_lease_ids_list_and_switch(endpoints: Vec<String>) {
+    let ch = grpc_channel(&endpoints[0]).await;
+    let mut lc = LeaseClient::new(ch.clone());
+    let mut kv = KvClient::new(ch);
+
+    // TestV3LeaseGrantByID / TestV3LeaseExists.
+    assert_eq!(grant_id(&mut lc, 1, 1).await.unwrap(), 1);
+    assert_status(
+        lc.lease_grant(pb::LeaseGrantRequest { ttl: 1, id: 1 })
+            .await,
+        Code::FailedPrecondition,
+        LEASE_EXISTS,
+    );
+    assert_eq!(grant_id(&mut lc, 2, 1).await.unwrap(), 2);
+    revoke(&mut lc, 1).await;
+    revoke(&mut lc, 2).await;
+
+    // TestV3LeaseNegativeID (no restart).
+    for (id, key) in [(-1, "foo"), (i64::MAX, "bar"), (i64::MIN, "hello")] {
+        assert_eq!(grant_id(&mut lc, id, 300).await.unwrap(), id, "{id:x}");
+        put_leased(&mut kv, key, id).await;
+        let ttl = lc
+            .lease_time_to_live(pb::LeaseTimeToLiveRequest { id, keys: true })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (ttl.id, ttl.granted_ttl, ttl.keys),
+            (id, 300, vec![key.as_bytes().to_vec()])
+        );
+        revoke(&mut lc, id).await;
+        assert!(!exists(&mut kv, key).await, "{key} outlived lease {id:x}");
+    }
+
+    // TestV3LeaseLeases.
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(grant_id(&mut lc, 0, 30).await.unwrap());
+    }
+    let listed: Vec<i64> = lc
+        .lease_leases(pb::LeaseLeasesRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .leases
+        .iter()
+        .map(|l| l.id)
+        .collect();
+    assert_eq!(listed, ids, "listed by expiry, which is the grant order");
+    for id in ids {
+        revoke(&mut lc, id).await;
+    }
+
+    // TestV3LeaseSwitch.
+    let first = grant_id(&mut lc, 0, 30).await.unwrap();
+    let second = grant_id(&mut lc, 0, 30).await.unwrap();
+    put_leased(&mut kv, "switch", first).await;
+    put_leased(&mut kv, "switch", second).await;
+    revoke(&mut lc, first).await;
+    assert!(
+        exists(&mut kv, "switch").await,
+        "the key moved to the second lease"
+    );
+    revoke(&mut lc, second).await;
+    assert!(
+        !exists(&mut kv, "switch").await,
+        "the second lease took the key"
+    );
+
+    // TestV3GetNonExistLease.
+    let gone = lc
+        .lease_time_to_live(pb::LeaseTimeToLiveRequest {
+            id: second,
+            keys: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (gone.id, gone.ttl, gone.granted_ttl, gone.keys.len()),
+        (second, -1, 0, 0)
+    );
+}
+
+/// Run against a fresh 1-member cluster. etcd's lease recovery tests, all
+/// set up before one kill and restart of the member (etcd's tests use the
+/// embedded member's Stop/Restart; here the process is SIGKILLed, so what
+/// is checked is what reached the disk): `TestV3LeaseRecoverAndRevoke` (a
+/// revoke after the restart deletes the key), `TestV3LeaseRevokeAndRecover`
+/// (a key revoked before stays deleted), `TestV3LeaseRecoverKeyWithDetachedLease`
+/// (a key detached before survives its old lease's revoke),
+/// `TestV3LeaseRecoverKeyWithMutipleLease` (both leases exist after the
+/// restart; the key goes only with the later one) and the restart of
+/// `TestV3LeaseNegativeID` (negative and extreme IDs recovered from disk).
+pub async fn grpc_leases_and_their_keys_survive_a_restart(c: &dyn Backend) {
+    assert_eq!(c.size(), 1);
+    let url = c.client_urls()[0].clone();
+    let ch = grpc_channel(&url).await;
+    let mut lc = LeaseClient::new(ch.clone());
+    let mut kv = KvClient::new(ch);
+    let ttl = 300;
+
+    let recovered = grant_id(&mut lc, 0, ttl).await.unwrap();
+    put_leased(&mut kv, "recover", recovered).await;
+    let revoked = grant_id(&mut lc, 0, ttl).await.unwrap();
+    put_leased(&mut kv, "revoked", revoked).await;
+    revoke(&mut lc, revoked).await;
+    let detached = grant_id(&mut lc, 0, ttl).await.unwrap();
+    put_leased(&mut kv, "detached", detached).await;
+    put_leased(&mut kv, "detached", 0).await;
+    let older = grant_id(&mut lc, 0, ttl).await.unwrap();
+    put_leased(&mut kv, "two", older).await;
+    let newer = grant_id(&mut lc, 0, ttl).await.unwrap();
+    put_leased(&mut kv, "two", newer).await;
+    let extremes = [
+        (-1, "neg/foo"),
+        (i64::MAX, "neg/bar"),
+        (i64::MIN, "neg/hello"),
+    ];
+    for (id, key) in extremes {
+        grant_id(&mut lc, id, ttl).await.unwrap();
+        put_leased(&mut kv, key, id).await;
+    }
+    // etcd commits its backend every 100 ms; a SIGKILL loses what is not
+    // in its WAL, and the WAL has all of the above once acknowledged.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    c.kill(0);
+    c.restart(0).await;
+
+    let ch = grpc_channel(&url).await;
+    let mut lc = LeaseClient::new(ch.clone());
+    let mut kv = KvClient::new(ch);
+    for id in [recovered, detached, older, newer] {
+        assert_status(
+            lc.lease_grant(pb::LeaseGrantRequest { ttl: 5, id }).await,
+            Code::FailedPrecondition,
+            LEASE_EXISTS,
+        );
+    }
+    let gone = lc
+        .lease_time_to_live(pb::LeaseTimeToLiveRequest {
+            id: revoked,
+            keys: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(gone.ttl, -1, "the revoked lease stays revoked");
+
+    assert!(exists(&mut kv, "recover").await);
+    revoke(&mut lc, recovered).await;
+    assert!(
+        !exists(&mut kv, "recover").await,
+        "a recovered lease's revoke deletes its key"
+    );
+    assert!(
+        !exists(&mut kv, "revoked").await,
+        "a revoked key stays deleted"
+    );
+    revoke(&mut lc, detached).await;
+    assert!(
+        exists(&mut kv, "detached").await,
+        "a detached key outlives its old lease"
+    );
+    revoke(&mut lc, older).await;
+    assert!(
+        exists(&mut kv, "two").await,
+        "the key is on the newer lease"
+    );
+    revoke(&mut lc, newer).await;
+    assert!(
+        !exists(&mut kv, "two").await,
+        "the newer lease takes the key"
+    );
+    for (id, key) in extremes {
+        let r = lc
+            .lease_time_to_live(pb::LeaseTimeToLiveRequest { id, keys: true })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (r.granted_ttl, r.keys),
+            (ttl, vec![key.as_bytes().to_vec()]),
+            "{id:x}"
+        );
+        revoke(&mut lc, id).await;
+        assert!(!exists(&mut kv, key).await, "{key} outlived lease {id:x}");
+    }
+}

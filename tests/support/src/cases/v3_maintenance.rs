@@ -276,3 +276,118 @@ pub async fn nospace_alarm_until_compacted_defragmented_and_disarmed(urls: Vec<S
         (200, r#"{"health":"true"}"#)
     );
 }
+
+// ---------------------------------------------------------------------------
+// Ported from etcd 3.4.23's `integration/v3_grpc_test.go` and
+// `v3_alarm_test.go` (rewritten): raw requests through the generated clients.
+// ---------------------------------------------------------------------------
+
+/// Run against a fresh 1-member cluster. etcd's `TestV3HashKV` (after each of
+/// 10 puts, 10 more HashKV calls at the current revision answer that
+/// revision, the same hash and the same compact revision), `TestV3Hash`
+/// (the whole-backend hash is not 0), `TestV3AlarmDeactivate` (a NOSPACE
+/// alarm raised by hand for member 123 refuses puts with "database space
+/// exceeded" while reads go on; once deactivated, puts work) and
+/// `TestV3HashRestart` (the hash is the same after the member is killed and
+/// restarted; etcd's test uses the embedded member's Stop/Restart).
+pub async fn grpc_hashes_and_a_hand_raised_alarm(c: &dyn Backend) {
+    use etcd_sdk::v3::pb::etcdserverpb as pb;
+    use etcd_sdk::v3::tonic::Code;
+    use etcd_sdk::v3::tonic::transport::Endpoint;
+    use pb::kv_client::KvClient;
+    use pb::maintenance_client::MaintenanceClient;
+    assert_eq!(c.size(), 1);
+    let url = c.client_urls()[0].clone();
+    let connect = || async {
+        Endpoint::from_shared(url.clone())
+            .expect("endpoint")
+            .connect_timeout(CALL_TIMEOUT)
+            .timeout(CALL_TIMEOUT)
+            .connect()
+            .await
+            .expect("connect")
+    };
+    let ch = connect().await;
+    let mut kv = KvClient::new(ch.clone());
+    let mut mt = MaintenanceClient::new(ch);
+    let put = |value: String| pb::PutRequest {
+        key: b"foo".to_vec(),
+        value: value.into_bytes(),
+        ..Default::default()
+    };
+
+    // TestV3HashKV.
+    for i in 0..10 {
+        let p = kv.put(put(format!("bar{i}"))).await.unwrap().into_inner();
+        let rev = p.header.expect("a header").revision;
+        let mut seen = None;
+        for _ in 0..11 {
+            let h = mt
+                .hash_kv(pb::HashKvRequest { revision: 0 })
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(h.header.as_ref().map(|h| h.revision), Some(rev));
+            let this = (h.hash, h.compact_revision);
+            assert_eq!(*seen.get_or_insert(this), this, "put #{i}: HashKV changed");
+        }
+    }
+
+    // TestV3Hash.
+    let before = mt.hash(pb::HashRequest {}).await.unwrap().into_inner().hash;
+    assert_ne!(before, 0);
+
+    // TestV3AlarmDeactivate.
+    let alarm = |action: pb::alarm_request::AlarmAction| pb::AlarmRequest {
+        action: action as i32,
+        member_id: 123,
+        alarm: pb::AlarmType::Nospace as i32,
+    };
+    let raised = mt
+        .alarm(alarm(pb::alarm_request::AlarmAction::Activate))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        raised
+            .alarms
+            .iter()
+            .map(|a| (a.member_id, a.alarm))
+            .collect::<Vec<_>>(),
+        vec![(123, pb::AlarmType::Nospace as i32)]
+    );
+    match kv.put(put("small".into())).await {
+        Err(s) => assert_eq!(
+            (s.code(), s.message()),
+            (
+                Code::ResourceExhausted,
+                "etcdserver: mvcc: database space exceeded"
+            ),
+            "{s:?}"
+        ),
+        Ok(r) => panic!("a put under NOSPACE answered {r:?}"),
+    }
+    let g = kv
+        .range(pb::RangeRequest {
+            key: b"foo".to_vec(),
+            ..Default::default()
+        })
+        .await
+        .expect("reads go on under NOSPACE")
+        .into_inner();
+    assert_eq!(g.kvs[0].value, b"bar9");
+    mt.alarm(alarm(pb::alarm_request::AlarmAction::Deactivate))
+        .await
+        .unwrap();
+    kv.put(put("small".into()))
+        .await
+        .expect("a put after the alarm");
+    let after_alarm = mt.hash(pb::HashRequest {}).await.unwrap().into_inner().hash;
+
+    // TestV3HashRestart.
+    c.kill(0);
+    c.restart(0).await;
+    let mut mt = MaintenanceClient::new(connect().await);
+    let restarted = mt.hash(pb::HashRequest {}).await.unwrap().into_inner().hash;
+    assert_eq!(restarted, after_alarm, "the hash survives a restart");
+}

@@ -711,3 +711,645 @@ pub async fn auth_token_refreshed_for_a_refused_create(endpoints: Vec<String>) {
     );
     quiet(&mut first, Duration::from_millis(300)).await;
 }
+
+// ---------------------------------------------------------------------------
+// Ported from etcd 3.4.23's `integration/v3_watch_test.go` (rewritten): raw
+// Watch streams through the generated client, as etcd's tests open them, so
+// watch IDs, created/canceled flags and response boundaries are visible.
+// ---------------------------------------------------------------------------
+
+use etcd_sdk::v3::pb::etcdserverpb as pb;
+use etcd_sdk::v3::pb::mvccpb;
+use etcd_sdk::v3::tonic::Streaming;
+use etcd_sdk::v3::tonic::transport::{Channel, Endpoint};
+use pb::kv_client::KvClient;
+use pb::watch_client::WatchClient;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How long a stream must stay silent to count as having nothing more.
+const SILENT: Duration = Duration::from_millis(500);
+
+async fn grpc_channel(endpoints: &[String]) -> Channel {
+    Endpoint::from_shared(endpoints[0].clone())
+        .expect("endpoint")
+        .connect_timeout(STEP)
+        .connect()
+        .await
+        .expect("connect")
+}
+
+/// One Watch stream: requests in, responses out.
+struct RawWatch {
+    tx: tokio::sync::mpsc::UnboundedSender<pb::WatchRequest>,
+    rx: Streaming<pb::WatchResponse>,
+}
+
+impl RawWatch {
+    /// Opens a stream on `ch` with the create request `first` already in it
+    /// (grpc-go sends a stream's response headers only with its first
+    /// message, so the open waits for an answer to something), with
+    /// `hasleader: true` if `require_leader`.
+    async fn open(
+        ch: &Channel,
+        require_leader: bool,
+        first: pb::WatchCreateRequest,
+    ) -> Result<RawWatch, etcd_sdk::v3::tonic::Status> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<pb::WatchRequest>();
+        tx.send(pb::WatchRequest {
+            request_union: Some(pb::watch_request::RequestUnion::CreateRequest(first)),
+        })
+        .expect("a fresh channel");
+        let requests =
+            futures_util::stream::unfold(
+                rx,
+                |mut rx| async move { rx.recv().await.map(|m| (m, rx)) },
+            );
+        let mut req = etcd_sdk::v3::tonic::Request::new(requests);
+        if require_leader {
+            req.metadata_mut()
+                .insert("hasleader", "true".parse().expect("ascii"));
+        }
+        let rx = match tokio::time::timeout(STEP, WatchClient::new(ch.clone()).watch(req)).await {
+            Ok(r) => r?.into_inner(),
+            Err(_) => panic!("a watch stream did not open within {STEP:?}"),
+        };
+        Ok(RawWatch { tx, rx })
+    }
+
+    fn send(&self, r: pb::watch_request::RequestUnion) {
+        self.tx
+            .send(pb::WatchRequest {
+                request_union: Some(r),
+            })
+            .expect("the stream's sender");
+    }
+
+    fn create(&self, c: pb::WatchCreateRequest) {
+        self.send(pb::watch_request::RequestUnion::CreateRequest(c));
+    }
+
+    fn cancel(&self, watch_id: i64) {
+        self.send(pb::watch_request::RequestUnion::CancelRequest(
+            pb::WatchCancelRequest { watch_id },
+        ));
+    }
+
+    /// The next response or the stream's error, within [`STEP`].
+    async fn recv(&mut self) -> Result<pb::WatchResponse, etcd_sdk::v3::tonic::Status> {
+        match tokio::time::timeout(STEP, self.rx.message()).await {
+            Ok(Ok(Some(r))) => Ok(r),
+            Ok(Ok(None)) => panic!("the watch stream ended"),
+            Ok(Err(s)) => Err(s),
+            Err(_) => panic!("no watch response within {STEP:?}"),
+        }
+    }
+
+    async fn next(&mut self) -> pb::WatchResponse {
+        self.recv().await.expect("a watch response")
+    }
+
+    /// The response to a create, which must have succeeded.
+    async fn created(&mut self) -> pb::WatchResponse {
+        let r = self.next().await;
+        assert!(
+            r.created && !r.canceled,
+            "expected a created watcher: {r:?}"
+        );
+        r
+    }
+
+    async fn quiet(&mut self, d: Duration) {
+        if let Ok(r) = tokio::time::timeout(d, self.rx.message()).await {
+            panic!("expected nothing more, got {r:?}");
+        }
+    }
+}
+
+fn watch_on(key: &str, end: &str, start_revision: i64) -> pb::WatchCreateRequest {
+    pb::WatchCreateRequest {
+        key: key.into(),
+        range_end: end.into(),
+        start_revision,
+        ..Default::default()
+    }
+}
+
+fn put_event(key: &str, value: &str, create: i64, modr: i64, version: i64) -> mvccpb::Event {
+    mvccpb::Event {
+        r#type: mvccpb::event::EventType::Put as i32,
+        kv: Some(mvccpb::KeyValue {
+            key: key.into(),
+            value: value.into(),
+            create_revision: create,
+            mod_revision: modr,
+            version,
+            lease: 0,
+        }),
+        prev_kv: None,
+    }
+}
+
+fn hrev(h: &Option<pb::ResponseHeader>) -> i64 {
+    h.as_ref().map(|h| h.revision).expect("a header")
+}
+
+async fn put_bar(kv: &mut KvClient<Channel>, key: &str) -> i64 {
+    let p = kv
+        .put(pb::PutRequest {
+            key: key.into(),
+            value: b"bar".to_vec(),
+            ..Default::default()
+        })
+        .await
+        .expect("put")
+        .into_inner();
+    hrev(&p.header)
+}
+
+/// Deletes every key, then puts `~marker`: the marker's revision, at which
+/// no other key exists. A watcher starting there is unsynced (its start is
+/// not in the future) but has nothing to replay: etcd's tests watch from
+/// revision 1 of a fresh cluster for the same purpose.
+async fn fresh_marker(kv: &mut KvClient<Channel>) -> i64 {
+    kv.delete_range(pb::DeleteRangeRequest {
+        key: vec![0],
+        range_end: vec![0],
+        prev_kv: false,
+    })
+    .await
+    .expect("delete everything");
+    put_bar(kv, "~marker").await
+}
+
+/// Run against a fresh 1-member cluster. etcd's
+/// `TestV3WatchFromCurrentRevision` (7 rows: a key, a prefix and every key,
+/// matching or not, one put or three; every response's header revision,
+/// watch ID and events exact, one response per revision, nothing after),
+/// `TestV3WatchFutureRevision`, `TestV3WatchWrongRange` (3 rows),
+/// `TestV3WatchCancelSynced`/`Unsynced`, `TestV3WatchEmptyKey`,
+/// `TestV3WatchMultipleWatchersSynced`/`Unsynced`,
+/// `TestV3WatchMultipleEventsTxnSynced`/`Unsynced`,
+/// `TestV3WatchMultipleEventsPutUnsynced`,
+/// `TestV3WatchMultipleStreamsSynced`/`Unsynced` and
+/// `TestV3WatchCurrentPutOverlap`. "Unsynced" watchers start at a past
+/// revision with nothing to replay ([`fresh_marker`]).
+pub async fn grpc_watch_streams_ids_and_batches(endpoints: Vec<String>) {
+    let ch = grpc_channel(&endpoints).await;
+    let mut kv = KvClient::new(ch.clone());
+
+    // TestV3WatchFromCurrentRevision.
+    let rows: Vec<(&str, Vec<&str>, &str, &str, bool)> = vec![
+        ("the key, matching", vec!["foo"], "foo", "", true),
+        (
+            "the key, not matching",
+            vec!["foo"],
+            "helloworld",
+            "",
+            false,
+        ),
+        ("a prefix, matching", vec!["fooLong"], "foo", "fop", true),
+        (
+            "a prefix, not matching",
+            vec!["foo"],
+            "helloworld",
+            "helloworle",
+            false,
+        ),
+        ("every key", vec!["fooLong"], "", "\0", true),
+        (
+            "three puts, the key",
+            vec!["foo", "foo", "foo"],
+            "foo",
+            "",
+            true,
+        ),
+        (
+            "three puts, a prefix",
+            vec!["foo", "foo", "foo"],
+            "foo",
+            "fop",
+            true,
+        ),
+    ];
+    for (what, puts, key, end, matches) in rows {
+        let base = fresh_marker(&mut kv).await;
+        let mut w = RawWatch::open(&ch, false, watch_on(key, end, 0))
+            .await
+            .expect("open");
+        let c = w.created().await;
+        assert_eq!(
+            hrev(&c.header),
+            base,
+            "{what}: created at the current revision"
+        );
+        for k in &puts {
+            put_bar(&mut kv, k).await;
+        }
+        if matches {
+            for (j, k) in puts.iter().enumerate() {
+                let r = w.next().await;
+                let j = j as i64;
+                assert_eq!(
+                    (hrev(&r.header), r.created, r.watch_id),
+                    (base + 1 + j, false, c.watch_id),
+                    "{what} #{j}"
+                );
+                assert_eq!(
+                    r.events,
+                    vec![put_event(k, "bar", base + 1, base + 1 + j, j + 1)],
+                    "{what} #{j}"
+                );
+            }
+        }
+        w.quiet(SILENT).await;
+    }
+
+    // TestV3WatchFutureRevision: nine revisions ahead.
+    let base = fresh_marker(&mut kv).await;
+    let target = base + 9;
+    let mut w = RawWatch::open(&ch, false, watch_on("foo", "", target))
+        .await
+        .expect("open");
+    w.created().await;
+    while put_bar(&mut kv, "foo").await < target {}
+    let r = w.next().await;
+    assert_eq!(hrev(&r.header), target, "{r:?}");
+    assert_eq!(r.events.len(), 1, "{r:?}");
+    assert_eq!(
+        r.events[0].kv.as_ref().map(|kv| kv.mod_revision),
+        Some(target)
+    );
+
+    // TestV3WatchWrongRange, on one stream.
+    let base = fresh_marker(&mut kv).await;
+    let mut w = RawWatch::open(&ch, false, watch_on("a", "a", base))
+        .await
+        .expect("open");
+    for (i, (key, end)) in [("a", "a"), ("b", "a")].into_iter().enumerate() {
+        if i > 0 {
+            w.create(watch_on(key, end, base));
+        }
+        let r = w.next().await;
+        assert_eq!(
+            (r.created, r.canceled, r.watch_id, r.cancel_reason.as_str()),
+            (true, true, -1, "mvcc: watcher range is empty"),
+            "[{key}, {end}): {r:?}"
+        );
+    }
+    w.create(watch_on("foo", "\0", base));
+    let r = w.created().await;
+    assert!(r.watch_id >= 0, "{r:?}");
+
+    // TestV3WatchCancelSynced / Unsynced.
+    for (what, synced) in [("synced", true), ("unsynced", false)] {
+        let base = fresh_marker(&mut kv).await;
+        let mut w = RawWatch::open(
+            &ch,
+            false,
+            watch_on("foo", "", if synced { 0 } else { base }),
+        )
+        .await
+        .expect("open");
+        let id = w.created().await.watch_id;
+        w.cancel(id);
+        let r = w.next().await;
+        assert!(
+            r.canceled && r.watch_id == id && r.events.is_empty(),
+            "{what}: {r:?}"
+        );
+        put_bar(&mut kv, "foo").await;
+        w.quiet(SILENT).await;
+    }
+
+    // TestV3WatchEmptyKey: a put without a value is a put event.
+    let base = fresh_marker(&mut kv).await;
+    let mut w = RawWatch::open(&ch, false, watch_on("foo", "", 0))
+        .await
+        .expect("open");
+    w.created().await;
+    kv.put(pb::PutRequest {
+        key: b"foo".to_vec(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let r = w.next().await;
+    assert_eq!(r.events, vec![put_event("foo", "", base + 1, base + 1, 1)]);
+
+    // TestV3WatchMultipleWatchersSynced / Unsynced: four watchers of "foo"
+    // and one of [fo, fp) on one stream.
+    for (what, synced) in [("synced", true), ("unsynced", false)] {
+        let base = fresh_marker(&mut kv).await;
+        let start = if synced { 0 } else { base };
+        let mut w = RawWatch::open(&ch, false, watch_on("foo", "", start))
+            .await
+            .expect("open");
+        for _ in 0..3 {
+            w.create(watch_on("foo", "", start));
+        }
+        w.create(watch_on("fo", "fp", start));
+        let mut ids = BTreeSet::new();
+        for _ in 0..5 {
+            ids.insert(w.created().await.watch_id);
+        }
+        assert_eq!(ids.len(), 5, "{what}: distinct IDs {ids:?}");
+        put_bar(&mut kv, "foo").await;
+        let mut seen = BTreeSet::new();
+        for _ in 0..5 {
+            let r = w.next().await;
+            assert_eq!(
+                r.events,
+                vec![put_event("foo", "bar", base + 1, base + 1, 1)],
+                "{what}"
+            );
+            assert!(
+                ids.contains(&r.watch_id),
+                "{what}: unknown ID {}",
+                r.watch_id
+            );
+            seen.insert(r.watch_id);
+        }
+        assert_eq!(seen, ids, "{what}: one response per watcher");
+        put_bar(&mut kv, "fo").await;
+        let r = w.next().await;
+        assert_eq!(
+            r.events,
+            vec![put_event("fo", "bar", base + 2, base + 2, 1)],
+            "{what}: only the range watcher"
+        );
+        w.quiet(SILENT).await;
+    }
+
+    // TestV3WatchMultipleEventsTxnSynced / Unsynced.
+    for (what, synced) in [("synced", true), ("unsynced", false)] {
+        let base = fresh_marker(&mut kv).await;
+        let mut w = RawWatch::open(
+            &ch,
+            false,
+            watch_on("foo", "fop", if synced { 0 } else { base }),
+        )
+        .await
+        .expect("open");
+        w.created().await;
+        let puts = (0..3)
+            .map(|i| pb::RequestOp {
+                request: Some(pb::request_op::Request::RequestPut(pb::PutRequest {
+                    key: format!("foo{i}").into_bytes(),
+                    value: b"bar".to_vec(),
+                    ..Default::default()
+                })),
+            })
+            .collect();
+        let t = kv
+            .txn(pb::TxnRequest {
+                success: puts,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(t.succeeded);
+        let mut got = Vec::new();
+        while got.len() < 3 {
+            got.extend(w.next().await.events);
+        }
+        got.sort_by(|a, b| {
+            a.kv.as_ref()
+                .map(|k| &k.key)
+                .cmp(&b.kv.as_ref().map(|k| &k.key))
+        });
+        let want: Vec<_> = (0..3)
+            .map(|i| put_event(&format!("foo{i}"), "bar", base + 1, base + 1, 1))
+            .collect();
+        assert_eq!(got, want, "{what}");
+        w.quiet(SILENT).await;
+    }
+
+    // TestV3WatchMultipleEventsPutUnsynced: two puts before the watch (from
+    // before them), two after.
+    let base = fresh_marker(&mut kv).await;
+    put_bar(&mut kv, "foo0").await;
+    put_bar(&mut kv, "foo1").await;
+    let mut w = RawWatch::open(&ch, false, watch_on("foo", "fop", base))
+        .await
+        .expect("open");
+    put_bar(&mut kv, "foo0").await;
+    put_bar(&mut kv, "foo1").await;
+    let mut got = Vec::new();
+    while got.len() < 4 {
+        let r = w.next().await;
+        if !r.created {
+            got.extend(r.events);
+        }
+    }
+    assert_eq!(
+        got,
+        vec![
+            put_event("foo0", "bar", base + 1, base + 1, 1),
+            put_event("foo1", "bar", base + 2, base + 2, 1),
+            put_event("foo0", "bar", base + 1, base + 3, 2),
+            put_event("foo1", "bar", base + 2, base + 4, 2),
+        ]
+    );
+    w.quiet(SILENT).await;
+
+    // TestV3WatchMultipleStreamsSynced / Unsynced: each of five streams
+    // numbers its first watcher 0.
+    for (what, synced) in [("synced", true), ("unsynced", false)] {
+        let base = fresh_marker(&mut kv).await;
+        let mut streams = Vec::new();
+        for _ in 0..5 {
+            let w = RawWatch::open(
+                &ch,
+                false,
+                watch_on("foo", "", if synced { 0 } else { base }),
+            )
+            .await
+            .expect("open");
+            streams.push(w);
+        }
+        for w in &mut streams {
+            w.created().await;
+        }
+        put_bar(&mut kv, "foo").await;
+        for w in &mut streams {
+            let r = w.next().await;
+            assert_eq!(r.watch_id, 0, "{what}");
+            assert_eq!(
+                r.events,
+                vec![put_event("foo", "bar", base + 1, base + 1, 1)],
+                "{what}"
+            );
+        }
+        for w in &mut streams {
+            w.quiet(SILENT).await;
+        }
+    }
+
+    // TestV3WatchCurrentPutOverlap: 31 concurrent puts while watchers of
+    // [foo, fop) are created one after another; each watcher's first event
+    // is the revision after its creation, and its events are contiguous.
+    let base = fresh_marker(&mut kv).await;
+    let last = base + 31;
+    let puts: Vec<_> = (0..31)
+        .map(|_| {
+            let mut kv = kv.clone();
+            tokio::spawn(async move { put_bar(&mut kv, "foo").await })
+        })
+        .collect();
+    let create = || watch_on("foo", "fop", 0);
+    let mut w = RawWatch::open(&ch, false, create()).await.expect("open");
+    // Watch ID -> the next revision it must report; -1: a create pending.
+    let mut progress: BTreeMap<i64, i64> = BTreeMap::from([(-1, 0)]);
+    while progress.values().any(|&next| next <= last) {
+        let r = w.next().await;
+        if r.created {
+            progress.insert(r.watch_id, hrev(&r.header) + 1);
+            if hrev(&r.header) == last {
+                progress.insert(-1, last + 1);
+            } else {
+                w.create(create());
+            }
+            continue;
+        }
+        let (first, end) = match (r.events.first(), r.events.last()) {
+            (Some(f), Some(l)) => (
+                f.kv.as_ref().map_or(0, |kv| kv.mod_revision),
+                l.kv.as_ref().map_or(0, |kv| kv.mod_revision),
+            ),
+            _ => panic!("a response without events: {r:?}"),
+        };
+        let want = progress
+            .get(&r.watch_id)
+            .copied()
+            .unwrap_or_else(|| panic!("events for an unknown watcher: {r:?}"));
+        assert_eq!(first, want, "watcher {}: {r:?}", r.watch_id);
+        let revs: Vec<i64> = r
+            .events
+            .iter()
+            .map(|e| e.kv.as_ref().map_or(0, |kv| kv.mod_revision))
+            .collect();
+        assert!(
+            revs.windows(2).all(|p| p[1] == p[0] + 1),
+            "contiguous: {revs:?}"
+        );
+        progress.insert(r.watch_id, end + 1);
+    }
+    w.quiet(SILENT).await;
+    for p in puts {
+        p.await.expect("a put task");
+    }
+}
+
+const NO_LEADER: &str = "etcdserver: no leader";
+
+#[track_caller]
+fn assert_no_leader(s: &etcd_sdk::v3::tonic::Status, what: &str) {
+    assert_eq!(
+        (s.code(), s.message()),
+        (etcd_sdk::v3::tonic::Code::Unavailable, NO_LEADER),
+        "{what}: {s:?}"
+    );
+}
+
+/// A require-leader Watch stream opened now and its first answer to a
+/// create of `foo`: the created response, or the stream's refusal (which
+/// tonic may report at the open, grpc-go at the first receive).
+async fn require_leader_watch(
+    ch: &Channel,
+) -> Result<pb::WatchResponse, etcd_sdk::v3::tonic::Status> {
+    let mut w = RawWatch::open(ch, true, watch_on("foo", "", 0)).await?;
+    w.recv().await
+}
+
+/// Run against a fresh 3-member cluster. etcd's `TestGRPCRequireLeader`,
+/// `TestGRPCStreamRequireLeader` and `TestV3LeaseRequireLeader`, with the
+/// `hasleader: true` metadata on member 0's calls: once members 1 and 2 are
+/// gone (killed; etcd's tests stop the embedded members), a Watch stream
+/// opened before is ended with Unavailable "etcdserver: no leader", and a new
+/// Watch stream, a Put and a LeaseKeepAlive stream are refused the same way;
+/// once they are back and a leader is elected, a new require-leader Watch
+/// stream creates its watcher.
+pub async fn grpc_require_leader_refusals(c: &dyn Backend) {
+    assert_eq!(c.size(), 3);
+    c.wait_for_leader(None, Duration::from_secs(20)).await;
+    let urls = c.client_urls();
+    let ch = grpc_channel(&urls[..1]).await;
+    let mut before = RawWatch::open(&ch, true, watch_on("foo", "", 0))
+        .await
+        .expect("open");
+    before.created().await;
+
+    c.kill(1);
+    c.kill(2);
+    // etcd cancels require-leader streams after about three election
+    // timeouts without a leader.
+    let lost = Instant::now();
+    match before.recv().await {
+        Err(s) => assert_no_leader(&s, "the open watch stream"),
+        Ok(r) => panic!("the open watch stream answered {r:?}"),
+    }
+    println!(
+        "v3: require-leader watch stream ended {:?} after the quorum went",
+        lost.elapsed()
+    );
+
+    match require_leader_watch(&ch).await {
+        Err(s) => assert_no_leader(&s, "a new watch stream"),
+        Ok(r) => panic!("a new watch stream answered {r:?}"),
+    }
+
+    let mut put = etcd_sdk::v3::tonic::Request::new(pb::PutRequest {
+        key: b"foo".to_vec(),
+        value: b"bar".to_vec(),
+        ..Default::default()
+    });
+    put.metadata_mut()
+        .insert("hasleader", "true".parse().expect("ascii"));
+    match KvClient::new(ch.clone()).put(put).await {
+        Err(s) => assert_no_leader(&s, "a put"),
+        Ok(r) => panic!("a put without a leader answered {r:?}"),
+    }
+
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<pb::LeaseKeepAliveRequest>();
+    tx.send(pb::LeaseKeepAliveRequest { id: 1 })
+        .expect("a fresh channel");
+    let requests =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|m| (m, rx)) });
+    let mut ka = etcd_sdk::v3::tonic::Request::new(requests);
+    ka.metadata_mut()
+        .insert("hasleader", "true".parse().expect("ascii"));
+    let opened = tokio::time::timeout(
+        STEP,
+        pb::lease_client::LeaseClient::new(ch.clone()).lease_keep_alive(ka),
+    )
+    .await
+    .expect("a keepalive stream answers within STEP");
+    let refused = match opened {
+        Err(s) => s,
+        Ok(stream) => {
+            let mut stream = stream.into_inner();
+            match tokio::time::timeout(Duration::from_secs(5), stream.message()).await {
+                Ok(Err(s)) => s,
+                other => panic!("a keepalive stream without a leader: {other:?}"),
+            }
+        }
+    };
+    assert_no_leader(&refused, "a keepalive stream");
+    drop(tx);
+
+    c.restart(1).await;
+    c.restart(2).await;
+    c.wait_for_leader(None, Duration::from_secs(20)).await;
+    let back = Instant::now();
+    loop {
+        match require_leader_watch(&ch).await {
+            Ok(r) if r.created && !r.canceled => break,
+            other => assert!(
+                back.elapsed() < STEP,
+                "no require-leader watch once a leader is back: {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
