@@ -67,6 +67,9 @@ pub struct SimClusterConfig {
     /// A deliberately unsafe member behaviour, **for testing the chaos checker
     /// only** ([`UnsafeMode`]); `None` (the default) runs etcd's semantics.
     pub unsafe_mode: Option<UnsafeMode>,
+    /// etcd's `--experimental-corrupt-check-time` for every member (`None`, the
+    /// default: off).
+    pub corrupt_check_time: Option<Duration>,
 }
 
 impl Default for SimClusterConfig {
@@ -81,6 +84,7 @@ impl Default for SimClusterConfig {
             client_header_timeout: Duration::from_secs(1),
             startup_timeout: Duration::from_secs(30),
             unsafe_mode: None,
+            corrupt_check_time: None,
         }
     }
 }

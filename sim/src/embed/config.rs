@@ -48,9 +48,10 @@ impl ClusterState {
 /// the v2 API only. Settings that only shape etcd's v3 backend or gRPC server
 /// (quota, txn ops, request bytes, keepalive, auto compaction, backend batching) are
 /// checked as etcd checks them and otherwise have no effect, as on etcd's v2 API.
-/// Anything else of etcd's (TLS, discovery, proxy, metrics, CORS and host lists,
-/// experimental features, force-new-cluster) is rejected by [`Config::validate`]
-/// when set to a non-default value.
+/// Force-new-cluster and the corruption checks are honoured. Anything else of
+/// etcd's (TLS, discovery, proxy, metrics, CORS and host lists, other
+/// experimental features) is rejected by [`Config::validate`] when set to a
+/// non-default value; `README.md` in this directory has the field-by-field table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     /// `--name` (default `default`).
@@ -143,8 +144,18 @@ pub struct Config {
     pub log_level: String,
     /// `--debug` (default false): log level debug.
     pub debug: bool,
-    /// `--force-new-cluster` (default false). Not supported: must stay false.
+    /// `--force-new-cluster` (default false): restarting from a data dir, commit
+    /// what it holds and come up as a one-member cluster, every other member
+    /// removed, all data kept (ignored for a new member, as in etcd).
     pub force_new_cluster: bool,
+    /// `--experimental-initial-corrupt-check` (default false): before serving, a
+    /// restarted member compares its HashKV with its peers' and refuses to start
+    /// on a mismatch.
+    pub experimental_initial_corrupt_check: bool,
+    /// `--experimental-corrupt-check-time` (default 0: off): how often the
+    /// leader compares HashKV with the followers, raising the CORRUPT alarm on a
+    /// mismatch.
+    pub experimental_corrupt_check_time: Duration,
     /// etcd settings we do not implement that were given a non-default value, by
     /// flag name (e.g. `cert-file`), with the value as given.
     pub unsupported: BTreeMap<String, String>,
@@ -192,6 +203,8 @@ impl Default for Config {
             log_level: "info".into(),
             debug: false,
             force_new_cluster: false,
+            experimental_initial_corrupt_check: false,
+            experimental_corrupt_check_time: Duration::ZERO,
             unsupported: BTreeMap::new(),
         }
     }

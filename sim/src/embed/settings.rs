@@ -599,15 +599,15 @@ pub const SETTINGS: &[Setting] = &[
         "experimental-initial-corrupt-check",
         Bool,
         "false",
-        Unsupported,
-        "Initial corruption check (not supported).",
+        Field,
+        "Check data corruption (HashKV against the peers') before serving a restarted member.",
     ),
     s(
         "experimental-corrupt-check-time",
         Dur,
         "0s",
-        Unsupported,
-        "Corruption check period (not supported).",
+        Field,
+        "How often the leader checks data corruption (0: off); a mismatch raises the CORRUPT alarm.",
     ),
     s(
         "experimental-enable-v2v3",
@@ -670,7 +670,7 @@ pub const SETTINGS: &[Setting] = &[
         Bool,
         "false",
         Field,
-        "Force a new one-member cluster (not supported).",
+        "Force to create a new one member cluster (from an existing data dir).",
     ),
     s(
         "version",
@@ -862,6 +862,12 @@ fn set_field(cfg: &mut Config, name: &str, value: Value) -> Result<(), String> {
         ("log-level", V::Str(v)) => cfg.log_level = v,
         ("debug", V::Bool(v)) => cfg.debug = v,
         ("force-new-cluster", V::Bool(v)) => cfg.force_new_cluster = v,
+        ("experimental-initial-corrupt-check", V::Bool(v)) => {
+            cfg.experimental_initial_corrupt_check = v
+        }
+        ("experimental-corrupt-check-time", V::Duration(v)) => {
+            cfg.experimental_corrupt_check_time = v
+        }
         (name, value) => {
             return Err(format!("internal: setting {name} cannot take {value:?}"));
         }

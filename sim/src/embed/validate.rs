@@ -162,9 +162,6 @@ impl Config {
                 format!("{value:?} is not supported by etcd-sim (only the default works): {what}"),
             );
         }
-        if self.force_new_cluster {
-            return unsupported("force-new-cluster", "not supported by etcd-sim".into());
-        }
         if let Err(e @ EmbedError::Unsupported { .. }) = self.token_kind() {
             return Err(e);
         }
@@ -511,7 +508,6 @@ mod tests {
                 other => panic!("{flag}: {other:?}"),
             }
         };
-        rejects(&|c| c.force_new_cluster = true, "force-new-cluster");
         rejects(
             &|c| {
                 c.unsupported.insert("cert-file".into(), "/c".into());

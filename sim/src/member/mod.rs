@@ -15,6 +15,8 @@
 //!   capped at [`MAX_CLIENT_CONNECTIONS`] connections (`drain`: counting, capping
 //!   and draining them); [`listen`]: client listeners bound with a backlog of
 //!   [`listen::LISTEN_BACKLOG`] (4,096, as etcd).
+//! - `corrupt_check`: etcd's initial and periodic corruption checks (HashKV
+//!   compared with the peers').
 //! - `expiry`: the leader's TTL sweeps; `publish`: publishing the member's
 //!   attributes and deciding the cluster version; `tick_advance`: the boot-time
 //!   election tick advance. Each is a task that gets only what it uses (a
@@ -38,6 +40,7 @@
 mod backend;
 mod compactor;
 pub mod config;
+mod corrupt_check;
 mod drain;
 pub mod entry;
 mod expiry;

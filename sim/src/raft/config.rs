@@ -45,6 +45,10 @@ pub struct RaftConfig {
     /// Ticks after which an unanswered read-index request is asked again (etcd retries
     /// every 500 ms).
     pub read_retry_ticks: u64,
+    /// etcd's `--force-new-cluster`: a node restarting from a disk that holds
+    /// state first makes that state a one-member cluster of itself (see
+    /// [`super::standalone`]). Ignored on an empty disk.
+    pub force_new_cluster: bool,
 }
 
 impl RaftConfig {
@@ -65,6 +69,7 @@ impl RaftConfig {
             max_inflight_msgs: 256,
             fsync_delay: Duration::ZERO,
             read_retry_ticks: 5,
+            force_new_cluster: false,
         }
     }
 
