@@ -275,6 +275,12 @@ impl SimCluster {
         self.nodes().get(i).map(|n| n.state())
     }
 
+    /// Why member `i` last failed to start (e.g. etcd's initial corruption
+    /// check refused it) or stopped on its own; `None` if it never did.
+    pub fn last_error(&self, i: usize) -> Option<String> {
+        self.nodes().get(i).and_then(|n| n.last_error())
+    }
+
     /// Member `i`'s Raft id.
     pub fn member_id(&self, i: usize) -> u64 {
         crate::member::member_id(&peer_url(i), &self.cfg.cluster_token)

@@ -631,6 +631,13 @@ pub const SETTINGS: &[Setting] = &[
         "v3 lease checkpoints (no effect on the v2 API).",
     ),
     s(
+        "experimental-enable-lease-checkpoint-persist",
+        Bool,
+        "false",
+        NoEffect,
+        "Persist checkpointed lease TTLs (no effect: leases are not checkpointed).",
+    ),
+    s(
         "experimental-compaction-batch-limit",
         Int,
         "1000",

@@ -228,6 +228,7 @@ mod tests {
             term: 2,
             vote: 1,
             commit: n + committed,
+            ..Default::default()
         }))
         .unwrap();
         d
