@@ -108,7 +108,9 @@ async fn the_leaders_periodic_check_raises_corrupt_and_writes_are_refused() {
     let f = a_follower(&c).await;
     c.restart_with(f, |m| m.unsafe_mode = Some(UnsafeMode::CorruptKv))
         .unwrap();
-    c.wait_ready(SETTLE).await.expect("the damaged member starts");
+    c.wait_ready(SETTLE)
+        .await
+        .expect("the damaged member starts");
 
     let urls = c.client_urls();
     let corrupt = AlarmMember {
@@ -175,7 +177,10 @@ async fn the_initial_check_refuses_a_member_whose_data_differs() {
         if let Some(e) = c.last_error(f) {
             break e;
         }
-        assert!(Instant::now() < deadline, "the damaged member was not refused");
+        assert!(
+            Instant::now() < deadline,
+            "the damaged member was not refused"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(

@@ -81,7 +81,11 @@ async fn fence(c: &SimCluster, url: String) {
     c.run_on_client_node(move || async move {
         let kapi = new_keys_api(v2(url));
         let deadline = Instant::now() + SETTLE;
-        while kapi.set("/fence", "f", SetOptions::default()).await.is_err() {
+        while kapi
+            .set("/fence", "f", SetOptions::default())
+            .await
+            .is_err()
+        {
             assert!(Instant::now() < deadline, "fence write");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -211,7 +215,9 @@ async fn a_survivor_forced_into_a_new_cluster_keeps_its_data_and_takes_a_new_mem
     c.restart_force_new_cluster(0).unwrap();
     assert_eq!(c.state(1), Some(NodeState::Removed));
     assert_eq!(c.state(2), Some(NodeState::Removed));
-    c.wait_ready(SETTLE).await.expect("the survivor leads alone");
+    c.wait_ready(SETTLE)
+        .await
+        .expect("the survivor leads alone");
     assert_eq!(c.leader(), Some(0));
     let status = c.status(0).expect("running");
     assert_eq!(status.voters, vec![c.member_id(0)], "{status:?}");
@@ -221,10 +227,7 @@ async fn a_survivor_forced_into_a_new_cluster_keeps_its_data_and_takes_a_new_mem
     write_both(&c, client_url(0), "after").await;
     until_keys(&c, &client_url(0), &["before", "after"]).await;
     let alone = vec![member_name(0)];
-    assert_eq!(
-        members_of(&c, client_url(0)).await,
-        (alone.clone(), alone)
-    );
+    assert_eq!(members_of(&c, client_url(0)).await, (alone.clone(), alone));
 
     // A member added afterwards catches up on all of it.
     let added = c.add_member().await.expect("a member is added");

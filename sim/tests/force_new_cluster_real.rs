@@ -77,9 +77,13 @@ async fn scenario(bin: &Path) -> Seen {
     let urls = c.client_urls();
     let kapi = new_keys_api(v2(&urls[0]));
     for i in 0..KEYS {
-        kapi.set(&format!("/v2/k{i}"), &format!("v{i}"), SetOptions::default())
-            .await
-            .expect("v2 set");
+        kapi.set(
+            &format!("/v2/k{i}"),
+            &format!("v{i}"),
+            SetOptions::default(),
+        )
+        .await
+        .expect("v2 set");
         etcdctl(&urls[0], &["put", &format!("v3/k{i}"), &format!("v{i}")]);
     }
     // The survivor has applied every write (a serializable read on it).

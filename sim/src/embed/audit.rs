@@ -109,18 +109,23 @@ pub const AUDIT: &[Field] = &[
             "checked as etcd checks it; no bbolt backend, so nothing to batch",
         ),
     ),
-    f("QuotaBackendBytes", "quota-backend-bytes", honoured("1048576")),
+    f(
+        "QuotaBackendBytes",
+        "quota-backend-bytes",
+        honoured("1048576"),
+    ),
     f("MaxTxnOps", "max-txn-ops", honoured("64")),
     f("MaxRequestBytes", "max-request-bytes", honoured("4096")),
     f(
         "MaxConcurrentStreams",
         "max-concurrent-streams",
-        ignored(
-            "100",
-            "kept; the gRPC server keeps its own stream limit",
-        ),
+        ignored("100", "kept; the gRPC server keeps its own stream limit"),
     ),
-    f("LPUrls", "listen-peer-urls", honoured("http://127.0.0.1:23809")),
+    f(
+        "LPUrls",
+        "listen-peer-urls",
+        honoured("http://127.0.0.1:23809"),
+    ),
     f(
         "LCUrls",
         "listen-client-urls",
@@ -138,17 +143,33 @@ pub const AUDIT: &[Field] = &[
     ),
     f("ClientTLSInfo.CertFile", "cert-file", IN_PROGRESS),
     f("ClientTLSInfo.KeyFile", "key-file", IN_PROGRESS),
-    f("ClientTLSInfo.ClientCertAuth", "client-cert-auth", IN_PROGRESS),
+    f(
+        "ClientTLSInfo.ClientCertAuth",
+        "client-cert-auth",
+        IN_PROGRESS,
+    ),
     f("ClientTLSInfo.CRLFile", "client-crl-file", IN_PROGRESS),
     f(
         "ClientTLSInfo.AllowedHostname",
         "client-cert-allowed-hostname",
         IN_PROGRESS,
     ),
-    f("ClientTLSInfo.TrustedCAFile", "trusted-ca-file", IN_PROGRESS),
+    f(
+        "ClientTLSInfo.TrustedCAFile",
+        "trusted-ca-file",
+        IN_PROGRESS,
+    ),
     f("ClientAutoTLS", "auto-tls", IN_PROGRESS),
-    f("PeerTLSInfo.CertFile", "peer-cert-file", refused("/tmp/peer.pem")),
-    f("PeerTLSInfo.KeyFile", "peer-key-file", refused("/tmp/peer.key")),
+    f(
+        "PeerTLSInfo.CertFile",
+        "peer-cert-file",
+        refused("/tmp/peer.pem"),
+    ),
+    f(
+        "PeerTLSInfo.KeyFile",
+        "peer-key-file",
+        refused("/tmp/peer.key"),
+    ),
     f(
         "PeerTLSInfo.ClientCertAuth",
         "peer-client-cert-auth",
@@ -159,13 +180,21 @@ pub const AUDIT: &[Field] = &[
         "peer-trusted-ca-file",
         refused("/tmp/ca.pem"),
     ),
-    f("PeerTLSInfo.AllowedCN", "peer-cert-allowed-cn", refused("etcd")),
+    f(
+        "PeerTLSInfo.AllowedCN",
+        "peer-cert-allowed-cn",
+        refused("etcd"),
+    ),
     f(
         "PeerTLSInfo.AllowedHostname",
         "peer-cert-allowed-hostname",
         refused("etcd.local"),
     ),
-    f("PeerTLSInfo.CRLFile", "peer-crl-file", refused("/tmp/peer.crl")),
+    f(
+        "PeerTLSInfo.CRLFile",
+        "peer-crl-file",
+        refused("/tmp/peer.crl"),
+    ),
     f(
         "PeerTLSInfo.SkipClientSANVerify",
         "experimental-peer-skip-client-san-verification",
@@ -173,7 +202,11 @@ pub const AUDIT: &[Field] = &[
     ),
     f("PeerAutoTLS", "peer-auto-tls", refused("true")),
     f("CipherSuites", "cipher-suites", IN_PROGRESS),
-    f("ClusterState", "initial-cluster-state", honoured("existing")),
+    f(
+        "ClusterState",
+        "initial-cluster-state",
+        honoured("existing"),
+    ),
     f("DNSCluster", "discovery-srv", IN_PROGRESS),
     f("DNSClusterServiceName", "discovery-srv-name", IN_PROGRESS),
     f("Dproxy", "discovery-proxy", IN_PROGRESS),
@@ -183,10 +216,22 @@ pub const AUDIT: &[Field] = &[
         "initial-cluster",
         honoured("a=http://127.0.0.1:23801"),
     ),
-    f("InitialClusterToken", "initial-cluster-token", honoured("tok")),
-    f("StrictReconfigCheck", "strict-reconfig-check", honoured("false")),
+    f(
+        "InitialClusterToken",
+        "initial-cluster-token",
+        honoured("tok"),
+    ),
+    f(
+        "StrictReconfigCheck",
+        "strict-reconfig-check",
+        honoured("false"),
+    ),
     f("EnableV2", "enable-v2", honoured("false")),
-    f("AutoCompactionMode", "auto-compaction-mode", honoured("revision")),
+    f(
+        "AutoCompactionMode",
+        "auto-compaction-mode",
+        honoured("revision"),
+    ),
     f(
         "AutoCompactionRetention",
         "auto-compaction-retention",
@@ -195,17 +240,26 @@ pub const AUDIT: &[Field] = &[
     f(
         "GRPCKeepAliveMinTime",
         "grpc-keepalive-min-time",
-        ignored("10s", "kept; the gRPC server keeps its own keepalive policy"),
+        ignored(
+            "10s",
+            "kept; the gRPC server keeps its own keepalive policy",
+        ),
     ),
     f(
         "GRPCKeepAliveInterval",
         "grpc-keepalive-interval",
-        ignored("1h0m0s", "kept; the gRPC server keeps its own keepalive policy"),
+        ignored(
+            "1h0m0s",
+            "kept; the gRPC server keeps its own keepalive policy",
+        ),
     ),
     f(
         "GRPCKeepAliveTimeout",
         "grpc-keepalive-timeout",
-        ignored("10s", "kept; the gRPC server keeps its own keepalive policy"),
+        ignored(
+            "10s",
+            "kept; the gRPC server keeps its own keepalive policy",
+        ),
     ),
     f("PreVote", "pre-vote", honoured("true")),
     f("CORS", "cors", refused("http://a.example")),
@@ -352,9 +406,7 @@ pub fn refusal_text(flag: &str, sample: &str) -> String {
 
 /// [`AUDIT`] as a markdown table.
 pub fn markdown_table() -> String {
-    let mut out = String::from(
-        "| `embed.Config` field | flag | etcd-sim |\n|---|---|---|\n",
-    );
+    let mut out = String::from("| `embed.Config` field | flag | etcd-sim |\n|---|---|---|\n");
     for e in AUDIT {
         let flag = if e.flag.is_empty() {
             "(none)".to_string()

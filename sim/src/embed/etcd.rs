@@ -151,8 +151,7 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
         auth_token: config.token_kind()?,
         force_new_cluster: config.force_new_cluster,
         initial_corrupt_check: config.experimental_initial_corrupt_check,
-        corrupt_check_time: Some(config.experimental_corrupt_check_time)
-            .filter(|t| !t.is_zero()),
+        corrupt_check_time: Some(config.experimental_corrupt_check_time).filter(|t| !t.is_zero()),
     };
     let disk = open_disk(&config)?;
     let member = Member::start_with_listeners(member_cfg, disk, listeners).await?;

@@ -282,7 +282,10 @@ pub(crate) struct CorruptMonitor {
 impl CorruptMonitor {
     /// Runs until shutdown.
     pub async fn run(self) {
-        tracing::info!("enabled corruption checking with {:?} interval", self.interval);
+        tracing::info!(
+            "enabled corruption checking with {:?} interval",
+            self.interval
+        );
         loop {
             tokio::select! {
                 biased;
@@ -376,11 +379,20 @@ mod tests {
         let a = h(7, 10, -1);
         assert!(!leader_finds_corruption(a, a, &[]));
         assert!(!leader_finds_corruption(a, h(8, 11, -1), &[]), "moved on");
-        assert!(leader_finds_corruption(a, h(8, 10, -1), &[]), "own hash changed");
-        let ok = [peer(2, Ok(h(7, 10, -1))), peer(3, Err(PeerHashError::FutureRevision))];
+        assert!(
+            leader_finds_corruption(a, h(8, 10, -1), &[]),
+            "own hash changed"
+        );
+        let ok = [
+            peer(2, Ok(h(7, 10, -1))),
+            peer(3, Err(PeerHashError::FutureRevision)),
+        ];
         assert!(!leader_finds_corruption(a, a, &ok));
         for bad in [h(9, 10, -1), h(7, 11, -1), h(7, 10, 3)] {
-            assert!(leader_finds_corruption(a, a, &[peer(2, Ok(bad))]), "{bad:?}");
+            assert!(
+                leader_finds_corruption(a, a, &[peer(2, Ok(bad))]),
+                "{bad:?}"
+            );
         }
         // Another compaction, same revision: not comparable.
         let b = h(7, 10, 5);
