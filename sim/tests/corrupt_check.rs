@@ -18,7 +18,7 @@
 use etcd_sdk::v3::{
     AlarmMember, AlarmType, Client, Config, EtcdError, GetOptions, KV, Maintenance, PutOptions,
 };
-use etcd_sim::cluster::{NodeState, SimCluster, SimClusterConfig, client_url};
+use etcd_sim::cluster::{NodeState, SimCluster, SimClusterConfig};
 use etcd_sim::member::UnsafeMode;
 use std::time::Duration;
 use tokio::time::Instant;
