@@ -310,13 +310,16 @@ pub const AUDIT: &[Field] = &[
         "experimental-enable-lease-checkpoint",
         ignored(
             "true",
-            "leases are not checkpointed: a new leader restarts every lease's TTL, as etcd 3.4 does without the flag",
+            "not wired to the member yet (the lessor has checkpoints: `store::v3::lease::CheckpointConfig`): a new leader restarts every lease's TTL, as etcd 3.4 does without the flag",
         ),
     ),
     f(
         "ExperimentalEnableLeaseCheckpointPersist",
         "experimental-enable-lease-checkpoint-persist",
-        ignored("true", "leases are not checkpointed"),
+        ignored(
+            "true",
+            "not wired to the member yet (`CheckpointConfig::persist` in the lessor)",
+        ),
     ),
     f(
         "ExperimentalCompactionBatchLimit",

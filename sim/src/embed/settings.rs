@@ -635,7 +635,7 @@ pub const SETTINGS: &[Setting] = &[
         Bool,
         "false",
         NoEffect,
-        "Persist checkpointed lease TTLs (no effect: leases are not checkpointed).",
+        "Persist checkpointed lease TTLs (no effect: checkpoints are not enabled).",
     ),
     s(
         "experimental-compaction-batch-limit",
