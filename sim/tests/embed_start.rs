@@ -141,9 +141,10 @@ async fn start_ready_write_close_restart() {
 async fn start_refuses_what_validate_refuses() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(dir.path(), "http://127.0.0.1:0", "http://127.0.0.1:0");
-    cfg.force_new_cluster = true;
+    cfg.unsupported
+        .insert("unsafe-no-fsync".into(), "true".into());
     match embed::start(cfg).await {
-        Err(EmbedError::Unsupported { setting, .. }) => assert_eq!(setting, "force-new-cluster"),
+        Err(EmbedError::Unsupported { setting, .. }) => assert_eq!(setting, "unsafe-no-fsync"),
         other => panic!("{other:?}"),
     }
     let mut cfg = config(dir.path(), "http://127.0.0.1:0", "http://127.0.0.1:0");

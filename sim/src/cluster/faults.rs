@@ -3,6 +3,7 @@
 
 use super::node::{NodeState, SimNode};
 use super::{ClusterError, SimCluster, member_name, peer_url};
+use crate::member::MemberConfig;
 use etcd_sdk::{HttpClient, MembersAPI};
 use madsim::net::NetSim;
 use madsim::runtime::Handle;
@@ -63,6 +64,39 @@ impl SimCluster {
         Handle::current().restart(node.handle.id());
         node.set_state(NodeState::Running);
         self.log.record(format!("restart {}", node.name));
+        Ok(())
+    }
+
+    /// Restarts member `i` as [`SimCluster::restart`] does, its configuration
+    /// first changed by `f` (for this restart and every later one), e.g. to
+    /// turn on etcd's initial corruption check.
+    pub fn restart_with(
+        &self,
+        i: usize,
+        f: impl FnOnce(&mut MemberConfig),
+    ) -> Result<(), ClusterError> {
+        self.node(i)?.reconfigure(f);
+        self.restart(i)
+    }
+
+    /// etcd's `--force-new-cluster`: restarts member `i` (killed first if it
+    /// runs) with the flag, so that it comes up from its disk as a one-member
+    /// cluster, every other member removed from the membership. The members
+    /// killed at that moment are marked removed here too (they are no longer
+    /// members; etcd would refuse them as removed). Later restarts of `i` run
+    /// without the flag, as an operator drops it once the cluster is up.
+    pub fn restart_force_new_cluster(&self, i: usize) -> Result<(), ClusterError> {
+        let node = self.node(i)?;
+        node.reconfigure(|c| c.force_new_cluster = true);
+        self.restart(i)?;
+        node.reconfigure(|c| c.force_new_cluster = false);
+        for j in 0..self.len() {
+            if j != i && self.state(j) == Some(NodeState::Killed) {
+                self.retire(j, " (force-new-cluster)");
+            }
+        }
+        self.log
+            .record(format!("{} restarted with --force-new-cluster", node.name));
         Ok(())
     }
 

@@ -67,6 +67,9 @@ pub struct SimClusterConfig {
     /// A deliberately unsafe member behaviour, **for testing the chaos checker
     /// only** ([`UnsafeMode`]); `None` (the default) runs etcd's semantics.
     pub unsafe_mode: Option<UnsafeMode>,
+    /// etcd's `--experimental-corrupt-check-time` for every member (`None`, the
+    /// default: off).
+    pub corrupt_check_time: Option<Duration>,
 }
 
 impl Default for SimClusterConfig {
@@ -81,6 +84,7 @@ impl Default for SimClusterConfig {
             client_header_timeout: Duration::from_secs(1),
             startup_timeout: Duration::from_secs(30),
             unsafe_mode: None,
+            corrupt_check_time: None,
         }
     }
 }
@@ -269,6 +273,12 @@ impl SimCluster {
     /// Member `i`'s state in the simulation.
     pub fn state(&self, i: usize) -> Option<NodeState> {
         self.nodes().get(i).map(|n| n.state())
+    }
+
+    /// Why member `i` last failed to start (e.g. etcd's initial corruption
+    /// check refused it) or stopped on its own; `None` if it never did.
+    pub fn last_error(&self, i: usize) -> Option<String> {
+        self.nodes().get(i).and_then(|n| n.last_error())
     }
 
     /// Member `i`'s Raft id.

@@ -25,6 +25,10 @@ pub(super) struct SimNode {
     pub(super) client_url: String,
     pub(super) handle: NodeHandle,
     pub(super) disk: SimDisk,
+    /// The configuration each (re)start of the member runs with.
+    member_cfg: Arc<Mutex<MemberConfig>>,
+    /// Why the member last failed to start or stopped on its own.
+    last_error: Arc<Mutex<Option<String>>>,
     incarnation: Arc<Mutex<Option<Member>>>,
     state: Mutex<NodeState>,
     /// The cluster's change signal: notified when the state or incarnation changes.
@@ -55,18 +59,25 @@ impl SimNode {
             request_timeout: cfg.request_timeout,
             member_id: None,
             unsafe_mode: cfg.unsafe_mode,
+            corrupt_check_time: cfg.corrupt_check_time,
             ..MemberConfig::default()
         };
+        let member_cfg = Arc::new(Mutex::new(member_cfg));
+        let last_error: Arc<Mutex<Option<String>>> = Arc::default();
         let disk = SimDisk::new();
         let incarnation: Arc<Mutex<Option<Member>>> = Arc::new(Mutex::new(None));
         let handle = {
             let (disk, incarnation, notify) = (disk.clone(), incarnation.clone(), changed.clone());
+            let member_cfg = member_cfg.clone();
+            let last_error = last_error.clone();
             Handle::current()
                 .create_node()
                 .name(member_name(i))
                 .ip(member_ip(i))
                 .init(move || {
-                    let (cfg, disk, slot) = (member_cfg.clone(), disk.clone(), incarnation.clone());
+                    let cfg = member_cfg.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    let (disk, slot) = (disk.clone(), incarnation.clone());
+                    let last_error = last_error.clone();
                     let notify = notify.clone();
                     async move {
                         let name = cfg.name.clone();
@@ -76,6 +87,8 @@ impl SimNode {
                         };
                         if let Err(e) = run_member(cfg, disk, started).await {
                             tracing::error!(member = %name, error = %e, "member stopped");
+                            *last_error.lock().unwrap_or_else(|p| p.into_inner()) =
+                                Some(e.to_string());
                         }
                     }
                 })
@@ -86,10 +99,25 @@ impl SimNode {
             client_url: client_url(i),
             handle,
             disk,
+            member_cfg,
+            last_error,
             incarnation,
             state: Mutex::new(NodeState::Running),
             changed,
         }
+    }
+
+    /// Changes the configuration later restarts run with.
+    pub(super) fn reconfigure(&self, f: impl FnOnce(&mut MemberConfig)) {
+        f(&mut self.member_cfg.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// Why the member last failed to start or stopped on its own, if it did.
+    pub(super) fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub(super) fn state(&self) -> NodeState {

@@ -50,9 +50,11 @@ impl ClusterState {
 /// checked as etcd checks them and otherwise have no effect, as on etcd's v2 API.
 /// The client port's TLS is honoured (`https://` client URLs; see
 /// [`Config::client_tls`]); `--metrics` and `--listen-metrics-urls` serve etcd's
-/// metrics (see [`crate::metrics`]). Anything else of etcd's (peer TLS, discovery, proxy, CORS and host lists,
-/// experimental features, force-new-cluster) is rejected by [`Config::validate`]
-/// when set to a non-default value.
+/// metrics (see [`crate::metrics`]); force-new-cluster and the corruption checks
+/// are honoured. Anything else of etcd's (peer TLS, discovery, proxy, CORS and
+/// host lists, other experimental features) is rejected by [`Config::validate`]
+/// when set to a non-default value; `README.md` in this directory has the
+/// field-by-field table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     /// `--name` (default `default`).
@@ -151,8 +153,6 @@ pub struct Config {
     /// `--listen-metrics-urls` (default none): extra plain-HTTP listeners serving
     /// `/metrics` and `/health` only.
     pub listen_metrics_urls: Vec<String>,
-    /// `--force-new-cluster` (default false). Not supported: must stay false.
-    pub force_new_cluster: bool,
     /// The client port's TLS (etcd's `ClientTLSInfo`): `--cert-file`,
     /// `--key-file`, `--trusted-ca-file`, `--client-cert-auth`,
     /// `--client-crl-file`. Default: none. Served on `https://` listen client
@@ -164,6 +164,18 @@ pub struct Config {
     /// `--cipher-suites` (default: rustls's): the TLS 1.2 suites offered, in
     /// Go's names (see [`crate::tls::cipher`]).
     pub cipher_suites: Vec<String>,
+    /// `--force-new-cluster` (default false): restarting from a data dir, commit
+    /// what it holds and come up as a one-member cluster, every other member
+    /// removed, all data kept (ignored for a new member, as in etcd).
+    pub force_new_cluster: bool,
+    /// `--experimental-initial-corrupt-check` (default false): before serving, a
+    /// restarted member compares its HashKV with its peers' and refuses to start
+    /// on a mismatch.
+    pub experimental_initial_corrupt_check: bool,
+    /// `--experimental-corrupt-check-time` (default 0: off): how often the
+    /// leader compares HashKV with the followers, raising the CORRUPT alarm on a
+    /// mismatch.
+    pub experimental_corrupt_check_time: Duration,
     /// etcd settings we do not implement that were given a non-default value, by
     /// flag name (e.g. `cert-file`), with the value as given.
     pub unsupported: BTreeMap<String, String>,
@@ -216,6 +228,8 @@ impl Default for Config {
             client_tls: crate::tls::ClientTls::default(),
             client_auto_tls: false,
             cipher_suites: Vec::new(),
+            experimental_initial_corrupt_check: false,
+            experimental_corrupt_check_time: Duration::ZERO,
             unsupported: BTreeMap::new(),
         }
     }

@@ -155,6 +155,9 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
         },
         v3_restore,
         auth_token: config.token_kind()?,
+        force_new_cluster: config.force_new_cluster,
+        initial_corrupt_check: config.experimental_initial_corrupt_check,
+        corrupt_check_time: Some(config.experimental_corrupt_check_time).filter(|t| !t.is_zero()),
     };
     let mut metrics_listeners = Vec::new();
     for url in &config.listen_metrics_urls {

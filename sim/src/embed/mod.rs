@@ -28,7 +28,10 @@
 //! - [`flags`]: the command line (Go flag rules, environment, config file);
 //!   [`help`]: its usage text.
 //! - [`etcd`]: [`start`] and the running [`Etcd`]; [`disk`]: the disk it runs on.
+//! - [`audit`]: every field of etcd's `embed.Config` and what etcd-sim does with
+//!   it (shown as a table in `README.md` next to this file).
 
+pub mod audit;
 pub mod auth_token;
 mod client_tls;
 pub mod config;

@@ -599,15 +599,15 @@ pub const SETTINGS: &[Setting] = &[
         "experimental-initial-corrupt-check",
         Bool,
         "false",
-        Unsupported,
-        "Initial corruption check (not supported).",
+        Field,
+        "Check data corruption (HashKV against the peers') before serving a restarted member.",
     ),
     s(
         "experimental-corrupt-check-time",
         Dur,
         "0s",
-        Unsupported,
-        "Corruption check period (not supported).",
+        Field,
+        "How often the leader checks data corruption (0: off); a mismatch raises the CORRUPT alarm.",
     ),
     s(
         "experimental-enable-v2v3",
@@ -629,6 +629,13 @@ pub const SETTINGS: &[Setting] = &[
         "false",
         NoEffect,
         "v3 lease checkpoints (no effect on the v2 API).",
+    ),
+    s(
+        "experimental-enable-lease-checkpoint-persist",
+        Bool,
+        "false",
+        NoEffect,
+        "Persist checkpointed lease TTLs (no effect: checkpoints are not enabled).",
     ),
     s(
         "experimental-compaction-batch-limit",
@@ -670,7 +677,7 @@ pub const SETTINGS: &[Setting] = &[
         Bool,
         "false",
         Field,
-        "Force a new one-member cluster (not supported).",
+        "Force to create a new one member cluster (from an existing data dir).",
     ),
     s(
         "version",
@@ -876,6 +883,12 @@ fn set_field(cfg: &mut Config, name: &str, value: Value) -> Result<(), String> {
         ("cipher-suites", V::List(v)) => cfg.cipher_suites = v,
         ("metrics", V::Str(v)) => cfg.metrics = v,
         ("listen-metrics-urls", V::List(v)) => cfg.listen_metrics_urls = v,
+        ("experimental-initial-corrupt-check", V::Bool(v)) => {
+            cfg.experimental_initial_corrupt_check = v
+        }
+        ("experimental-corrupt-check-time", V::Duration(v)) => {
+            cfg.experimental_corrupt_check_time = v
+        }
         (name, value) => {
             return Err(format!("internal: setting {name} cannot take {value:?}"));
         }

@@ -168,9 +168,6 @@ impl Config {
                 format!("{value:?} is not supported by etcd-sim (only the default works): {what}"),
             );
         }
-        if self.force_new_cluster {
-            return unsupported("force-new-cluster", "not supported by etcd-sim".into());
-        }
         if let Err(e @ EmbedError::Unsupported { .. }) = self.token_kind() {
             return Err(e);
         }
@@ -602,7 +599,6 @@ mod tests {
                 other => panic!("{flag}: {other:?}"),
             }
         };
-        rejects(&|c| c.force_new_cluster = true, "force-new-cluster");
         rejects(
             &|c| {
                 c.unsupported.insert("peer-cert-file".into(), "/c".into());

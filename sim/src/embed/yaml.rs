@@ -289,9 +289,9 @@ unknown-key: 1
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("etcd.conf.yml");
         // A setting etcd-sim refuses fails validation when the file is read.
-        std::fs::write(&path, "name: a\nforce-new-cluster: true\n").unwrap();
+        std::fs::write(&path, "name: a\nunsafe-no-fsync: true\n").unwrap();
         let e = Config::from_file(&path).unwrap_err();
-        assert!(e.to_string().contains("force-new-cluster"), "{e}");
+        assert!(e.to_string().contains("unsafe-no-fsync"), "{e}");
         std::fs::write(&path, "name: a\nenable-v2: true\n").unwrap();
         let c = Config::from_file(&path).unwrap();
         assert_eq!(c.initial_cluster(), "a=http://localhost:2380");

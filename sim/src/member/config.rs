@@ -81,6 +81,18 @@ pub struct MemberConfig {
     /// The v3 state to start from (a restored data dir's, see
     /// `embed::restore`): loaded before the log is applied. None: empty.
     pub v3_restore: Option<std::sync::Arc<Vec<u8>>>,
+    /// etcd's `--force-new-cluster`: restarting from a disk that holds state,
+    /// commit what it holds and come up as a one-member cluster of this member,
+    /// every other member removed (see [`crate::raft::standalone`]).
+    pub force_new_cluster: bool,
+    /// etcd's `--experimental-initial-corrupt-check`: before serving, compare
+    /// this member's HashKV with its peers' at its revision and refuse to start
+    /// on a mismatch (the member's `corrupt_check` module).
+    pub initial_corrupt_check: bool,
+    /// etcd's `--experimental-corrupt-check-time` (`None`: off, etcd's 0):
+    /// while leading, compare HashKV with the followers this often and raise
+    /// the CORRUPT alarm on a mismatch.
+    pub corrupt_check_time: Option<Duration>,
 }
 
 impl Default for MemberConfig {
@@ -110,6 +122,9 @@ impl Default for MemberConfig {
             pre_vote: true,
             strict_reconfig_check: true,
             initial_election_tick_advance: false,
+            force_new_cluster: false,
+            initial_corrupt_check: false,
+            corrupt_check_time: None,
         }
     }
 }

@@ -8,6 +8,7 @@
 use super::backend::MemberBackend;
 use super::compactor::AutoCompactor;
 use super::config::{MemberConfig, url_socket_addr};
+use super::corrupt_check::{self, CorruptMonitor};
 use super::drain::Connections;
 use super::entry::Applied;
 use super::expiry::Expiry;
@@ -22,6 +23,7 @@ use super::signal::Signal;
 use super::state_machine::{MemberStateMachine, lock};
 use super::stats::StatsTracker;
 use super::tick_advance::TickAdvance;
+use super::unsafe_mode::UnsafeMode;
 use super::v3_backend::{MemberV3, RequestIds};
 use super::v3_digest::V3Digest;
 use super::{listen, server, tick_advance};
@@ -64,6 +66,10 @@ pub enum MemberError {
     /// The member stopped on its own (its Raft node failed).
     #[error("member: stopped: {0}")]
     Stopped(String),
+    /// The initial corruption check failed (etcd's text, e.g. `<id> found data
+    /// inconsistency with peers`): the member refused to start.
+    #[error("{0}")]
+    Corrupt(String),
 }
 
 /// What the [`Member`] handle holds.
@@ -179,6 +185,7 @@ impl Member {
         // This member's metrics: its own, never a process-wide registry.
         let metrics = Metrics::default();
         rc.disk_metrics = metrics.disk.clone();
+        rc.force_new_cluster = cfg.force_new_cluster;
         let store = Arc::new(Mutex::new(Store::new()));
         let cluster = Arc::new(Mutex::new(Cluster::default()));
         let (peer_tx, peer_rx) = mpsc::unbounded_channel();
@@ -192,6 +199,9 @@ impl Member {
         // the simple tokens they minted are not registered again (etcd skips
         // them by its consistent index; its tokens live in memory only).
         v3.replay_until = disk.read(|s| s.hard_state().commit);
+        let boot_commit = v3.replay_until;
+        // etcd checks only a member that has data ("memberInitialized").
+        let initialized = disk.read(|s| !s.is_empty());
         if let Some(blob) = &cfg.v3_restore {
             v3.restore(blob)
                 .map_err(|e| MemberError::Config(format!("restored v3 state: {e}")))?;
@@ -211,6 +221,20 @@ impl Member {
             peer_tx,
         );
         let raft = Arc::new(RaftNode::start(rc, disk, sm).await?);
+        if let Err(e) = boot_checks(
+            &cfg,
+            id,
+            &raft,
+            boot_commit,
+            initialized,
+            &v3_stores,
+            &cluster,
+        )
+        .await
+        {
+            raft.stop().await;
+            return Err(e);
+        }
         let client_addrs: Vec<SocketAddr> = listeners
             .iter()
             .filter_map(|l| l.local_addr().ok())
@@ -242,7 +266,7 @@ impl Member {
         let ready = Arc::new(Signal::default());
         let connections = Arc::new(Connections::default());
         tracing::info!(name = %cfg.name, id = %format!("{id:x}"), ?client_addrs, %peer_addr, "member: started");
-        let v3_backend = Arc::new(MemberV3 {
+        let v3_backend: Arc<MemberV3> = Arc::new(MemberV3 {
             id,
             provisional_cluster_id: cluster_id(&bootstrap_ids),
             proposer: proposer.clone(),
@@ -260,6 +284,17 @@ impl Member {
             .filter(|l| !l.is_tls())
             .find_map(|l| l.local_addr().ok());
         let own_client = OwnClient::new(plain_address.or(client_addrs.first().copied()));
+        let corrupt_monitor = cfg
+            .corrupt_check_time
+            .filter(|t| !t.is_zero())
+            .map(|interval| CorruptMonitor {
+                id,
+                interval,
+                v3: v3_backend.clone(),
+                cluster: cluster.clone(),
+                timeout: cfg.request_timeout,
+                shutdown: shutdown.clone(),
+            });
         let v3 = V3Services::new(v3_backend, backend.clone())
             .with_own_client(own_client.clone())
             .with_metrics(metrics.grpc.clone());
@@ -362,6 +397,7 @@ impl Member {
             tokio::spawn(observe_status(raft.clone(), shutdown.clone(), stats)),
         ]);
         tasks.extend(compactor.map(|c| tokio::spawn(c.run())));
+        tasks.extend(corrupt_monitor.map(|c| tokio::spawn(c.run())));
         Ok(Member {
             inner: Arc::new(Running {
                 name: cfg.name,
@@ -560,6 +596,35 @@ pub async fn run_member<D: Disk + 'static>(
     let result = member.wait_stopped().await;
     member.stop().await;
     result
+}
+
+/// What runs between the Raft node's start and serving: once the log held at
+/// boot is applied, the unsafe corruption hook (`UnsafeMode::CorruptKv`) and
+/// etcd's initial corruption check.
+async fn boot_checks(
+    cfg: &MemberConfig,
+    id: u64,
+    raft: &RaftNode<Applied>,
+    boot_commit: u64,
+    initialized: bool,
+    stores: &Mutex<V3Stores>,
+    cluster: &Mutex<Cluster>,
+) -> Result<(), MemberError> {
+    let corrupt = cfg.unsafe_mode == Some(UnsafeMode::CorruptKv);
+    let check = cfg.initial_corrupt_check && initialized;
+    if !corrupt && !check {
+        return Ok(());
+    }
+    raft.wait_for(|s| s.applied_index >= boot_commit).await?;
+    if corrupt {
+        corrupt_check::corrupt_locally(id, stores);
+    }
+    if check {
+        corrupt_check::initial_check(id, stores, cluster, cfg.request_timeout)
+            .await
+            .map_err(MemberError::Corrupt)?;
+    }
+    Ok(())
 }
 
 /// Hands peer addresses learned by the state machine to the Raft node.

@@ -17,6 +17,8 @@
 //!   [`listen::LISTEN_BACKLOG`] (4,096, as etcd).
 //! - `metrics_probe`: what `/metrics` reads of the member; `metrics_listener`:
 //!   the `--listen-metrics-urls` server (`/metrics` and `/health` only).
+//! - `corrupt_check`: etcd's initial and periodic corruption checks (HashKV
+//!   compared with the peers').
 //! - `expiry`: the leader's TTL sweeps; `publish`: publishing the member's
 //!   attributes and deciding the cluster version; `tick_advance`: the boot-time
 //!   election tick advance. Each is a task that gets only what it uses (a
@@ -40,6 +42,7 @@
 mod backend;
 mod compactor;
 pub mod config;
+mod corrupt_check;
 mod drain;
 pub mod entry;
 mod expiry;

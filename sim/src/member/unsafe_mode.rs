@@ -17,6 +17,12 @@ pub enum UnsafeMode {
     /// cut off from the majority, answers with stale data. Breaks
     /// linearizability of quorum reads.
     LocalQuorumReads,
+    /// Once the member has replayed its log at boot, damage the newest value
+    /// of its v3 MVCC history in place (no Raft, no new revision), as bit rot
+    /// on its disk would: its HashKV then differs from its peers'. For testing
+    /// etcd's corruption checks (`--experimental-initial-corrupt-check`,
+    /// `--experimental-corrupt-check-time`).
+    CorruptKv,
 }
 
 impl UnsafeMode {
@@ -24,6 +30,7 @@ impl UnsafeMode {
     pub fn name(self) -> &'static str {
         match self {
             UnsafeMode::LocalQuorumReads => "local-quorum-reads",
+            UnsafeMode::CorruptKv => "corrupt-kv",
         }
     }
 }
@@ -36,7 +43,7 @@ impl fmt::Display for UnsafeMode {
 
 /// An unknown unsafe mode name.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown unsafe mode {0:?} (known: local-quorum-reads)")]
+#[error("unknown unsafe mode {0:?} (known: local-quorum-reads, corrupt-kv)")]
 pub struct UnknownUnsafeMode(pub String);
 
 impl FromStr for UnsafeMode {
@@ -45,6 +52,7 @@ impl FromStr for UnsafeMode {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "local-quorum-reads" => Ok(UnsafeMode::LocalQuorumReads),
+            "corrupt-kv" => Ok(UnsafeMode::CorruptKv),
             other => Err(UnknownUnsafeMode(other.to_string())),
         }
     }
@@ -56,8 +64,9 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        let m = UnsafeMode::LocalQuorumReads;
-        assert_eq!(m.to_string().parse::<UnsafeMode>(), Ok(m));
+        for m in [UnsafeMode::LocalQuorumReads, UnsafeMode::CorruptKv] {
+            assert_eq!(m.to_string().parse::<UnsafeMode>(), Ok(m));
+        }
         assert!("acknowledge-early".parse::<UnsafeMode>().is_err());
     }
 }

@@ -48,6 +48,10 @@ pub struct RaftConfig {
     /// Where the WAL's sync latencies are counted (the member's metrics; a fresh
     /// one counts for nobody).
     pub disk_metrics: crate::metrics::DiskMetrics,
+    /// etcd's `--force-new-cluster`: a node restarting from a disk that holds
+    /// state first makes that state a one-member cluster of itself (see
+    /// [`super::standalone`]). Ignored on an empty disk.
+    pub force_new_cluster: bool,
 }
 
 impl RaftConfig {
@@ -69,6 +73,7 @@ impl RaftConfig {
             fsync_delay: Duration::ZERO,
             read_retry_ticks: 5,
             disk_metrics: crate::metrics::DiskMetrics::default(),
+            force_new_cluster: false,
         }
     }
 

@@ -114,6 +114,23 @@ pub(crate) async fn start<S: StateMachine, D: Disk>(
     } else {
         None
     };
+    let mut disk = disk;
+    if cfg.force_new_cluster {
+        disk.recover()?;
+        if let Some(done) = super::standalone::force_standalone(&mut disk, cfg.id, Some(cfg.listen))
+            .map_err(|e| RaftError::Raft(e.to_string()))?
+        {
+            tracing::info!(
+                id = %format_args!("{:x}", cfg.id),
+                commit = done.commit,
+                discarded = done.discarded,
+                removed = ?done.removed.iter().map(|m| format!("{m:x}")).collect::<Vec<_>>(),
+                "forcing restart of member {:x} at commit index {}",
+                cfg.id,
+                done.commit
+            );
+        }
+    }
     let storage = DiskStorage::open(disk, bootstrap)?;
     let snap = storage.latest_snapshot();
     let meta = snap.get_metadata().clone();

@@ -12,6 +12,7 @@
 //! - [`peer_activity`]: which peers this node has heard from, and since when.
 //! - [`membership`]: membership changes and the peer address book.
 //! - [`config`]: [`RaftConfig`] with etcd's defaults.
+//! - [`standalone`]: etcd's `--force-new-cluster`, done to a disk before the node starts.
 //! - [`panic_scope`]: which member a thread is running, and what a panic of its task does.
 
 pub mod config;
@@ -27,6 +28,7 @@ pub mod node;
 pub mod panic_scope;
 pub mod peer_activity;
 mod pending;
+pub mod standalone;
 pub mod state_machine;
 pub mod status;
 pub mod storage;

@@ -34,6 +34,7 @@ pub mod revision;
 pub mod snapshot;
 pub mod store;
 pub mod txn;
+mod unsafe_corrupt;
 pub mod validate;
 pub mod write;
 
