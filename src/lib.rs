@@ -92,6 +92,7 @@ pub mod client;
 pub mod error;
 pub mod keys;
 pub mod members;
+pub mod tls;
 pub mod transport;
 pub mod v3;
 pub mod wire;

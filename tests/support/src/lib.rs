@@ -17,7 +17,8 @@
 //!
 //! Real builds: [`etcd_bin`] (is etcd installed? one clear line if not), [`etcd`] (the process harness: 1..n-member clusters of
 //! `/usr/bin/etcd` or any binary that takes etcd's flags, SIGSTOP/SIGCONT/SIGKILL,
-//! restart), [`etcd_backend`], [`etcdctl`] (etcdctl transcripts side by side).
+//! restart), [`etcd_backend`], [`etcdctl`] (etcdctl transcripts side by side),
+//! [`tls`] (a test PKI: CA, server and client certificates as PEM files).
 //!
 //! Sim builds: [`sim`] (the simulated-cluster backend, the member and Raft
 //! harnesses of the server's scenario tests, a fresh single member for the
@@ -39,6 +40,8 @@ pub mod etcd_backend;
 pub mod etcd_bin;
 #[cfg(not(madsim))]
 pub mod etcdctl;
+#[cfg(not(madsim))]
+pub mod tls;
 
 #[cfg(madsim)]
 pub mod sim;
