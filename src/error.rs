@@ -129,6 +129,11 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The TLS settings ([`crate::Config::tls`], or a transport's
+    /// `with_tls`) could not be loaded: a PEM file unreadable or invalid (the
+    /// error names it), a certificate without its key, no system roots.
+    #[error("client: TLS settings: {0}")]
+    Tls(#[source] crate::tls::TlsError),
     /// A peer URL given to a members call is not valid (checked before sending).
     #[error("client: invalid peer URL: {0}")]
     InvalidPeerUrl(#[from] crate::members::PeerUrlError),

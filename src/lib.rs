@@ -31,9 +31,8 @@
 //!
 //! # Features
 //!
-//! - `reqwest` (default): the reqwest/rustls transport and `https` with the
-//!   default transport. Without it the default transport is hyper over
-//!   `tokio::net` (plain `http`).
+//! - `reqwest` (default): the reqwest/rustls transport. Without it the default
+//!   transport is hyper over `tokio::net` (`http`, and `https` through rustls).
 //! - `discovery` (default): SRV discovery (`client::SrvDiscoverer`) through the
 //!   hickory resolver.
 //!
@@ -78,6 +77,8 @@
 //! - [`transport`]: one HTTP request to one endpoint — reqwest (real builds, `reqwest` feature),
 //!   hyper over `tokio::net` (both builds; madsim simulates it), and a scripted
 //!   transport for tests.
+//! - [`tls`]: [`tls::TlsConfig`], the TLS settings of both clients (CA, client
+//!   certificate, server name), with a `no_run` example.
 //! - [`client`]: [`Config`], the [`Client`] trait and [`HttpClient`] (pinning,
 //!   failover, redirects, timeouts, sync), [`SharedClient`], SRV discovery.
 //! - [`keys`], [`members`], [`auth`]: the v2 APIs.
@@ -92,6 +93,7 @@ pub mod client;
 pub mod error;
 pub mod keys;
 pub mod members;
+pub mod tls;
 pub mod transport;
 pub mod v3;
 pub mod wire;

@@ -2,13 +2,11 @@
 
 use super::url_path::parse_endpoint;
 use crate::error::{Error, Result};
+use crate::tls::TlsConfig;
 use crate::transport::Transport;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Whether [`crate::transport::default_transport`] can reach `https` endpoints.
-const DEFAULT_TRANSPORT_SPEAKS_TLS: bool = cfg!(all(feature = "reqwest", not(madsim)));
 
 /// Decides whether to follow one more redirect: called with the number of
 /// requests already made; an error stops the chain and is returned to the caller.
@@ -42,8 +40,22 @@ pub struct Config {
     /// `http://127.0.0.1:2379`. At least one is required.
     pub endpoints: Vec<String>,
     /// Sends each HTTP request. `None` uses [`crate::transport::default_transport`]
-    /// (reqwest in real builds, hyper over simulated TCP in sim builds).
+    /// (reqwest in real builds, hyper over simulated TCP in sim builds), or
+    /// [`crate::transport::default_transport_with_tls`] when `tls` is set.
     pub transport: Option<Arc<dyn Transport>>,
+    /// TLS settings for `https` endpoints (CA, client certificate, server
+    /// name; see [`crate::tls`]), given to the default transport. `None`:
+    /// `https` endpoints are verified against the system's roots, with no
+    /// client certificate (Go's default transport). A member list from
+    /// [`crate::Client::sync`] with `https` client URLs keeps using them.
+    /// With a `transport` of one's own, set TLS on it instead
+    /// (`ReqwestTransport::with_tls`, [`crate::transport::HyperTransport::with_tls`]):
+    /// both together are refused.
+    ///
+    /// Sim builds: accepted (the files are read when the client is built) but
+    /// nothing is encrypted; `https` endpoints are reached in plaintext over
+    /// the simulated network.
+    pub tls: Option<TlsConfig>,
     /// Redirect policy. `None` uses [`default_check_redirect`] (10 redirects).
     pub check_redirect: Option<CheckRedirect>,
     /// User name for HTTP Basic auth. `None` (or empty) sends no credentials.
@@ -85,6 +97,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("endpoints", &self.endpoints)
             .field("transport", &self.transport.as_ref().map(|_| "<custom>"))
+            .field("tls", &self.tls)
             .field(
                 "check_redirect",
                 &self.check_redirect.as_ref().map(|_| "<custom>"),
@@ -109,12 +122,11 @@ impl Config {
     ///
     /// - [`Error::NoEndpoints`] when `endpoints` is empty;
     /// - [`Error::InvalidEndpoint`] for an endpoint that is not an `http` or
-    ///   `https` URL with a host (and no query or fragment), or an `https` one
-    ///   when no transport is given and the default one speaks only plain http
-    ///   (the `reqwest` feature is off, or a sim build);
+    ///   `https` URL with a host (and no query or fragment);
     /// - [`Error::InvalidConfig`] for a zero `header_timeout_per_request` or
     ///   `request_timeout` (every call would fail at once; `None` means no
-    ///   bound), or a username with a `:` (HTTP Basic auth cannot carry one).
+    ///   bound), a username with a `:` (HTTP Basic auth cannot carry one),
+    ///   or `tls` together with a `transport` of one's own.
     ///
     /// ```
     /// use etcd_sdk::{Config, Error};
@@ -133,14 +145,7 @@ impl Config {
             return Err(Error::NoEndpoints);
         }
         for ep in &self.endpoints {
-            let url = parse_endpoint(ep)?;
-            if url.scheme() == "https" && self.transport.is_none() && !DEFAULT_TRANSPORT_SPEAKS_TLS
-            {
-                return Err(Error::InvalidEndpoint {
-                    endpoint: ep.clone(),
-                    reason: "https needs the `reqwest` feature (real builds) or a transport that speaks TLS".into(),
-                });
-            }
+            parse_endpoint(ep)?;
         }
         let invalid = |field: &'static str, reason: &str| {
             Err(Error::InvalidConfig {
@@ -158,6 +163,13 @@ impl Config {
             return invalid(
                 "request_timeout",
                 "zero would fail every call at once; use None for no bound",
+            );
+        }
+        if self.tls.is_some() && self.transport.is_some() {
+            return invalid(
+                "tls",
+                "the settings go to the default transport; with a transport of your own, \
+                 set TLS on it (ReqwestTransport::with_tls, HyperTransport::with_tls)",
             );
         }
         // A password without a username is ignored, as Go's client does.

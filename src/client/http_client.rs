@@ -6,7 +6,9 @@ use super::request::{Delivery, Request, Response};
 use super::url_path::{parse_endpoint, request_url};
 use super::{Client, Version};
 use crate::error::{ClusterError, Error, Result};
-use crate::transport::{Transport, TransportRequest, default_transport, log_curl_command};
+use crate::transport::{
+    Transport, TransportRequest, default_transport, default_transport_with_tls, log_curl_command,
+};
 use async_trait::async_trait;
 use base64::Engine;
 use http::{HeaderValue, StatusCode, header};
@@ -114,12 +116,13 @@ impl HttpClient {
     /// Builds a client. Checks the config first ([`Config::validate`]: at least
     /// one valid endpoint, no zero timeouts, usable credentials) and fails with
     /// what is wrong; also fails if the default transport cannot be built
-    /// ([`Error::TransportInit`]).
+    /// ([`Error::TransportInit`]) or the TLS settings do not load ([`Error::Tls`]).
     pub fn new(cfg: Config) -> Result<Self> {
         cfg.validate()?;
-        let transport = match cfg.transport {
-            Some(t) => t,
-            None => default_transport()?,
+        let transport = match (cfg.transport, &cfg.tls) {
+            (Some(t), _) => t,
+            (None, Some(tls)) => default_transport_with_tls(tls)?,
+            (None, None) => default_transport()?,
         };
         let credentials = match cfg.username.as_deref() {
             Some(user) if !user.is_empty() => {

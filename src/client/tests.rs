@@ -1277,25 +1277,30 @@ fn new_validates_the_config() {
 }
 
 #[test]
-fn https_needs_a_transport_that_speaks_tls() {
-    let cfg = Config::new(["https://a:1"]);
-    let with_tls = cfg!(all(feature = "reqwest", not(madsim)));
-    match cfg.validate() {
-        Ok(()) => assert!(
-            with_tls,
-            "the default transport here speaks plain http only"
-        ),
-        Err(Error::InvalidEndpoint { endpoint, reason }) => {
-            assert!(!with_tls, "reqwest speaks https");
-            assert_eq!(endpoint, "https://a:1");
-            assert!(reason.contains("reqwest"), "{reason}");
-        }
-        Err(other) => panic!("{other:?}"),
-    }
-    // A transport of one's own may speak TLS.
+fn https_works_with_every_default_transport_and_tls_goes_to_it() {
+    assert!(Config::new(["https://a:1"]).validate().is_ok());
+    assert!(HttpClient::new(Config::new(["https://a:1"])).is_ok());
     let custom = Config {
         transport: Some(Arc::new(ScriptedTransport::new(|_| Reply::status(200, "")))),
         ..Config::new(["https://a:1"])
     };
     assert!(custom.validate().is_ok());
+    // TLS settings are for the default transport: with one's own, refused.
+    let both = Config {
+        tls: Some(crate::tls::TlsConfig::new()),
+        ..custom
+    };
+    assert!(matches!(
+        both.validate(),
+        Err(Error::InvalidConfig { field: "tls", .. })
+    ));
+    // Settings that do not load fail the client's construction, naming the file.
+    let unreadable = Config {
+        tls: Some(crate::tls::TlsConfig::new().ca_file("/nonexistent/ca.pem")),
+        ..Config::new(["https://a:1"])
+    };
+    match HttpClient::new(unreadable) {
+        Err(e @ Error::Tls(_)) => assert!(e.to_string().contains("TLS"), "{e}"),
+        other => panic!("expected Error::Tls, got {other:?}"),
+    }
 }

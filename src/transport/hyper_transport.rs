@@ -1,4 +1,5 @@
-//! The hyper transport: HTTP/1.1 over `tokio::net::TcpStream`, pooled.
+//! The hyper transport: HTTP/1.1 over `tokio::net::TcpStream`, pooled; `https`
+//! through rustls (real builds).
 //!
 //! In sim builds `tokio::net` is madsim's simulated network, so this is how SDK
 //! code reaches a simulated cluster. hyper-util's own executor and timer call the
@@ -8,8 +9,10 @@
 use super::QuietFlush;
 use super::{
     ResponseBody, Transport, TransportError, TransportErrorKind, TransportRequest,
-    TransportResponse, error_chain,
+    TransportResponse, error_chain, tls_aware_chain,
 };
+use crate::error::Error;
+use crate::tls::TlsConfig;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::stream;
@@ -23,7 +26,10 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpStream;
 
-/// A [`Transport`] over hyper and `tokio::net` (plain `http` only).
+/// A [`Transport`] over hyper and `tokio::net`: `http`, and `https` with
+/// rustls ([`HyperTransport::with_tls`]; [`HyperTransport::new`] trusts the
+/// system's roots). Sim builds speak plaintext to `https` endpoints too
+/// (the simulated network carries no TLS).
 #[derive(Clone)]
 pub struct HyperTransport {
     client: Client<TcpConnector, Full<Bytes>>,
@@ -38,11 +44,24 @@ impl std::fmt::Debug for HyperTransport {
 impl HyperTransport {
     /// A transport with pooled keep-alive connections (idle ones close after 90 s).
     pub fn new() -> Self {
+        Self::build(TcpConnector {
+            tls: TlsConfig::new(),
+        })
+    }
+
+    /// A transport whose `https` connections use these TLS settings (see
+    /// [`crate::tls`]). Fails with [`Error::Tls`] when they do not load.
+    pub fn with_tls(tls: &TlsConfig) -> Result<Self, Error> {
+        tls.validate().map_err(Error::Tls)?;
+        Ok(Self::build(TcpConnector { tls: tls.clone() }))
+    }
+
+    fn build(connector: TcpConnector) -> Self {
         let client = Client::builder(SpawnExecutor)
             .timer(RuntimeTimer)
             .pool_timer(RuntimeTimer)
             .pool_idle_timeout(Duration::from_secs(90))
-            .build(TcpConnector);
+            .build(connector);
         HyperTransport { client }
     }
 }
@@ -57,13 +76,13 @@ impl Default for HyperTransport {
 impl Transport for HyperTransport {
     async fn send(&self, req: TransportRequest) -> Result<TransportResponse, TransportError> {
         let (method, url) = (req.method.clone(), req.url.clone());
-        if url.scheme() != "http" {
+        if url.scheme() != "http" && url.scheme() != "https" {
             return Err(TransportError::new(
                 TransportErrorKind::Connect,
                 &method,
                 &url,
                 format!(
-                    "unsupported scheme {:?} (HyperTransport speaks plain http)",
+                    "unsupported scheme {:?} (HyperTransport speaks http and https)",
                     url.scheme()
                 ),
             ));
@@ -83,7 +102,7 @@ impl Transport for HyperTransport {
             } else {
                 TransportErrorKind::Request
             };
-            TransportError::new(kind, &method, &url, error_chain(&e))
+            TransportError::new(kind, &method, &url, tls_aware_chain(&e))
         })?;
         let (parts, body) = resp.into_parts();
         let chunks = stream::unfold(Some(body), move |state| {
@@ -119,12 +138,21 @@ impl Transport for HyperTransport {
     }
 }
 
-/// Connects plain TCP through `tokio::net` (simulated under madsim).
-#[derive(Clone, Copy, Debug)]
-struct TcpConnector;
+/// Connects TCP through `tokio::net` (simulated under madsim), with a TLS
+/// handshake on top for `https` (real builds).
+#[derive(Clone, Debug)]
+struct TcpConnector {
+    /// The settings for `https` connections.
+    #[cfg_attr(madsim, allow(dead_code))]
+    tls: TlsConfig,
+}
+
+/// What a connection runs over: TCP, or TLS over TCP.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Io for T {}
 
 /// A connected stream, adapted to hyper's IO traits.
-struct TcpConn(TokioIo<QuietFlush<TcpStream>>);
+struct TcpConn(TokioIo<Box<dyn Io>>);
 
 impl Connection for TcpConn {
     fn connected(&self) -> Connected {
@@ -168,6 +196,8 @@ impl tower::Service<http::Uri> for TcpConnector {
     }
 
     fn call(&mut self, uri: http::Uri) -> Self::Future {
+        #[cfg_attr(madsim, allow(unused_variables))]
+        let tls = self.tls.clone();
         Box::pin(async move {
             let host = uri
                 .host()
@@ -177,11 +207,25 @@ impl tower::Service<http::Uri> for TcpConnector {
                 .trim_start_matches('[')
                 .trim_end_matches(']')
                 .to_string();
-            let port = uri.port_u16().unwrap_or(80);
+            let https = uri.scheme_str() == Some("https");
+            let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
             let stream = TcpStream::connect((host.as_str(), port)).await?;
             #[cfg(not(madsim))]
             let _ = stream.set_nodelay(true);
-            Ok(TcpConn(TokioIo::new(QuietFlush::new(stream))))
+            let stream = QuietFlush::new(stream);
+            #[cfg(not(madsim))]
+            if https {
+                let invalid = |e: crate::tls::TlsError| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidInput, e)
+                };
+                let config = tls.rustls_client_config().map_err(invalid)?;
+                let name = tls.sni_for(&host).map_err(invalid)?;
+                let tls_stream = tokio_rustls::TlsConnector::from(config)
+                    .connect(name, stream)
+                    .await?;
+                return Ok(TcpConn(TokioIo::new(Box::new(tls_stream))));
+            }
+            Ok(TcpConn(TokioIo::new(Box::new(stream))))
         })
     }
 }

@@ -7,7 +7,10 @@
 //! - `ReqwestTransport` (real builds with the `reqwest` feature, on by default):
 //!   reqwest with rustls, for `http` and `https` endpoints.
 //! - [`HyperTransport`] (both builds): hyper over `tokio::net`, which madsim
-//!   simulates, so the same SDK code runs inside a simulated cluster. Plain `http`.
+//!   simulates, so the same SDK code runs inside a simulated cluster. `http`,
+//!   and `https` through rustls (real builds; sim builds speak plaintext).
+//!
+//! Both take [`crate::tls::TlsConfig`] (`with_tls`).
 //!
 //! Tests and users can supply their own (a scripted fake, a proxy, …).
 
@@ -131,9 +134,26 @@ impl TransportError {
     }
 }
 
+/// The transport a [`crate::Config`] with TLS settings ([`crate::Config::tls`])
+/// uses when none is given: [`default_transport`]'s kind, built with them.
+/// Fails with [`crate::Error::Tls`] when they do not load (sim builds:
+/// checked, then unused: the simulated network is plaintext).
+pub fn default_transport_with_tls(
+    tls: &crate::tls::TlsConfig,
+) -> crate::Result<Arc<dyn Transport>> {
+    #[cfg(all(feature = "reqwest", not(madsim)))]
+    {
+        Ok(Arc::new(ReqwestTransport::with_tls(tls)?))
+    }
+    #[cfg(not(all(feature = "reqwest", not(madsim))))]
+    {
+        Ok(Arc::new(HyperTransport::with_tls(tls)?))
+    }
+}
+
 /// The transport a [`crate::Config`] uses when none is given: reqwest in real
 /// builds with the `reqwest` feature (the default), hyper over `tokio::net`
-/// otherwise (plain `http` only), and hyper over madsim's simulated TCP in sim
+/// otherwise (`https` with the system's roots), and hyper over madsim's simulated TCP in sim
 /// builds. Fails with [`crate::Error::TransportInit`] when reqwest cannot build
 /// its client.
 pub fn default_transport() -> crate::Result<Arc<dyn Transport>> {
@@ -145,6 +165,17 @@ pub fn default_transport() -> crate::Result<Arc<dyn Transport>> {
     {
         Ok(Arc::new(HyperTransport::new()))
     }
+}
+
+/// [`error_chain`], led by what a TLS failure in it means (whose
+/// certificate was refused), so that a v2 caller sees a certificate problem
+/// named as one.
+pub(crate) fn tls_aware_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    #[cfg(not(madsim))]
+    if let Some((failure, _)) = crate::tls::failure_in(e) {
+        return format!("TLS: {failure}: {}", error_chain(e));
+    }
+    error_chain(e)
 }
 
 /// An error and its sources, joined with `: ` (the top-level text of reqwest's

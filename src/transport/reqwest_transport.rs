@@ -2,9 +2,10 @@
 
 use super::{
     ResponseBody, Transport, TransportError, TransportErrorKind, TransportRequest,
-    TransportResponse, error_chain,
+    TransportResponse, error_chain, tls_aware_chain,
 };
 use crate::error::{Error, Result};
+use crate::tls::TlsConfig;
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use std::time::Duration;
@@ -30,12 +31,18 @@ impl ReqwestTransport {
     /// on its own, behind the SDK's back, which would break the redirect policy
     /// and the at-most-once accounting of writes.
     pub fn new() -> Result<Self> {
-        Self::from_builder(
-            reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(30))
-                .tcp_keepalive(Duration::from_secs(30))
-                .pool_idle_timeout(Duration::from_secs(90)),
-        )
+        Self::from_builder(default_builder())
+    }
+
+    /// A transport with the default settings and these TLS settings for
+    /// `https` endpoints (see [`crate::tls`]). Fails with [`Error::Tls`]
+    /// when they do not load.
+    ///
+    /// reqwest sends the endpoint's host as SNI; a
+    /// [`TlsConfig::server_name`] is the name the certificate is checked against.
+    pub fn with_tls(tls: &TlsConfig) -> Result<Self> {
+        let rustls = tls.rustls_with_alpn(&[b"http/1.1"]).map_err(Error::Tls)?;
+        Self::from_builder(default_builder().tls_backend_preconfigured((*rustls).clone()))
     }
 
     /// A transport from a reqwest builder the caller prepared (TLS roots, client
@@ -61,6 +68,14 @@ impl ReqwestTransport {
     }
 }
 
+/// Go's `client.DefaultTransport` settings.
+fn default_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(30))
+        .tcp_keepalive(Duration::from_secs(30))
+        .pool_idle_timeout(Duration::from_secs(90))
+}
+
 #[async_trait]
 impl Transport for ReqwestTransport {
     async fn send(&self, req: TransportRequest) -> Result<TransportResponse, TransportError> {
@@ -78,7 +93,7 @@ impl Transport for ReqwestTransport {
                 } else {
                     TransportErrorKind::Request
                 };
-                TransportError::new(kind, &method, &url, error_chain(&e))
+                TransportError::new(kind, &method, &url, tls_aware_chain(&e))
             })?;
         let status = resp.status();
         let headers = resp.headers().clone();
@@ -122,5 +137,10 @@ mod tests {
     #[test]
     fn the_default_transport_builds() {
         assert!(ReqwestTransport::new().is_ok());
+        assert!(ReqwestTransport::with_tls(&TlsConfig::new().insecure_skip_verify()).is_ok());
+        assert!(matches!(
+            ReqwestTransport::with_tls(&TlsConfig::new().ca_file("/nonexistent/ca.pem")),
+            Err(Error::Tls(_))
+        ));
     }
 }

@@ -3,7 +3,8 @@
 
 use super::breaker::Outcome;
 use super::cluster::Cluster;
-use super::config::{Config, parse_endpoint};
+use super::config::Config;
+use super::dial::{Dial, Target, balanced};
 use super::endpoints::{CHANGE_CAPACITY, EndpointSet, Picked, Recorded};
 use super::error::{Error, EtcdError, Result};
 use super::layer::{GrpcChannel, wrap};
@@ -22,7 +23,6 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tonic::metadata::AsciiMetadataValue;
-use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
 /// Go's bound on the attempts of one unary call.
@@ -60,6 +60,8 @@ struct Inner {
     /// Balanced over the endpoints whose breaker is closed (kept so by
     /// [`EndpointSet`]); the token fetch uses it, and streams when no breaker is closed.
     channel: GrpcChannel,
+    /// How endpoints are reached (TLS or not, dial and keepalive settings).
+    dial: Dial,
     endpoints: Mutex<EndpointSet>,
     token: Mutex<Option<AsciiMetadataValue>>,
     closed: AtomicBool,
@@ -185,12 +187,14 @@ impl Client {
     /// cluster with auth disabled is accepted and no token is sent).
     pub async fn new(config: Config) -> Result<Client> {
         config.validate()?;
-        let (channel, changes) = Channel::balance_channel::<String>(CHANGE_CAPACITY);
-        let endpoints = EndpointSet::new(&config, &config.endpoints, changes)?;
+        let dial = Dial::new(&config)?;
+        let (channel, changes) = balanced(dial.layers(), CHANGE_CAPACITY);
+        let endpoints = EndpointSet::new(&dial, &config.endpoints, changes)?;
         let shutdown = Arc::new(Shutdown::default());
         let client = Client {
             inner: Arc::new(Inner {
-                channel: wrap(&config.layers, channel),
+                channel,
+                dial,
                 config,
                 endpoints: Mutex::new(endpoints),
                 token: Mutex::new(None),
@@ -243,9 +247,9 @@ impl Client {
             return Err(Error::NoAvailableEndpoints);
         }
         for u in &urls {
-            parse_endpoint(u)?;
+            self.inner.dial.target(u)?;
         }
-        self.inner.set().set(&self.inner.config, &urls)
+        self.inner.set().set(&self.inner.dial, &urls)
     }
 
     /// Replaces the endpoints with the client URLs of the started voting
@@ -448,11 +452,7 @@ impl Client {
     /// A channel to `endpoint` alone (connected on first use), with the
     /// config's dial and keepalive settings.
     pub(crate) fn endpoint_channel(&self, endpoint: &str) -> Result<GrpcChannel> {
-        let config = &self.inner.config;
-        Ok(wrap(
-            &config.layers,
-            endpoint_builder(config, endpoint)?.connect_lazy(),
-        ))
+        self.inner.dial.channel(endpoint)
     }
 
     /// Like [`Client::unary`], with every attempt sent to `endpoint` (Go
@@ -690,6 +690,11 @@ impl Client {
             let never_left = request_never_left(&status);
             let unavailable = status.code() == Code::Unavailable;
             let err = Error::from_status(status);
+            if matches!(err, Error::Tls { .. }) {
+                // The same certificates would be met again: no retry, and
+                // the request never reached etcd.
+                return Err(err);
+            }
             let again = unavailable && (retry == Retry::Repeatable || never_left);
             if !again || n >= max_attempts {
                 return Err(match retry {
@@ -908,7 +913,7 @@ impl Drop for Inner {
 fn spawn_probe(inner: &Arc<Inner>, url: String, generation: u64) {
     let weak: Weak<Inner> = Arc::downgrade(inner);
     let shutdown = inner.shutdown.clone();
-    let config = inner.config.clone();
+    let dial = inner.dial.clone();
     let probe_now = inner.probe_now.clone();
     tokio::spawn(async move {
         loop {
@@ -932,7 +937,7 @@ fn spawn_probe(inner: &Arc<Inner>, url: String, generation: u64) {
             if !started {
                 continue;
             }
-            let ok = probe(&config, &url).await;
+            let ok = probe(&dial, &url).await;
             let Some(inner) = weak.upgrade() else { return };
             inner
                 .set()
@@ -943,16 +948,14 @@ fn spawn_probe(inner: &Arc<Inner>, url: String, generation: u64) {
 
 /// One probe: a health check with a short timeout over a fresh connection,
 /// returned (with its endpoint, for the balanced channel) if it answered.
-async fn probe(config: &Config, url: &str) -> Option<(GrpcChannel, Endpoint)> {
-    let endpoint = endpoint_builder(config, url).ok()?;
-    let channel = wrap(&config.layers, endpoint.connect_lazy());
+async fn probe(dial: &Dial, url: &str) -> Option<(GrpcChannel, Target)> {
+    let target = dial.target(url).ok()?;
+    let channel = wrap(dial.layers(), target.lazy());
     let mut health = HealthClient::new(channel.clone());
     let mut req = tonic::Request::new(HealthCheckRequest::default());
     req.set_timeout(PROBE_TIMEOUT);
     match tokio::time::timeout(PROBE_TIMEOUT, health.check(req)).await {
-        Ok(Ok(r)) if r.get_ref().status == ServingStatus::Serving as i32 => {
-            Some((channel, endpoint))
-        }
+        Ok(Ok(r)) if r.get_ref().status == ServingStatus::Serving as i32 => Some((channel, target)),
         Ok(Ok(r)) => {
             tracing::debug!(
                 endpoint = url,
@@ -1012,25 +1015,6 @@ fn version_at_least_3_2(version: &str) -> bool {
         .and_then(|p| p.parse::<u64>().ok())
         .unwrap_or(0);
     major > 3 || (major == 3 && minor >= 2)
-}
-
-/// The tonic endpoint for one configured endpoint string, with the config's
-/// dial and keepalive settings.
-pub(crate) fn endpoint_builder(config: &Config, ep: &str) -> Result<Endpoint> {
-    let parsed = parse_endpoint(ep)?;
-    let mut endpoint = Endpoint::from_shared(parsed.uri).map_err(Error::Connect)?;
-    if let Some(d) = config.dial_timeout {
-        endpoint = endpoint.connect_timeout(d);
-    }
-    if let Some(t) = config.keep_alive_time {
-        endpoint = endpoint
-            .http2_keep_alive_interval(t)
-            .keep_alive_while_idle(true);
-        if let Some(to) = config.keep_alive_timeout {
-            endpoint = endpoint.keep_alive_timeout(to);
-        }
-    }
-    Ok(endpoint)
 }
 
 /// `fut`, or `None` once `deadline` passes.

@@ -2,6 +2,7 @@
 
 use super::error::{Error, Result};
 use super::layer::{BoxError, ChannelLayer, GrpcRequest, GrpcResponse, GrpcService};
+use crate::tls::TlsConfig;
 use std::fmt;
 use std::time::Duration;
 
@@ -15,10 +16,23 @@ pub const DEFAULT_MAX_CALL_RECV_MSG_SIZE: usize = i32::MAX as usize;
 /// `Option` says what `None` means.
 #[derive(Clone, Default)]
 pub struct Config {
-    /// The members' client endpoints: `host:port`, `http://host:port` or
-    /// `unix:///path` (a Unix socket; real builds). `https://` is refused
-    /// until TLS lands. At least one is required; calls are balanced over all.
+    /// The members' client endpoints: `host:port`, `http://host:port`,
+    /// `https://host:port` or `unix:///path` (a Unix socket; real builds).
+    /// At least one is required; calls are balanced over all. One client
+    /// speaks TLS to every endpoint or to none (see [`Config::tls`]): mixing
+    /// `http://` and `https://` is refused.
     pub endpoints: Vec<String>,
+    /// TLS settings (CA, client certificate, server name; see
+    /// [`crate::tls`]). As in Go's client: `https://` endpoints speak TLS
+    /// with these settings, or with the defaults (the system's roots, no
+    /// client certificate) when `None`; `host:port` endpoints speak TLS when
+    /// this is set; `http://` and `unix://` ones never do. `None`: plaintext
+    /// unless the endpoints say `https://`.
+    ///
+    /// Sim builds: accepted (the files are still read by
+    /// [`Config::validate`]) but nothing is encrypted: madsim-tonic passes
+    /// values between simulated nodes, so TLS endpoints run in plaintext.
+    pub tls: Option<TlsConfig>,
     /// Bounds establishing one connection to one endpoint. `None`: no bound
     /// beyond the operating system's (Go's default).
     pub dial_timeout: Option<Duration>,
@@ -63,6 +77,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("endpoints", &self.endpoints)
+            .field("tls", &self.tls)
             .field("dial_timeout", &self.dial_timeout)
             .field("keep_alive_time", &self.keep_alive_time)
             .field("keep_alive_timeout", &self.keep_alive_timeout)
@@ -78,14 +93,30 @@ impl fmt::Debug for Config {
     }
 }
 
+/// Whether an endpoint string asks for TLS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    /// `https://`.
+    Tls,
+    /// `http://` or `unix://`.
+    Plain,
+    /// `host:port`: TLS when the config has TLS settings.
+    Unspecified,
+}
+
 /// One endpoint, parsed: the URI tonic dials.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ParsedEndpoint {
-    /// What tonic's `Endpoint` is built from: `http://host:port` or `unix:///path`.
+    /// What tonic's `Endpoint` is built from: `http://host:port` (TLS
+    /// endpoints too: the TLS is in our connector, below tonic) or
+    /// `unix:///path`.
     pub(crate) uri: String,
+    /// What the string asked for.
+    pub(crate) scheme: Scheme,
 }
 
-/// Parses one endpoint string (`host:port`, `http://host:port`, `unix:///path`).
+/// Parses one endpoint string (`host:port`, `http://host:port`,
+/// `https://host:port`, `unix:///path`).
 pub(crate) fn parse_endpoint(ep: &str) -> Result<ParsedEndpoint> {
     let invalid = |reason: &str| Error::InvalidEndpoint {
         endpoint: ep.to_string(),
@@ -100,15 +131,19 @@ pub(crate) fn parse_endpoint(ep: &str) -> Result<ParsedEndpoint> {
         }
         return Ok(ParsedEndpoint {
             uri: ep.to_string(),
+            scheme: Scheme::Plain,
         });
     }
-    if ep.starts_with("https://") || ep.starts_with("unixs://") {
-        return Err(invalid("TLS endpoints are not supported yet"));
+    if ep.starts_with("unixs://") {
+        return Err(invalid(
+            "TLS over a unix socket (unixs://) is not supported",
+        ));
     }
-    let authority = match ep.split_once("://") {
-        Some(("http", rest)) => rest.strip_suffix('/').unwrap_or(rest),
+    let (authority, scheme) = match ep.split_once("://") {
+        Some(("http", rest)) => (rest.strip_suffix('/').unwrap_or(rest), Scheme::Plain),
+        Some(("https", rest)) => (rest.strip_suffix('/').unwrap_or(rest), Scheme::Tls),
         Some((scheme, _)) => return Err(invalid(&format!("unsupported scheme {scheme:?}"))),
-        None => ep,
+        None => (ep, Scheme::Unspecified),
     };
     if authority.is_empty() || authority.contains(['/', '?', '#', ' ']) {
         return Err(invalid("expected host:port"));
@@ -122,7 +157,7 @@ pub(crate) fn parse_endpoint(ep: &str) -> Result<ParsedEndpoint> {
     let uri = format!("http://{authority}");
     uri.parse::<http::Uri>()
         .map_err(|e| invalid(&e.to_string()))?;
-    Ok(ParsedEndpoint { uri })
+    Ok(ParsedEndpoint { uri, scheme })
 }
 
 impl Config {
@@ -175,7 +210,11 @@ impl Config {
     ///
     /// - [`Error::NoAvailableEndpoints`] when `endpoints` is empty;
     /// - [`Error::InvalidEndpoint`] for an endpoint that is not `host:port`,
-    ///   `http://host:port` or `unix:///path`, or that needs TLS;
+    ///   `http://host:port`, `https://host:port` or `unix:///path`;
+    /// - [`Error::InvalidConfig`] (field `endpoints`) for endpoints that mix
+    ///   TLS and plaintext (see [`Config::tls`]);
+    /// - [`Error::TlsConfig`] for TLS settings that do not load (a PEM file
+    ///   unreadable or invalid, a certificate without its key);
     /// - [`Error::InvalidConfig`] for a zero duration (use `None` for
     ///   "no bound"), a zero message size, or a password without a username.
     ///
@@ -184,17 +223,19 @@ impl Config {
     ///
     /// assert!(Config::new(["127.0.0.1:2379", "http://127.0.0.1:22379"]).validate().is_ok());
     /// assert!(matches!(Config::default().validate(), Err(Error::NoAvailableEndpoints)));
+    /// assert!(Config::new(["https://127.0.0.1:2379"]).validate().is_ok());
     /// assert!(matches!(
-    ///     Config::new(["https://127.0.0.1:2379"]).validate(),
-    ///     Err(Error::InvalidEndpoint { .. })
+    ///     Config::new(["https://127.0.0.1:2379", "http://127.0.0.1:22379"]).validate(),
+    ///     Err(Error::InvalidConfig { field: "endpoints", .. })
     /// ));
     /// ```
     pub fn validate(&self) -> Result<()> {
         if self.endpoints.is_empty() {
             return Err(Error::NoAvailableEndpoints);
         }
-        for ep in &self.endpoints {
-            parse_endpoint(ep)?;
+        self.uses_tls()?;
+        if let Some(tls) = &self.tls {
+            tls.validate().map_err(Error::TlsConfig)?;
         }
         let invalid = |field: &'static str, reason: &str| {
             Err(Error::InvalidConfig {
@@ -229,6 +270,35 @@ impl Config {
             return invalid("password", "a password needs a username");
         }
         Ok(())
+    }
+
+    /// Whether the client speaks TLS (to every endpoint): some endpoint
+    /// says `https://`, or `tls` is set and none says `http://` or
+    /// `unix://`. Fails with [`Error::InvalidEndpoint`] for an endpoint that
+    /// does not parse and [`Error::InvalidConfig`] when the endpoints mix
+    /// TLS and plaintext.
+    pub fn uses_tls(&self) -> Result<bool> {
+        let (mut tls, mut plain) = (None, None);
+        for ep in &self.endpoints {
+            let wants_tls = match parse_endpoint(ep)?.scheme {
+                Scheme::Tls => true,
+                Scheme::Plain => false,
+                Scheme::Unspecified => self.tls.is_some(),
+            };
+            let slot = if wants_tls { &mut tls } else { &mut plain };
+            slot.get_or_insert(ep.as_str());
+        }
+        match (tls, plain) {
+            (Some(t), Some(p)) => Err(Error::InvalidConfig {
+                field: "endpoints",
+                reason: format!(
+                    "{t:?} speaks TLS and {p:?} plaintext; one client speaks one or the other \
+                     (https:// or host:port with `tls` set, or http://, unix:// or host:port \
+                     without `tls`)"
+                ),
+            }),
+            (t, _) => Ok(t.is_some()),
+        }
     }
 
     /// The send limit in effect.
@@ -282,8 +352,54 @@ mod tests {
                 "{bad:?} accepted"
             );
         }
-        let https = uri("https://127.0.0.1:2379").unwrap_err();
-        assert!(https.to_string().contains("TLS"), "{https}");
+        assert_eq!(
+            uri("https://127.0.0.1:2379/").unwrap(),
+            "http://127.0.0.1:2379"
+        );
+        let scheme = |s: &str| parse_endpoint(s).unwrap().scheme;
+        assert_eq!(scheme("https://[::1]:2379"), Scheme::Tls);
+        assert_eq!(scheme("http://[::1]:2379"), Scheme::Plain);
+        assert_eq!(scheme("[::1]:2379"), Scheme::Unspecified);
+        assert!(uri("unixs:///tmp/etcd.sock").is_err());
+    }
+
+    #[test]
+    fn tls_is_all_or_nothing() {
+        let tls = |eps: &[&str], settings: bool| {
+            Config {
+                tls: settings.then(TlsConfig::new),
+                ..Config::new(eps.iter().copied())
+            }
+            .uses_tls()
+        };
+        assert!(!tls(&["127.0.0.1:2379"], false).unwrap());
+        assert!(tls(&["127.0.0.1:2379"], true).unwrap());
+        assert!(tls(&["https://127.0.0.1:2379"], false).unwrap());
+        assert!(!tls(&["http://127.0.0.1:2379"], true).unwrap());
+        assert!(tls(&["https://a:1", "b:2"], true).unwrap());
+        for mixed in [
+            tls(&["https://a:1", "http://b:2"], true),
+            tls(&["https://a:1", "b:2"], false),
+            tls(&["http://a:1", "b:2"], true),
+        ] {
+            match mixed {
+                Err(Error::InvalidConfig { field, reason }) => {
+                    assert_eq!(field, "endpoints");
+                    assert!(reason.contains("TLS"), "{reason}");
+                }
+                other => panic!("expected the mix refused, got {other:?}"),
+            }
+        }
+        let unreadable = Config {
+            tls: Some(TlsConfig::new().ca_file("/nonexistent/ca.pem")),
+            ..Config::new(["https://127.0.0.1:2379"])
+        };
+        match unreadable.validate() {
+            Err(e @ Error::TlsConfig(_)) => {
+                assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}")
+            }
+            other => panic!("expected TlsConfig, got {other:?}"),
+        }
     }
 
     #[test]

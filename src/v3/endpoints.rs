@@ -7,22 +7,11 @@
 //! probes' waiting and calling is in `client.rs`.
 
 use super::breaker::{BASE_BACKOFF, Breaker, Outcome};
-use super::client::endpoint_builder;
-use super::config::Config;
+use super::dial::{Change, Dial, Target};
 use super::error::Result;
 use super::layer::{GrpcChannel, wrap};
 use tokio::sync::mpsc::Sender;
 use tokio::time::Instant;
-use tonic::transport::Endpoint;
-
-/// A change of the balanced channel's endpoint set (tonic's type in real
-/// builds, tower's in madsim-tonic).
-#[cfg(not(madsim))]
-pub(crate) type Change = tonic::transport::channel::Change<String, Endpoint>;
-/// A change of the balanced channel's endpoint set (tonic's type in real
-/// builds, tower's in madsim-tonic).
-#[cfg(madsim)]
-pub(crate) type Change = tower::discover::Change<String, Endpoint>;
 
 /// The capacity of the balanced channel's change queue.
 pub(crate) const CHANGE_CAPACITY: usize = 1024;
@@ -73,7 +62,7 @@ pub(crate) struct EndpointSet {
 impl EndpointSet {
     /// A set of `urls` (already validated), each inserted into the balanced
     /// channel through `changes`.
-    pub(crate) fn new(config: &Config, urls: &[String], changes: Sender<Change>) -> Result<Self> {
+    pub(crate) fn new(dial: &Dial, urls: &[String], changes: Sender<Change>) -> Result<Self> {
         let mut set = EndpointSet {
             members: Vec::new(),
             next: 0,
@@ -81,7 +70,7 @@ impl EndpointSet {
             changes,
             expedited: None,
         };
-        set.set(config, urls)?;
+        set.set(dial, urls)?;
         Ok(set)
     }
 
@@ -113,7 +102,7 @@ impl EndpointSet {
     /// Replaces the endpoints with `urls` (duplicates dropped): kept ones
     /// keep their channel and breaker, removed ones leave the balanced
     /// channel, new ones join it.
-    pub(crate) fn set(&mut self, config: &Config, urls: &[String]) -> Result<()> {
+    pub(crate) fn set(&mut self, dial: &Dial, urls: &[String]) -> Result<()> {
         let mut wanted: Vec<&String> = Vec::new();
         for u in urls {
             if !wanted.contains(&u) {
@@ -123,8 +112,8 @@ impl EndpointSet {
         let mut fresh = Vec::new();
         for u in &wanted {
             if !self.members.iter().any(|m| &m.url == *u) {
-                let endpoint = endpoint_builder(config, u)?;
-                fresh.push((u.to_string(), endpoint));
+                let target = dial.target(u)?;
+                fresh.push((u.to_string(), target));
             }
         }
         let (kept, removed): (Vec<Member>, Vec<Member>) = std::mem::take(&mut self.members)
@@ -136,15 +125,15 @@ impl EndpointSet {
             }
         }
         self.members = kept;
-        for (url, endpoint) in fresh {
+        for (url, target) in fresh {
             self.generations += 1;
             self.members.push(Member {
                 url: url.clone(),
                 generation: self.generations,
-                channel: wrap(&config.layers, endpoint.connect_lazy()),
+                channel: wrap(dial.layers(), target.lazy()),
                 breaker: Breaker::default(),
             });
-            self.send(Change::Insert(url, endpoint));
+            self.send(Change::Insert(url, target.member()));
         }
         self.members
             .sort_by_key(|m| wanted.iter().position(|u| **u == m.url));
@@ -245,12 +234,12 @@ impl EndpointSet {
 
     /// Records a probe's result; on success the endpoint's channel becomes
     /// the probe's (`channel`, freshly connected) and it rejoins the
-    /// balanced channel as `endpoint`.
+    /// balanced channel through `target`.
     pub(crate) fn probe_result(
         &mut self,
         url: &str,
         generation: u64,
-        ok: Option<(GrpcChannel, Endpoint)>,
+        ok: Option<(GrpcChannel, Target)>,
         now: Instant,
     ) {
         let Some(m) = self
@@ -261,13 +250,13 @@ impl EndpointSet {
             return;
         };
         m.breaker.probe_result(ok.is_some(), now);
-        if let Some((channel, endpoint)) = ok {
+        if let Some((channel, target)) = ok {
             m.channel = channel;
             tracing::info!(
                 endpoint = url,
                 "v3: endpoint answered its probe and is used again"
             );
-            self.send(Change::Insert(url.to_string(), endpoint));
+            self.send(Change::Insert(url.to_string(), target.member()));
         }
     }
 }
@@ -276,6 +265,7 @@ impl EndpointSet {
 mod tests {
     use super::*;
     use crate::v3::breaker::BASE_BACKOFF;
+    use crate::v3::config::Config;
     use std::time::Duration;
     use tokio::sync::mpsc::{Receiver, channel};
 
@@ -298,10 +288,15 @@ mod tests {
         out
     }
 
+    fn plain() -> Dial {
+        Dial::new(&Config::new(["127.0.0.1:1"])).unwrap()
+    }
+
     fn set_of(ports: &[u16]) -> (EndpointSet, Receiver<Change>, Vec<String>) {
         let (tx, rx) = channel(CHANGE_CAPACITY);
         let u = urls(ports);
-        let set = EndpointSet::new(&Config::new(u.clone()), &u, tx).unwrap();
+        let dial = Dial::new(&Config::new(u.clone())).unwrap();
+        let set = EndpointSet::new(&dial, &u, tx).unwrap();
         (set, rx, u)
     }
 
@@ -339,9 +334,9 @@ mod tests {
         // Its probe: not before the backoff; success brings it back.
         assert!(!set.start_probe(&u[1], gen1, now));
         assert!(set.start_probe(&u[1], gen1, now + BASE_BACKOFF));
-        let endpoint = endpoint_builder(&Config::default(), &u[1]).unwrap();
-        let ch = wrap(&Default::default(), endpoint.connect_lazy());
-        set.probe_result(&u[1], gen1, Some((ch, endpoint)), now + BASE_BACKOFF);
+        let target = plain().target(&u[1]).unwrap();
+        let ch = wrap(&Default::default(), target.lazy());
+        set.probe_result(&u[1], gen1, Some((ch, target)), now + BASE_BACKOFF);
         assert_eq!(drain(&mut rx), vec![('+', u[1].clone())]);
         assert_eq!(set.closed().len(), 3);
     }
@@ -395,7 +390,7 @@ mod tests {
             u[0].clone(),
             "http://127.0.0.1:1004".to_string(),
         ];
-        set.set(&Config::default(), &next).unwrap();
+        set.set(&plain(), &next).unwrap();
         // u[1] (closed) leaves the balancer, u[0] (open) is not in it, the
         // new one joins; the order is the one asked for.
         assert_eq!(
@@ -408,9 +403,9 @@ mod tests {
 
         // Removed and re-added: a new incarnation; the old one's outcomes
         // and probes no longer apply.
-        set.set(&Config::default(), &[next[0].clone(), next[2].clone()])
+        set.set(&plain(), &[next[0].clone(), next[2].clone()])
             .unwrap();
-        set.set(&Config::default(), &next).unwrap();
+        set.set(&plain(), &next).unwrap();
         drain(&mut rx);
         assert_eq!(set.probe_at(&u[0], p.generation), None);
         assert_eq!(
@@ -418,6 +413,6 @@ mod tests {
             Recorded::Nothing
         );
         assert_eq!(set.closed().len(), 3);
-        assert!(set.set(&Config::default(), &["bad".to_string()]).is_err());
+        assert!(set.set(&plain(), &["bad".to_string()]).is_err());
     }
 }

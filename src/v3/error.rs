@@ -6,6 +6,7 @@
 //! [`Error::from_status`] turns each of them into an [`EtcdError`] variant and
 //! keeps any other status as it is ([`Error::Status`]).
 
+pub use crate::tls::TlsFailure;
 pub use tonic::{Code, Status};
 
 /// The result type of every v3 call.
@@ -236,6 +237,29 @@ pub enum Error {
     /// The gRPC channel could not be built.
     #[error("etcdclient: cannot connect")]
     Connect(#[source] tonic::transport::Error),
+    /// The TLS settings ([`crate::v3::Config::tls`]) could not be loaded:
+    /// a PEM file unreadable or invalid (the error names it), a certificate
+    /// without its key, no system roots.
+    #[error("etcdclient: TLS settings: {0}")]
+    TlsConfig(#[source] crate::tls::TlsError),
+    /// A TLS connection to an endpoint failed. `failure` says whose
+    /// certificate was refused: the server's
+    /// ([`TlsFailure::ServerCertificate`]: not signed by a trusted CA, wrong
+    /// name, expired) or the client's
+    /// ([`TlsFailure::ClientCertificateRefused`]: none sent to a member
+    /// with `--client-cert-auth`, or signed by a CA it does not trust).
+    /// Not retried: another attempt would meet the same certificates. The
+    /// request never reached etcd, so a write was not applied.
+    #[error("etcdclient: {failure}: {message}")]
+    Tls {
+        /// Whose certificate, or what else.
+        failure: TlsFailure,
+        /// rustls's words for it (e.g. "invalid peer certificate: UnknownIssuer").
+        message: String,
+        /// The gRPC status the failure came in.
+        #[source]
+        status: Status,
+    },
     /// [`crate::v3::Config::reject_old_cluster`]: no endpoint runs 3.2 or later.
     #[error("etcdclient: old cluster version {version:?}")]
     OldCluster {
@@ -287,9 +311,18 @@ pub enum Error {
 }
 
 impl Error {
-    /// The typed error for a status: an [`Error::Etcd`] when its code and
-    /// message are one of spec §3.1's, [`Error::Status`] otherwise.
+    /// The typed error for a status: [`Error::Tls`] when a TLS failure
+    /// caused it, an [`Error::Etcd`] when its code and message are one of
+    /// spec §3.1's, [`Error::Status`] otherwise.
     pub fn from_status(status: Status) -> Error {
+        #[cfg(not(madsim))]
+        if let Some((failure, message)) = crate::tls::failure_in(&status) {
+            return Error::Tls {
+                failure,
+                message,
+                status,
+            };
+        }
         match EtcdError::from_code_and_message(status.code(), status.message()) {
             Some(kind) => Error::Etcd { kind, status },
             None => Error::Status(status),
@@ -331,6 +364,8 @@ impl Error {
             Error::Closed => Code::Cancelled,
             Error::NoAvailableEndpoints | Error::Connect(_) => Code::Unavailable,
             Error::InvalidEndpoint { .. } | Error::InvalidConfig { .. } => Code::InvalidArgument,
+            Error::TlsConfig(_) => Code::InvalidArgument,
+            Error::Tls { status, .. } => status.code(),
             Error::InvalidResponse(_) => Code::Internal,
             Error::OldCluster { .. } => Code::FailedPrecondition,
             Error::WatchCompacted { .. } => Code::OutOfRange,

@@ -82,6 +82,7 @@ pub mod cluster;
 pub mod compare;
 pub mod concurrency;
 pub mod config;
+mod dial;
 mod endpoints;
 pub mod error;
 pub mod kv;

@@ -36,14 +36,17 @@
 //! them; so are `TLS`, `DialOptions`, `Context` and `LogConfig`, which Go's
 //! own marshalling of a config writes as `null`.
 //!
-//! TLS: this client does not speak TLS yet ([`Config`] refuses `https://`
-//! endpoints). The TLS keys are read into [`TlsFiles`]; unless
-//! `insecure-transport` is true, a file that sets any of them (a certificate,
-//! key or CA file, or `insecure-skip-tls-verify`) is refused by
-//! [`ClientFile::into_config`] with [`Error::TlsNotSupported`] naming them,
-//! rather than connecting without the security the file asked for.
+//! TLS: the TLS keys are read into [`TlsFiles`] and become
+//! [`Config::tls`] ([`TlsFiles::tls_config`]): `trusted-ca-file` the CA,
+//! `cert-file` with `key-file` the client certificate (one without the other
+//! is ignored, as in Go), `insecure-skip-tls-verify` no verification.
+//! `insecure-transport: true` drops them all, as in Go. One difference: Go
+//! turns TLS on for every file without `insecure-transport` (so `host:port`
+//! endpoints then speak TLS); here a file turns it on only when it sets one
+//! of those keys (`https://` endpoints speak TLS either way).
 
 use super::config::Config;
+use crate::tls::TlsConfig;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use yaml_rust2::{Yaml, YamlLoader};
@@ -75,20 +78,9 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// The file asks for TLS, which this client does not support yet.
-    #[error(
-        "client config file: TLS is not supported by this client yet (set by {}); set insecure-transport: true to connect without TLS",
-        .fields.join(", ")
-    )]
-    TlsNotSupported {
-        /// The keys that ask for TLS.
-        fields: Vec<&'static str>,
-    },
 }
 
-/// The TLS keys of a client configuration file. Nothing here is used yet
-/// (see [the module](self)); they are kept so a caller can report or act on
-/// them.
+/// The TLS keys of a client configuration file (see [the module](self)).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TlsFiles {
     /// `insecure-transport`: connect without TLS, whatever else is set
@@ -127,6 +119,25 @@ impl TlsFiles {
         }
         keys
     }
+
+    /// The TLS settings these keys ask for; `None` when they ask for none
+    /// ([`TlsFiles::requested`] is empty).
+    pub fn tls_config(&self) -> Option<TlsConfig> {
+        if self.requested().is_empty() {
+            return None;
+        }
+        let mut tls = TlsConfig::new();
+        if let Some(ca) = &self.trusted_ca_file {
+            tls = tls.ca_file(ca);
+        }
+        if let (Some(cert), Some(key)) = (&self.cert_file, &self.key_file) {
+            tls = tls.client_cert_files(cert, key);
+        }
+        if self.insecure_skip_tls_verify {
+            tls = tls.insecure_skip_verify();
+        }
+        Some(tls)
+    }
 }
 
 /// A parsed client configuration file.
@@ -143,14 +154,13 @@ pub struct ClientFile {
 }
 
 impl ClientFile {
-    /// The [`Config`] to connect with; [`Error::TlsNotSupported`] when the
-    /// file asks for TLS ([`TlsFiles::requested`]).
+    /// The [`Config`] to connect with, its `tls` from the TLS keys
+    /// ([`TlsFiles::tls_config`]). The files are read when the client is built.
     pub fn into_config(self) -> Result<Config, Error> {
-        let fields = self.tls.requested();
-        if !fields.is_empty() {
-            return Err(Error::TlsNotSupported { fields });
-        }
-        Ok(self.config)
+        Ok(Config {
+            tls: self.tls.tls_config(),
+            ..self.config
+        })
     }
 }
 
@@ -341,6 +351,7 @@ fn parse_go_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tls::Pem;
 
     #[test]
     fn every_key_reaches_its_field() {
@@ -428,7 +439,7 @@ mod tests {
     }
 
     #[test]
-    fn tls_keys_are_read_and_refused_unless_insecure_transport() {
+    fn tls_keys_become_the_tls_settings_unless_insecure_transport() {
         let text = "endpoints: [x:1]\ncert-file: /c.crt\nkey-file: /c.key\n\
                     trusted-ca-file: /ca.crt\ninsecure-skip-tls-verify: true\nca-file: /old.crt\n";
         let f = parse(text).unwrap();
@@ -443,31 +454,21 @@ mod tests {
                 ca_file: Some("/old.crt".into()),
             }
         );
-        match f.into_config() {
-            Err(Error::TlsNotSupported { fields }) => assert_eq!(
-                fields,
-                [
-                    "cert-file",
-                    "key-file",
-                    "trusted-ca-file",
-                    "insecure-skip-tls-verify"
-                ]
-            ),
-            other => panic!("{other:?}"),
-        }
-        let err = parse("trusted-ca-file: /ca.crt\n")
-            .unwrap()
-            .into_config()
-            .unwrap_err();
-        assert!(err.to_string().contains("trusted-ca-file"), "{err}");
-        assert!(
-            err.to_string().contains("insecure-transport: true"),
-            "{err}"
+        let tls = f.into_config().unwrap().tls.expect("TLS asked for");
+        assert_eq!(tls.ca(), Some(&Pem::File("/ca.crt".into())));
+        assert_eq!(
+            tls.client_cert(),
+            Some((&Pem::File("/c.crt".into()), &Pem::File("/c.key".into())))
         );
+        assert!(tls.skips_verification());
+        // A certificate without its key is ignored, as in Go.
+        let half = parse("cert-file: /c.crt\n").unwrap().into_config().unwrap();
+        assert!(half.tls.is_some_and(|t| t.client_cert().is_none()));
         // insecure-transport wins, as in Go; ca-file alone asks for nothing.
         let plain = parse(&format!("{text}insecure-transport: true\n")).unwrap();
-        assert!(plain.into_config().is_ok());
-        assert!(parse("ca-file: /old.crt\n").unwrap().into_config().is_ok());
+        assert!(plain.into_config().unwrap().tls.is_none());
+        let old = parse("ca-file: /old.crt\n").unwrap().into_config().unwrap();
+        assert!(old.tls.is_none());
     }
 
     #[test]
