@@ -63,7 +63,7 @@ impl ErrorStream {
 /// [`EmbedError::DataDir`], [`EmbedError::Member`].
 pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
     config.validate()?;
-    let map = config.initial_cluster_map()?;
+    config.initial_cluster_map()?;
     log_config(&config);
 
     let mut listeners = Vec::new();
@@ -95,6 +95,9 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
         &config.listen_peer_urls,
         std::slice::from_ref(&peer_url),
     );
+    let disk = open_disk(&config)?;
+    let initialized = !crate::raft::Disk::read(&disk, |s| s.is_empty());
+    let (config, map) = super::bootstrap::resolve(config, &advertise_peer_url, initialized).await?;
     let initial_cluster: Vec<(String, String)> = map
         .iter()
         .map(|(name, urls)| {
@@ -150,7 +153,6 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
         v3_restore,
         auth_token: config.token_kind()?,
     };
-    let disk = open_disk(&config)?;
     let member = Member::start_with_listeners(member_cfg, disk, listeners).await?;
     tracing::info!(%peer_addr, "embed: listening for peers on {peer_addr}");
 

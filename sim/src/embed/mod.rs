@@ -27,9 +27,11 @@
 //!   lists and initial-cluster map.
 //! - [`flags`]: the command line (Go flag rules, environment, config file);
 //!   [`help`]: its usage text.
-//! - [`etcd`]: [`start`] and the running [`Etcd`]; [`disk`]: the disk it runs on.
+//! - [`etcd`]: [`start`] and the running [`Etcd`]; [`disk`]: the disk it runs on;
+//!   [`bootstrap`]: the initial cluster from `--discovery`.
 
 pub mod auth_token;
+pub mod bootstrap;
 pub mod config;
 pub mod disk;
 pub mod error;

@@ -100,9 +100,9 @@ impl Config {
                 ));
             }
         }
-        let discovery = ["discovery", "discovery-srv"]
+        let discovery = [&self.discovery, &self.discovery_srv]
             .iter()
-            .filter(|k| self.unsupported.contains_key(**k))
+            .filter(|v| !v.is_empty())
             .count();
         if discovery + usize::from(self.initial_cluster.is_some()) > 1 {
             return invalid(ERR_CONFLICT_BOOTSTRAP.into());
@@ -160,6 +160,13 @@ impl Config {
             return unsupported(
                 flag,
                 format!("{value:?} is not supported by etcd-sim (only the default works): {what}"),
+            );
+        }
+        if !self.discovery_srv.is_empty() {
+            return unsupported(
+                "discovery-srv",
+                "DNS SRV discovery is not supported by etcd-sim; use --discovery or --initial-cluster"
+                    .into(),
             );
         }
         if self.force_new_cluster {
@@ -415,7 +422,7 @@ mod tests {
         c.auto_compaction_mode = "foo".into();
         assert_eq!(msg(&c), "unknown auto-compaction-mode \"foo\"");
         let mut c = base();
-        c.unsupported.insert("discovery".into(), "http://x".into());
+        c.discovery = "http://x".into();
         c.initial_cluster = Some("a=http://127.0.0.1:23801".into());
         assert_eq!(msg(&c), ERR_CONFLICT_BOOTSTRAP);
     }
