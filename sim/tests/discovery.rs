@@ -501,3 +501,213 @@ async fn discovery_through_a_proxy() {
         assert!(through >= 6, "{bin}: {through} requests through the proxy");
     }
 }
+
+/// A tiny authoritative DNS server on loopback UDP: SRV and A records, NXDOMAIN
+/// for other names, empty answers for other types of known names.
+struct DnsRecords {
+    srv: Vec<(String, Vec<(String, u16)>)>,
+    a: Vec<(String, [u8; 4])>,
+}
+
+async fn dns_server(records: DnsRecords) -> String {
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("bind dns");
+    let addr = sock.local_addr().expect("addr").to_string();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, from)) = sock.recv_from(&mut buf).await {
+            if let Some(reply) = dns_answer(&records, &buf[..n]) {
+                let _ = sock.send_to(&reply, from).await;
+            }
+        }
+    });
+    addr
+}
+
+fn encode_name(name: &str, out: &mut Vec<u8>) {
+    for label in name.trim_end_matches('.').split('.') {
+        out.push(label.len() as u8);
+        out.extend_from_slice(label.as_bytes());
+    }
+    out.push(0);
+}
+
+fn dns_answer(records: &DnsRecords, q: &[u8]) -> Option<Vec<u8>> {
+    if q.len() < 12 {
+        return None;
+    }
+    // The question name, type, class.
+    let mut i = 12;
+    let mut labels = Vec::new();
+    while *q.get(i)? != 0 {
+        let len = usize::from(q[i]);
+        labels.push(String::from_utf8_lossy(q.get(i + 1..i + 1 + len)?).to_ascii_lowercase());
+        i += 1 + len;
+    }
+    let qtype = u16::from_be_bytes([*q.get(i + 1)?, *q.get(i + 2)?]);
+    let question_end = i + 5;
+    let name = labels.join(".");
+    let mut answers: Vec<(u16, Vec<u8>)> = Vec::new();
+    let srv = records
+        .srv
+        .iter()
+        .find(|(n, _)| n.trim_end_matches('.') == name);
+    let a = records
+        .a
+        .iter()
+        .find(|(n, _)| n.trim_end_matches('.') == name);
+    if qtype == 33 {
+        for (target, port) in srv.map(|(_, v)| v.as_slice()).unwrap_or_default() {
+            let mut rdata = vec![0, 10, 0, 10];
+            rdata.extend_from_slice(&port.to_be_bytes());
+            encode_name(target, &mut rdata);
+            answers.push((33, rdata));
+        }
+    }
+    if qtype == 1
+        && let Some((_, ip)) = a
+    {
+        answers.push((1, ip.to_vec()));
+    }
+    let known = srv.is_some() || a.is_some();
+    let mut out = Vec::new();
+    out.extend_from_slice(&q[0..2]);
+    let rd = q[2] & 0x01;
+    out.push(0x84 | rd); // QR, AA, RD as asked
+    out.push(if known { 0x00 } else { 0x03 }); // NOERROR or NXDOMAIN
+    out.extend_from_slice(&[0, 1]);
+    out.extend_from_slice(&(answers.len() as u16).to_be_bytes());
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    out.extend_from_slice(q.get(12..question_end)?);
+    for (kind, rdata) in answers {
+        out.extend_from_slice(&[0xc0, 0x0c]);
+        out.extend_from_slice(&kind.to_be_bytes());
+        out.extend_from_slice(&[0, 1, 0, 0, 0, 60]);
+        out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        out.extend_from_slice(&rdata);
+    }
+    Some(out)
+}
+
+/// Starts `bin` like [`spawn_member`], with the DNS test server in its
+/// environment.
+fn spawn_with_dns(
+    bin: &str,
+    dir: &Path,
+    name: &str,
+    ports: (u16, u16),
+    extra: &[String],
+    dns: &str,
+) -> Proc {
+    let mut p = spawn_member_env(
+        bin,
+        dir,
+        name,
+        ports,
+        extra,
+        &[("ETCDSIM_TEST_DNS_SERVER", dns)],
+    );
+    p.name = name.to_string();
+    p
+}
+
+fn spawn_member_env(
+    bin: &str,
+    dir: &Path,
+    name: &str,
+    (cp, pp): (u16, u16),
+    extra: &[String],
+    env: &[(&str, &str)],
+) -> Proc {
+    let client_url = format!("http://127.0.0.1:{cp}");
+    let peer_url = format!("http://127.0.0.1:{pp}");
+    let log = dir.join(format!("{name}.log"));
+    let out = std::fs::File::create(&log).expect("log file");
+    let err = out.try_clone().expect("log file");
+    let child = Command::new(bin)
+        .args([
+            format!("--name={name}"),
+            format!("--data-dir={}", dir.join(format!("{name}.etcd")).display()),
+            format!("--listen-client-urls={client_url}"),
+            format!("--advertise-client-urls={client_url}"),
+            format!("--listen-peer-urls={peer_url}"),
+            format!("--initial-advertise-peer-urls={peer_url}"),
+        ])
+        .args(extra)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+    Proc {
+        name: name.to_string(),
+        child,
+        log,
+        client_url,
+        peer_url,
+    }
+}
+
+/// `--discovery-srv`: three etcd-sim members find each other through
+/// `_etcd-server-x._tcp.etcd.test` records served by the test's DNS server; a
+/// member missing from the records fails with etcd's text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sim_members_through_dns_srv() {
+    let ports = free_ports(6);
+    let peers: Vec<(String, u16)> = (0..3)
+        .map(|i| (format!("m{i}.etcd.test."), ports[2 * i + 1]))
+        .collect();
+    let dns = dns_server(DnsRecords {
+        srv: vec![("_etcd-server-x._tcp.etcd.test".into(), peers.clone())],
+        a: peers
+            .iter()
+            .map(|(n, _)| (n.clone(), [127, 0, 0, 1]))
+            .collect(),
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let flags = vec![
+        "--discovery-srv=etcd.test".to_string(),
+        "--discovery-srv-name=x".to_string(),
+    ];
+    let members: Vec<Proc> = (0..3)
+        .map(|i| {
+            spawn_with_dns(
+                SIM_BIN,
+                dir.path(),
+                &format!("m{i}"),
+                (ports[2 * i], ports[2 * i + 1]),
+                &flags,
+                &dns,
+            )
+        })
+        .collect();
+    for m in &members {
+        wait_serving(m).await;
+    }
+    let want: Vec<(String, String, String)> = members
+        .iter()
+        .map(|m| (m.name.clone(), m.peer_url.clone(), m.client_url.clone()))
+        .collect();
+    assert_eq!(member_list(&members[0].client_url), want);
+
+    let stray = free_ports(2);
+    let mut p = spawn_with_dns(
+        SIM_BIN,
+        dir.path(),
+        "m9",
+        (stray[0], stray[1]),
+        &flags,
+        &dns,
+    );
+    assert_eq!(p.wait_exit(EXIT_TIMEOUT), Some(1), "{}", p.log());
+    assert!(
+        p.log().contains(
+            "error setting up initial cluster: cannot find local etcd member \"m9\" in SRV records"
+        ),
+        "{}",
+        p.log()
+    );
+}

@@ -8,11 +8,14 @@
 //!   real and simulated builds alike.
 //! - [`proxy`]: the transport that sends the discovery requests through an HTTP
 //!   proxy (`--discovery-proxy`).
+//! - [`srv`]: the initial cluster from DNS SRV records (`--discovery-srv`; real
+//!   builds only, the simulator has no DNS resolver).
 //! - [`error`]: [`DiscoveryError`], with etcd's texts.
 
 pub mod error;
 pub mod path;
 pub mod proxy;
+pub mod srv;
 pub mod v2;
 
 pub use error::DiscoveryError;

@@ -174,7 +174,7 @@ mod tests {
         );
         assert_eq!(proxy_address("proxy.local").unwrap(), "proxy.local:80");
         assert!(matches!(
-            proxy_address("http://"),
+            proxy_address("bad host:80"),
             Err(DiscoveryError::InvalidProxy { .. })
         ));
     }

@@ -1,6 +1,7 @@
 //! The initial cluster of a new member bootstrapped by discovery (etcd's
 //! `PeerURLsMapAndToken` and the discovery step of its `NewServer`): `--discovery`
-//! asks a v2 discovery service ([`crate::discovery::v2`]). A member whose data
+//! asks a v2 discovery service ([`crate::discovery::v2`]), `--discovery-srv` the
+//! DNS ([`crate::discovery::srv`]). A member whose data
 //! directory already holds a log ignores discovery, as etcd does.
 
 use super::config::{ClusterState, Config};
@@ -28,6 +29,9 @@ pub async fn resolve(
     own_peer_url: &str,
     initialized: bool,
 ) -> Result<(Config, UrlsMap), EmbedError> {
+    if !config.discovery_srv.is_empty() && config.initial_cluster.is_none() && !initialized {
+        return from_dns(config, own_peer_url).await;
+    }
     if config.discovery.is_empty() {
         let map = config.initial_cluster_map()?;
         return Ok((config, map));
@@ -109,4 +113,28 @@ fn failure_report(config: &Config, e: &DiscoveryError) -> String {
              please generate a new discovery token and try to bootstrap again."
         ),
     }
+}
+
+/// The initial cluster from `--discovery-srv`'s SRV records.
+async fn from_dns(config: Config, own_peer_url: &str) -> Result<(Config, UrlsMap), EmbedError> {
+    let setup = |e: String| EmbedError::Bootstrap(format!("error setting up initial cluster: {e}"));
+    let resolver = crate::discovery::srv::SystemResolver::new().map_err(setup)?;
+    let cluster = crate::discovery::srv::dns_cluster(
+        &resolver,
+        &config.name,
+        &config.discovery_srv,
+        &config.discovery_srv_name,
+        &[own_peer_url.to_string()],
+    )
+    .await
+    .map_err(|e| {
+        tracing::error!("couldn't resolve during SRV discovery ({e})");
+        setup(e)
+    })?;
+    let mut resolved = config.clone();
+    resolved.initial_cluster = Some(cluster);
+    resolved.discovery_srv.clear();
+    let map = resolved.initial_cluster_map()?;
+    resolved.discovery_srv = config.discovery_srv.clone();
+    Ok((resolved, map))
 }

@@ -162,13 +162,6 @@ impl Config {
                 format!("{value:?} is not supported by etcd-sim (only the default works): {what}"),
             );
         }
-        if !self.discovery_srv.is_empty() {
-            return unsupported(
-                "discovery-srv",
-                "DNS SRV discovery is not supported by etcd-sim; use --discovery or --initial-cluster"
-                    .into(),
-            );
-        }
         if self.force_new_cluster {
             return unsupported("force-new-cluster", "not supported by etcd-sim".into());
         }
