@@ -244,6 +244,23 @@ async fn three_members_and_a_fourth(service_bin: &str, member_bin: &str) {
         "{}",
         fourth.log()
     );
+    if member_bin == SIM_BIN {
+        // etcd starts a v2 proxy for the default fallback; etcd-sim has none and
+        // says so.
+        let mut fifth = spawn_member(
+            member_bin,
+            dir.path(),
+            "m4",
+            None,
+            &[format!("--discovery={durl}")],
+        );
+        assert_eq!(fifth.wait_exit(EXIT_TIMEOUT), Some(1), "{}", fifth.log());
+        assert!(
+            fifth.log().contains("etcd-sim has no proxy mode"),
+            "{}",
+            fifth.log()
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
