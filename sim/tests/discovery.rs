@@ -8,7 +8,9 @@
 //! must exit with etcd's "cluster is full" text. Error texts for a bad size, a
 //! missing token and a repeated registration are compared with etcd's; a member
 //! restarted on its data dir ignores discovery; `--discovery-proxy` goes through
-//! a small forward proxy run by the test.
+//! a small forward proxy run by the test. SRV records come from a DNS server the
+//! test runs on loopback UDP. Real processes: not in sim builds.
+#![cfg(not(madsim))]
 
 use etcd_test_support::etcd::{ETCD_BIN, EtcdCluster};
 use etcd_test_support::ports::free_ports;
