@@ -28,6 +28,8 @@
 //! - [`sim_rand`]: routes raft-rs's randomness through madsim in sim builds.
 //! - `cluster` (sim builds): `SimCluster`, N members on simulated nodes with a
 //!   fault API.
+//! - [`discovery`]: bootstrapping a new cluster through etcd's v2 discovery
+//!   protocol (`--discovery`), in both builds.
 //! - [`chaos`]: the chaos harness: workload, nemesis, recorded histories, the
 //!   linearizability and watch checkers and the HTML timeline.
 //! - `embed` (real builds): etcd's embed API (`Config`, `start` → `Etcd`) and its
@@ -38,6 +40,7 @@ pub mod auth;
 pub mod chaos;
 #[cfg(madsim)]
 pub mod cluster;
+pub mod discovery;
 #[cfg(not(madsim))]
 pub mod embed;
 pub mod member;

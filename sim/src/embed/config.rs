@@ -95,6 +95,23 @@ pub struct Config {
     pub initial_cluster_state: ClusterState,
     /// `--initial-cluster-token` (default `etcd-cluster`).
     pub initial_cluster_token: String,
+    /// `--discovery` (default empty): bootstrap a new cluster through etcd's v2
+    /// discovery protocol at this URL (see [`crate::discovery::v2`]) instead of
+    /// `--initial-cluster`. Ignored once the data directory holds a member.
+    pub discovery: String,
+    /// `--discovery-fallback` (default `proxy`): what a member that finds the
+    /// discovery cluster full does. etcd starts a v2 proxy for `proxy`; etcd-sim
+    /// has no proxy mode and exits with an error for both values.
+    pub discovery_fallback: String,
+    /// `--discovery-proxy` (default empty): an HTTP proxy (`host:port` or a URL)
+    /// the discovery requests go through.
+    pub discovery_proxy: String,
+    /// `--discovery-srv` (default empty): bootstrap from the DNS SRV records of this
+    /// domain (`_etcd-server-ssl._tcp.` and `_etcd-server._tcp.`). Real builds only.
+    pub discovery_srv: String,
+    /// `--discovery-srv-name` (default empty): suffix of the SRV service names
+    /// (`_etcd-server-<name>._tcp.`).
+    pub discovery_srv_name: String,
     /// `--strict-reconfig-check` (default true): membership changes that could
     /// break the active quorum are refused, as etcd refuses them.
     pub strict_reconfig_check: bool,
@@ -200,6 +217,11 @@ impl Default for Config {
             initial_cluster: None,
             initial_cluster_state: ClusterState::New,
             initial_cluster_token: "etcd-cluster".into(),
+            discovery: String::new(),
+            discovery_fallback: "proxy".into(),
+            discovery_proxy: String::new(),
+            discovery_srv: String::new(),
+            discovery_srv_name: String::new(),
             strict_reconfig_check: true,
             enable_v2: false,
             pre_vote: false,
@@ -243,10 +265,14 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from(format!("{}.etcd", self.name)))
     }
 
-    /// The initial cluster string: `initial_cluster`, or this member alone.
+    /// The initial cluster string: `initial_cluster`, or this member alone. With
+    /// discovery (`--discovery`, `--discovery-srv`) and no `--initial-cluster` it is
+    /// this member's own entry (`<name>=<advertised peer URLs>`), as etcd's
+    /// `PeerURLsMapAndToken` builds it before asking the discovery service.
     pub fn initial_cluster(&self) -> String {
         match &self.initial_cluster {
             Some(s) => s.clone(),
+            None if self.uses_discovery() => self.own_cluster_entry(),
             // etcd derives it from the name only when the name was changed.
             None if self.name == DEFAULT_NAME || self.name.is_empty() => {
                 format!("{DEFAULT_NAME}={DEFAULT_PEER_URL}")
@@ -258,6 +284,20 @@ impl Config {
                 .collect::<Vec<_>>()
                 .join(","),
         }
+    }
+
+    /// Whether a discovery flag (`--discovery` or `--discovery-srv`) is set.
+    pub fn uses_discovery(&self) -> bool {
+        !self.discovery.is_empty() || !self.discovery_srv.is_empty()
+    }
+
+    /// `<name>=<url>` for each advertised peer URL, joined with commas.
+    pub fn own_cluster_entry(&self) -> String {
+        self.initial_advertise_peer_urls
+            .iter()
+            .map(|u| format!("{}={u}", self.name))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// The token provider `--auth-token` names, its keys read from disk.

@@ -57,6 +57,10 @@ pub enum EmbedError {
         /// The socket error.
         error: String,
     },
+    /// Bootstrapping by `--discovery` failed: etcd's report of the protocol's
+    /// error (its `v2discovery` text) with etcd's advice.
+    #[error("{0}")]
+    Discovery(String),
     /// The member failed to start.
     #[error(transparent)]
     Member(#[from] MemberError),

@@ -64,7 +64,7 @@ impl ErrorStream {
 /// [`EmbedError::DataDir`], [`EmbedError::Member`].
 pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
     config.validate()?;
-    let map = config.initial_cluster_map()?;
+    config.initial_cluster_map()?;
     log_config(&config);
 
     let client_tls = super::client_tls::server_tls(&config)?;
@@ -101,6 +101,9 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
         &config.listen_peer_urls,
         std::slice::from_ref(&peer_url),
     );
+    let disk = open_disk(&config)?;
+    let initialized = !crate::raft::Disk::read(&disk, |s| s.is_empty());
+    let (config, map) = super::bootstrap::resolve(config, &advertise_peer_url, initialized).await?;
     let initial_cluster: Vec<(String, String)> = map
         .iter()
         .map(|(name, urls)| {
@@ -167,7 +170,6 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
             .map_err(|e| listen_error(addr, &e))?;
         metrics_listeners.push(listener);
     }
-    let disk = open_disk(&config)?;
     let member = Member::start_with_client_listeners(member_cfg, disk, listeners).await?;
     if MetricsLevel::parse(&config.metrics) == MetricsLevel::Extensive {
         member.metrics().grpc.enable_handling_time();

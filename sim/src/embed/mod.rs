@@ -27,13 +27,15 @@
 //!   lists and initial-cluster map.
 //! - [`flags`]: the command line (Go flag rules, environment, config file);
 //!   [`help`]: its usage text.
-//! - [`etcd`]: [`start`] and the running [`Etcd`]; [`disk`]: the disk it runs on.
+//! - [`etcd`]: [`start`] and the running [`Etcd`]; [`disk`]: the disk it runs on;
+//!   [`bootstrap`]: the initial cluster from `--discovery`.
 //! - [`audit`]: every field of etcd's `embed.Config` and what etcd-sim does with
 //!   it (shown as a table in `README.md` next to this file).
 
 pub mod audit;
 pub mod auth_token;
 mod client_tls;
+pub mod bootstrap;
 pub mod config;
 pub mod disk;
 pub mod error;

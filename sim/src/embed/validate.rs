@@ -106,9 +106,9 @@ impl Config {
                 ));
             }
         }
-        let discovery = ["discovery", "discovery-srv"]
+        let discovery = [&self.discovery, &self.discovery_srv]
             .iter()
-            .filter(|k| self.unsupported.contains_key(**k))
+            .filter(|v| !v.is_empty())
             .count();
         if discovery + usize::from(self.initial_cluster.is_some()) > 1 {
             return invalid(ERR_CONFLICT_BOOTSTRAP.into());
@@ -503,7 +503,7 @@ mod tests {
         c.auto_compaction_mode = "foo".into();
         assert_eq!(msg(&c), "unknown auto-compaction-mode \"foo\"");
         let mut c = base();
-        c.unsupported.insert("discovery".into(), "http://x".into());
+        c.discovery = "http://x".into();
         c.initial_cluster = Some("a=http://127.0.0.1:23801".into());
         assert_eq!(msg(&c), ERR_CONFLICT_BOOTSTRAP);
     }
