@@ -87,6 +87,7 @@ pub mod error;
 pub mod kv;
 pub mod layer;
 pub mod lease;
+pub mod leasing;
 pub mod maintenance;
 pub mod mirror;
 pub mod namespace;
