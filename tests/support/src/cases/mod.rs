@@ -18,6 +18,8 @@
 //!   generated clients, with the SDK's mutex and `etcdctl lock`; endpoint bodies.
 //! - [`v3_packages`]: the SDK's v3 packages (namespace, ordering, mirror, yaml,
 //!   snapshot); endpoint bodies, some over two clusters.
+//! - [`v3_leasing`]: the SDK's leasing KV (Go's `clientv3/leasing`), two or three
+//!   leasing clients per case; endpoint bodies.
 //! - [`v3_learner`]: a learner's life against a cluster of processes (real builds:
 //!   it starts a fourth process).
 //! - [`client`], [`members`]: bodies that drive a [`crate::backend::Backend`] (faults:
@@ -37,6 +39,7 @@ pub mod v3_kv;
 #[cfg(not(madsim))]
 pub mod v3_learner;
 pub mod v3_lease;
+pub mod v3_leasing;
 pub mod v3_lock_election;
 pub mod v3_maintenance;
 pub mod v3_packages;
