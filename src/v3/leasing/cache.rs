@@ -513,12 +513,14 @@ mod tests {
         let get_k = Op::get("k", GetOptions::default());
         let eq = Cmp::value("k", CompareOp::Equal, "abc").into_pb();
         let r = c
-            .eval_txn(std::slice::from_ref(&eq), &[get_k.clone()], &[])
+            .eval_txn(std::slice::from_ref(&eq), std::slice::from_ref(&get_k), &[])
             .unwrap();
         assert!(r.succeeded);
         assert_eq!(r.responses.len(), 1);
         let ne = Cmp::version("k", CompareOp::Greater, 1).into_pb();
-        let r = c.eval_txn(&[ne], &[get_k.clone()], &[]).unwrap();
+        let r = c
+            .eval_txn(&[ne], std::slice::from_ref(&get_k), &[])
+            .unwrap();
         assert!(!r.succeeded && r.responses.is_empty());
         // A compare or a get on a key not owned, a range compare, a write:
         // the server must answer.

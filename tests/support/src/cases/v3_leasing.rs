@@ -18,8 +18,8 @@ use etcd_sdk::v3::{
     Client, CompactOptions, CompactResponse, Compare, CompareOp, Config, DeleteOptions, Error,
     EventType, GetOptions, KV, KeepAliveStream, KeyRange, KeyValue, Lease, LeaseGrantResponse,
     LeaseId, LeaseKeepAliveResponse, LeaseLeasesResponse, LeaseRevokeResponse,
-    LeaseTimeToLiveResponse, Op, OpResponse, PutOptions, Result, TimeToLiveOptions,
-    WatchOptions, WatchStream, Watcher,
+    LeaseTimeToLiveResponse, Op, OpResponse, PutOptions, Result, TimeToLiveOptions, WatchOptions,
+    WatchStream, Watcher,
 };
 use futures_util::StreamExt;
 use std::sync::Arc;
@@ -235,7 +235,12 @@ pub async fn get_caches_with_gos_lease_key(endpoints: Vec<String>) {
     assert!(lkv.is_cached("k"));
     let lk = lease_key(&plain, "k").await.expect("the lease key");
     assert_eq!(
-        (text(&lk.key), lk.value.as_slice(), lk.lease, lk.create_revision),
+        (
+            text(&lk.key),
+            lk.value.as_slice(),
+            lk.lease,
+            lk.create_revision
+        ),
         (format!("{PFX}k"), &b""[..], lease, rev(&got.header))
     );
 
@@ -264,7 +269,10 @@ pub async fn get_caches_with_gos_lease_key(endpoints: Vec<String>) {
         )
         .await
         .unwrap();
-    assert_eq!((text(&keys.kvs[0].key), keys.kvs[0].value.len()), ("k".into(), 0));
+    assert_eq!(
+        (text(&keys.kvs[0].key), keys.kvs[0].value.len()),
+        ("k".into(), 0)
+    );
     let count = lkv
         .get(
             "k",
@@ -366,9 +374,16 @@ pub async fn owner_writes_through(endpoints: Vec<String>) {
     assert_eq!(counter.calls() - before, 1, "one guarded txn");
     assert_eq!(text(&r.prev_kv.expect("prev kv").value), "abc");
     let cached = get(&lkv, "k").await;
-    assert_eq!(counter.calls() - before, 1, "the get after it is served locally");
+    assert_eq!(
+        counter.calls() - before,
+        1,
+        "the get after it is served locally"
+    );
     assert_eq!(cached, get(&plain, "k").await);
-    assert_eq!((cached[0].mod_revision, cached[0].version), (rev(&r.header), 2));
+    assert_eq!(
+        (cached[0].mod_revision, cached[0].version),
+        (rev(&r.header), 2)
+    );
 
     // A key that did not exist: owned as absent, then written.
     assert!(get(&lkv, "new").await.is_empty());
@@ -432,7 +447,12 @@ pub async fn non_owner_write_revokes_the_owner(endpoints: Vec<String>) {
     let (kind, key, val, lease, revoke_rev) = revoke[0].clone();
     assert_eq!(
         (kind, key.as_str(), val.as_bytes(), lease),
-        (EventType::Put, format!("{PFX}k").as_str(), REVOKE, owner_lease)
+        (
+            EventType::Put,
+            format!("{PFX}k").as_str(),
+            REVOKE,
+            owner_lease
+        )
     );
     let mut deleted = revoke[1..].to_vec();
     if deleted.is_empty() {
@@ -475,7 +495,10 @@ pub async fn range_delete_revokes_owners_in_range(endpoints: Vec<String>) {
     }
     deleter.delete("k", DeleteOptions::prefix()).await.unwrap();
     for k in ["j", "m"] {
-        assert!(lease_key(&plain, k).await.is_some(), "{k} keeps its lease key");
+        assert!(
+            lease_key(&plain, k).await.is_some(),
+            "{k} keeps its lease key"
+        );
         assert!(getter.is_cached(k));
     }
 
@@ -487,7 +510,10 @@ pub async fn range_delete_revokes_owners_in_range(endpoints: Vec<String>) {
     }
     get(&deleter, "key/5").await;
 
-    let d = deleter.delete("key/", DeleteOptions::prefix()).await.unwrap();
+    let d = deleter
+        .delete("key/", DeleteOptions::prefix())
+        .await
+        .unwrap();
     assert_eq!(d.deleted, 8);
     let mut w = plain
         .watch(
@@ -501,7 +527,10 @@ pub async fn range_delete_revokes_owners_in_range(endpoints: Vec<String>) {
         .unwrap();
     let evs = next_events(&mut w).await;
     assert_eq!(evs.len(), 8, "{evs:?}");
-    assert!(evs.iter().all(|e| e.0 == EventType::Delete && e.4 == rev(&d.header)));
+    assert!(
+        evs.iter()
+            .all(|e| e.0 == EventType::Delete && e.4 == rev(&d.header))
+    );
     for i in 0..8 {
         assert!(get(&getter, &format!("key/{i}")).await.is_empty());
         assert!(get(&deleter, &format!("key/{i}")).await.is_empty());
@@ -547,15 +576,30 @@ pub async fn txn_through_the_cache_and_the_guards(endpoints: Vec<String>) {
     let c = |cmp: Compare| vec![cmp];
     let table = [
         (c(Compare::value("k", CompareOp::Equal, "abc")), true),
-        (c(Compare::create_revision("k", CompareOp::Equal, created)), true),
-        (c(Compare::mod_revision("k", CompareOp::Equal, created)), true),
+        (
+            c(Compare::create_revision("k", CompareOp::Equal, created)),
+            true,
+        ),
+        (
+            c(Compare::mod_revision("k", CompareOp::Equal, created)),
+            true,
+        ),
         (c(Compare::version("k", CompareOp::Equal, 1)), true),
         (c(Compare::value("k", CompareOp::Greater, "abc")), false),
-        (c(Compare::create_revision("k", CompareOp::Greater, created)), false),
+        (
+            c(Compare::create_revision("k", CompareOp::Greater, created)),
+            false,
+        ),
         (c(Compare::version("k", CompareOp::Greater, 1)), false),
         (c(Compare::value("k", CompareOp::Less, "abc")), false),
-        (c(Compare::create_revision("k", CompareOp::Less, created)), false),
-        (c(Compare::mod_revision("k", CompareOp::Less, created)), false),
+        (
+            c(Compare::create_revision("k", CompareOp::Less, created)),
+            false,
+        ),
+        (
+            c(Compare::mod_revision("k", CompareOp::Less, created)),
+            false,
+        ),
         (c(Compare::version("k", CompareOp::Less, 1)), false),
         (
             vec![
@@ -658,7 +702,10 @@ pub async fn concurrent_writers_on_one_key(endpoints: Vec<String>) {
     let (a, close_a, _) = leasing_kv(&endpoints).await;
     let (b, close_b, _) = leasing_kv(&endpoints).await;
     let mut tasks = Vec::new();
-    for (n, kv) in [a.clone(), b.clone(), a.clone(), b.clone()].into_iter().enumerate() {
+    for (n, kv) in [a.clone(), b.clone(), a.clone(), b.clone()]
+        .into_iter()
+        .enumerate()
+    {
         tasks.push(tokio::spawn(async move {
             for i in 0..8 {
                 let v = format!("{n}-{i}");
@@ -709,7 +756,10 @@ pub async fn session_loss_drops_the_cache(endpoints: Vec<String>) {
     assert_eq!(value(&lkv, "k").await.as_deref(), Some("v2"));
     let new = lkv.session_lease().expect("a session");
     get(&lkv, "fresh").await;
-    assert_eq!(lease_key(&plain, "fresh").await.map(|kv| kv.lease), Some(new));
+    assert_eq!(
+        lease_key(&plain, "fresh").await.map(|kv| kv.lease),
+        Some(new)
+    );
     closer.close().await.unwrap();
 }
 
