@@ -6,7 +6,7 @@
 //! carries).
 
 use super::eval::{cacheable, holds, in_range, serve};
-use super::latch::{Latch, WriteGuard};
+use super::latch::{Gate, WriteGuard};
 use crate::v3::kv::{GetResponse, OpResponse, ResponseHeader, TxnResponse};
 use crate::v3::lease::LeaseId;
 use crate::v3::op::Op;
@@ -24,13 +24,76 @@ pub const REVOKE_BACKOFF: Duration = Duration::from_secs(2);
 /// One owned key.
 #[derive(Debug)]
 struct Entry {
-    /// The key's state: no key-value when it does not exist.
-    response: GetResponse,
+    /// The key.
+    key: Vec<u8>,
+    /// The key's state as read (no key-value: it does not exist), with the
+    /// writes folded in once none was in flight.
+    base: GetResponse,
+    /// This client's writes of the key answered since: by revision, the
+    /// value put (`None`: deleted) and the answer's header. While writes
+    /// are in flight their answers can come in any order; reads wait until
+    /// all are in, and the state is `base` with these applied in revision
+    /// order.
+    writes: BTreeMap<i64, (Option<Vec<u8>>, Option<ResponseHeader>)>,
     /// The revision at which the lease key was acquired (not older than the
     /// lease key's create revision).
     rev: i64,
-    /// Closed while a write of this client to the key is in flight.
-    gate: Arc<Latch>,
+    /// This client's writes of the key in flight.
+    gate: Arc<Gate>,
+}
+
+impl Entry {
+    /// The key's state: `base` with the writes applied in revision order.
+    fn view(&self) -> GetResponse {
+        let mut r = self.base.clone();
+        for (&rev, (value, header)) in &self.writes {
+            match value {
+                Some(value) => match r.kvs.first_mut() {
+                    Some(kv) => {
+                        kv.version += 1;
+                        kv.mod_revision = rev;
+                        kv.value.clone_from(value);
+                    }
+                    None => {
+                        r.kvs.push(KeyValue {
+                            key: self.key.clone(),
+                            create_revision: rev,
+                            mod_revision: rev,
+                            version: 1,
+                            value: value.clone(),
+                            lease: 0,
+                        });
+                        r.count = 1;
+                    }
+                },
+                None => {
+                    r.kvs.clear();
+                    r.count = 0;
+                }
+            }
+            r.header = *header;
+        }
+        r
+    }
+
+    /// Records a write answered at `header`'s revision (one the read
+    /// already reflects is ignored).
+    fn record(&mut self, value: Option<&[u8]>, header: &Option<ResponseHeader>) {
+        let rev = revision(header);
+        if rev > revision(&self.base.header) {
+            self.writes
+                .insert(rev, (value.map(<[u8]>::to_vec), *header));
+        }
+    }
+
+    /// Folds the writes into `base` when none is in flight (no answer with
+    /// a lower revision can come any more).
+    fn settle(&mut self) {
+        if self.gate.is_idle() && !self.writes.is_empty() {
+            self.base = self.view();
+            self.writes.clear();
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -104,10 +167,7 @@ impl Cache {
     pub(crate) fn lock(&self, key: &[u8]) -> (Option<WriteGuard>, i64) {
         let mut s = self.state();
         match s.entries.get_mut(key) {
-            Some(e) => {
-                e.gate = Latch::closed();
-                (Some(WriteGuard(e.gate.clone())), e.rev)
-            }
+            Some(e) => (Some(e.gate.enter()), e.rev),
             None => (None, 0),
         }
     }
@@ -118,10 +178,7 @@ impl Cache {
         s.entries
             .iter_mut()
             .filter(|(k, _)| in_range(k, begin, end))
-            .map(|(_, e)| {
-                e.gate = Latch::closed();
-                WriteGuard(e.gate.clone())
-            })
+            .map(|(_, e)| e.gate.enter())
             .collect()
     }
 
@@ -142,7 +199,7 @@ impl Cache {
 
     /// The gates of the owned keys the gets among `ops` read: wait for them
     /// before answering from the cache.
-    pub(crate) fn read_gates(&self, ops: &[Op]) -> Vec<Arc<Latch>> {
+    pub(crate) fn read_gates(&self, ops: &[Op]) -> Vec<Arc<Gate>> {
         let s = self.state();
         ops.iter()
             .filter_map(|op| match op {
@@ -186,9 +243,11 @@ impl Cache {
         s.entries.insert(
             key.to_vec(),
             Entry {
-                response,
+                key: key.to_vec(),
+                base: response,
+                writes: BTreeMap::new(),
                 rev,
-                gate: Latch::opened(),
+                gate: Gate::idle(),
             },
         );
         (answer, true)
@@ -205,8 +264,11 @@ impl Cache {
             None => return Lookup::Miss,
         };
         gate.wait().await;
-        match self.state().entries.get(&req.key) {
-            Some(e) => Lookup::Hit(serve(&e.response, req)),
+        match self.state().entries.get_mut(&req.key) {
+            Some(e) => {
+                e.settle();
+                Lookup::Hit(serve(&e.view(), req))
+            }
             // Evicted while waiting.
             None => Lookup::Miss,
         }
@@ -305,7 +367,7 @@ impl Cache {
                 return None;
             }
             let e = s.entries.get(&c.key)?;
-            if !holds(e.response.kvs.first(), c) {
+            if !holds(e.view().kvs.first(), c) {
                 succeeded = false;
                 break;
             }
@@ -318,7 +380,7 @@ impl Cache {
                 return None;
             }
             let e = s.entries.get(&g.key)?;
-            responses.push(OpResponse::Get(serve(&e.response, g)));
+            responses.push(OpResponse::Get(serve(&e.view(), g)));
         }
         Some(TxnResponse {
             header: Some(header),
@@ -335,43 +397,22 @@ fn evict_entry(s: &mut State, key: &[u8]) -> Option<i64> {
 }
 
 fn update_entry(s: &mut State, key: &[u8], value: &[u8], header: &Option<ResponseHeader>) {
-    let rev = revision(header);
-    if revision(&s.header) < rev {
-        s.header = *header;
-    }
-    let Some(e) = s.entries.get_mut(key) else {
-        return;
-    };
-    let r = &mut e.response;
-    if r.kvs.is_empty() {
-        r.kvs.push(KeyValue {
-            key: key.to_vec(),
-            create_revision: rev,
-            ..Default::default()
-        });
-        r.count = 1;
-    }
-    let kv = &mut r.kvs[0];
-    // Every put counts, whatever order their answers come in.
-    kv.version += 1;
-    if kv.mod_revision < rev {
-        kv.mod_revision = rev;
-        kv.value = value.to_vec();
-        r.header = *header;
+    note_header(s, header);
+    if let Some(e) = s.entries.get_mut(key) {
+        e.record(Some(value), header);
     }
 }
 
 fn delete_entry(s: &mut State, key: &[u8], header: &Option<ResponseHeader>) {
-    let rev = revision(header);
-    if revision(&s.header) < rev {
-        s.header = *header;
+    note_header(s, header);
+    if let Some(e) = s.entries.get_mut(key) {
+        e.record(None, header);
     }
-    if let Some(e) = s.entries.get_mut(key)
-        && rev >= revision(&e.response.header)
-    {
-        e.response.kvs.clear();
-        e.response.count = 0;
-        e.response.header = *header;
+}
+
+fn note_header(s: &mut State, header: &Option<ResponseHeader>) {
+    if revision(&s.header) < revision(header) {
+        s.header = *header;
     }
 }
 

@@ -1,9 +1,10 @@
-//! [`Latch`]: a one-way gate that tasks wait on (a write in flight on a
-//! cached key, the session being re-made, the leasing KV being closed), and
-//! [`WriteGuard`], which opens one when dropped.
+//! [`Latch`]: a one-way gate that tasks wait on (the session being
+//! re-made, the leasing KV being closed); [`Gate`]: the writes in flight
+//! on a cached key, which its reads wait out; [`WriteGuard`]: one such
+//! write, ending when dropped.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::sync::Notify;
 
 /// Starts closed; [`Latch::open`] releases every waiter, now and later.
@@ -55,15 +56,56 @@ impl Latch {
     }
 }
 
-/// Held while this client writes a key it caches: gets of the key wait
-/// until it is dropped, which opens the latch (also when the write's
-/// future is dropped half-way).
+/// Counts this client's writes in flight on one cached key; reads of the
+/// key wait until there are none (so every answer, whatever order they
+/// came in, is in the cache before it is read).
+#[derive(Debug, Default)]
+pub(crate) struct Gate {
+    busy: AtomicUsize,
+    notify: Notify,
+}
+
+impl Gate {
+    /// A gate with no write in flight.
+    pub(crate) fn idle() -> Arc<Gate> {
+        Arc::new(Gate::default())
+    }
+
+    /// A write starts; it ends when the guard drops.
+    pub(crate) fn enter(self: &Arc<Self>) -> WriteGuard {
+        self.busy.fetch_add(1, Ordering::SeqCst);
+        WriteGuard(self.clone())
+    }
+
+    /// Whether no write is in flight.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.busy.load(Ordering::SeqCst) == 0
+    }
+
+    /// Completes once no write is in flight.
+    pub(crate) async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_idle() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// One write of this client in flight on a cached key ([`Gate::enter`]);
+/// dropping it (also when the write's future is dropped half-way) ends it.
 #[derive(Debug)]
-pub(crate) struct WriteGuard(pub(crate) Arc<Latch>);
+pub(crate) struct WriteGuard(Arc<Gate>);
 
 impl Drop for WriteGuard {
     fn drop(&mut self) {
-        self.0.open();
+        if self.0.busy.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.notify.notify_waiters();
+        }
     }
 }
 
@@ -73,7 +115,7 @@ mod tests {
     use std::time::Duration;
 
     #[tokio::test]
-    async fn waiters_are_released_by_open_and_by_a_dropped_guard() {
+    async fn latch_waiters_are_released_by_open() {
         assert!(Latch::opened().is_open());
         let l = Latch::closed();
         let waiter = tokio::spawn({
@@ -82,14 +124,33 @@ mod tests {
         });
         tokio::time::sleep(Duration::from_millis(10)).await;
         assert!(!waiter.is_finished());
-        drop(WriteGuard(l.clone()));
+        l.open();
         tokio::time::timeout(Duration::from_secs(5), waiter)
             .await
             .expect("released")
             .expect("joined");
-        // Open stays open.
         tokio::time::timeout(Duration::from_secs(5), l.wait())
             .await
             .expect("an open latch does not block");
+    }
+
+    #[tokio::test]
+    async fn gate_waits_for_every_write() {
+        let g = Gate::idle();
+        assert!(g.is_idle());
+        let (w1, w2) = (g.enter(), g.enter());
+        let waiter = tokio::spawn({
+            let g = g.clone();
+            async move { g.wait().await }
+        });
+        drop(w1);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert!(!waiter.is_finished(), "one write is still in flight");
+        drop(w2);
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("released")
+            .expect("joined");
+        assert!(g.is_idle());
     }
 }

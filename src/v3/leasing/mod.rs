@@ -57,6 +57,10 @@
 //! - A from-key range (and a prefix of every key) covers the lease keys
 //!   under the prefix up to the prefix's end (Go's lease range ends at
 //!   `prefix + "\0"`, so such deletes revoke no owner).
+//! - A read of an owned key waits for every write of this client to it in
+//!   flight, and their answers are applied in revision order (Go's cache
+//!   waits for the latest write only and applies answers as they come, so
+//!   concurrent puts can leave a wrong create revision or version).
 //! - Compares evaluated on the cache follow the server: a value compare on
 //!   a missing key fails and a lease compare is evaluated (Go's cache
 //!   treats both as equal).

@@ -228,6 +228,9 @@ impl<C: LeasingClient> Shared<C> {
                     return;
                 }
             }
+            // The watch ended (compaction, a closed client): look again
+            // after a pause.
+            tokio::time::sleep(RETRY).await;
             rev = 0;
         }
     }

@@ -42,12 +42,13 @@ async fn client(endpoints: &[String]) -> Client {
     .expect("client")
 }
 
-/// A client that counts the key-value calls made through it (gets, puts,
-/// deletes, txns): a read served from a cache adds none.
+/// A client that counts and records the key-value calls made through it
+/// (gets, puts, deletes, txns): a read served from a cache adds none.
 #[derive(Clone)]
 struct Counting {
     inner: Client,
     kv_calls: Arc<AtomicUsize>,
+    ops: Arc<std::sync::Mutex<Vec<Op>>>,
 }
 
 impl Counting {
@@ -55,11 +56,17 @@ impl Counting {
         Counting {
             inner,
             kv_calls: Arc::new(AtomicUsize::new(0)),
+            ops: Default::default(),
         }
     }
 
     fn calls(&self) -> usize {
         self.kv_calls.load(Ordering::SeqCst)
+    }
+
+    /// The ops sent so far.
+    fn ops(&self) -> Vec<Op> {
+        self.ops.lock().expect("ops").clone()
     }
 }
 
@@ -67,6 +74,7 @@ impl Counting {
 impl KV for Counting {
     async fn do_op(&self, op: Op) -> Result<OpResponse> {
         self.kv_calls.fetch_add(1, Ordering::SeqCst);
+        self.ops.lock().expect("ops").push(op.clone());
         self.inner.do_op(op).await
     }
 
@@ -231,6 +239,30 @@ pub async fn get_caches_with_gos_lease_key(endpoints: Vec<String>) {
     let before = counter.calls();
     let got = lkv.get("k", GetOptions::default()).await.unwrap();
     assert_eq!(counter.calls() - before, 1, "one acquire txn");
+    // Go's acquire txn, exactly.
+    let lkey = format!("{PFX}k");
+    let acquire = Op::txn(
+        [
+            Compare::create_revision(lkey.clone(), CompareOp::Equal, 0),
+            Compare::lease("k", CompareOp::Equal, 0),
+        ],
+        [
+            Op::get("k", GetOptions::default()),
+            Op::put(
+                lkey.clone(),
+                "",
+                PutOptions {
+                    lease,
+                    ..Default::default()
+                },
+            ),
+        ],
+        [
+            Op::get("k", GetOptions::default()),
+            Op::get(lkey.clone(), GetOptions::default()),
+        ],
+    );
+    assert_eq!(counter.ops().last(), Some(&acquire));
     assert_eq!(text(&got.kvs[0].value), "def");
     assert!(lkv.is_cached("k"));
     let lk = lease_key(&plain, "k").await.expect("the lease key");
@@ -372,6 +404,28 @@ pub async fn owner_writes_through(endpoints: Vec<String>) {
         .await
         .unwrap();
     assert_eq!(counter.calls() - before, 1, "one guarded txn");
+    // Go's owner write: guarded by the lease key's create revision.
+    let acquired = lease_key(&plain, "k")
+        .await
+        .expect("lease key")
+        .create_revision;
+    let guarded = Op::txn(
+        [Compare::create_revision(
+            format!("{PFX}k"),
+            CompareOp::Less,
+            acquired + 1,
+        )],
+        [Op::put(
+            "k",
+            "def",
+            PutOptions {
+                prev_kv: true,
+                ..Default::default()
+            },
+        )],
+        [],
+    );
+    assert_eq!(counter.ops().last(), Some(&guarded));
     assert_eq!(text(&r.prev_kv.expect("prev kv").value), "abc");
     let cached = get(&lkv, "k").await;
     assert_eq!(
@@ -417,6 +471,32 @@ pub async fn owner_writes_through(endpoints: Vec<String>) {
     let c = get(&lkv, "c").await;
     assert_eq!((c[0].mod_revision, c[0].version), (max, 16));
     assert_eq!(c, get(&plain, "c").await);
+
+    // Concurrent puts and deletes by the owner: whatever order the answers
+    // come in, the cache ends equal to the server.
+    for round in 0..3 {
+        let mut tasks = Vec::new();
+        for i in 0..12 {
+            let lkv = lkv.clone();
+            tasks.push(tokio::spawn(async move {
+                if i % 4 == 3 {
+                    let d = tokio::time::timeout(STEP, lkv.delete("c", DeleteOptions::default()));
+                    d.await.expect("delete in time").expect("delete");
+                } else {
+                    put(&lkv, "c", &format!("{round}-{i}")).await;
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("write task");
+        }
+        assert!(lkv.is_cached("c"));
+        assert_eq!(
+            get(&lkv, "c").await,
+            get(&plain, "c").await,
+            "round {round}"
+        );
+    }
     closer.close().await.unwrap();
 }
 
@@ -427,8 +507,8 @@ pub async fn owner_writes_through(endpoints: Vec<String>) {
 pub async fn non_owner_write_revokes_the_owner(endpoints: Vec<String>) {
     let plain = client(&endpoints).await;
     put(&plain, "k", "abc").await;
-    let (owner, close_owner, _) = leasing_kv(&endpoints).await;
-    let (writer, close_writer, _) = leasing_kv(&endpoints).await;
+    let (owner, close_owner, owner_calls) = leasing_kv(&endpoints).await;
+    let (writer, close_writer, writer_calls) = leasing_kv(&endpoints).await;
     let owner_lease = owner.session_lease().expect("a session");
     let acquired = owner.get("k", GetOptions::default()).await.unwrap();
     let mut lease_events = plain
@@ -460,6 +540,40 @@ pub async fn non_owner_write_revokes_the_owner(endpoints: Vec<String>) {
     }
     assert_eq!(deleted[0].0, EventType::Delete);
     assert!(revoke_rev < deleted[0].4 && deleted[0].4 < put_rev);
+    // Go's revoke txn (the writer) and rescind txn (the owner), exactly.
+    let lkey = format!("{PFX}k");
+    let revoke_txn = Op::txn(
+        [Compare::create_revision(lkey.clone(), CompareOp::Less, 1)],
+        [Op::put("k", "ghi", PutOptions::default())],
+        [Op::put(
+            lkey.clone(),
+            REVOKE,
+            PutOptions {
+                ignore_lease: true,
+                ..Default::default()
+            },
+        )],
+    );
+    let sent = writer_calls.ops();
+    assert_eq!(
+        sent.iter().filter(|op| **op == revoke_txn).count(),
+        2,
+        "{sent:?}"
+    );
+    let rescind_txn = Op::txn(
+        [Compare::create_revision(
+            lkey.clone(),
+            CompareOp::Less,
+            revoke_rev,
+        )],
+        [Op::delete(lkey.clone(), DeleteOptions::default())],
+        [],
+    );
+    assert!(
+        owner_calls.ops().contains(&rescind_txn),
+        "{:?}",
+        owner_calls.ops()
+    );
     assert_eq!(value(&owner, "k").await.as_deref(), Some("ghi"));
     assert!(!owner.is_cached("k"));
 
