@@ -504,7 +504,7 @@ mod tests {
         assert!(c.evict_upto(b"k", 5));
         assert!(!c.owns(b"k"));
         assert!(!c.may_acquire(b"k"));
-        tokio::time::advance(REVOKE_BACKOFF + Duration::from_millis(1)).await;
+        tokio::time::sleep(REVOKE_BACKOFF + Duration::from_millis(1)).await;
         assert!(c.may_acquire(b"k"));
         for k in ["a/1", "a/2", "b"] {
             c.add(k.as_bytes(), absent(6), 1, &get_req(k));

@@ -186,13 +186,17 @@ async fn lease_key(c: &Client, key: &str) -> Option<KeyValue> {
     get(c, &format!("{PFX}{key}")).await.into_iter().next()
 }
 
-/// Waits (bounded) until `cond` holds.
-async fn eventually(what: &str, mut cond: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + STEP;
-    while !cond().await {
-        assert!(Instant::now() < deadline, "{what}: not within {STEP:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// Waits (bounded by [`STEP`]) until `$cond` (which may `.await`) holds.
+/// (A macro, not an async closure: the bodies' futures must be `Send` to
+/// run on a simulated node.)
+macro_rules! eventually {
+    ($what:expr, $cond:expr) => {{
+        let deadline = Instant::now() + STEP;
+        while !$cond {
+            assert!(Instant::now() < deadline, "{}: not within {STEP:?}", $what);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }};
 }
 
 /// The next watch events, within [`STEP`].
@@ -861,10 +865,10 @@ pub async fn session_loss_drops_the_cache(endpoints: Vec<String>) {
 
     plain.revoke(old).await.unwrap();
     assert!(lease_key(&plain, "k").await.is_none());
-    eventually("a new session", async || {
+    eventually!(
+        "a new session",
         lkv.session_lease().is_some_and(|l| l != old)
-    })
-    .await;
+    );
     assert!(!lkv.is_cached("k"));
     put(&plain, "k", "v2").await;
     assert_eq!(value(&lkv, "k").await.as_deref(), Some("v2"));
@@ -921,7 +925,7 @@ pub async fn deleted_lease_key_invalidates(endpoints: Vec<String>) {
         .delete(format!("{PFX}k"), DeleteOptions::default())
         .await
         .unwrap();
-    eventually("the owner drops the key", async || !lkv.is_cached("k")).await;
+    eventually!("the owner drops the key", !lkv.is_cached("k"));
     put(&writer, "k", "v2").await;
     assert_eq!(value(&lkv, "k").await.as_deref(), Some("v2"));
     closer.close().await.unwrap();
