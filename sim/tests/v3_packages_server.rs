@@ -1,6 +1,7 @@
 //! The SDK's v3 packages (concurrency, namespace, ordering, mirror, yaml,
-//! snapshot, naming) against our server: the same case bodies that run against etcd
-//! 3.4.23 in `tests/real_v3_concurrency.rs` and `tests/real_v3_packages.rs`,
+//! snapshot, naming, leasing) against our server: the same case bodies that run against etcd
+//! 3.4.23 in `tests/real_v3_concurrency.rs`, `tests/real_v3_packages.rs` and
+//! `tests/real_v3_leasing.rs`,
 //! here against the `etcd-sim` binary and, in sim builds, the simulated cluster.
 //! (etcdctl's checks of a snapshot file read bbolt, which our server's snapshot
 //! is not: those bodies get no etcdctl here.)
@@ -130,6 +131,28 @@ mod real {
     async fn snapshot_save_and_status() {
         v3_packages::snapshot_save_and_status(one().await.client_urls(), None).await;
     }
+
+    /// The leasing bodies, each on a fresh etcd-sim process.
+    macro_rules! leasing_against_binary {
+        ($($name:ident),* $(,)?) => {$(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                etcd_test_support::cases::v3_leasing::$name(one().await.client_urls()).await;
+            }
+        )*};
+    }
+
+    leasing_against_binary!(
+        get_caches_with_gos_lease_key,
+        owner_writes_through,
+        non_owner_write_revokes_the_owner,
+        range_delete_revokes_owners_in_range,
+        txn_through_the_cache_and_the_guards,
+        concurrent_writers_on_one_key,
+        session_loss_drops_the_cache,
+        close_releases_the_lease_keys,
+        deleted_lease_key_invalidates,
+    );
 }
 
 #[cfg(madsim)]
@@ -154,6 +177,19 @@ etcd_test_support::against_sim!(v3_naming:
     naming_add_list_delete,
     naming_watch_sees_add_delete_and_lease_expiry,
     naming_discovery_follows_the_set,
+);
+
+#[cfg(madsim)]
+etcd_test_support::against_sim!(v3_leasing:
+    get_caches_with_gos_lease_key,
+    owner_writes_through,
+    non_owner_write_revokes_the_owner,
+    range_delete_revokes_owners_in_range,
+    txn_through_the_cache_and_the_guards,
+    concurrent_writers_on_one_key,
+    session_loss_drops_the_cache,
+    close_releases_the_lease_keys,
+    deleted_lease_key_invalidates,
 );
 
 #[cfg(madsim)]

@@ -69,7 +69,8 @@
 //! Go's client packages, built only on the traits above so that they stack
 //! (e.g. an [`ordering::Kv`] over a [`namespace::Kv`] over a [`Client`]):
 //! [`namespace`] (keys under a prefix), [`ordering`] (no read older than
-//! one already returned), [`util`] (`key_exists` / `key_missing`
+//! one already returned), [`leasing`] (reads of owned keys served from a
+//! local cache, Go's lease-key protocol), [`util`] (`key_exists` / `key_missing`
 //! compares), [`mirror`] (a consistent copy of a prefix and its updates;
 //! `etcdctl make-mirror`), [`yaml`] (Go's client config file),
 //! [`snapshot`] (save a backend snapshot to a file, checking its SHA-256), and
@@ -88,6 +89,7 @@ pub mod error;
 pub mod kv;
 pub mod layer;
 pub mod lease;
+pub mod leasing;
 pub mod maintenance;
 pub mod mirror;
 pub mod namespace;

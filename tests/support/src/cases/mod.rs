@@ -21,6 +21,8 @@
 //! - [`v3_naming`]: the endpoint registry (Go 3.4's naming) and its tower
 //!   `Discover`; [`v3_rwmutex_locker`]: the readers-writer lock recipe and the
 //!   `Locker`; endpoint bodies.
+//! - [`v3_leasing`]: the SDK's leasing KV (Go's `clientv3/leasing`), two or three
+//!   leasing clients per case; endpoint bodies.
 //! - [`v3_learner`]: a learner's life against a cluster of processes (real builds:
 //!   it starts a fourth process).
 //! - [`client`], [`members`]: bodies that drive a [`crate::backend::Backend`] (faults:
@@ -40,6 +42,7 @@ pub mod v3_kv;
 #[cfg(not(madsim))]
 pub mod v3_learner;
 pub mod v3_lease;
+pub mod v3_leasing;
 pub mod v3_lock_election;
 pub mod v3_maintenance;
 pub mod v3_naming;
