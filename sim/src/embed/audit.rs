@@ -31,8 +31,6 @@ pub enum Verdict {
         /// Why it changes nothing.
         reason: &'static str,
     },
-    /// Another helper is building it right now (TLS, metrics, discovery).
-    InProgress,
     /// Not a flag (a Go-only field): what stands in for it.
     NotAFlag {
         /// What etcd-sim does instead.
@@ -66,8 +64,6 @@ const fn refused(sample: &'static str) -> Verdict {
 const fn ignored(sample: &'static str, reason: &'static str) -> Verdict {
     Verdict::Ignored { sample, reason }
 }
-
-const IN_PROGRESS: Verdict = Verdict::InProgress;
 
 const GO_ONLY_LOGGER: &str = "Go-only (the zap logger's internals): etcd-sim logs through `tracing`, set up by `--logger`, `--log-outputs`, `--log-level`";
 
@@ -141,25 +137,37 @@ pub const AUDIT: &[Field] = &[
         "advertise-client-urls",
         honoured("http://127.0.0.1:23799"),
     ),
-    f("ClientTLSInfo.CertFile", "cert-file", IN_PROGRESS),
-    f("ClientTLSInfo.KeyFile", "key-file", IN_PROGRESS),
+    f(
+        "ClientTLSInfo.CertFile",
+        "cert-file",
+        honoured("/tmp/audit-cert.pem"),
+    ),
+    f(
+        "ClientTLSInfo.KeyFile",
+        "key-file",
+        honoured("/tmp/audit-key.pem"),
+    ),
     f(
         "ClientTLSInfo.ClientCertAuth",
         "client-cert-auth",
-        IN_PROGRESS,
+        honoured("true"),
     ),
-    f("ClientTLSInfo.CRLFile", "client-crl-file", IN_PROGRESS),
+    f(
+        "ClientTLSInfo.CRLFile",
+        "client-crl-file",
+        honoured("/tmp/audit-crl.pem"),
+    ),
     f(
         "ClientTLSInfo.AllowedHostname",
         "client-cert-allowed-hostname",
-        IN_PROGRESS,
+        refused("host.example"),
     ),
     f(
         "ClientTLSInfo.TrustedCAFile",
         "trusted-ca-file",
-        IN_PROGRESS,
+        honoured("/tmp/audit-ca.pem"),
     ),
-    f("ClientAutoTLS", "auto-tls", IN_PROGRESS),
+    f("ClientAutoTLS", "auto-tls", honoured("true")),
     f(
         "PeerTLSInfo.CertFile",
         "peer-cert-file",
@@ -201,16 +209,32 @@ pub const AUDIT: &[Field] = &[
         refused("true"),
     ),
     f("PeerAutoTLS", "peer-auto-tls", refused("true")),
-    f("CipherSuites", "cipher-suites", IN_PROGRESS),
+    f(
+        "CipherSuites",
+        "cipher-suites",
+        honoured("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+    ),
     f(
         "ClusterState",
         "initial-cluster-state",
         honoured("existing"),
     ),
-    f("DNSCluster", "discovery-srv", IN_PROGRESS),
-    f("DNSClusterServiceName", "discovery-srv-name", IN_PROGRESS),
-    f("Dproxy", "discovery-proxy", IN_PROGRESS),
-    f("Durl", "discovery", IN_PROGRESS),
+    f("DNSCluster", "discovery-srv", honoured("example.com")),
+    f(
+        "DNSClusterServiceName",
+        "discovery-srv-name",
+        honoured("audit"),
+    ),
+    f(
+        "Dproxy",
+        "discovery-proxy",
+        honoured("http://127.0.0.1:8080"),
+    ),
+    f(
+        "Durl",
+        "discovery",
+        honoured("http://127.0.0.1:2379/v2/keys/discovery/audit"),
+    ),
     f(
         "InitialCluster",
         "initial-cluster",
@@ -338,9 +362,17 @@ pub const AUDIT: &[Field] = &[
     ),
     f("ForceNewCluster", "force-new-cluster", honoured("true")),
     f("EnablePprof", "enable-pprof", refused("true")),
-    f("Metrics", "metrics", IN_PROGRESS),
-    f("ListenMetricsUrls", "listen-metrics-urls", IN_PROGRESS),
-    f("ListenMetricsUrlsJSON", "listen-metrics-urls", IN_PROGRESS),
+    f("Metrics", "metrics", honoured("extensive")),
+    f(
+        "ListenMetricsUrls",
+        "listen-metrics-urls",
+        honoured("http://127.0.0.1:23790"),
+    ),
+    f(
+        "ListenMetricsUrlsJSON",
+        "listen-metrics-urls",
+        honoured("http://127.0.0.1:23790"),
+    ),
     f("Logger", "logger", honoured("zap")),
     f("LogLevel", "log-level", honoured("debug")),
     f("LogOutputs", "log-outputs", honoured("stdout")),
@@ -422,7 +454,6 @@ pub fn markdown_table() -> String {
                 format!("refused: `{}`", refusal_text(e.flag, sample))
             }
             Verdict::Ignored { reason, .. } => format!("accepted and ignored: {reason}"),
-            Verdict::InProgress => "in progress (issue 16 / 12)".to_string(),
             Verdict::NotAFlag { note } => format!("not a flag: {note}"),
         };
         out.push_str(&format!(
@@ -495,9 +526,6 @@ mod tests {
                     assert!(cfg.unsupported.is_empty(), "--{}", e.flag);
                     cfg.validate()
                         .unwrap_or_else(|err| panic!("--{}={sample}: {err}", e.flag));
-                }
-                Verdict::InProgress => {
-                    assert!(find(e.flag).is_some(), "--{} is a setting", e.flag);
                 }
                 Verdict::NotAFlag { .. } => assert!(e.flag.is_empty(), "{}", e.go),
             }

@@ -34,8 +34,8 @@
 
 pub mod audit;
 pub mod auth_token;
-mod client_tls;
 pub mod bootstrap;
+mod client_tls;
 pub mod config;
 pub mod disk;
 pub mod error;
