@@ -194,6 +194,9 @@ impl Member {
             WatchConfig::new(cfg.v3_limits.max_request_bytes),
         );
         v3.set_token_provider(&cfg.auth_token, cfg.v3_limits.auth_token_ttl);
+        v3.quota_backend_bytes = cfg.v3_limits.quota_backend_bytes;
+        let (nospace_tx, nospace_rx) = mpsc::unbounded_channel();
+        v3.nospace = Some(nospace_tx);
         v3.metrics = metrics.store.clone();
         // Entries committed before this boot are applied again from the log:
         // the simple tokens they minted are not registered again (etcd skips
@@ -295,6 +298,10 @@ impl Member {
                 timeout: cfg.request_timeout,
                 shutdown: shutdown.clone(),
             });
+        let nospace = tokio::spawn(super::nospace::raise_when_told(
+            nospace_rx,
+            v3_backend.clone(),
+        ));
         let v3 = V3Services::new(v3_backend, backend.clone())
             .with_own_client(own_client.clone())
             .with_metrics(metrics.grpc.clone());
@@ -398,6 +405,7 @@ impl Member {
         ]);
         tasks.extend(compactor.map(|c| tokio::spawn(c.run())));
         tasks.extend(corrupt_monitor.map(|c| tokio::spawn(c.run())));
+        tasks.push(nospace);
         Ok(Member {
             inner: Arc::new(Running {
                 name: cfg.name,

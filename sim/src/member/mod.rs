@@ -18,7 +18,8 @@
 //! - `metrics_probe`: what `/metrics` reads of the member; `metrics_listener`:
 //!   the `--listen-metrics-urls` server (`/metrics` and `/health` only).
 //! - `corrupt_check`: etcd's initial and periodic corruption checks (HashKV
-//!   compared with the peers').
+//!   compared with the peers'); `nospace`: raising NOSPACE when an applied write
+//!   outgrew the backend quota.
 //! - `expiry`: the leader's TTL sweeps; `publish`: publishing the member's
 //!   attributes and deciding the cluster version; `tick_advance`: the boot-time
 //!   election tick advance. Each is a task that gets only what it uses (a
@@ -53,6 +54,7 @@ pub mod listen;
 pub mod membership;
 mod metrics_listener;
 mod metrics_probe;
+mod nospace;
 // Real builds only: in sim builds gRPC is served on madsim's own sockets.
 #[cfg(not(madsim))]
 mod h2_authority;

@@ -8,6 +8,7 @@
 
 use super::v3_alarm::AlarmRefusal;
 use super::v3_auth::{AuthApplied, apply_auth, authorize};
+use super::v3_quota::{Costed, fits};
 use super::v3_state::V3Stores;
 use crate::auth::v3::AuthError;
 use crate::metrics::OpCounts;
@@ -61,6 +62,10 @@ pub enum V3ApplyError {
     /// An active alarm refused it (etcd's capped and corrupt appliers).
     #[error(transparent)]
     Alarm(#[from] AlarmRefusal),
+    /// Applied, unlike every other variant, but it outgrew the backend quota
+    /// when applied (etcd's quota applier): its caller is answered NOSPACE.
+    #[error("etcdserver: mvcc: database space exceeded")]
+    OverQuota,
     /// A lease expiry proposed by a leader of an earlier term than the one that
     /// appended it (a deposed leader's): not applied.
     #[error(
@@ -88,7 +93,9 @@ impl V3ApplyError {
             }
             V3ApplyError::Lease(e) => e.etcd_error(),
             V3ApplyError::Auth(e) => e.etcd_error(),
-            V3ApplyError::Alarm(AlarmRefusal::NoSpace) => Some(EtcdError::NoSpace),
+            V3ApplyError::Alarm(AlarmRefusal::NoSpace) | V3ApplyError::OverQuota => {
+                Some(EtcdError::NoSpace)
+            }
             V3ApplyError::Alarm(AlarmRefusal::Corrupt) => Some(EtcdError::Corrupt),
             V3ApplyError::Unsupported(_) | V3ApplyError::StaleExpiry { .. } => None,
         }
@@ -118,18 +125,43 @@ fn committed(stores: &mut V3Stores, changes: &ChangeSet) {
 ///
 /// # Errors
 ///
-/// [`V3ApplyError`]: the request is refused and nothing changed.
+/// [`V3ApplyError`]: the request is refused and nothing changed, except for
+/// [`V3ApplyError::OverQuota`]: a Put, Txn or LeaseGrant that did not fit the
+/// backend quota any more when applied is applied and answered NOSPACE, and
+/// unless a NOSPACE alarm is active (or the entry is replayed at boot) the
+/// member is told to raise one ([`V3Stores::nospace`]), as etcd's applier does.
 pub fn apply(
     stores: &mut V3Stores,
     req: &InternalRaftRequest,
     now: Instant,
 ) -> Result<V3Applied, V3ApplyError> {
     stores.alarms.gate(req)?;
+    let cost = Costed::of(req).map_or(0, Costed::cost);
+    let fitted = cost == 0 || fits(stores.quota_backend_bytes, stores.db_size(), cost);
     let result = apply_request(stores, req, now);
     // The modelled backend file grows with what was written.
     let in_use = stores.size_in_use();
     stores.backend_size.observe(in_use);
-    result
+    match result {
+        Ok(_) if !fitted => {
+            let replayed = stores.applied_index != 0 && stores.applied_index <= stores.replay_until;
+            if !replayed
+                && !stores
+                    .alarms
+                    .has(etcd_sdk::v3::pb::etcdserverpb::AlarmType::Nospace)
+            {
+                tracing::warn!(
+                    cost,
+                    "v3: an applied write exceeded the backend quota; raising NOSPACE"
+                );
+                if let Some(tx) = &stores.nospace {
+                    let _ = tx.send(());
+                }
+            }
+            Err(V3ApplyError::OverQuota)
+        }
+        other => other,
+    }
 }
 
 /// [`apply`] past the alarms' gate: alarm requests (checked at serve time),
@@ -288,6 +320,97 @@ mod tests {
             }),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_write_past_the_quota_is_applied_answered_nospace_and_raises_once() {
+        use etcd_sdk::v3::pb::etcdserverpb::{AlarmRequest, AlarmType, alarm_request::AlarmAction};
+        let mut s = stores();
+        let (tx, mut told) = tokio::sync::mpsc::unbounded_channel();
+        s.nospace = Some(tx);
+        let fresh = s.db_size();
+        // Room for the first put (cost 256 + 2) only.
+        s.quota_backend_bytes = Some(fresh + 300);
+        s.applied_index = 1;
+        assert!(matches!(
+            apply(&mut s, &put("a", 0), Instant::now()),
+            Ok(V3Applied::Put(_))
+        ));
+        assert!(told.try_recv().is_err(), "a write that fits raises nothing");
+        // A put of 1 KiB does not fit (it passed no check before it was proposed).
+        let mut big = put("b", 0);
+        if let Some(p) = big.put.as_mut() {
+            p.value = vec![0; 1024];
+        }
+        let e = apply(&mut s, &big, Instant::now()).unwrap_err();
+        assert_eq!(e, V3ApplyError::OverQuota);
+        assert_eq!(e.etcd_error(), Some(EtcdError::NoSpace));
+        assert_eq!(s.kv.current_revision(), 3, "applied all the same");
+        assert!(
+            told.try_recv().is_ok(),
+            "the member is told to raise NOSPACE"
+        );
+        // A lease grant past the quota too (cost 64); reads and deletes are free.
+        s.applied_index = 3;
+        s.quota_backend_bytes = Some(s.db_size() + 64);
+        let grant = InternalRaftRequest {
+            lease_grant: Some(LeaseGrantRequest { ttl: 10, id: 7 }),
+            ..Default::default()
+        };
+        assert_eq!(
+            apply(&mut s, &grant, Instant::now()).unwrap_err(),
+            V3ApplyError::OverQuota
+        );
+        assert_eq!(s.lessor.len(), 1);
+        let range = InternalRaftRequest {
+            range: Some(RangeRequest {
+                key: b"a".to_vec(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(apply(&mut s, &range, Instant::now()).is_ok());
+        while told.try_recv().is_ok() {}
+        // Once NOSPACE is active, the alarm gate refuses writes before they apply.
+        let alarm = InternalRaftRequest {
+            alarm: Some(AlarmRequest {
+                action: AlarmAction::Activate as i32,
+                member_id: 1,
+                alarm: AlarmType::Nospace as i32,
+            }),
+            ..Default::default()
+        };
+        apply(&mut s, &alarm, Instant::now()).unwrap();
+        assert_eq!(
+            apply(&mut s, &put("c", 0), Instant::now()).unwrap_err(),
+            V3ApplyError::Alarm(AlarmRefusal::NoSpace)
+        );
+        assert!(told.try_recv().is_err());
+        assert_eq!(s.kv.current_revision(), 3);
+    }
+
+    #[test]
+    fn a_write_replayed_at_boot_past_the_quota_raises_nothing() {
+        let mut s = stores();
+        let (tx, mut told) = tokio::sync::mpsc::unbounded_channel();
+        s.nospace = Some(tx);
+        s.quota_backend_bytes = Some(1);
+        s.replay_until = 5;
+        s.applied_index = 5;
+        assert_eq!(
+            apply(&mut s, &put("a", 0), Instant::now()).unwrap_err(),
+            V3ApplyError::OverQuota
+        );
+        assert!(told.try_recv().is_err());
+        s.applied_index = 6;
+        assert_eq!(
+            apply(&mut s, &put("a", 0), Instant::now()).unwrap_err(),
+            V3ApplyError::OverQuota
+        );
+        assert!(told.try_recv().is_ok());
+        // No quota: everything fits.
+        s.quota_backend_bytes = None;
+        assert!(apply(&mut s, &put("a", 0), Instant::now()).is_ok());
     }
 
     #[test]

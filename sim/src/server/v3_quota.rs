@@ -26,10 +26,14 @@
 //! cost of a Put is 256 + its key and value lengths, of a Txn the larger of its
 //! branches' put costs, of a LeaseGrant 64, and of anything else 0 (always
 //! fits). The member checks it before proposing; a write that does not fit
-//! raises a NOSPACE alarm through Raft and is refused.
+//! raises a NOSPACE alarm through Raft and is refused. Writes proposed together
+//! can pass that check and still outgrow the quota, so every member checks
+//! again when it applies one (etcd's `quotaApplierV3`): a write that no longer
+//! fits is applied all the same (the log is the log), its caller is answered
+//! NOSPACE, and the member raises the alarm for itself unless one is active.
 
 use super::v3_state::V3Stores;
-use etcd_sdk::v3::pb::etcdserverpb::{PutRequest, TxnRequest, request_op};
+use etcd_sdk::v3::pb::etcdserverpb::{InternalRaftRequest, PutRequest, TxnRequest, request_op};
 
 /// bbolt's page size.
 pub const PAGE_BYTES: u64 = 4096;
@@ -97,7 +101,18 @@ fn branch_cost(ops: &[etcd_sdk::v3::pb::etcdserverpb::RequestOp]) -> u64 {
         .sum()
 }
 
-impl Costed<'_> {
+impl<'a> Costed<'a> {
+    /// The costed write `req` holds, if it holds one (Put, Txn, LeaseGrant).
+    pub fn of(req: &'a InternalRaftRequest) -> Option<Costed<'a>> {
+        if let Some(p) = &req.put {
+            Some(Costed::Put(p))
+        } else if let Some(t) = &req.txn {
+            Some(Costed::Txn(t))
+        } else {
+            req.lease_grant.as_ref().map(|_| Costed::LeaseGrant)
+        }
+    }
+
     /// The cost in bytes.
     pub fn cost(self) -> u64 {
         match self {

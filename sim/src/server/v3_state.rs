@@ -50,6 +50,13 @@ pub struct V3Stores {
     pub alarms: AlarmStore,
     /// This member's modelled db size (local: not in the snapshot).
     pub backend_size: BackendSize,
+    /// The backend quota checked when a write is applied
+    /// (`--quota-backend-bytes`; `None`: none). See [`super::v3_quota`].
+    pub quota_backend_bytes: Option<u64>,
+    /// Told when an applied write outgrew the quota and no NOSPACE alarm is
+    /// active: the member then proposes one for itself. `None`: nobody is
+    /// told (tests).
+    pub nospace: Option<tokio::sync::mpsc::UnboundedSender<()>>,
     /// Where the store and lease operations are counted (the member's metrics;
     /// local, not in the snapshot).
     pub metrics: StoreMetrics,
@@ -88,6 +95,8 @@ impl V3Stores {
             replay_until: 0,
             alarms: AlarmStore::new(),
             backend_size: BackendSize::new(),
+            quota_backend_bytes: Some(super::v3_quota::DEFAULT_QUOTA_BYTES),
+            nospace: None,
             metrics: StoreMetrics::default(),
         }
     }
