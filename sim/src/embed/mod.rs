@@ -49,7 +49,7 @@ mod validate;
 pub mod values;
 pub mod yaml;
 
-pub use config::{ClusterState, Config};
+pub use config::{ClusterState, Config, ExtraServices, ServiceRegister, UserHandler};
 pub use error::EmbedError;
 pub use etcd::{ErrorStream, Etcd, start};
 pub use flags::{Command, parse_command_line};
