@@ -56,7 +56,8 @@ impl ClusterState {
 /// are honoured. Anything else of etcd's (peer TLS, discovery, proxy, CORS and
 /// host lists, other experimental features) is rejected by [`Config::validate`]
 /// when set to a non-default value; `README.md` in this directory has the
-/// field-by-field table.
+/// field-by-field table. Two fields are not settings but hooks of the embedding
+/// program, as in etcd: [`Config::user_handlers`] and [`Config::service_register`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     /// `--name` (default `default`).
