@@ -298,3 +298,66 @@ async fn registering_a_service_name_twice_is_refused() {
         Err(EmbedError::Invalid(_))
     ));
 }
+
+/// A gRPC channel to `addr` over TLS, trusting `ca` (HTTP/2 by ALPN).
+async fn tls_channel(addr: std::net::SocketAddr, ca: &Path) -> tonic::transport::Channel {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let connector = tower::service_fn(move |_: http::Uri| {
+        let tls = tls.clone();
+        async move {
+            let tcp = tokio::net::TcpStream::connect(addr).await?;
+            let name = rustls_pki_types::ServerName::IpAddress(addr.ip().into());
+            let stream = tls.connect(name, tcp).await?;
+            Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
+        }
+    });
+    tonic::transport::Endpoint::from_static("http://127.0.0.1")
+        .connect_with_connector(connector)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_registered_grpc_service_is_served_on_a_tls_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = etcd_test_support::tls::TestPki::new(dir.path());
+    let mut cfg = config(dir.path());
+    cfg.listen_client_urls = vec!["https://127.0.0.1:0".into()];
+    cfg.advertise_client_urls = vec!["https://127.0.0.1:0".into()];
+    cfg.client_tls.cert_file = Some(pki.server_cert.clone());
+    cfg.client_tls.key_file = Some(pki.server_key.clone());
+    cfg.service_register = Some(ServiceRegister::new(|s| {
+        s.add(Echo::<false>);
+    }));
+    let etcd = start_ready(cfg).await;
+    let url = etcd.client_urls()[0].clone();
+    let addr: std::net::SocketAddr = url.trim_start_matches("https://").parse().unwrap();
+    let ch = tls_channel(addr, &pki.ca).await;
+    let echoed = say(ch.clone(), "/test.Echo/Say", "slt").await.unwrap();
+    assert_eq!(echoed.value, b"tls");
+    let range = KvClient::new(ch.clone())
+        .range(RangeRequest {
+            key: b"k".to_vec(),
+            ..RangeRequest::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(range.header.is_some());
+    let nobody = say(ch, "/test.Nobody/Say", "x").await.unwrap_err();
+    assert_eq!(nobody.code(), tonic::Code::Unimplemented);
+    etcd.close().await;
+}
