@@ -292,14 +292,14 @@ pub const AUDIT: &[Field] = &[
         "UserHandlers",
         "",
         Verdict::NotAFlag {
-            note: "Go-only (extra HTTP handlers of an embedding Go program): no such field",
+            note: "honoured as `Config::user_handlers` (path → `UserHandler`): Go `ServeMux` patterns on every client port, winning over etcd's own paths; `/` and `/v3/` refused as etcd panics on them; a panicking handler closes its connection",
         },
     ),
     f(
         "ServiceRegister",
         "",
         Verdict::NotAFlag {
-            note: "Go-only (extra gRPC services of an embedding Go program): no such field",
+            note: "honoured as `Config::service_register` (`ServiceRegister`, adding tonic services): served beside etcd's on every client port's HTTP/2, plaintext and TLS; a name registered twice fails `start`, as it is fatal in etcd",
         },
     ),
     f(

@@ -4,6 +4,8 @@
 //! [`Config::validate`] rejects them.
 
 use super::error::EmbedError;
+pub use crate::api::v2::user_handlers::UserHandler;
+pub use crate::api::v3::extra_services::{ExtraServices, ServiceRegister};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -54,7 +56,8 @@ impl ClusterState {
 /// are honoured. Anything else of etcd's (peer TLS, discovery, proxy, CORS and
 /// host lists, other experimental features) is rejected by [`Config::validate`]
 /// when set to a non-default value; `README.md` in this directory has the
-/// field-by-field table.
+/// field-by-field table. Two fields are not settings but hooks of the embedding
+/// program, as in etcd: [`Config::user_handlers`] and [`Config::service_register`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     /// `--name` (default `default`).
@@ -196,6 +199,38 @@ pub struct Config {
     /// etcd settings we do not implement that were given a non-default value, by
     /// flag name (e.g. `cert-file`), with the value as given.
     pub unsupported: BTreeMap<String, String>,
+    /// The application's own HTTP handlers on every client port (etcd's
+    /// `UserHandlers`; no flag), by Go `ServeMux` pattern: `/hello` matches that
+    /// path only, `/app/` its whole subtree (and `/app` redirects there), the
+    /// longest pattern wins, and a pattern wins over etcd's own paths (a
+    /// `/health` here replaces etcd's). `/` and `/v3/` are etcd's and refused,
+    /// as are host patterns. A handler that panics has its connection closed
+    /// (HTTP/1) or stream reset (HTTP/2); the member serves on. See
+    /// [`crate::api::v2::user_handlers`].
+    ///
+    /// ```
+    /// use etcd_sim::embed::{Config, UserHandler};
+    /// let mut cfg = Config::default();
+    /// cfg.user_handlers.insert(
+    ///     "/hello".into(),
+    ///     UserHandler::new(|_req| async { http::Response::new("hello\n".into()) }),
+    /// );
+    /// ```
+    pub user_handlers: BTreeMap<String, UserHandler>,
+    /// The application's own gRPC services on every client port (etcd's
+    /// `ServiceRegister`; no flag), served beside KV, Watch, Lease, ... over the
+    /// same HTTP/2 connections, plaintext and TLS. The function adds tonic
+    /// services (see [`ExtraServices::add`]); registering a name twice (one of
+    /// etcd's, or the same service again) fails [`super::start`], as it is
+    /// fatal in etcd. Calls to unknown services answer `Unimplemented`.
+    ///
+    /// ```ignore
+    /// // `GreeterServer`, `MyGreeter`: a tonic-build service and its implementation.
+    /// cfg.service_register = Some(ServiceRegister::new(|s| {
+    ///     s.add(GreeterServer::new(MyGreeter::default()));
+    /// }));
+    /// ```
+    pub service_register: Option<ServiceRegister>,
 }
 
 impl Default for Config {
@@ -253,6 +288,8 @@ impl Default for Config {
             experimental_initial_corrupt_check: false,
             experimental_corrupt_check_time: Duration::ZERO,
             unsupported: BTreeMap::new(),
+            user_handlers: BTreeMap::new(),
+            service_register: None,
         }
     }
 }

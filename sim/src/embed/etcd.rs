@@ -5,8 +5,9 @@ use super::config::{ClusterState, Config};
 use super::disk::open_disk;
 use super::error::EmbedError;
 use super::urls::{url_host, url_port};
+use crate::api::v2::user_handlers::UserRoutes;
 use crate::member::config::etcd_request_timeout;
-use crate::member::{Member, MemberConfig};
+use crate::member::{ClientHooks, Member, MemberConfig};
 use crate::metrics::MetricsLevel;
 use crate::server::v3_backend::V3Limits;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -170,7 +171,11 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
             .map_err(|e| listen_error(addr, &e))?;
         metrics_listeners.push(listener);
     }
-    let member = Member::start_with_client_listeners(member_cfg, disk, listeners).await?;
+    let hooks = ClientHooks {
+        user_handlers: Some(UserRoutes::new(config.user_handlers.clone())),
+        service_register: config.service_register.clone(),
+    };
+    let member = Member::start_with_hooks(member_cfg, disk, listeners, hooks).await?;
     if MetricsLevel::parse(&config.metrics) == MetricsLevel::Extensive {
         member.metrics().grpc.enable_handling_time();
     }

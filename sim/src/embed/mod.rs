@@ -20,7 +20,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! - [`config`]: [`Config`] with etcd 3.4's defaults; [`validate`](Config::validate)
+//! - [`config`]: [`Config`] with etcd 3.4's defaults, and the embedding
+//!   program's hooks on the client ports ([`UserHandler`]s, a [`ServiceRegister`]); [`validate`](Config::validate)
 //!   in `validate`; [`Config::from_file`] (etcd's YAML file) in [`yaml`].
 //! - [`settings`]: etcd's settings (flags, YAML keys, `ETCD_*` variables) and what
 //!   etcd-sim does with each; [`values`]: Go's value syntax; [`urls`]: etcd's URL
@@ -49,7 +50,7 @@ mod validate;
 pub mod values;
 pub mod yaml;
 
-pub use config::{ClusterState, Config};
+pub use config::{ClusterState, Config, ExtraServices, ServiceRegister, UserHandler};
 pub use error::EmbedError;
 pub use etcd::{ErrorStream, Etcd, start};
 pub use flags::{Command, parse_command_line};

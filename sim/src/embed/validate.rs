@@ -32,7 +32,22 @@ impl Config {
         self.validate_like_etcd()?;
         self.validate_supported()?;
         self.validate_client_tls()?;
+        self.validate_hooks()?;
         self.initial_cluster_map().map(|_| ())
+    }
+
+    /// The application's hooks: each user handler pattern one Go's `ServeMux`
+    /// takes beside etcd's (etcd panics serving otherwise), each gRPC service
+    /// name registered once (fatal in etcd otherwise). It calls the register
+    /// function once.
+    fn validate_hooks(&self) -> Result<(), EmbedError> {
+        for pattern in self.user_handlers.keys() {
+            crate::api::v2::user_handlers::check_pattern(pattern).map_err(EmbedError::Invalid)?;
+        }
+        if let Some(register) = &self.service_register {
+            register.check().map_err(EmbedError::Invalid)?;
+        }
+        Ok(())
     }
 
     /// etcd's logging checks (`setupLogging`, the first step of its `Validate`):

@@ -12,6 +12,7 @@ use super::corrupt_check::{self, CorruptMonitor};
 use super::drain::Connections;
 use super::entry::Applied;
 use super::expiry::Expiry;
+use super::hooks::ClientHooks;
 use super::ids::cluster_id;
 use super::lease_keeper::LeaseKeeper;
 use super::membership::Cluster;
@@ -159,6 +160,21 @@ impl Member {
         disk: D,
         listeners: Vec<ClientListener>,
     ) -> Result<Member, MemberError> {
+        Self::start_with_hooks(cfg, disk, listeners, ClientHooks::default()).await
+    }
+
+    /// As [`Member::start_with_client_listeners`], the client ports also serving
+    /// an embedding application's HTTP handlers and gRPC services (`hooks`).
+    ///
+    /// # Errors
+    ///
+    /// [`MemberError::Config`], [`MemberError::Raft`].
+    pub async fn start_with_hooks<D: Disk + 'static>(
+        cfg: MemberConfig,
+        disk: D,
+        listeners: Vec<ClientListener>,
+        hooks: ClientHooks,
+    ) -> Result<Member, MemberError> {
         cfg.validate().map_err(MemberError::Config)?;
         let id = cfg.id();
         let initial = cfg.initial_members().map_err(MemberError::Config)?;
@@ -305,7 +321,8 @@ impl Member {
         let v3 = V3Services::new(v3_backend, backend.clone())
             .with_own_client(own_client.clone())
             .with_metrics(metrics.grpc.clone());
-        let http2 = server::Http2Service::new(&v3);
+        let http2 = server::Http2Service::new(&v3, &hooks);
+        let user_routes = hooks.user_handlers.filter(|r| !r.is_empty());
         #[cfg(not(madsim))]
         if plain_address.is_none()
             && let Some(channel) =
@@ -338,6 +355,7 @@ impl Member {
                     backend.clone(),
                     http2.clone(),
                     gateway,
+                    user_routes.clone(),
                     shutdown.clone(),
                     connections.clone(),
                 ))

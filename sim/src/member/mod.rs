@@ -4,6 +4,8 @@
 //! - [`Member`] ([`handle`]): start a member on a [`crate::raft::Disk`], look at it,
 //!   stop it; [`run_member`] is the body of a madsim node.
 //! - [`MemberConfig`] ([`config`]): etcd's flags with etcd's defaults.
+//! - [`hooks`]: [`ClientHooks`], an embedding application's HTTP handlers and
+//!   gRPC services on the client ports.
 //! - [`ids`]: member and cluster ids as etcd computes them ([`member_id`]).
 //! - [`entry`]: what the log carries; [`state_machine`]: how it is applied;
 //!   [`membership`]: the members and their `/0` keys.
@@ -48,6 +50,7 @@ mod drain;
 pub mod entry;
 mod expiry;
 pub mod handle;
+pub mod hooks;
 pub mod ids;
 mod lease_keeper;
 pub mod listen;
@@ -78,6 +81,7 @@ pub use backend::HEALTH_INTERVAL;
 pub use config::MemberConfig;
 pub use drain::MAX_CLIENT_CONNECTIONS;
 pub use handle::{Member, MemberError, run_member};
+pub use hooks::ClientHooks;
 pub use ids::{cluster_id, member_id};
 pub use publish::CLUSTER_VERSION;
 pub use server::ClientListener;

@@ -16,6 +16,7 @@ use crate::api::v2::head_guard::HeadGuard;
 use crate::api::v2::http_checks::{BodyError, MAX_HEAD_BYTES, go_body_error_text};
 use crate::api::v2::response::{Body, text, with_cors};
 use crate::api::v2::router::{self, V2Server};
+use crate::api::v2::user_handlers::{HandlerPanicked, UserRoutes};
 use crate::api::v3::gateway::Gateway;
 use bytes::{Bytes, BytesMut};
 use etcd_sdk::transport::QuietFlush;
@@ -24,7 +25,6 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -46,13 +46,30 @@ pub(crate) struct Http2Service {
 }
 
 impl Http2Service {
-    /// The v3 services of `services`, for the HTTP/2 connections of a client port.
-    pub(crate) fn new(services: &crate::api::v3::V3Services) -> Http2Service {
+    /// The v3 services of `services`, and the embedding application's (`hooks`,
+    /// real builds), for the HTTP/2 connections of a client port.
+    pub(crate) fn new(
+        services: &crate::api::v3::V3Services,
+        hooks: &super::hooks::ClientHooks,
+    ) -> Http2Service {
         #[cfg(madsim)]
-        let _ = services;
+        let _ = (services, hooks);
+        #[cfg(not(madsim))]
+        let routes = match &hooks.service_register {
+            Some(register) => {
+                let extra = register.register(services.routes());
+                if let Err(e) = extra.check() {
+                    // The embed API checks this before starting; a register
+                    // function that changes its mind only loses the duplicate.
+                    tracing::warn!(error = %e, "member: a user gRPC service was not registered");
+                }
+                extra.into_routes()
+            }
+            None => services.routes(),
+        };
         Http2Service {
             #[cfg(not(madsim))]
-            routes: Some(services.routes()),
+            routes: Some(routes),
         }
     }
 }
@@ -60,12 +77,14 @@ impl Http2Service {
 /// Serves `backend` (and `grpc`, for HTTP/2 connections) on `listener` until
 /// `shutdown`, at most as many connections at once as `connections` allows.
 /// With a `gateway`, the v2 router hands it the `/v3/...` requests (each request
-/// carries it as an extension).
+/// carries it as an extension), and with `user` routes the embedding
+/// application's handlers.
 pub(crate) async fn serve<S: V2Server>(
     listener: ClientListener,
     backend: Arc<S>,
     grpc: Http2Service,
     gateway: Option<Gateway>,
+    user: Option<UserRoutes>,
     shutdown: Arc<Signal>,
     connections: Arc<Connections>,
 ) {
@@ -91,9 +110,14 @@ pub(crate) async fn serve<S: V2Server>(
                     connections.clone(),
                     tls.clone(),
                 );
+                let user = user.clone();
                 tokio::spawn(async move {
                     let _open = connections.enter();
-                    let http1 = Http1 { backend, gateway };
+                    let http1 = Http1 {
+                        backend,
+                        gateway,
+                        user,
+                    };
                     match tls {
                         #[cfg(not(madsim))]
                         Some(tls) => {
@@ -172,10 +196,8 @@ pub(super) async fn http1_connection<S, T>(
     let stopping = shutdown.clone();
     let svc = service_fn(move |mut req: Request<Incoming>| {
         let (backend, stopping) = (http1.backend.clone(), stopping.clone());
-        if let Some(gateway) = &http1.gateway {
-            req.extensions_mut().insert(gateway.clone());
-        }
-        async move { Ok::<_, Infallible>(handle(&*backend, &stopping, req).await) }
+        http1.attach(&mut req);
+        async move { answer(handle(&*backend, &stopping, req).await) }
     });
     let conn = http1_builder()
         .serve_connection(TokioIo::new(HeadGuard::new(QuietFlush::new(stream))), svc);
@@ -203,10 +225,33 @@ pub(super) async fn http1_connection<S, T>(
 }
 
 /// What serves a connection's HTTP/1 requests: the v2 router over `backend`, with
-/// the v3 gateway (if any) attached to each request.
+/// the v3 gateway and the user handlers (if any) attached to each request.
 pub(super) struct Http1<S> {
     pub(super) backend: Arc<S>,
     pub(super) gateway: Option<Gateway>,
+    pub(super) user: Option<UserRoutes>,
+}
+
+impl<S> Http1<S> {
+    /// Attaches the gateway and the user handlers to `req`, for the router.
+    pub(super) fn attach<B>(&self, req: &mut Request<B>) {
+        if let Some(gateway) = &self.gateway {
+            req.extensions_mut().insert(gateway.clone());
+        }
+        if let Some(user) = &self.user {
+            req.extensions_mut().insert(user.clone());
+        }
+    }
+}
+
+/// The router's response, or an error when a user handler panicked (hyper then
+/// closes the connection, or resets the HTTP/2 stream, without answering, as
+/// Go's server does).
+pub(super) fn answer(resp: Response<Body>) -> Result<Response<Body>, HandlerPanicked> {
+    match resp.extensions().get::<HandlerPanicked>() {
+        Some(panicked) => Err(*panicked),
+        None => Ok(resp),
+    }
 }
 
 /// A client listener, and the TLS its connections are served with (real
@@ -425,6 +470,7 @@ mod tests {
             Arc::new(Fake::new()),
             Http2Service::default(),
             None,
+            None,
             shutdown.clone(),
             connections.clone(),
         ));
@@ -463,10 +509,9 @@ mod body_tests {
         let data = Bytes::from(vec![b'a'; 3 << 20]);
         let got = read_body(Full::new(data.clone())).await.unwrap();
         assert_eq!(got, data);
-        let chunks = futures_util::stream::iter(
-            [b"ab".as_slice(), b"", b"cd"]
-                .map(|c| Ok::<_, Infallible>(hyper::body::Frame::data(Bytes::from_static(c)))),
-        );
+        let chunks = futures_util::stream::iter([b"ab".as_slice(), b"", b"cd"].map(|c| {
+            Ok::<_, std::convert::Infallible>(hyper::body::Frame::data(Bytes::from_static(c)))
+        }));
         assert_eq!(read_body(StreamBody::new(chunks)).await.unwrap(), "abcd");
         let too_big = Full::new(Bytes::from(vec![0u8; MAX_BODY_BYTES + 1]));
         assert!(read_body(too_big).await.is_err());

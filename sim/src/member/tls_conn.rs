@@ -19,9 +19,10 @@
 
 use super::drain::Connections;
 use super::preface::{Protocol, sniff};
-use super::server::{Http1, Http2Service, handle, http1_connection, http2_connection};
+use super::server::{Http1, Http2Service, answer, handle, http1_connection, http2_connection};
 use super::signal::Signal;
 use crate::api::v2::router::V2Server;
+use crate::api::v2::user_handlers::HandlerPanicked;
 use crate::api::v3::auth_info::CertCommonName;
 use crate::tls::ServerTls;
 use bytes::Bytes;
@@ -32,7 +33,6 @@ use http_body_util::BodyExt;
 use http_body_util::combinators::UnsyncBoxBody;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -124,8 +124,9 @@ fn is_grpc<B>(req: &Request<B>) -> bool {
 
 impl<S: V2Server> hyper::service::Service<Request<Incoming>> for Mixed<S> {
     type Response = Response<MixedBody>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+    /// A user handler panicked: hyper resets the stream.
+    type Error = HandlerPanicked;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, HandlerPanicked>> + Send>>;
 
     fn call(&self, mut req: Request<Incoming>) -> Self::Future {
         if is_grpc(&req) {
@@ -142,11 +143,9 @@ impl<S: V2Server> hyper::service::Service<Request<Incoming>> for Mixed<S> {
             });
         }
         let (http1, stopping) = (self.http1.clone(), self.stopping.clone());
-        if let Some(gateway) = &http1.gateway {
-            req.extensions_mut().insert(gateway.clone());
-        }
+        http1.attach(&mut req);
         Box::pin(async move {
-            let resp = handle(&*http1.backend, &stopping, req).await;
+            let resp = answer(handle(&*http1.backend, &stopping, req).await)?;
             Ok(resp.map(|b| b.map_err(|never| match never {}).boxed_unsync()))
         })
     }

@@ -15,3 +15,4 @@ pub mod misc;
 pub mod response;
 pub mod router;
 pub mod stats;
+pub mod user_handlers;

@@ -2,7 +2,9 @@
 //! routing, the path percent-decoded, unclean paths redirected (301, query kept),
 //! then Go `ServeMux`-style routing to the handlers; anything else is the 404 page.
 //! When the request carries a v3 [`Gateway`] (an extension the member's HTTP
-//! service adds), `/v3/...` and `/v3beta/...` go to it after those steps.
+//! service adds), `/v3/...` and `/v3beta/...` go to it after those steps. When it
+//! carries [`UserRoutes`] (an embedding application's handlers), those are matched
+//! first, with etcd's own patterns, by Go's `ServeMux` rules.
 
 use super::auth;
 use super::http_checks::BodyError;
@@ -11,6 +13,7 @@ use super::members::{self, ClusterBackend, MembersCall};
 use super::misc;
 use super::response::{Body, full, text, with_cors};
 use super::stats::{self, StatsBackend};
+use super::user_handlers::{self, UserRoute, UserRoutes};
 use crate::api::v3::gateway::{Gateway, is_gateway_path, rewrite_beta};
 use crate::server::backend::V2Backend;
 use bytes::Bytes;
@@ -50,6 +53,15 @@ async fn dispatch<S: V2Server>(server: &S, req: Request<Bytes>) -> Response<Body
     let cleaned = clean_path(&path);
     if cleaned != path {
         return redirect(method, &cleaned, query);
+    }
+    // The embedding application's handlers (etcd's UserHandlers), by Go's
+    // ServeMux rules over theirs and etcd's own patterns.
+    if let Some(user) = req.extensions().get::<UserRoutes>() {
+        match user.lookup(&path, gateway.is_some()) {
+            UserRoute::Handler(handler) => return user_handlers::serve(&handler, req).await,
+            UserRoute::Redirect(to) => return redirect(method, &to, query),
+            UserRoute::Etcd => {}
+        }
     }
     if let Some(gateway) = gateway {
         if path == "/v3" {

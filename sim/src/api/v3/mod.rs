@@ -20,6 +20,8 @@
 //!   the HTTP/2 connections and keeps HTTP/1.1 for the v2 API and the gateway, on
 //!   the same port, as etcd's connection multiplexer does) and as a madsim-tonic
 //!   server on the same address in sim builds.
+//! - [`extra_services`] (real builds): an embedding application's own gRPC
+//!   services on the same port (etcd's `embed.Config.ServiceRegister`).
 //! - [`gateway`]: etcd's HTTP/JSON gateway (`/v3/...` and `/v3beta/...` over
 //!   HTTP/1.1), a translator that calls the services above over gRPC, on the
 //!   member's own client address, as etcd's grpc-gateway does.
@@ -29,6 +31,8 @@ pub mod auth_info;
 pub mod cluster;
 pub mod election;
 pub mod error;
+#[cfg(not(madsim))]
+pub mod extra_services;
 pub mod gateway;
 pub mod header;
 pub mod health;
