@@ -24,6 +24,7 @@
 //!
 //! ```no_run
 //! use etcd_sdk::tls::TlsConfig;
+//! use etcd_sdk::v3::{KV as _, PutOptions};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let tls = TlsConfig::new()
@@ -36,7 +37,7 @@
 //!     ..etcd_sdk::v3::Config::new(["https://10.0.0.1:2379", "https://10.0.0.2:2379"])
 //! })
 //! .await?;
-//! v3.put("greeting", "hello", None).await?;
+//! v3.put("greeting", "hello", PutOptions::default()).await?;
 //!
 //! // v2: the same settings over the default transport.
 //! let v2 = etcd_sdk::HttpClient::new(etcd_sdk::Config {
