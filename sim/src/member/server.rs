@@ -102,6 +102,8 @@ pub(crate) async fn serve<S: V2Server>(
         };
         match accepted {
             Ok((stream, _)) => {
+                // Sim builds have no TLS: there `tls` is an `Option<Infallible>`.
+                #[cfg_attr(madsim, allow(clippy::clone_on_copy))]
                 let (backend, grpc, gateway, shutdown, connections, tls) = (
                     backend.clone(),
                     grpc.clone(),
