@@ -70,6 +70,7 @@ fn main() {
 }
 
 #[cfg(madsim)]
+/// The simulated run: the cluster, its faults, the clients and the check.
 pub mod sim {
     use etcd_sdk::v3::concurrency::{Context, Mutex, Session, SessionOptions};
     use etcd_sdk::v3::{Client, Compare, CompareOp, Config, GetOptions, KV, Op, OpResponse};
