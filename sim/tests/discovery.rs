@@ -9,7 +9,11 @@
 //! missing token and a repeated registration are compared with etcd's; a member
 //! restarted on its data dir ignores discovery; `--discovery-proxy` goes through
 //! a small forward proxy run by the test. SRV records come from a DNS server the
-//! test runs on loopback UDP. Real processes: not in sim builds.
+//! test runs on loopback UDP. The `*_discovery_io_*` cases put Debian's
+//! `etcd-discovery` service (`/usr/bin/discovery.etcd.io`, the server behind
+//! discovery.etcd.io) in front of an etcd 3.4.23 or an etcd-sim store: a token
+//! from its `/new?size=3`, members of either kind bootstrapping through it.
+//! Real processes: not in sim builds.
 #![cfg(not(madsim))]
 
 use etcd_test_support::etcd::{ETCD_BIN, EtcdCluster};
