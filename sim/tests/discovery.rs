@@ -9,7 +9,11 @@
 //! missing token and a repeated registration are compared with etcd's; a member
 //! restarted on its data dir ignores discovery; `--discovery-proxy` goes through
 //! a small forward proxy run by the test. SRV records come from a DNS server the
-//! test runs on loopback UDP. Real processes: not in sim builds.
+//! test runs on loopback UDP. The `*_discovery_io_*` cases put Debian's
+//! `etcd-discovery` service (`/usr/bin/discovery.etcd.io`, the server behind
+//! discovery.etcd.io) in front of an etcd 3.4.23 or an etcd-sim store: a token
+//! from its `/new?size=3`, members of either kind bootstrapping through it.
+//! Real processes: not in sim builds.
 #![cfg(not(madsim))]
 
 use etcd_test_support::etcd::{ETCD_BIN, EtcdCluster};
@@ -729,4 +733,172 @@ async fn sim_members_through_dns_srv() {
         "{}",
         p.log()
     );
+}
+
+/// Debian's `etcd-discovery` package: the discovery.etcd.io service
+/// (`/usr/bin/discovery.etcd.io`), which mints tokens at `/new?size=N` and
+/// proxies `/<token>/...` to its own etcd's v2 keys under `/_etcd/registry`.
+const DISCOVERY_IO_BIN: &str = "/usr/bin/discovery.etcd.io";
+
+/// A running discovery.etcd.io, killed on drop.
+struct DiscoveryIo {
+    child: Child,
+    url: String,
+    log: PathBuf,
+}
+
+impl Drop for DiscoveryIo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- discovery.etcd.io log ---\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// Starts discovery.etcd.io on a free loopback port over the etcd at
+/// `store` and waits until `/health` answers 200.
+async fn discovery_io(store: &str, dir: &Path) -> DiscoveryIo {
+    assert!(
+        Path::new(DISCOVERY_IO_BIN).is_file(),
+        "{DISCOVERY_IO_BIN} is missing: apt-get install etcd-discovery"
+    );
+    let port = free_ports(1)[0];
+    let url = format!("http://127.0.0.1:{port}");
+    let log = dir.join("discovery-io.log");
+    let out = std::fs::File::create(&log).expect("log file");
+    let err = out.try_clone().expect("log file");
+    let child = Command::new(DISCOVERY_IO_BIN)
+        .args([
+            format!("--addr=127.0.0.1:{port}"),
+            format!("--etcd={store}"),
+            format!("--host={url}"),
+        ])
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {DISCOVERY_IO_BIN}: {e}"));
+    let d = DiscoveryIo { child, url, log };
+    let start = Instant::now();
+    loop {
+        if let Ok(r) = raw_http::get(&d.url, "/health", Duration::from_secs(2)).await
+            && r.status == 200
+        {
+            return d;
+        }
+        assert!(
+            start.elapsed() < SERVE_TIMEOUT,
+            "discovery.etcd.io did not serve"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Three `member_bin` members bootstrap through discovery.etcd.io backed by a
+/// one-member `store_bin` cluster: a token from `/new?size=3`, the members
+/// find each other, the registrations are in the store under
+/// `/_etcd/registry/<token>`, and a fourth member finds the cluster full.
+async fn through_discovery_io(store_bin: &str, member_bin: &str) {
+    let store = service(store_bin).await;
+    let store_url = store.client_urls()[0].clone();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let disc = discovery_io(&store_url, dir.path()).await;
+    let r = raw_http::get(&disc.url, "/new?size=3", Duration::from_secs(5))
+        .await
+        .expect("/new");
+    assert_eq!(r.status, 200, "/new: {}", r.text());
+    let durl = r.text().trim().to_string();
+    let token = durl
+        .strip_prefix(&format!("{}/", disc.url))
+        .unwrap_or_else(|| panic!("a token URL of the service: {durl}"))
+        .to_string();
+    assert_eq!(token.len(), 32, "{durl}");
+    let size = raw_http::get(
+        &store_url,
+        &format!("/v2/keys/_etcd/registry/{token}/_config/size"),
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("size");
+    assert_eq!(size.json()["node"]["value"], "3", "{}", size.text());
+
+    let flags = vec![format!("--discovery={durl}")];
+    let members: Vec<Proc> = (0..3)
+        .map(|i| spawn_member(member_bin, dir.path(), &format!("m{i}"), None, &flags))
+        .collect();
+    for m in &members {
+        wait_serving(m).await;
+    }
+    let want: Vec<(String, String, String)> = members
+        .iter()
+        .map(|m| (m.name.clone(), m.peer_url.clone(), m.client_url.clone()))
+        .collect();
+    for m in &members {
+        assert_eq!(
+            member_list(&m.client_url),
+            want,
+            "member list on {}",
+            m.name
+        );
+    }
+    // Through the service as through the store: three registrations.
+    for (base, path) in [
+        (disc.url.as_str(), format!("/{token}")),
+        (
+            store_url.as_str(),
+            format!("/v2/keys/_etcd/registry/{token}"),
+        ),
+    ] {
+        let r = raw_http::get(base, &path, Duration::from_secs(5))
+            .await
+            .expect("token dir");
+        let nodes = r.json()["node"]["nodes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(nodes.len(), 3, "{base}{path}: {}", r.text());
+    }
+    let mut fourth = spawn_member(
+        member_bin,
+        dir.path(),
+        "m3",
+        None,
+        &[
+            format!("--discovery={durl}"),
+            "--discovery-fallback=exit".into(),
+        ],
+    );
+    assert_eq!(fourth.wait_exit(EXIT_TIMEOUT), Some(1), "{}", fourth.log());
+    assert!(
+        fourth
+            .log()
+            .contains("failed to join discovery cluster (discovery: cluster is full)"),
+        "{}",
+        fourth.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etcd_members_through_discovery_io_on_etcd() {
+    through_discovery_io(ETCD_BIN, ETCD_BIN).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sim_members_through_discovery_io_on_etcd() {
+    through_discovery_io(ETCD_BIN, SIM_BIN).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etcd_members_through_discovery_io_on_sim() {
+    through_discovery_io(SIM_BIN, ETCD_BIN).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sim_members_through_discovery_io_on_sim() {
+    through_discovery_io(SIM_BIN, SIM_BIN).await;
 }

@@ -564,3 +564,203 @@ fn a_stalled_handshake_is_dropped() {
         "closed after {waited:?} (handshake timeout: 10 s)"
     );
 }
+
+/// `--client-cert-allowed-hostname` (etcd's `TLSInfo.AllowedHostname`): a
+/// client certificate signed by the trusted CA is accepted only when it is
+/// valid for that name (its DNS or IP subject alternative names, wildcards
+/// allowed; never its common name), by every API on the port.
+#[test]
+fn client_cert_allowed_hostname_checks_the_certificate_names() {
+    use std::net::{IpAddr, Ipv4Addr};
+    let dir = tempfile::tempdir().unwrap();
+    let pki = TestPki::new(&dir.path().join("pki"));
+    let d = dir.path();
+    let named = pki.client_with_names(d, "client", &["client.example.com"], &[]);
+    let upper = pki.client_with_names(d, "client", &["CLIENT.Example.com"], &[]);
+    let wildcard = pki.client_with_names(d, "client", &["*.example.com"], &[]);
+    let other = pki.client_with_names(d, "client", &["other.example.org"], &[]);
+    let cn_only = pki.client_with_cn(d, "client.example.com");
+    let ip = pki.client_with_names(d, "client", &[], &[IpAddr::V4(Ipv4Addr::LOCALHOST)]);
+    for bin in servers() {
+        // A DNS name.
+        let run = tempfile::tempdir().unwrap();
+        let mut flags = tls_flags(&pki, true);
+        flags.push("--client-cert-allowed-hostname=client.example.com".into());
+        let mut s = Server::start(bin, run.path(), "https", &flags);
+        let base = Ctl::tls(&pki);
+        let ctl = base.with_cert(&named.0, &named.1);
+        s.wait_ready(&ctl);
+        assert_eq!(ok(bin, "put", &ctl.v3(&s, &["put", "k", "v"])), "OK\n");
+        for (what, (c, k)) in [("upper case", &upper), ("wildcard", &wildcard)] {
+            let o = base.with_cert(c, k).v3(&s, &["get", "k"]);
+            assert_eq!(ok(bin, what, &o), "k\nv\n");
+        }
+        assert_eq!(ok(bin, "v2 set", &ctl.v2(&s, &["set", "/d/a", "1"])), "1\n");
+        let h = ok(bin, "curl", &ctl.curl(&s, "/health", &[]));
+        assert!(h.contains(r#""health":"true""#), "{bin}: {h}");
+        for (what, c) in [
+            ("no names", base.clone()),
+            ("another name", base.with_cert(&other.0, &other.1)),
+            (
+                "the name as CN only",
+                base.with_cert(&cn_only.0, &cn_only.1),
+            ),
+            ("an IP name", base.with_cert(&ip.0, &ip.1)),
+            ("no cert", base.without_cert()),
+        ] {
+            fails(bin, &format!("{what}: v3 get"), &c.v3(&s, &["get", "k"]));
+            fails(bin, &format!("{what}: v2 get"), &c.v2(&s, &["get", "/d/a"]));
+            fails(bin, &format!("{what}: curl"), &c.curl(&s, "/health", &[]));
+        }
+        assert!(s.running(), "{bin} stopped");
+        drop(s);
+
+        // An IP address: only an IP name matches.
+        let run = tempfile::tempdir().unwrap();
+        let mut flags = tls_flags(&pki, true);
+        flags.push("--client-cert-allowed-hostname=127.0.0.1".into());
+        let mut s = Server::start(bin, run.path(), "https", &flags);
+        let ctl = base.with_cert(&ip.0, &ip.1);
+        s.wait_ready(&ctl);
+        assert_eq!(ok(bin, "ip put", &ctl.v3(&s, &["put", "k", "v"])), "OK\n");
+        fails(
+            bin,
+            "a DNS name for an IP",
+            &base.with_cert(&named.0, &named.1).v3(&s, &["get", "k"]),
+        );
+    }
+}
+
+/// The HTTP status of `curl` through `ctl` (`extra`: method, data, basic auth).
+fn http_status(ctl: &Ctl, s: &Server, path: &str, extra: &[&str]) -> String {
+    let mut args = vec!["-o", "/dev/null", "-w", "%{http_code}"];
+    args.extend_from_slice(extra);
+    let o = ctl.curl(s, path, &args);
+    stdout(&o)
+}
+
+/// v2 auth under `--client-cert-auth` (etcd 3.4's v2http
+/// `userFromClientCertificate`): a request without an `Authorization` header
+/// is made by the first common name of its verified chain (the client's
+/// certificate, then the CA's) that names a v2 user; with none, the guest.
+/// A header wins over the certificate. Without `--client-cert-auth` the
+/// certificate names nobody.
+#[test]
+fn the_certificate_common_name_is_the_v2_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = TestPki::new(&dir.path().join("pki"));
+    let root_cert = pki.client_with_cn(dir.path(), "root");
+    let nobody = pki.client_with_cn(dir.path(), "nobody");
+    let json = ["-H", "Content-Type: application/json", "-XPUT", "-d"];
+    let put = |body: &'static str| {
+        let mut a = json.to_vec();
+        a.push(body);
+        a
+    };
+    for client_cert_auth in [true, false] {
+        for bin in servers() {
+            let run = tempfile::tempdir().unwrap();
+            let mut s = Server::start(bin, run.path(), "https", &tls_flags(&pki, client_cert_auth));
+            let ctl = Ctl::tls(&pki);
+            s.wait_ready(&ctl);
+            let as_root = ["-u", "root:rootpw"];
+            // (etcd answers a user created with roles 200, not 201.)
+            for (path, body, want) in [
+                (
+                    "/v2/auth/users/root",
+                    r#"{"user":"root","password":"rootpw"}"#,
+                    "201",
+                ),
+                (
+                    "/v2/auth/roles/app",
+                    r#"{"role":"app","permissions":{"kv":{"read":["/app/*"],"write":["/app/*"]}}}"#,
+                    "201",
+                ),
+                (
+                    "/v2/auth/roles/ca",
+                    r#"{"role":"ca","permissions":{"kv":{"read":["/ca/*"],"write":["/ca/*"]}}}"#,
+                    "201",
+                ),
+                (
+                    "/v2/auth/users/client",
+                    r#"{"user":"client","password":"clientpw","roles":["app"]}"#,
+                    "200",
+                ),
+                (
+                    "/v2/auth/users/etcd-sdk%20test%20CA",
+                    r#"{"user":"etcd-sdk test CA","password":"capw","roles":["ca"]}"#,
+                    "200",
+                ),
+            ] {
+                let code = http_status(&ctl, &s, path, &put(body));
+                assert_eq!(code, want, "{bin}: {path}");
+            }
+            assert_eq!(
+                http_status(&ctl, &s, "/v2/auth/enable", &["-XPUT"]),
+                "200",
+                "{bin}"
+            );
+            let key_put = |c: &Ctl, key: &str, extra: &[&str]| {
+                let mut a = vec!["-XPUT", "-d", "value=1"];
+                a.extend_from_slice(extra);
+                http_status(c, &s, &format!("/v2/keys{key}"), &a)
+            };
+            let nobody_ctl = ctl.with_cert(&nobody.0, &nobody.1);
+            let root_ctl = ctl.with_cert(&root_cert.0, &root_cert.1);
+            let what = format!("{bin} client-cert-auth={client_cert_auth}");
+            if client_cert_auth {
+                // CN "client": its role's keys only, not the guest's.
+                assert_eq!(key_put(&ctl, "/app/a", &[]), "201", "{what}");
+                assert_eq!(key_put(&ctl, "/other", &[]), "401", "{what}");
+                assert_eq!(
+                    http_status(&ctl, &s, "/v2/auth/users", &[]),
+                    "401",
+                    "{what}"
+                );
+                // CN "root": root.
+                assert_eq!(
+                    http_status(&root_ctl, &s, "/v2/auth/users", &[]),
+                    "200",
+                    "{what}"
+                );
+                assert_eq!(key_put(&root_ctl, "/other", &[]), "201", "{what}");
+                // CN "nobody" is no user; the CA's CN is: that user.
+                assert_eq!(key_put(&nobody_ctl, "/ca/a", &[]), "201", "{what}");
+                assert_eq!(key_put(&nobody_ctl, "/other", &[]), "401", "{what}");
+                // A header wins over the certificate.
+                assert_eq!(key_put(&ctl, "/by-header", &as_root), "201", "{what}");
+                assert_eq!(
+                    key_put(&root_ctl, "/by-header", &["-u", "client:clientpw"]),
+                    "401",
+                    "{what}"
+                );
+                // Without its user the CA's name falls to the guest (who may
+                // write anything by default).
+                assert_eq!(
+                    http_status(
+                        &ctl,
+                        &s,
+                        "/v2/auth/users/etcd-sdk%20test%20CA",
+                        &["-XDELETE", "-u", "root:rootpw"]
+                    ),
+                    "200",
+                    "{what}"
+                );
+                assert_eq!(key_put(&nobody_ctl, "/by-guest", &[]), "201", "{what}");
+            } else {
+                // Every certificate is the guest's.
+                assert_eq!(key_put(&ctl, "/other", &[]), "201", "{what}");
+                assert_eq!(
+                    http_status(&root_ctl, &s, "/v2/auth/users", &[]),
+                    "401",
+                    "{what}"
+                );
+                assert_eq!(
+                    http_status(&root_ctl, &s, "/v2/auth/users", &as_root),
+                    "200",
+                    "{what}"
+                );
+            }
+        }
+    }
+}

@@ -160,7 +160,7 @@ pub const AUDIT: &[Field] = &[
     f(
         "ClientTLSInfo.AllowedHostname",
         "client-cert-allowed-hostname",
-        refused("host.example"),
+        honoured("host.example"),
     ),
     f(
         "ClientTLSInfo.TrustedCAFile",

@@ -369,8 +369,8 @@ pub const SETTINGS: &[Setting] = &[
         "client-cert-allowed-hostname",
         Str,
         "",
-        Unsupported,
-        "Allowed client cert hostname (not supported).",
+        Field,
+        "Allowed TLS hostname for client cert authentication.",
     ),
     s(
         "trusted-ca-file",
@@ -884,6 +884,9 @@ fn set_field(cfg: &mut Config, name: &str, value: Value) -> Result<(), String> {
         ("trusted-ca-file", V::Str(v)) => cfg.client_tls.trusted_ca_file = path_of(v),
         ("client-cert-auth", V::Bool(v)) => cfg.client_tls.client_cert_auth = v,
         ("client-crl-file", V::Str(v)) => cfg.client_tls.crl_file = path_of(v),
+        ("client-cert-allowed-hostname", V::Str(v)) => {
+            cfg.client_tls.allowed_hostname = Some(v).filter(|h| !h.is_empty())
+        }
         ("auto-tls", V::Bool(v)) => cfg.client_auto_tls = v,
         ("cipher-suites", V::List(v)) => cfg.cipher_suites = v,
         ("metrics", V::Str(v)) => cfg.metrics = v,

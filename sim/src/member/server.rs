@@ -15,7 +15,7 @@ use super::signal::Signal;
 use crate::api::v2::head_guard::HeadGuard;
 use crate::api::v2::http_checks::{BodyError, MAX_HEAD_BYTES, go_body_error_text};
 use crate::api::v2::response::{Body, text, with_cors};
-use crate::api::v2::router::{self, V2Server};
+use crate::api::v2::router::{self, ClientCertNames, V2Server};
 use crate::api::v2::user_handlers::{HandlerPanicked, UserRoutes};
 use crate::api::v3::gateway::Gateway;
 use bytes::{Bytes, BytesMut};
@@ -119,6 +119,7 @@ pub(crate) async fn serve<S: V2Server>(
                         backend,
                         gateway,
                         user,
+                        cert_names: None,
                     };
                     match tls {
                         #[cfg(not(madsim))]
@@ -232,6 +233,9 @@ pub(super) struct Http1<S> {
     pub(super) backend: Arc<S>,
     pub(super) gateway: Option<Gateway>,
     pub(super) user: Option<UserRoutes>,
+    /// The connection's verified client certificate chain names (a TLS port
+    /// under `--client-cert-auth`), for v2 auth.
+    pub(super) cert_names: Option<ClientCertNames>,
 }
 
 impl<S> Http1<S> {
@@ -242,6 +246,9 @@ impl<S> Http1<S> {
         }
         if let Some(user) = &self.user {
             req.extensions_mut().insert(user.clone());
+        }
+        if let Some(names) = &self.cert_names {
+            req.extensions_mut().insert(names.clone());
         }
     }
 }

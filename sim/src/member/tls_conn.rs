@@ -21,7 +21,7 @@ use super::drain::Connections;
 use super::preface::{Protocol, sniff};
 use super::server::{Http1, Http2Service, answer, handle, http1_connection, http2_connection};
 use super::signal::Signal;
-use crate::api::v2::router::V2Server;
+use crate::api::v2::router::{ClientCertNames, V2Server};
 use crate::api::v2::user_handlers::HandlerPanicked;
 use crate::api::v3::auth_info::CertCommonName;
 use crate::tls::ServerTls;
@@ -43,7 +43,7 @@ type MixedBody = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
 /// Serves one TLS connection until it closes or shutdown.
 pub(super) async fn connection<S: V2Server>(
-    http1: Http1<S>,
+    mut http1: Http1<S>,
     grpc: Http2Service,
     stream: TcpStream,
     tls: &ServerTls,
@@ -65,6 +65,9 @@ pub(super) async fn connection<S: V2Server>(
         }
     };
     let cn = accepted.common_name.map(CertCommonName);
+    if !accepted.chain_common_names.is_empty() {
+        http1.cert_names = Some(ClientCertNames(accepted.chain_common_names));
+    }
     let sniffed = tokio::select! {
         biased;
         _ = shutdown.wait() => return,

@@ -1,7 +1,8 @@
 //! The subject common name of an X.509 certificate (DER), as Go's
 //! `x509.Certificate.Subject.CommonName` gives it: the value of the last
 //! `CN` attribute of the subject, or empty when there is none. etcd takes the
-//! v3 user name from it under `--client-cert-auth`.
+//! v3 user name from it under `--client-cert-auth`, and the v2 user from the
+//! common names of the verified chain ([`issuer_common_name`] gives the CA's).
 //!
 //! The certificate has been verified by the TLS handshake before it is read
 //! here; the reader is still strict (it fails on anything that is not DER of
@@ -60,6 +61,20 @@ const OID: u8 = 0x06;
 /// The subject common name of the DER certificate `der` (empty when the
 /// subject has none), or `None` when `der` is not a certificate.
 pub fn common_name(der: &[u8]) -> Option<String> {
+    let (_issuer, subject) = names(der)?;
+    name_common_name(subject)
+}
+
+/// The common name of the DER certificate's issuer (empty when its issuer
+/// name has none), or `None` when `der` is not a certificate: the subject
+/// common name of the CA that signed it, the end of the chain Go verifies.
+pub fn issuer_common_name(der: &[u8]) -> Option<String> {
+    let (issuer, _subject) = names(der)?;
+    name_common_name(issuer)
+}
+
+/// The contents of the issuer and subject names of a DER certificate.
+fn names(der: &[u8]) -> Option<(&[u8], &[u8])> {
     let cert = expect(der, SEQUENCE)?;
     let tbs = expect(cert.value, SEQUENCE)?;
     let mut fields = tbs.value;
@@ -72,8 +87,12 @@ pub fn common_name(der: &[u8]) -> Option<String> {
     let issuer = expect(signature.rest, SEQUENCE)?;
     let validity = expect(issuer.rest, SEQUENCE)?;
     let subject = expect(validity.rest, SEQUENCE)?;
+    Some((issuer.value, subject.value))
+}
+
+/// The last `CN` of a name's relative distinguished names (empty: none).
+fn name_common_name(mut rdns: &[u8]) -> Option<String> {
     let mut cn = String::new();
-    let mut rdns = subject.value;
     while !rdns.is_empty() {
         let rdn = expect(rdns, SET)?;
         let mut attrs = rdn.value;
@@ -134,6 +153,8 @@ mod tests {
         assert_eq!(common_name(&der).as_deref(), Some("client"));
         let none = cert_with(&[(rcgen::DnType::OrganizationName, "etcd")]);
         assert_eq!(common_name(&none).as_deref(), Some(""));
+        // Self-signed: the issuer is the subject.
+        assert_eq!(issuer_common_name(&der).as_deref(), Some("client"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! TLS on a member's client port (etcd's `--cert-file`, `--key-file`,
 //! `--trusted-ca-file`, `--client-cert-auth`, `--client-crl-file`,
-//! `--auto-tls`, `--cipher-suites`).
+//! `--client-cert-allowed-hostname`, `--auto-tls`, `--cipher-suites`).
 //!
 //! - [`ClientTls`]: etcd's `transport.TLSInfo` for clients (file paths and
 //!   switches), kept in [`crate::embed::Config::client_tls`].
@@ -11,12 +11,16 @@
 //!   handshake with its timeout.
 //! - `self_cert` (real builds): `--auto-tls`'s self-signed certificate, as
 //!   etcd's `transport.SelfCert`.
+//! - `allowed_hostname` (real builds): `--client-cert-allowed-hostname`'s
+//!   check of a verified client certificate's names.
 //! - [`common_name`]: the subject common name of a DER certificate, the user
 //!   name of v3 auth under `--client-cert-auth`.
 //!
 //! Sim builds accept every TLS setting and serve the port in plaintext: madsim's
 //! gRPC passes values between nodes, with no bytes to encrypt.
 
+#[cfg(not(madsim))]
+pub mod allowed_hostname;
 pub mod cipher;
 pub mod common_name;
 #[cfg(not(madsim))]
@@ -48,6 +52,10 @@ pub struct ClientTls {
     /// `--client-crl-file`: client certificates whose serial number it lists are
     /// refused (PEM or DER).
     pub crl_file: Option<PathBuf>,
+    /// `--client-cert-allowed-hostname`: a verified client certificate must
+    /// also be valid for this DNS name or IP address (its subject alternative
+    /// names, as Go's `VerifyHostname`), or the handshake fails.
+    pub allowed_hostname: Option<String>,
 }
 
 impl ClientTls {

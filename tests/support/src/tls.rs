@@ -145,15 +145,39 @@ impl TestPki {
 
     /// A client certificate with common name `cn` signed by `ca` (for CN-as-user auth): returns (cert, key) paths.
     pub fn client_with_cn(&self, dir: &Path, cn: &str) -> (PathBuf, PathBuf) {
+        self.client_with_names(dir, cn, &[], &[])
+    }
+
+    /// A client certificate signed by `ca` with common name `cn` and the
+    /// subject alternative names `dns_names` and `ips`: returns (cert, key)
+    /// paths (named after `cn` and the first alternative name).
+    pub fn client_with_names(
+        &self,
+        dir: &Path,
+        cn: &str,
+        dns_names: &[&str],
+        ips: &[IpAddr],
+    ) -> (PathBuf, PathBuf) {
         let key_path = self.ca.with_file_name("ca-key.pem");
         let pem = std::fs::read_to_string(&key_path)
             .unwrap_or_else(|e| panic!("reading {}: {e}", key_path.display()));
         let key = KeyPair::from_pem(&pem).expect("CA key");
         let ca = Issuer::new(ca_params(CA_NAME), key);
-        let stem: String = cn
+        let first = dns_names
+            .first()
+            .map(|d| d.to_string())
+            .or_else(|| ips.first().map(|ip| ip.to_string()))
+            .unwrap_or_default();
+        let stem: String = format!("{cn}-{first}")
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
             .collect();
-        make_leaf(dir, &format!("client-{stem}"), client_params(cn), &ca)
+        let mut sans: Vec<SanType> = dns_names
+            .iter()
+            .map(|d| SanType::DnsName((*d).try_into().expect("DNS name")))
+            .collect();
+        sans.extend(ips.iter().map(|ip| SanType::IpAddress(*ip)));
+        let params = leaf_params(cn, sans, vec![ExtendedKeyUsagePurpose::ClientAuth]);
+        make_leaf(dir, &format!("client-{stem}"), params, &ca)
     }
 }

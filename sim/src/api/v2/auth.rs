@@ -1,6 +1,7 @@
 //! The `/v2/auth/*` handlers (spec §6.2, §1.3, §1.4): routing inside `/v2/auth`,
 //! the method and root checks, JSON bodies, and etcd's statuses, headers and
-//! messages.
+//! messages. Under `--client-cert-auth`, a request without an `Authorization`
+//! header is made by the user its client certificate's chain names.
 //!
 //! Header rules, as etcd writes them: 405 and 401 responses (and the 400 for an
 //! invalid path) come before the handler sets `X-Etcd-Cluster-Id`, so they do not
@@ -8,14 +9,13 @@
 //! `\n`; `{"message":..}` errors do not.
 //!
 //! Not modelled: the query string (etcd parses it on GETs and answers a malformed
-//! one with 500), the rolling-upgrade capability check, and client-certificate
-//! users.
+//! one with 500), and the rolling-upgrade capability check.
 
 use super::response::{Body, json, key_error, method_not_allowed, set_header, text};
 use crate::auth::v2::AuthError;
 use crate::auth::v2::model::permissions_empty;
 use crate::server::backend::V2Backend;
-use crate::server::v2_auth::{AuthStore, caller_is_root};
+use crate::server::v2_auth::{AuthStore, caller_is_root_as};
 use crate::store::v2::clean_path;
 use etcd_sdk::wire::{
     AuthStatus, MessageBody, Role, RoleList, User, UserList, UserWithRoles, to_go_json,
@@ -25,19 +25,21 @@ use http::{Response, StatusCode};
 use serde::de::DeserializeOwned;
 
 /// Serves one `/v2/auth/...` request. `path` is the percent-decoded path after
-/// `/v2/auth` (`/enable`, `/users`, `/users/bob`, `/roles/r1`, ...), `authorization`
-/// the `Authorization` header.
+/// `/v2/auth` (`/enable`, `/users`, `/users/bob`, `/roles/r1`, ...), `credentials`
+/// the `Authorization` header and the common names of the verified client
+/// certificate chain (`--client-cert-auth`; empty otherwise).
 pub async fn handle(
     backend: &dyn V2Backend,
     method: &str,
     path: &str,
-    authorization: Option<&str>,
+    (authorization, cert_names): (Option<&str>, &[String]),
     body: &[u8],
 ) -> Response<Body> {
     let req = Request {
         backend,
         method,
         authorization,
+        cert_names,
         body,
     };
     match route(path) {
@@ -101,6 +103,7 @@ struct Request<'a> {
     backend: &'a dyn V2Backend,
     method: &'a str,
     authorization: Option<&'a str>,
+    cert_names: &'a [String],
     body: &'a [u8],
 }
 
@@ -167,7 +170,7 @@ impl Request<'_> {
         if !allowed.contains(&self.method) {
             return Some(method_not_allowed(allow_header));
         }
-        if !caller_is_root(self.backend, self.authorization).await {
+        if !caller_is_root_as(self.backend, self.authorization, self.cert_names).await {
             return Some(message(
                 StatusCode::UNAUTHORIZED,
                 "Insufficient credentials",
@@ -181,7 +184,9 @@ impl Request<'_> {
         if !matches!(self.method, "GET" | "PUT" | "DELETE") {
             return method_not_allowed("GET,PUT,DELETE");
         }
-        if self.method != "GET" && !caller_is_root(self.backend, self.authorization).await {
+        if self.method != "GET"
+            && !caller_is_root_as(self.backend, self.authorization, self.cert_names).await
+        {
             return message(StatusCode::UNAUTHORIZED, "Insufficient credentials");
         }
         let store = self.store();

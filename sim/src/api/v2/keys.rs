@@ -31,6 +31,9 @@ pub struct KeysCall<'a> {
     pub body: &'a [u8],
     /// The `Authorization` header (v2 auth, spec §6.4).
     pub authorization: Option<&'a str>,
+    /// The common names of the verified client certificate chain
+    /// (`--client-cert-auth`; empty otherwise).
+    pub cert_names: &'a [String],
     /// Why the body could not be read, if it could not.
     pub body_error: Option<&'a BodyError>,
 }
@@ -50,9 +53,10 @@ pub async fn handle(backend: &dyn V2Backend, call: KeysCall<'_>) -> Response<Bod
         Ok(r) => r,
         Err(e) => return key_error(cluster_id, &e),
     };
-    if !crate::server::v2_auth::key_allowed(
+    if !crate::server::v2_auth::key_allowed_as(
         backend,
         call.authorization,
+        call.cert_names,
         call.key_path,
         call.method,
         req.recursive,
@@ -190,6 +194,7 @@ mod tests {
                 content_type: Some("application/x-www-form-urlencoded"),
                 body: body.as_bytes(),
                 authorization: None,
+                cert_names: &[],
                 body_error: None,
             },
         )

@@ -126,6 +126,9 @@ pub struct MembersCall<'a> {
     pub body: &'a [u8],
     /// The Authorization header (members writes need the root role when auth is on).
     pub authorization: Option<&'a str>,
+    /// The common names of the verified client certificate chain
+    /// (`--client-cert-auth`; empty otherwise).
+    pub cert_names: &'a [String],
     /// Why the body could not be read, if it could not.
     pub body_error: Option<&'a BodyError>,
 }
@@ -156,7 +159,9 @@ where
     // With v2 auth, POST, PUT and DELETE need the root role: a refusal is 401
     // `{"message":"Insufficient credentials"}` without X-Etcd-Cluster-Id.
     if call.method != "GET" {
-        let allowed = crate::server::v2_auth::caller_is_root(backend, call.authorization).await;
+        let allowed =
+            crate::server::v2_auth::caller_is_root_as(backend, call.authorization, call.cert_names)
+                .await;
         if !allowed {
             return message_error(StatusCode::UNAUTHORIZED, "Insufficient credentials");
         }

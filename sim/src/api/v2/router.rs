@@ -19,6 +19,14 @@ use crate::server::backend::V2Backend;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 
+/// The common names of a request's verified client certificate chain, the
+/// client's certificate first (an extension the member's HTTP service adds
+/// on a TLS port under `--client-cert-auth`): without an `Authorization`
+/// header, v2 auth takes the first that names a user as the caller, as etcd
+/// 3.4's v2http does.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientCertNames(pub Vec<String>);
+
 /// Everything the v2 API needs from a member.
 pub trait V2Server: V2Backend + ClusterBackend + StatsBackend {}
 
@@ -87,6 +95,10 @@ async fn dispatch<S: V2Server>(server: &S, req: Request<Bytes>) -> Response<Body
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty());
     let body_error = req.extensions().get::<BodyError>();
+    let cert_names = req
+        .extensions()
+        .get::<ClientCertNames>()
+        .map_or(&[][..], |n| n.0.as_slice());
     if !server.v2_enabled() && subtree(&path, "/v2").is_some() {
         // etcd 3.4 without --enable-v2 registers no /v2 handler.
         return not_found();
@@ -100,6 +112,7 @@ async fn dispatch<S: V2Server>(server: &S, req: Request<Bytes>) -> Response<Body
             content_type,
             body,
             authorization,
+            cert_names,
         };
         return keys::handle(server, call).await;
     }
@@ -110,6 +123,7 @@ async fn dispatch<S: V2Server>(server: &S, req: Request<Bytes>) -> Response<Body
             content_type,
             body,
             authorization,
+            cert_names,
             body_error,
         };
         return members::handle(server, call).await;
@@ -119,7 +133,7 @@ async fn dispatch<S: V2Server>(server: &S, req: Request<Bytes>) -> Response<Body
             || rest.starts_with("/users/")
             || rest.starts_with("/roles/")
     }) {
-        return auth::handle(server, method, auth_path, authorization, body).await;
+        return auth::handle(server, method, auth_path, (authorization, cert_names), body).await;
     }
     match path.as_str() {
         "/v2/machines" => misc::machines(server, method),

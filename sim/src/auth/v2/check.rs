@@ -75,6 +75,10 @@ pub enum Caller {
         /// The password that came with the request.
         password: Vec<u8>,
     },
+    /// No `Authorization` header, and a common name of the request's verified
+    /// client certificate chain names this user (`--client-cert-auth`): the
+    /// certificate stands for the password.
+    Certified(User),
     /// A malformed header or an unknown user.
     Rejected,
 }
@@ -94,11 +98,29 @@ pub enum Identity {
 
 /// Step 1: reads the enabled flag and the claimed user from `store`.
 pub fn identify(store: &mut Store, authorization: Option<&str>) -> Caller {
+    identify_as(store, authorization, &[])
+}
+
+/// Step 1 for a request that also came with the common names of a verified
+/// client certificate chain (`cert_names`, the client's certificate first;
+/// given only under `--client-cert-auth`): without an `Authorization` header,
+/// the first of them that names a user is the caller (etcd's
+/// `userFromClientCertificate`); when none does, the guest role applies.
+pub fn identify_as(
+    store: &mut Store,
+    authorization: Option<&str>,
+    cert_names: &[String],
+) -> Caller {
     if !local_enabled(store) {
         return Caller::Open;
     }
     let header = match authorization {
-        None | Some("") => return Caller::Anonymous,
+        None | Some("") => {
+            return cert_names
+                .iter()
+                .find_map(|name| local_user(store, name).ok())
+                .map_or(Caller::Anonymous, Caller::Certified);
+        }
         Some(h) => h,
     };
     let Some((name, password)) = parse_basic_auth(header) else {
@@ -124,6 +146,7 @@ impl Caller {
             Caller::Open => Identity::Open,
             Caller::Anonymous => Identity::Anonymous,
             Caller::Rejected => Identity::Rejected,
+            Caller::Certified(user) => Identity::User(user),
             Caller::Claimed { user, password } => {
                 let hash = user.password.as_deref().unwrap_or_default();
                 if verify(hash, &password) {

@@ -9,7 +9,7 @@
 //! runs inline (it takes no virtual time, and the blocking pool would not replay
 //! from a seed).
 
-use crate::auth::v2::check::{Caller, Identity, identify, key_access, root_access};
+use crate::auth::v2::check::{Caller, Identity, identify_as, key_access, root_access};
 use crate::auth::v2::password::check_password;
 use crate::server::backend::V2Backend;
 use crate::store::v2::Store;
@@ -50,8 +50,19 @@ pub async fn caller_is_root<B: V2Backend + ?Sized>(
     backend: &B,
     authorization: Option<&str>,
 ) -> bool {
+    caller_is_root_as(backend, authorization, &[]).await
+}
+
+/// [`caller_is_root`] for a request with the common names of its verified
+/// client certificate chain (`--client-cert-auth`): without an
+/// `Authorization` header, the first that names a user is the caller.
+pub async fn caller_is_root_as<B: V2Backend + ?Sized>(
+    backend: &B,
+    authorization: Option<&str>,
+    cert_names: &[String],
+) -> bool {
     let store = backend.v2_store();
-    let caller = identify(&mut lock(&store), authorization);
+    let caller = identify_as(&mut lock(&store), authorization, cert_names);
     root_access(&authenticate(caller, check_password).await)
 }
 
@@ -65,9 +76,23 @@ pub async fn key_allowed<B: V2Backend + ?Sized>(
     method: &str,
     recursive: bool,
 ) -> bool {
+    key_allowed_as(backend, authorization, &[], key, method, recursive).await
+}
+
+/// [`key_allowed`] for a request with the common names of its verified client
+/// certificate chain (`--client-cert-auth`): without an `Authorization`
+/// header, the first that names a user is the caller; none: the guest.
+pub async fn key_allowed_as<B: V2Backend + ?Sized>(
+    backend: &B,
+    authorization: Option<&str>,
+    cert_names: &[String],
+    key: &str,
+    method: &str,
+    recursive: bool,
+) -> bool {
     key_allowed_with(
         backend,
-        authorization,
+        (authorization, cert_names),
         key,
         method,
         recursive,
@@ -79,7 +104,7 @@ pub async fn key_allowed<B: V2Backend + ?Sized>(
 /// [`key_allowed`] with `verify` in place of bcrypt's check.
 pub(crate) async fn key_allowed_with<B: V2Backend + ?Sized>(
     backend: &B,
-    authorization: Option<&str>,
+    (authorization, cert_names): (Option<&str>, &[String]),
     key: &str,
     method: &str,
     recursive: bool,
@@ -87,7 +112,7 @@ pub(crate) async fn key_allowed_with<B: V2Backend + ?Sized>(
 ) -> bool {
     let store = backend.v2_store();
     // The guard is a temporary of this statement: released before bcrypt runs.
-    let caller = identify(&mut lock(&store), authorization);
+    let caller = identify_as(&mut lock(&store), authorization, cert_names);
     let identity = authenticate(caller, verify).await;
     if identity == Identity::Open {
         return true;
@@ -99,6 +124,7 @@ pub(crate) async fn key_allowed_with<B: V2Backend + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::v2::check::identify;
     use crate::auth::v2::check::require_root;
     use crate::auth::v2::fixtures::{basic, role};
     use crate::auth::v2::model::default_guest_role;
@@ -169,6 +195,33 @@ mod tests {
         assert!(!b.with(|s| require_root(s, None)), "guest is never root");
         assert!(caller_is_root(&b, Some(&basic("root", "rootpw"))).await);
         assert!(!caller_is_root(&b, None).await);
+    }
+
+    #[tokio::test]
+    async fn certificate_names_stand_for_a_user_without_a_header() {
+        let b = enabled_store().await;
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // The first name that is a user, in chain order.
+        match b.with(|s| identify_as(s, None, &names(&["nobody", "bob", "root"]))) {
+            Caller::Certified(u) => assert_eq!(u.user, "bob"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            b.with(|s| identify_as(s, None, &names(&["nobody"]))),
+            Caller::Anonymous
+        );
+        assert!(caller_is_root_as(&b, None, &names(&["root"])).await);
+        assert!(!caller_is_root_as(&b, None, &names(&["bob"])).await);
+        assert!(!caller_is_root_as(&b, None, &names(&["nobody"])).await);
+        // A header wins over the certificate.
+        let bob = basic("bob", "bobpw");
+        assert!(!caller_is_root_as(&b, Some(&bob), &names(&["root"])).await);
+        // bob's role allows /w/*, and his certificate needs no password.
+        assert!(key_allowed_as(&b, None, &names(&["bob"]), "/w/x", "PUT", false).await);
+        assert!(!key_allowed_as(&b, None, &names(&["bob"]), "", "GET", false).await);
+        // Auth disabled: anything goes, whoever the certificate names.
+        AuthStore::new(&b).disable().await.unwrap();
+        assert!(caller_is_root_as(&b, None, &names(&["nobody"])).await);
     }
 
     #[tokio::test]
@@ -292,7 +345,8 @@ mod tests {
                 let b = b.clone();
                 async move {
                     let bob = basic("bob", "bobpw");
-                    key_allowed_with(&*b, Some(&bob), "/w/x", "PUT", false, slow_verify).await
+                    key_allowed_with(&*b, (Some(&bob), &[]), "/w/x", "PUT", false, slow_verify)
+                        .await
                 }
             });
             // The verification has started (on the blocking pool, or, before the
@@ -351,7 +405,15 @@ mod tests {
                 let b = b.clone();
                 tokio::spawn(async move {
                     let auth = basic(user, password);
-                    key_allowed_with(&*b, Some(&auth), "/w/x", "GET", false, verify_in_pairs).await
+                    key_allowed_with(
+                        &*b,
+                        (Some(&auth), &[]),
+                        "/w/x",
+                        "GET",
+                        false,
+                        verify_in_pairs,
+                    )
+                    .await
                 })
             };
             let (bob, again) = (check("bob", "bobpw"), check("bob", "bobpw"));

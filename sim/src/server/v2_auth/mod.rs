@@ -26,7 +26,7 @@
 pub mod access;
 pub mod ops;
 
-pub use access::{caller_is_root, key_allowed};
+pub use access::{caller_is_root, caller_is_root_as, key_allowed, key_allowed_as};
 
 use crate::auth::v2::model::{AUTH_DIRS, ENABLED_KEY, ROLES_DIR, ROOT_ROLE, USERS_DIR};
 use crate::auth::v2::model::{role_path, root_role, user_path};

@@ -36,8 +36,10 @@ pub mod v3_auth;
 #[cfg(not(madsim))]
 pub mod v3_auth_jwt;
 pub mod v3_auth_matrix;
+pub mod v3_auth_ports;
 pub mod v3_cluster;
 pub mod v3_concurrency;
+pub mod v3_election_ports;
 pub mod v3_kv;
 #[cfg(not(madsim))]
 pub mod v3_learner;

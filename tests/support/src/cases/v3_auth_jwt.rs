@@ -69,8 +69,9 @@ pub fn make_keys(dir: &Path) {
     openssl(dir, &["rand", "-out", "hs.key", "32"]);
 }
 
-/// The `--auth-token` value for `method` with the keys in `dir`.
-fn flag(dir: &Path, method: &str, ttl: &str) -> String {
+/// The `--auth-token` flag for JWTs signed by `method` with the keys of
+/// [`make_keys`] in `dir`, tokens valid for `ttl` (Go duration text).
+pub fn flag(dir: &Path, method: &str, ttl: &str) -> String {
     let p = |f: &str| dir.join(f).display().to_string();
     match method {
         "RS256" => format!(

@@ -52,7 +52,7 @@ async fn collect(resp: Response<Body>) -> Resp {
 }
 
 async fn auth(b: &Local, method: &str, path: &str, creds: Option<&str>, body: &str) -> Resp {
-    collect(handle(b, method, path, creds, body.as_bytes()).await).await
+    collect(handle(b, method, path, (creds, &[]), body.as_bytes()).await).await
 }
 
 async fn key(b: &Local, method: &str, path: &str, query: &str, creds: Option<&str>) -> Resp {
@@ -63,6 +63,7 @@ async fn key(b: &Local, method: &str, path: &str, query: &str, creds: Option<&st
         content_type: Some("application/x-www-form-urlencoded"),
         body: b"value=v",
         authorization: creds,
+        cert_names: &[],
         body_error: None,
     };
     collect(keys::handle(b, call).await).await
@@ -1043,7 +1044,7 @@ async fn internal_failures() {
 fn handler_futures_are_send() {
     fn assert_send<T: Send>(_: &T) {}
     let b = Local::new();
-    let auth_call = handle(&b, "GET", "/users", None, b"");
+    let auth_call = handle(&b, "GET", "/users", (None, &[]), b"");
     assert_send(&auth_call);
     let key_call = keys::handle(
         &b,
@@ -1054,6 +1055,7 @@ fn handler_futures_are_send() {
             content_type: None,
             body: b"",
             authorization: None,
+            cert_names: &[],
             body_error: None,
         },
     );
