@@ -186,12 +186,13 @@ async fn check_written(c: &SimCluster, members: Vec<usize>, prefix: &'static str
     }
 }
 
-/// The KV body: puts, linearizable and serializable gets and a txn through
-/// `members`, each classed; `allowed` gives the classes each kind of call
+/// The KV body: puts, linearizable gets, serializable gets of `base` (put
+/// before the fault) and a txn through `members`, each classed; `allowed` gives the classes each kind of call
 /// may end in under the fault. Returns what was written.
 async fn kv_body(
     c: &SimCluster,
     members: Vec<usize>,
+    base: &'static str,
     prefix: &'static str,
     n: usize,
     allowed: Allowed,
@@ -213,7 +214,7 @@ async fn kv_body(
                 out.push(("get", key.clone(), "", class("get", &lin), None));
                 let ser = cl
                     .get(
-                        format!("{prefix}base"),
+                        base,
                         GetOptions {
                             serializable: true,
                             ..GetOptions::default()
@@ -221,7 +222,7 @@ async fn kv_body(
                     )
                     .await;
                 if let Ok(r) = &ser {
-                    assert_eq!(r.kvs.len(), 1, "the serializable read lost {prefix}base");
+                    assert_eq!(r.kvs.len(), 1, "the serializable read lost {base}");
                 }
                 out.push((
                     "serializable",
@@ -430,6 +431,7 @@ async fn a_partitioned_member_fails_clearly_and_clients_fail_over() {
     let alone = kv_body(
         &c,
         vec![p],
+        "part/base",
         "part/alone/",
         3,
         Allowed {
@@ -442,6 +444,7 @@ async fn a_partitioned_member_fails_clearly_and_clients_fail_over() {
     let all = kv_body(
         &c,
         vec![p, majority[0], majority[1]],
+        "part/base",
         "part/all/",
         3,
         Allowed {
@@ -472,14 +475,20 @@ enum Cut {
 /// A one-way cut between the leader and the follower the client uses: the
 /// follower's own calls are classed (a write through it may have been
 /// applied even when it cannot tell), a client over every member gets
-/// through, a watch over every member misses nothing, and nothing
-/// acknowledged is lost after the heal.
+/// through, a require-leader watch over every member misses nothing while
+/// the cut lasts, a plain one nothing once it heals, and nothing
+/// acknowledged is lost.
 async fn one_way_cut(cut: Cut) {
     let c = cluster().await;
     let prefix = "cut/";
     let base = put_base(&c, prefix).await;
     let (l, f, other) = roles(&c).await;
-    let watcher = start_watcher("watcher", "10.0.3.1", vec![f, l, other], "cw/", false).await;
+    // Both watchers' streams start on f. The require-leader one must leave
+    // f once f has lost its leader; the other may stay on f (etcd's
+    // semantics: without `hasleader` a member serves its watches, leader or
+    // not) and must catch up, with no gap, once the cut heals.
+    let moving = start_watcher("watcher", "10.0.3.1", vec![f, l, other], "cw/", true).await;
+    let staying = start_watcher("watcher2", "10.0.3.5", vec![f, l, other], "cw/", false).await;
     match cut {
         Cut::LeaderToFollower => c.cut_link(l, f).unwrap(),
         Cut::FollowerToLeader => c.cut_link(f, l).unwrap(),
@@ -491,6 +500,7 @@ async fn one_way_cut(cut: Cut) {
     let alone = kv_body(
         &c,
         vec![f],
+        "cut/base",
         "cut/alone/",
         3,
         Allowed {
@@ -503,6 +513,7 @@ async fn one_way_cut(cut: Cut) {
     let all = kv_body(
         &c,
         vec![f, l, other],
+        "cut/base",
         "cut/all/",
         3,
         Allowed {
@@ -514,9 +525,11 @@ async fn one_way_cut(cut: Cut) {
     )
     .await;
     write_for_watcher(&c, vec![l, other], "cw/", 10).await;
-    let seen = watcher.await.expect("watcher");
+    let seen = moving.await.expect("watcher");
     c.heal();
     c.wait_converged(SETTLE).await.expect("converged");
+    check_watched(&c, "cw/", seen).await;
+    let seen = staying.await.expect("watcher2");
     check_watched(&c, "cw/", seen).await;
     check_written(&c, vec![0, 1, 2], prefix, merge(merge(base, alone), all)).await;
 }
