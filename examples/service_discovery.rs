@@ -1,8 +1,13 @@
-//! Service discovery with `etcd_sdk::v3::naming` and a tower balancer,
-//! against an embedded single-member etcd-sim (nothing else to run):
+//! Service discovery with `etcd_sdk::v3::naming` and a tower balancer.
+//! Without arguments it runs against an embedded single-member etcd-sim
+//! (nothing else to run); with `--endpoints URLS` (comma separated) or
+//! `ETCD_ENDPOINTS` against that cluster (etcd 3.4 or etcd-sim), the
+//! services registered under `demo/echo-<pid>` so that runs do not meet:
 //!
 //! ```text
 //! cargo run --example service_discovery
+//! cargo run --example service_discovery -- --endpoints http://127.0.0.1:2379
+//! ETCD_ENDPOINTS=http://127.0.0.1:2379 cargo run --example service_discovery
 //! ```
 //!
 //! 1. Three "echo" services (TCP listeners that answer their name) each
@@ -42,9 +47,31 @@ use {
 #[cfg(not(madsim))]
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The target the services register under.
+/// The target the services register under (embedded server).
 #[cfg(not(madsim))]
 const TARGET: &str = "demo/echo";
+
+/// The endpoints given with `--endpoints URLS` / `--endpoints=URLS` or
+/// `ETCD_ENDPOINTS` (comma separated), if any.
+#[cfg(not(madsim))]
+fn endpoints_arg() -> Result<Option<Vec<String>>, BoxError> {
+    let mut args = std::env::args().skip(1);
+    let mut given = None;
+    while let Some(a) = args.next() {
+        if a == "--endpoints" {
+            given = Some(args.next().ok_or("--endpoints needs a value")?);
+        } else if let Some(v) = a.strip_prefix("--endpoints=") {
+            given = Some(v.to_string());
+        } else {
+            return Err(format!(
+                "unknown argument {a:?}; usage: service_discovery [--endpoints URLS]"
+            )
+            .into());
+        }
+    }
+    let given = given.or_else(|| std::env::var("ETCD_ENDPOINTS").ok());
+    Ok(given.map(|v| v.split(',').map(str::to_string).collect()))
+}
 
 /// A running service: its listener, its keepalive, its lease.
 #[cfg(not(madsim))]
@@ -58,7 +85,7 @@ struct Echo {
 /// Starts a service answering `name` on a free port and registers it with
 /// a 5 s lease that a task keeps alive.
 #[cfg(not(madsim))]
-async fn start_echo(client: &Client, name: &'static str) -> Result<Echo, BoxError> {
+async fn start_echo(client: &Client, target: &str, name: &'static str) -> Result<Echo, BoxError> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?.to_string();
     let server = tokio::spawn(async move {
@@ -75,9 +102,9 @@ async fn start_echo(client: &Client, name: &'static str) -> Result<Echo, BoxErro
         while let Some(Ok(_)) = keep_alive.next().await {}
     });
     Resolver::new(client.clone())
-        .add_endpoint(TARGET, &addr, json!({ "name": name }), lease)
+        .add_endpoint(target, &addr, json!({ "name": name }), lease)
         .await?;
-    println!("{name}: serving on {addr}, registered as {TARGET}/{addr} (lease {lease:x})");
+    println!("{name}: serving on {addr}, registered as {target}/{addr} (lease {lease:x})");
     Ok(Echo {
         name,
         addr,
@@ -134,6 +161,11 @@ where
 #[cfg(not(madsim))]
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
+    if let Some(endpoints) = endpoints_arg()? {
+        println!("against {}", endpoints.join(","));
+        let target = format!("{TARGET}-{}", std::process::id());
+        return run(endpoints, &target).await;
+    }
     let dir = tempfile::tempdir()?;
     let any_port = vec!["http://127.0.0.1:0".to_string()];
     let etcd = embed::start(embed::Config {
@@ -149,23 +181,31 @@ async fn main() -> Result<(), BoxError> {
     })
     .await?;
     etcd.ready().await?;
+    println!("etcd-sim on {}", etcd.client_urls()[0]);
+    let result = run(etcd.client_urls().to_vec(), TARGET).await;
+    etcd.close().await;
+    result
+}
+
+/// The walk-through over `endpoints`, the services registered under `target`.
+#[cfg(not(madsim))]
+async fn run(endpoints: Vec<String>, target: &str) -> Result<(), BoxError> {
     let client = Client::new(Config {
         request_timeout: Some(Duration::from_secs(5)),
-        ..Config::new(etcd.client_urls().to_vec())
+        ..Config::new(endpoints)
     })
     .await?;
-    println!("etcd-sim on {}", etcd.client_urls()[0]);
 
     let mut services = Vec::new();
     for name in ["alpha", "beta", "gamma"] {
-        services.push(start_echo(&client, name).await?);
+        services.push(start_echo(&client, target, name).await?);
     }
 
     // The client: discovery feeds a power-of-two-choices balancer.
     let beta_addr = services[1].addr.clone();
     let beta_removed = Arc::new(AtomicBool::new(false));
     let discover = Resolver::new(client.clone())
-        .discover(TARGET, |u: &Update| {
+        .discover(target, |u: &Update| {
             Constant::new(echo_client(u.addr.clone()), 1)
         })
         .await?
@@ -219,9 +259,10 @@ async fn main() -> Result<(), BoxError> {
         for t in s.tasks {
             t.abort();
         }
+        // Unregister now rather than a TTL later.
+        client.revoke(s.lease).await?;
     }
     client.close();
-    etcd.close().await;
     println!("done");
     Ok(())
 }

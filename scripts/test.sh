@@ -34,6 +34,14 @@ step "tests (real build: unit tests, SDK against real etcd 3.4)"
 cargo test --workspace
 disk
 
+# The client metrics are off by default (feature `metrics`): their lints, unit
+# tests and the recorder test against real etcd run with the feature on.
+step "SDK client metrics (feature metrics)"
+cargo clippy -p etcd-sdk --features metrics --lib --test real_v3_metrics -- -D warnings
+cargo test -p etcd-sdk --features metrics --lib metrics::
+cargo test -p etcd-sdk --features metrics --test real_v3_metrics
+disk
+
 # CI's machine has one disk for both builds: the real build's artifacts are not
 # needed again, so a CI run drops them before the sim build (a developer's stay).
 if [ "${CI:-}" = "true" ]; then
@@ -61,7 +69,7 @@ DETERMINISM_SEEDS="${DETERMINISM_SEEDS:-4}"
 step "fault scenarios over $SCENARIO_SEEDS seeds each from seed $SEED (simulated cluster)"
 MADSIM_TEST_SEED="$SEED" MADSIM_TEST_NUM="$SCENARIO_SEEDS" RUSTFLAGS="--cfg madsim" \
   cargo test -p etcd-sim --target-dir target/sim --test cluster_scenarios --test cluster_scenarios_5 \
-  --test member_cluster --test v3_scenarios --test v3_learner_faults
+  --test member_cluster --test v3_scenarios --test v3_learner_faults --test v3_client_faults
 
 # madsim checks determinism for one seed per run (MADSIM_TEST_CHECK_DETERMINISM
 # ignores MADSIM_TEST_NUM), and a replay can break on a seed that seed 1 never
@@ -72,7 +80,7 @@ for s in $(seq $((SEED + 1)) $((SEED + DETERMINISM_SEEDS))); do
   MADSIM_TEST_SEED="$s" MADSIM_TEST_CHECK_DETERMINISM=1 RUSTFLAGS="--cfg madsim" \
     cargo test -q -p etcd-sim --target-dir target/sim --test cluster_scenarios \
     --test cluster_scenarios_5 --test member_cluster --test sim_members --test sim_client \
-    --test v3_scenarios --test v3_learner_faults
+    --test v3_scenarios --test v3_learner_faults --test v3_client_faults
 done
 
 disk

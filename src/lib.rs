@@ -35,6 +35,10 @@
 //!   transport is hyper over `tokio::net` (`http`, and `https` through rustls).
 //! - `discovery` (default): SRV discovery (`client::SrvDiscoverer`) through the
 //!   hickory resolver.
+//! - `metrics` (off): client metrics (calls, errors by code, latency by
+//!   method, endpoint switches, watch resumes, keepalive misses) of the v3 and
+//!   v2 clients through the `metrics` facade; see [`metrics`] for the names
+//!   and labels.
 //!
 //! Sim builds (`--cfg madsim`) use neither.
 //!
@@ -85,6 +89,7 @@
 //! - [`v3`]: the v3 gRPC client (first slice: [`v3::Client`], [`v3::Config`],
 //!   [`v3::KV`] with transactions, [`v3::Error`]) and the generated code ([`v3::pb`]).
 //! - [`error`]: the one [`Error`] type.
+//! - [`metrics`]: the client metrics' names and labels (feature `metrics`).
 
 #![deny(missing_docs)]
 
@@ -93,6 +98,7 @@ pub mod client;
 pub mod error;
 pub mod keys;
 pub mod members;
+pub mod metrics;
 pub mod tls;
 pub mod transport;
 pub mod v3;

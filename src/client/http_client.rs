@@ -211,8 +211,34 @@ impl HttpClient {
         }
     }
 
-    /// Runs `req` against the client's endpoints, bounded by close and the request timeout.
+    /// Runs `req` against the client's endpoints, bounded by close and the
+    /// request timeout, and records it in the client metrics.
     async fn send_bounded(
+        &self,
+        req: Request,
+        endpoints: Option<(Arc<Vec<Endpoint>>, usize)>,
+    ) -> Result<Response> {
+        if !crate::metrics::ENABLED {
+            return self.send_bounded_inner(req, endpoints).await;
+        }
+        let method = if req.long_poll {
+            crate::metrics::v2_method("WATCH", &req.path)
+        } else {
+            crate::metrics::v2_method(req.method.as_str(), &req.path)
+        };
+        let started = Instant::now();
+        let result = self.send_bounded_inner(req, endpoints).await;
+        crate::metrics::call(
+            crate::metrics::V2,
+            method,
+            started.elapsed(),
+            crate::metrics::v2_code(&result),
+        );
+        result
+    }
+
+    /// [`HttpClient::send_bounded`] without the metrics.
+    async fn send_bounded_inner(
         &self,
         mut req: Request,
         endpoints: Option<(Arc<Vec<Endpoint>>, usize)>,
@@ -288,6 +314,7 @@ impl HttpClient {
             return Err(Error::NoEndpoints);
         }
         let move_pin = |k: usize| {
+            crate::metrics::endpoint_switch(crate::metrics::V2);
             if let Some(g) = generation {
                 self.set_pin(g, k);
             }

@@ -557,6 +557,33 @@ impl Client {
         F: FnMut(&Client, Option<Instant>) -> Fut,
         Fut: Future<Output = std::result::Result<tonic::Response<T>, Status>>,
     {
+        let started = Instant::now();
+        let result = self
+            .unary_inner(retry, max_attempts, sweep, &mut call)
+            .await;
+        if crate::metrics::ENABLED {
+            crate::metrics::call(
+                crate::metrics::V3,
+                crate::metrics::v3_method::<T>().to_string(),
+                started.elapsed(),
+                result.as_ref().err().map(crate::metrics::v3_code),
+            );
+        }
+        result
+    }
+
+    /// [`Client::unary_with`] without the metrics.
+    async fn unary_inner<T, F, Fut>(
+        &self,
+        retry: Retry,
+        max_attempts: u32,
+        sweep: u32,
+        call: &mut F,
+    ) -> Result<T>
+    where
+        F: FnMut(&Client, Option<Instant>) -> Fut,
+        Fut: Future<Output = std::result::Result<tonic::Response<T>, Status>>,
+    {
         let deadline = self.call_deadline();
         let mut refreshed = false;
         loop {
@@ -775,7 +802,10 @@ fn record(inner: &Arc<Inner>, picked: &Picked, outcome: Outcome) {
         .set()
         .record(&picked.url, picked.generation, outcome, Instant::now());
     match recorded {
-        Recorded::Opened(_) => spawn_probe(inner, picked.url.clone(), picked.generation),
+        Recorded::Opened(_) => {
+            crate::metrics::endpoint_switch(crate::metrics::V3);
+            spawn_probe(inner, picked.url.clone(), picked.generation)
+        }
         Recorded::ProbeOthersNow => inner.probe_now.notify_waiters(),
         Recorded::Nothing => {}
     }

@@ -348,6 +348,7 @@ impl KeepAliveTask {
                     lease = id,
                     "v3 lease: no keepalive answer before the deadline"
                 );
+                crate::metrics::keepalive_miss();
                 lease.halt(|| Error::KeepAliveHalted {
                     id,
                     reason: Box::new(Error::Timeout),

@@ -450,6 +450,7 @@ impl StreamTask {
             return;
         }
         tracing::debug!(error = %status, "v3 watch: the stream failed; resuming its watchers on a new one");
+        crate::metrics::watch_resume();
         self.backoff = if heard {
             BACKOFF_START
         } else {
