@@ -47,6 +47,42 @@ fn report(r: &WatchRunResult) -> String {
     for v in r.violations.iter().take(20) {
         s.push_str(&format!("{v}\n"));
     }
+    // The first violating watcher's log, in brief.
+    if let Some(w) = r
+        .violations
+        .first()
+        .and_then(|v| r.log.watchers.iter().find(|w| w.id == v.watcher))
+    {
+        s.push_str(&format!("watcher {} ({}):\n", w.id, w.spec.describe()));
+        for (i, st) in w.starts.iter().enumerate() {
+            s.push_str(&format!("  start {i}: {st:?}\n"));
+        }
+        for resp in &w.responses {
+            let revs: Vec<String> = resp
+                .events
+                .iter()
+                .map(|e| format!("{}@{}", e.kv.key, e.kv.mod_revision))
+                .collect();
+            s.push_str(&format!(
+                "  [{}] {:.3}s h{} {}{}{}{}\n",
+                resp.start,
+                resp.received_ns as f64 / 1e9,
+                resp.header_revision,
+                if resp.created { "created " } else { "" },
+                if resp.progress_notify {
+                    "progress "
+                } else {
+                    ""
+                },
+                if resp.compact_revision != 0 {
+                    format!("compacted at {} ", resp.compact_revision)
+                } else {
+                    String::new()
+                },
+                revs.join(" ")
+            ));
+        }
+    }
     s.push_str("faults:\n");
     for f in &r.faults {
         s.push_str(&format!("  {f}\n"));

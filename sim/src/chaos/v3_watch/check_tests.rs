@@ -199,7 +199,26 @@ fn complete_watchers_pass() {
         vec![start(5, StartReason::Initial)],
         vec![created(0, 3), resp(0, vec![ev(6, "a", false)])],
     );
-    assert_eq!(kinds(vec![full(true), a, deletes]), vec![]);
+    // From the future revision 6, told progress at 3, resumed at 6.
+    let future = watcher(
+        3,
+        WatcherSpec {
+            key: "a".into(),
+            start_revision: 6,
+            ..Default::default()
+        },
+        vec![
+            start(6, StartReason::Initial),
+            start(6, StartReason::Resume),
+        ],
+        vec![
+            created(0, 3),
+            progress(0, 3),
+            created(1, 4),
+            resp(1, vec![ev(6, "a", false)]),
+        ],
+    );
+    assert_eq!(kinds(vec![full(true), a, deletes, future]), vec![]);
 }
 
 #[test]

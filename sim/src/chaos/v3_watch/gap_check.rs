@@ -40,7 +40,8 @@ pub fn check_gaps(
         }
         next_expected = match (seg.complete_to, seg.first, seg.compacted) {
             (_, _, Some(c)) => Some(c),
-            (Some(to), _, None) => Some(to + 1),
+            // A future start owes nothing below it, whatever progress said.
+            (Some(to), first, None) => Some((to + 1).max(first.unwrap_or(0))),
             (None, first, None) => first.or(next_expected),
         };
         let (Some(first), Some(to)) = (seg.first, seg.complete_to) else {
