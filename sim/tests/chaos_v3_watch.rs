@@ -278,3 +278,26 @@ fn early_follower_lease_expiry_revokes_a_kept_alive_lease_only_in_the_mode() {
         kept_alive_lease_survives(Some(UnsafeMode::EarlyFollowerLeaseExpiry))
     }));
 }
+
+/// A sweep for hunting: `V3_WATCH_SEEDS=200 ... -- --ignored sweep`.
+#[test]
+#[ignore]
+fn sweep() {
+    let n: u64 = std::env::var("V3_WATCH_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50);
+    let mut failed = Vec::new();
+    for seed in 1..=n {
+        let r = run(WatchRunConfig {
+            seed,
+            compact: seed % 3 == 0,
+            ..Default::default()
+        });
+        if !r.violations.is_empty() {
+            eprintln!("seed {seed}:\n{}", report(&r));
+            failed.push(seed);
+        }
+    }
+    assert!(failed.is_empty(), "failing seeds: {failed:?}");
+}
