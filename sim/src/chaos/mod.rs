@@ -43,6 +43,7 @@ pub mod stats;
 pub mod stop_signal;
 pub mod synthetic;
 pub mod timeline;
+pub mod v3_watch;
 pub mod violation;
 pub mod watch_check;
 pub mod writes;

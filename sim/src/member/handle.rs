@@ -207,7 +207,12 @@ impl Member {
         let (peer_tx, peer_rx) = mpsc::unbounded_channel();
         let mut v3 = V3Stores::new(
             LessorConfig::new(cfg.election_ticks as u64, cfg.tick),
-            WatchConfig::new(cfg.v3_limits.max_request_bytes),
+            WatchConfig {
+                // For testing the chaos checker only.
+                unsafe_skip_first_replayed_event: cfg.unsafe_mode
+                    == Some(UnsafeMode::WatchResumeSkip),
+                ..WatchConfig::new(cfg.v3_limits.max_request_bytes)
+            },
         );
         v3.set_token_provider(&cfg.auth_token, cfg.v3_limits.auth_token_ttl);
         v3.quota_backend_bytes = cfg.v3_limits.quota_backend_bytes;
@@ -294,6 +299,7 @@ impl Member {
             activity: v3_activity,
             limits: cfg.v3_limits,
             ids: RequestIds::new(id),
+            local_linearizable_ranges: cfg.unsafe_mode == Some(UnsafeMode::LocalLinearizableRanges),
         });
         // Lock and Election call the member's own v3 API on its first plaintext
         // client URL; a member with TLS ports only routes those calls in process
@@ -406,6 +412,7 @@ impl Member {
             stores: v3_stores.clone(),
             election_timeout: cfg.tick.saturating_mul(cfg.election_ticks as u32),
             shutdown: shutdown.clone(),
+            early_follower_expiry: cfg.unsafe_mode == Some(UnsafeMode::EarlyFollowerLeaseExpiry),
         };
         let expiry = Expiry {
             proposer,

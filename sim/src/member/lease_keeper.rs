@@ -6,6 +6,7 @@
 //! of the promotion: a paused leader that resumes still primary by its own
 //! account revokes nothing.
 
+use super::early_expiry::EarlyExpiry;
 use super::entry::{Applied, Entry};
 use super::proposer::Proposer;
 use super::signal::Signal;
@@ -27,6 +28,9 @@ pub(crate) struct LeaseKeeper {
     /// How far a new leader extends every lease (one election timeout).
     pub election_timeout: Duration,
     pub shutdown: Arc<Signal>,
+    /// `--unsafe early-follower-lease-expiry` (for testing the chaos checker
+    /// only): while following, revoke leases by this member's own clock.
+    pub early_follower_expiry: bool,
 }
 
 impl LeaseKeeper {
@@ -37,6 +41,7 @@ impl LeaseKeeper {
         let mut last_expiry_check = Instant::now();
         // The term the lessor was promoted in (while it is primary).
         let mut promoted_in = 0;
+        let mut early = EarlyExpiry::default();
         loop {
             tokio::select! {
                 biased;
@@ -71,7 +76,19 @@ impl LeaseKeeper {
                     last_expiry_check = now;
                     let limit = lessor.config().revoke_limit_per_check();
                     lessor.expired(now, limit)
+                } else if self.early_follower_expiry && !leads {
+                    // Unsafe, for testing the chaos checker only.
+                    let known: Vec<(i64, i64)> = lessor
+                        .leases()
+                        .into_iter()
+                        .filter_map(|id| lessor.get(id).map(|l| (id, l.ttl())))
+                        .collect();
+                    promoted_in = status.term;
+                    early.due(&known, now)
                 } else {
+                    if leads {
+                        early.clear();
+                    }
                     Vec::new()
                 }
             };

@@ -47,6 +47,7 @@ mod compactor;
 pub mod config;
 mod corrupt_check;
 mod drain;
+mod early_expiry;
 pub mod entry;
 mod expiry;
 pub mod handle;

@@ -23,14 +23,40 @@ pub enum UnsafeMode {
     /// etcd's corruption checks (`--experimental-initial-corrupt-check`,
     /// `--experimental-corrupt-check-time`).
     CorruptKv,
+    /// Serve linearizable v3 Ranges (`serializable=false`) from the member's
+    /// local store, without the read-index barrier (the Raft log): a follower
+    /// behind the leader, or a member cut off from the majority, answers with
+    /// stale data. Breaks linearizability of v3 reads.
+    LocalLinearizableRanges,
+    /// When a watch is created with a start revision at or below the current
+    /// one (a resume, or a replay from history), drop the first event the
+    /// watcher would be sent. Breaks the watch's reliability (resumable).
+    WatchResumeSkip,
+    /// A follower whose own clock says a lease expired, half its TTL after the
+    /// follower first saw it, proposes its revocation (only the leader's lessor
+    /// may expire leases, and keepalives reach only the leader). Kept-alive
+    /// leases and their keys disappear early.
+    EarlyFollowerLeaseExpiry,
 }
 
 impl UnsafeMode {
+    /// Every mode, in declaration order.
+    pub const ALL: [UnsafeMode; 5] = [
+        UnsafeMode::LocalQuorumReads,
+        UnsafeMode::CorruptKv,
+        UnsafeMode::LocalLinearizableRanges,
+        UnsafeMode::WatchResumeSkip,
+        UnsafeMode::EarlyFollowerLeaseExpiry,
+    ];
+
     /// The mode's command-line name (`local-quorum-reads`).
     pub fn name(self) -> &'static str {
         match self {
             UnsafeMode::LocalQuorumReads => "local-quorum-reads",
             UnsafeMode::CorruptKv => "corrupt-kv",
+            UnsafeMode::LocalLinearizableRanges => "local-linearizable-ranges",
+            UnsafeMode::WatchResumeSkip => "watch-resume-skip",
+            UnsafeMode::EarlyFollowerLeaseExpiry => "early-follower-lease-expiry",
         }
     }
 }
@@ -43,18 +69,20 @@ impl fmt::Display for UnsafeMode {
 
 /// An unknown unsafe mode name.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown unsafe mode {0:?} (known: local-quorum-reads, corrupt-kv)")]
+#[error(
+    "unknown unsafe mode {0:?} (known: local-quorum-reads, corrupt-kv, \
+     local-linearizable-ranges, watch-resume-skip, early-follower-lease-expiry)"
+)]
 pub struct UnknownUnsafeMode(pub String);
 
 impl FromStr for UnsafeMode {
     type Err = UnknownUnsafeMode;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "local-quorum-reads" => Ok(UnsafeMode::LocalQuorumReads),
-            "corrupt-kv" => Ok(UnsafeMode::CorruptKv),
-            other => Err(UnknownUnsafeMode(other.to_string())),
-        }
+        UnsafeMode::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| UnknownUnsafeMode(s.to_string()))
     }
 }
 
@@ -64,9 +92,12 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for m in [UnsafeMode::LocalQuorumReads, UnsafeMode::CorruptKv] {
+        for m in UnsafeMode::ALL {
             assert_eq!(m.to_string().parse::<UnsafeMode>(), Ok(m));
         }
-        assert!("acknowledge-early".parse::<UnsafeMode>().is_err());
+        let err = "acknowledge-early".parse::<UnsafeMode>().unwrap_err();
+        for m in UnsafeMode::ALL {
+            assert!(err.to_string().contains(m.name()), "{err}");
+        }
     }
 }

@@ -72,6 +72,8 @@ pub(crate) struct MemberV3 {
     pub(crate) activity: Arc<Notify>,
     pub(crate) limits: V3Limits,
     pub(crate) ids: RequestIds,
+    /// `--unsafe local-linearizable-ranges` (for testing the chaos checker only).
+    pub(crate) local_linearizable_ranges: bool,
 }
 
 #[async_trait]
@@ -151,6 +153,10 @@ impl V3Backend for MemberV3 {
 
     fn is_learner(&self) -> bool {
         lock(&self.cluster).is_learner(self.id)
+    }
+
+    fn unsafe_local_linearizable_ranges(&self) -> bool {
+        self.local_linearizable_ranges
     }
 
     fn raft_numbers(&self) -> RaftNumbers {

@@ -90,6 +90,13 @@ pub trait V3Backend: Send + Sync + 'static {
     /// positive (etcd's request id generator: member id bits and a counter).
     fn next_id(&self) -> i64;
 
+    /// Whether linearizable Ranges are served from the local store without the
+    /// read-index barrier: a deliberate bug (`--unsafe local-linearizable-ranges`),
+    /// **for testing the chaos checker only**. `false` by default, as in etcd.
+    fn unsafe_local_linearizable_ranges(&self) -> bool {
+        false
+    }
+
     /// Whether this member is a learner (a non-voting member, which serves only
     /// Status and serializable ranges).
     fn is_learner(&self) -> bool {

@@ -26,7 +26,9 @@ options:
                          cut, isolate, latency, loss, pause-leader, kill-leader,
                          membership (default all)
   --unsafe MODE          run members in a deliberately unsafe mode, to show the
-                         checker catches it: local-quorum-reads
+                         checker catches it: local-quorum-reads (v2),
+                         local-linearizable-ranges, watch-resume-skip,
+                         early-follower-lease-expiry (v3), corrupt-kv
   --out DIR              where failing seeds' seed-<n>.jsonl and seed-<n>.html go
                          (default chaos-out)
   --time-limit SECS      virtual seconds after which a run is declared stuck and

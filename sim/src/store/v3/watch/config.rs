@@ -52,6 +52,11 @@ pub struct WatchConfig {
     /// Responses of watchers that asked for `fragment` are split when their encoded
     /// size reaches this many bytes: max-request-bytes + 512 KiB.
     pub fragment_limit: usize,
+    /// A deliberate bug, **for testing the chaos checker only**
+    /// (`--unsafe watch-resume-skip`): a watcher created with a start revision
+    /// at or below the current one (a resume, a replay) loses the first event
+    /// it would be sent. `false` (etcd's behaviour) by default.
+    pub unsafe_skip_first_replayed_event: bool,
 }
 
 impl WatchConfig {
@@ -62,6 +67,7 @@ impl WatchConfig {
             max_revisions_per_batch: WATCH_BATCH_MAX_REVS,
             max_watchers_per_sync: MAX_WATCHERS_PER_SYNC,
             fragment_limit: max_request_bytes.saturating_add(GRPC_OVERHEAD_BYTES),
+            unsafe_skip_first_replayed_event: false,
         }
     }
 }

@@ -343,6 +343,7 @@ proptest! {
             max_revisions_per_batch: max_revs,
             max_watchers_per_sync: max_watchers,
             fragment_limit,
+            unsafe_skip_first_replayed_event: false,
         };
         let mut ws = WatchableStore::new(cfg);
         let streams: Vec<StreamId> = (0..STREAMS).map(|_| ws.open_stream()).collect();

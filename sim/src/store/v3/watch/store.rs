@@ -69,6 +69,9 @@ struct Watcher {
     state: State,
     /// For progress notify: no event response was sent since the last tick.
     idle: bool,
+    /// The unsafe mode's victim: drop the first event it would be sent
+    /// ([`WatchConfig::unsafe_skip_first_replayed_event`]).
+    skip_first: bool,
 }
 
 #[derive(Debug)]
@@ -276,7 +279,9 @@ impl WatchableStore {
         };
         let key = (stream, id);
         let synced = start > current;
+        let skip_first = self.config.unsafe_skip_first_replayed_event && !synced;
         let watcher = Watcher {
+            skip_first,
             min_rev: start,
             state: if synced {
                 State::Synced
@@ -424,7 +429,12 @@ impl WatchableStore {
         let Some(w) = self.watchers.get_mut(&wk) else {
             return false;
         };
-        let events = w.spec.shape(events);
+        let mut events = w.spec.shape(events);
+        if w.skip_first && !events.is_empty() {
+            // Unsafe, for testing the chaos checker only.
+            w.skip_first = false;
+            events.remove(0);
+        }
         let next = next_rev.unwrap_or(header_rev + 1);
         if events.is_empty() {
             // Everything filtered out: nothing is sent, the watcher moves on.

@@ -668,3 +668,31 @@ fn synced_index_groups_equal_ranges_and_cleans_up() {
     }
     assert!(idx.by_key.is_empty() && idx.ranges.is_empty());
 }
+
+/// `--unsafe watch-resume-skip`: a watcher replaying history loses its first
+/// event; a watcher from now, and every watcher without the mode, does not.
+#[test]
+fn the_unsafe_resume_skip_drops_only_a_replaying_watchers_first_event() {
+    let run = |unsafe_skip: bool| {
+        let (mut ws, s, mut src) = setup(WatchConfig {
+            unsafe_skip_first_replayed_event: unsafe_skip,
+            ..WatchConfig::default()
+        });
+        put(&mut ws, &mut src, "a", "1");
+        put(&mut ws, &mut src, "a", "2");
+        let replay = ws.create(s, &req("a", "", 2), &src).unwrap().unwrap();
+        let live = ws.create(s, &req("a", "", 0), &src).unwrap().unwrap();
+        ws.sync_unsynced(&src);
+        put(&mut ws, &mut src, "a", "3");
+        let mut revs: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+        for r in poll(&mut ws, s) {
+            revs.entry(r.watch_id).or_default().extend(ev_revs(&r));
+        }
+        (
+            revs.get(&replay).cloned().unwrap_or_default(),
+            revs.get(&live).cloned().unwrap_or_default(),
+        )
+    };
+    assert_eq!(run(false), (vec![2, 3, 4], vec![4]));
+    assert_eq!(run(true), (vec![3, 4], vec![4]));
+}
