@@ -1,10 +1,11 @@
 //! The progress line on stderr while a phase runs (etcd draws a bar).
 
 use std::io::{IsTerminal, Write};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 
 /// How often the line is redrawn.
 const TICK: Duration = Duration::from_millis(500);
@@ -14,6 +15,7 @@ const TICK: Duration = Duration::from_millis(500);
 pub struct Progress {
     done: Arc<AtomicU64>,
     stop: Arc<(AtomicBool, Notify)>,
+    task: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl Progress {
@@ -23,10 +25,11 @@ impl Progress {
         let p = Progress {
             done: Arc::new(AtomicU64::new(0)),
             stop: Arc::new((AtomicBool::new(false), Notify::new())),
+            task: Arc::new(Mutex::new(None)),
         };
         let (done, stop, label) = (p.done.clone(), p.stop.clone(), label.to_string());
         let tty = std::io::stderr().is_terminal();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let start = std::time::Instant::now();
             let mut ticks = 0u64;
             loop {
@@ -54,6 +57,9 @@ impl Progress {
                 }
             }
         });
+        if let Ok(mut t) = p.task.lock() {
+            *t = Some(task);
+        }
         p
     }
 
@@ -67,9 +73,13 @@ impl Progress {
         self.done.load(Ordering::Relaxed)
     }
 
-    /// Draws the last line and stops.
-    pub fn finish(&self) {
+    /// Draws the last line and stops (waits for the line to be written).
+    pub async fn finish(&self) {
         self.stop.0.store(true, Ordering::Release);
         self.stop.1.notify_one();
+        let task = self.task.lock().ok().and_then(|mut t| t.take());
+        if let Some(t) = task {
+            let _ = t.await;
+        }
     }
 }

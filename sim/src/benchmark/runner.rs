@@ -87,7 +87,7 @@ where
         }
     }
     all.elapsed = start.elapsed();
-    progress.finish();
+    progress.finish().await;
     all
 }
 

@@ -170,7 +170,7 @@ pub async fn run(pool: &Pool, o: &WatchBenchOptions) -> Result<Vec<Report>, Benc
         }
     }
     events.elapsed = put_start.elapsed();
-    progress.finish();
+    progress.finish().await;
     for s in streams.iter() {
         s.close();
     }

@@ -118,7 +118,7 @@ pub async fn run(pool: &Pool, o: &WatchLatencyOptions) -> Result<Vec<Report>, Be
     let elapsed = start.elapsed();
     puts.elapsed = elapsed;
     events.elapsed = elapsed;
-    progress.finish();
+    progress.finish().await;
     for s in &streams {
         s.close();
     }
