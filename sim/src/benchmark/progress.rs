@@ -37,7 +37,7 @@ impl Progress {
                 ticks += 1;
                 let n = done.load(Ordering::Relaxed);
                 if stopped || tty || ticks % 2 == 0 {
-                    let pct = if total > 0 { n * 100 / total } else { 100 };
+                    let pct = (n * 100).checked_div(total).unwrap_or(100);
                     let rate = n as f64 / start.elapsed().as_secs_f64().max(1e-9);
                     let line = format!("{label} {n}/{total} {pct}% {rate:.0}/s");
                     let mut err = std::io::stderr().lock();

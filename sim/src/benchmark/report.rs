@@ -70,11 +70,7 @@ pub fn render_stats(st: &Stats, p: Precision) -> String {
         s.push_str("\nResponse time histogram:\n");
         let max = st.histogram.iter().map(|b| b.count).max().unwrap_or(0);
         for b in &st.histogram {
-            let bar = if max > 0 {
-                b.count * BAR_WIDTH / max
-            } else {
-                0
-            };
+            let bar = (b.count * BAR_WIDTH).checked_div(max).unwrap_or(0);
             let bar: String = std::iter::repeat_n(BAR, bar as usize).collect();
             let _ = writeln!(s, "  {} [{}]\t|{bar}", p.fmt(b.mark), b.count);
         }
