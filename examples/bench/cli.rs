@@ -13,6 +13,9 @@ pub enum Section {
     Sdk,
     /// Our server vs etcd under the SDK.
     Server,
+    /// Our server vs etcd under the v3 load tool (`etcd-sim benchmark`).
+    #[serde(rename = "server-v3")]
+    ServerV3,
     /// Leader SIGSTOP to first acknowledged write.
     Failover,
     /// v3: SIGSTOP of the member serving the watch to the first put and
@@ -48,11 +51,15 @@ pub struct Options {
     pub etcd: PathBuf,
     /// The endpoint of `watch-rss`.
     pub endpoint: String,
+    /// Rounds per cell of `server-v3` (the servers alternate each round).
+    pub rounds: usize,
+    /// Watcher counts of `server-v3`'s watch fan-out cells.
+    pub v3_watchers: Vec<usize>,
 }
 
 /// The usage text.
 pub const USAGE: &str = "\
-usage: cargo run --release --example bench -- <sdk|server|failover|failover-v3|memory|all> [flags]
+usage: cargo run --release --example bench -- <sdk|server|server-v3|failover|failover-v3|memory|all> [flags]
   (failover-v3, not in all: v3 SDK vs etcdctl, SIGSTOP of the watch's member)
   --duration <secs>     recorded seconds per load cell (default 3)
   --warmup <secs>       unrecorded seconds before each cell (default 0.5)
@@ -61,6 +68,8 @@ usage: cargo run --release --example bench -- <sdk|server|failover|failover-v3|m
   --keys <n>            keys written before reading server RSS (default 100000; 0 skips)
   --watches <n>         concurrent SDK watches (default 1000; 0 skips)
   --etcd <path>         the etcd binary (default /usr/bin/etcd)
+  --rounds <n>          server-v3: rounds per cell, servers alternating (default 3)
+  --v3-watchers <list>  server-v3: watchers of the watch fan-out cells (default 1000,10000)
   --long                30 s cells, 2 s warm-up, 200 failover trials";
 
 impl Options {
@@ -76,12 +85,15 @@ impl Options {
             watches: 1000,
             etcd: PathBuf::from("/usr/bin/etcd"),
             endpoint: String::new(),
+            rounds: 3,
+            v3_watchers: vec![1000, 10000],
         };
         let mut it = args.into_iter();
         let section = it.next().ok_or("missing section")?;
         opts.section = match section.as_str() {
             "sdk" => Section::Sdk,
             "server" => Section::Server,
+            "server-v3" => Section::ServerV3,
             "failover" => Section::Failover,
             "failover-v3" => Section::FailoverV3,
             "memory" => Section::Memory,
@@ -109,6 +121,15 @@ impl Options {
                         .map_err(|e| bad(&e))?
                 }
                 "--trials" => opts.trials = value.parse().map_err(|e| bad(&e))?,
+                "--rounds" => opts.rounds = value.parse().map_err(|e| bad(&e))?,
+                "--v3-watchers" => {
+                    opts.v3_watchers = value
+                        .split(',')
+                        .filter(|c| !c.trim().is_empty())
+                        .map(|c| c.trim().parse::<usize>())
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| bad(&e))?
+                }
                 "--keys" => opts.keys = value.parse().map_err(|e| bad(&e))?,
                 "--watches" => opts.watches = value.parse().map_err(|e| bad(&e))?,
                 "--etcd" => opts.etcd = PathBuf::from(value),
@@ -119,6 +140,9 @@ impl Options {
         let finite = |x: f64| x.is_finite() && x >= 0.0;
         if !finite(opts.duration_secs) || opts.duration_secs == 0.0 || !finite(opts.warmup_secs) {
             return Err("--duration must be > 0 and --warmup >= 0".into());
+        }
+        if opts.rounds == 0 || opts.v3_watchers.contains(&0) {
+            return Err("--rounds and --v3-watchers must be at least 1".into());
         }
         if opts.concurrency.contains(&0) {
             return Err("--concurrency levels must be at least 1".into());
@@ -156,6 +180,9 @@ mod tests {
         assert_eq!(o.concurrency, vec![2, 4]);
         let o = parse("all --long --trials 7").unwrap();
         assert_eq!(o.trials, 7);
+        let o = parse("server-v3 --rounds 5 --v3-watchers 10,20").unwrap();
+        assert_eq!((o.section, o.rounds), (Section::ServerV3, 5));
+        assert_eq!(o.v3_watchers, vec![10, 20]);
         let o = parse("failover-v3 --trials 3").unwrap();
         assert_eq!((o.section, o.trials), (Section::FailoverV3, 3));
     }
@@ -168,5 +195,6 @@ mod tests {
         assert!(parse("sdk --duration 0").is_err());
         assert!(parse("sdk --concurrency 1,0").is_err());
         assert!(parse("sdk --bogus 1").is_err());
+        assert!(parse("server-v3 --rounds 0").is_err());
     }
 }

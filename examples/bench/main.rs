@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release --example bench -- all            # a few minutes
 //! cargo run --release --example bench -- sdk --duration 10 --concurrency 1,16
+//! cargo run --release --example bench -- server-v3 --rounds 3 --concurrency 1,64
 //! cargo run --release --example bench -- all --long     # 30 s cells, 200 trials
 //! ```
 //!
@@ -40,6 +41,8 @@ mod sdk_section;
 #[cfg(not(madsim))]
 mod server_section;
 #[cfg(not(madsim))]
+mod server_v3_section;
+#[cfg(not(madsim))]
 mod servers;
 #[cfg(not(madsim))]
 mod stats;
@@ -70,6 +73,9 @@ async fn main() -> std::process::ExitCode {
         }
         if all || opts.section == Section::Server {
             server_section::run(&opts, &bins).await?;
+        }
+        if all || opts.section == Section::ServerV3 {
+            server_v3_section::run(&opts, &bins).await?;
         }
         if all || opts.section == Section::Failover {
             failover::run(&opts, &bins).await?;

@@ -30,6 +30,8 @@
 //!   fault API.
 //! - [`discovery`]: bootstrapping a new cluster through etcd's v2 discovery
 //!   protocol (`--discovery`), in both builds.
+//! - `benchmark` (real builds): etcd's `tools/benchmark` over our v3 SDK
+//!   (`etcd-sim benchmark`).
 //! - [`chaos`]: the chaos harness: workload, nemesis, recorded histories, the
 //!   linearizability and watch checkers and the HTML timeline.
 //! - `embed` (real builds): etcd's embed API (`Config`, `start` → `Etcd`) and its
@@ -37,6 +39,8 @@
 
 pub mod api;
 pub mod auth;
+#[cfg(not(madsim))]
+pub mod benchmark;
 pub mod chaos;
 #[cfg(madsim)]
 pub mod cluster;

@@ -3,7 +3,10 @@
 //! Real builds run a member with etcd's own command-line flags (a tool that starts
 //! `etcd` can start `etcd-sim` instead). Sim builds (`RUSTFLAGS="--cfg madsim"`) run
 //! `etcd-sim chaos ...`: randomized fault-injection runs of a simulated cluster.
+//! `etcd-sim benchmark ...` (real builds) is etcd's load tool over our v3 SDK.
 
+#[cfg(not(madsim))]
+mod benchmark_cmd;
 #[cfg(madsim)]
 mod chaos_args;
 #[cfg(madsim)]

@@ -26,6 +26,9 @@ pub fn main(args: Vec<String>) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    if args.get(1).map(String::as_str) == Some("benchmark") {
+        return crate::benchmark_cmd::main(args.get(2..).unwrap_or(&[]));
+    }
     if args.get(1).map(String::as_str) == Some("snapshot") {
         return crate::snapshot_cmd::main(args.get(2..).unwrap_or(&[]));
     }
