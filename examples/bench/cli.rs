@@ -22,6 +22,10 @@ pub enum Section {
     Memory,
     /// All of the above.
     All,
+    /// Internal: `--requests` sequential requests of one client kind
+    /// (`--client raw|sdk|sdk-hyper`, `--op get|set`) against `--endpoint`, for
+    /// instruction counts under `valgrind --tool=callgrind`.
+    Cost,
     /// Internal: this process holds `--watches` SDK watches on `--endpoint` and
     /// prints its memory as JSON (the memory section runs it as a child).
     WatchRss,
@@ -46,8 +50,14 @@ pub struct Options {
     pub watches: usize,
     /// The etcd binary.
     pub etcd: PathBuf,
-    /// The endpoint of `watch-rss`.
+    /// The endpoint of `watch-rss` and `cost`.
     pub endpoint: String,
+    /// `cost`: the client kind (`raw`, `sdk`, `sdk-hyper`).
+    pub client: String,
+    /// `cost`: the operation (`get`, `set`).
+    pub op: String,
+    /// `cost`: how many requests.
+    pub requests: usize,
 }
 
 /// The usage text.
@@ -61,7 +71,9 @@ usage: cargo run --release --example bench -- <sdk|server|failover|failover-v3|m
   --keys <n>            keys written before reading server RSS (default 100000; 0 skips)
   --watches <n>         concurrent SDK watches (default 1000; 0 skips)
   --etcd <path>         the etcd binary (default /usr/bin/etcd)
-  --long                30 s cells, 2 s warm-up, 200 failover trials";
+  --long                30 s cells, 2 s warm-up, 200 failover trials
+  cost --endpoint <url> --client raw|sdk|sdk-hyper --op get|set --requests <n>
+                        sequential requests of one client (run it under callgrind)";
 
 impl Options {
     /// Parses `args` (without the program name).
@@ -76,6 +88,9 @@ impl Options {
             watches: 1000,
             etcd: PathBuf::from("/usr/bin/etcd"),
             endpoint: String::new(),
+            client: "sdk".into(),
+            op: "get".into(),
+            requests: 1000,
         };
         let mut it = args.into_iter();
         let section = it.next().ok_or("missing section")?;
@@ -87,6 +102,7 @@ impl Options {
             "memory" => Section::Memory,
             "all" => Section::All,
             "watch-rss" => Section::WatchRss,
+            "cost" => Section::Cost,
             other => return Err(format!("unknown section {other:?}")),
         };
         while let Some(flag) = it.next() {
@@ -113,6 +129,9 @@ impl Options {
                 "--watches" => opts.watches = value.parse().map_err(|e| bad(&e))?,
                 "--etcd" => opts.etcd = PathBuf::from(value),
                 "--endpoint" => opts.endpoint = value,
+                "--client" => opts.client = value,
+                "--op" => opts.op = value,
+                "--requests" => opts.requests = value.parse().map_err(|e| bad(&e))?,
                 other => return Err(format!("unknown flag {other:?}")),
             }
         }
