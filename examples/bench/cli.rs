@@ -25,6 +25,10 @@ pub enum Section {
     Memory,
     /// All of the above.
     All,
+    /// Internal: `--requests` sequential requests of one client kind
+    /// (`--client raw|sdk|sdk-hyper`, `--op get|set`) against `--endpoint`, for
+    /// instruction counts under `valgrind --tool=callgrind`.
+    Cost,
     /// Internal: this process holds `--watches` SDK watches on `--endpoint` and
     /// prints its memory as JSON (the memory section runs it as a child).
     WatchRss,
@@ -49,12 +53,18 @@ pub struct Options {
     pub watches: usize,
     /// The etcd binary.
     pub etcd: PathBuf,
-    /// The endpoint of `watch-rss`.
+    /// The endpoint of `watch-rss` and `cost`.
     pub endpoint: String,
     /// Rounds per cell of `server-v3` (the servers alternate each round).
     pub rounds: usize,
     /// Watcher counts of `server-v3`'s watch fan-out cells.
     pub v3_watchers: Vec<usize>,
+    /// `cost`: the client kind (`raw`, `sdk`, `sdk-hyper`).
+    pub client: String,
+    /// `cost`: the operation (`get`, `set`).
+    pub op: String,
+    /// `cost`: how many requests.
+    pub requests: usize,
 }
 
 /// The usage text.
@@ -70,7 +80,9 @@ usage: cargo run --release --example bench -- <sdk|server|server-v3|failover|fai
   --etcd <path>         the etcd binary (default /usr/bin/etcd)
   --rounds <n>          server-v3: rounds per cell, servers alternating (default 3)
   --v3-watchers <list>  server-v3: watchers of the watch fan-out cells (default 1000,10000)
-  --long                30 s cells, 2 s warm-up, 200 failover trials";
+  --long                30 s cells, 2 s warm-up, 200 failover trials
+  cost --endpoint <url> --client raw|sdk|sdk-hyper --op get|set --requests <n>
+                        sequential requests of one client (run it under callgrind)";
 
 impl Options {
     /// Parses `args` (without the program name).
@@ -87,6 +99,9 @@ impl Options {
             endpoint: String::new(),
             rounds: 3,
             v3_watchers: vec![1000, 10000],
+            client: "sdk".into(),
+            op: "get".into(),
+            requests: 1000,
         };
         let mut it = args.into_iter();
         let section = it.next().ok_or("missing section")?;
@@ -99,6 +114,7 @@ impl Options {
             "memory" => Section::Memory,
             "all" => Section::All,
             "watch-rss" => Section::WatchRss,
+            "cost" => Section::Cost,
             other => return Err(format!("unknown section {other:?}")),
         };
         while let Some(flag) = it.next() {
@@ -134,6 +150,9 @@ impl Options {
                 "--watches" => opts.watches = value.parse().map_err(|e| bad(&e))?,
                 "--etcd" => opts.etcd = PathBuf::from(value),
                 "--endpoint" => opts.endpoint = value,
+                "--client" => opts.client = value,
+                "--op" => opts.op = value,
+                "--requests" => opts.requests = value.parse().map_err(|e| bad(&e))?,
                 other => return Err(format!("unknown flag {other:?}")),
             }
         }

@@ -50,6 +50,14 @@ impl SdkKv {
         })
     }
 
+    /// A KeysAPI over a client built from `cfg` (its transport left as given).
+    pub fn from_config(cfg: Config) -> Result<SdkKv, String> {
+        let client = HttpClient::new(cfg).map_err(|e| e.to_string())?;
+        Ok(SdkKv {
+            kapi: new_keys_api(Arc::new(client)),
+        })
+    }
+
     /// The KeysAPI itself (for watches).
     pub fn keys(&self) -> &HttpKeysAPI {
         &self.kapi

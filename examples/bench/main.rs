@@ -19,6 +19,8 @@ mod cli;
 #[cfg(not(madsim))]
 mod clients;
 #[cfg(not(madsim))]
+mod cost;
+#[cfg(not(madsim))]
 mod etcd_crate;
 #[cfg(not(madsim))]
 mod failover;
@@ -62,6 +64,9 @@ async fn main() -> std::process::ExitCode {
     let result = async {
         if opts.section == Section::WatchRss {
             return memory::watch_rss(&opts).await;
+        }
+        if opts.section == Section::Cost {
+            return cost::run(&opts).await;
         }
         if opts.section == Section::FailoverV3 {
             return failover_v3::run(&opts).await;

@@ -2,6 +2,7 @@
 //! delivery, redirects, the header timeout, the overall request timeout and close.
 
 use super::config::{CheckRedirect, Config, EndpointSelectionMode, default_check_redirect};
+use super::health::{Health, LeaderAnswer, attempt_order, leader_verdict};
 use super::request::{Delivery, Request, Response};
 use super::url_path::{parse_endpoint, request_url};
 use super::{Client, Version};
@@ -11,6 +12,7 @@ use crate::transport::{
 };
 use async_trait::async_trait;
 use base64::Engine;
+use futures_util::StreamExt;
 use http::{HeaderValue, StatusCode, header};
 use rand::seq::SliceRandom;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -52,7 +54,15 @@ struct Inner {
     /// replay under the simulator.)
     closed: AtomicBool,
     close_notify: Notify,
+    /// Which endpoints just timed out, and whether the leader is in doubt.
+    health: Health,
 }
+
+/// How often, while the leader is in doubt, each member is asked for the leader.
+const LEADER_POLL: Duration = Duration::from_millis(10);
+/// How long a leader-bound request waits for a leader when the client has no
+/// header timeout (otherwise two header timeouts: about an election).
+const LEADER_WAIT: Duration = Duration::from_secs(2);
 
 /// The HTTP [`Client`]: Go's `httpClusterClient`, plus at-most-once writes, an
 /// overall request timeout and [`HttpClient::close`]. Cheap to clone (shared state).
@@ -153,6 +163,7 @@ impl HttpClient {
                 }),
                 closed: AtomicBool::new(false),
                 close_notify: Notify::new(),
+                health: Health::default(),
             }),
         };
         client.set_endpoints(&cfg.endpoints)?;
@@ -319,15 +330,30 @@ impl HttpClient {
                 self.set_pin(g, k);
             }
         };
+        let health = &self.inner.health;
+        let leader_bound = needs_leader(req);
+        let mut pinned = pinned;
+        if leader_bound && health.leader_doubt() {
+            // Hold the request (nothing of it is sent yet) until a member
+            // names itself leader, then send it there.
+            if let Some(leader) = self.find_leader(&endpoints).await {
+                if leader != pinned {
+                    move_pin(leader);
+                }
+                pinned = leader;
+            }
+        }
+        let timed_out =
+            health.recently_timed_out(endpoints.iter().map(|e| e.text.as_str()), Instant::now());
         let mut errors = Vec::new();
-        for i in pinned..pinned + n {
-            let k = i % n;
+        for k in attempt_order(n, pinned, &timed_out) {
             let ep = &endpoints[k];
             let failure = match self.attempt(ep, req, in_flight).await {
                 Ok(resp) if resp.status.is_server_error() => {
                     let error = if resp.status == StatusCode::INTERNAL_SERVER_ERROR
                         || resp.status == StatusCode::SERVICE_UNAVAILABLE
                     {
+                        health.no_leader();
                         Error::NoLeader {
                             endpoint: ep.text.clone(),
                         }
@@ -345,6 +371,7 @@ impl HttpClient {
                     }
                 }
                 Ok(resp) => {
+                    health.answered(&ep.text, leader_bound);
                     if k != pinned {
                         move_pin(k);
                     }
@@ -352,6 +379,9 @@ impl HttpClient {
                 }
                 Err(e) => e,
             };
+            if unanswered(&failure.error) {
+                health.timed_out(&ep.text, Instant::now());
+            }
             tracing::debug!(endpoint = %ep.text, error = %failure.error, "request to endpoint failed");
             if req.delivery == Delivery::AtMostOnce && failure.may_have_been_sent {
                 move_pin((k + 1) % n);
@@ -499,6 +529,69 @@ impl HttpClient {
         )))
     }
 
+    /// Asks every endpoint for the leader (`GET /v2/members/leader`, each
+    /// again every [`LEADER_POLL`] after its answer) until one that answers
+    /// names itself; `None` when none has within the leader wait.
+    async fn find_leader(&self, endpoints: &[Endpoint]) -> Option<usize> {
+        let wait = self.inner.header_timeout.map_or(LEADER_WAIT, |h| 2 * h);
+        let ask_limit = self.inner.header_timeout.unwrap_or(LEADER_WAIT);
+        let polls = endpoints.iter().enumerate().map(|(k, ep)| {
+            futures_util::stream::unfold(false, move |again| async move {
+                if again {
+                    tokio::time::sleep(LEADER_POLL).await;
+                }
+                let answer = tokio::time::timeout(ask_limit, self.ask_leader(k, ep, endpoints))
+                    .await
+                    .unwrap_or(LeaderAnswer::Unknown);
+                Some(((k, answer), true))
+            })
+            .boxed()
+        });
+        let mut answers = futures_util::stream::select_all(polls);
+        let mut latest = vec![LeaderAnswer::Unknown; endpoints.len()];
+        let search = async {
+            while let Some((k, answer)) = answers.next().await {
+                latest[k] = answer;
+                if let Some(leader) = leader_verdict(&latest) {
+                    return Some(leader);
+                }
+            }
+            None
+        };
+        let found = tokio::time::timeout(wait, search).await.ok().flatten();
+        match found {
+            Some(leader) => {
+                tracing::debug!(leader = %endpoints[leader].text, "leader found");
+                self.inner.health.leader_found(&endpoints[leader].text);
+            }
+            None => tracing::debug!(?wait, "no member named itself leader"),
+        }
+        found
+    }
+
+    /// One `GET /v2/members/leader` to the member at `ep` (index `from`).
+    async fn ask_leader(&self, from: usize, ep: &Endpoint, endpoints: &[Endpoint]) -> LeaderAnswer {
+        let probe = Request::new(http::Method::GET, "/v2/members/leader");
+        let treq = self.transport_request(request_url(&ep.url, &probe.path, &[]), &probe);
+        let Ok(resp) = self.inner.transport.send(treq).await else {
+            return LeaderAnswer::Unknown;
+        };
+        if resp.status != StatusCode::OK {
+            return LeaderAnswer::Unknown;
+        }
+        let Ok(body) = resp.body.collect().await else {
+            return LeaderAnswer::Unknown;
+        };
+        let Ok(member) = serde_json::from_slice::<crate::wire::Member>(&body) else {
+            return LeaderAnswer::Unknown;
+        };
+        let leader = member.client_urls.iter().find_map(|u| {
+            let u = parse_endpoint(u).ok()?;
+            endpoints.iter().position(|e| same_origin(&e.url, &u))
+        });
+        LeaderAnswer::Names { from, leader }
+    }
+
     fn transport_request(&self, url: url::Url, req: &Request) -> TransportRequest {
         let mut headers = http::HeaderMap::new();
         if let Some(ct) = req.content_type {
@@ -583,6 +676,33 @@ impl HttpClient {
         }
         Ok(())
     }
+}
+
+/// Whether `req` goes through the leader (a write or a quorum read): such a
+/// request waits for a leader when the client doubts there is one.
+fn needs_leader(req: &Request) -> bool {
+    if req.long_poll {
+        return false;
+    }
+    let read = req.method == http::Method::GET || req.method == http::Method::HEAD;
+    !read || req.query.iter().any(|(k, v)| k == "quorum" && v == "true")
+}
+
+/// Whether `e` says the endpoint itself did not answer (in time, or at all):
+/// a header timeout, a failed liveness probe, a refused connection.
+fn unanswered(e: &Error) -> bool {
+    match e {
+        Error::HeaderTimeout { .. } | Error::Unresponsive { .. } => true,
+        Error::Transport(t) => t.kind == crate::transport::TransportErrorKind::Connect,
+        _ => false,
+    }
+}
+
+/// Whether two endpoint URLs name the same server (scheme, host, port).
+fn same_origin(a: &url::Url, b: &url::Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
 }
 
 fn in_flight_set(in_flight: &Mutex<Option<String>>) -> bool {

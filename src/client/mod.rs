@@ -9,6 +9,7 @@
 mod config;
 #[cfg(all(feature = "discovery", not(madsim)))]
 mod discover;
+mod health;
 mod http_client;
 mod request;
 pub(crate) mod shared;

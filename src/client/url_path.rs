@@ -52,9 +52,27 @@ pub(crate) fn clean(p: &str) -> String {
     }
 }
 
+/// Whether `p` is already what [`canonical_url_path`] makes of it: rooted, no
+/// empty, `.` or `..` segment (a trailing slash is allowed). The common case,
+/// checked without allocating.
+fn is_canonical(p: &str) -> bool {
+    let Some(rest) = p.strip_prefix('/') else {
+        return false;
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    rest.is_empty() && p.len() == 1
+        || !rest.is_empty()
+            && rest
+                .split('/')
+                .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+}
+
 /// Go's client `CanonicalURLPath`: [`clean`], but a trailing slash is kept and
 /// the result always starts with `/`.
 pub(crate) fn canonical_url_path(p: &str) -> String {
+    if is_canonical(p) {
+        return p.to_string();
+    }
     if p.is_empty() {
         return "/".to_string();
     }
@@ -72,14 +90,32 @@ pub(crate) fn canonical_url_path(p: &str) -> String {
 
 /// Escapes a path as Go's `URL.EscapedPath` does.
 pub(crate) fn escape_path(p: &str) -> String {
-    utf8_percent_encode(p, PATH_ESCAPE).to_string()
+    let mut out = String::with_capacity(p.len());
+    for chunk in utf8_percent_encode(p, PATH_ESCAPE) {
+        out.push_str(chunk);
+    }
+    out
+}
+
+/// Appends `s` escaped as Go's `QueryEscape` does (space as `+`). The
+/// encoder yields unescaped runs and one `%XX` per escaped byte, and `%`
+/// itself is always escaped, so a `%20` chunk is exactly an escaped space.
+fn push_query_escaped(out: &mut String, s: &str) {
+    for chunk in utf8_percent_encode(s, QUERY_ESCAPE) {
+        if chunk == "%20" {
+            out.push('+');
+        } else {
+            out.push_str(chunk);
+        }
+    }
 }
 
 /// Go's `QueryEscape`.
+#[cfg(test)]
 pub(crate) fn query_escape(s: &str) -> String {
-    utf8_percent_encode(s, QUERY_ESCAPE)
-        .to_string()
-        .replace("%20", "+")
+    let mut out = String::with_capacity(s.len());
+    push_query_escaped(&mut out, s);
+    out
 }
 
 /// Go's `url.Values.Encode`: sorted by key (stably, so repeated keys keep their
@@ -87,11 +123,17 @@ pub(crate) fn query_escape(s: &str) -> String {
 pub fn encode_form(pairs: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> = pairs.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    sorted
-        .iter()
-        .map(|(k, v)| format!("{}={}", query_escape(k), query_escape(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    let len: usize = pairs.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+    let mut out = String::with_capacity(len);
+    for (i, (k, v)) in sorted.into_iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        push_query_escaped(&mut out, k);
+        out.push('=');
+        push_query_escaped(&mut out, v);
+    }
+    out
 }
 
 /// Parses and checks one endpoint: `http`/`https` with a host.
@@ -119,7 +161,11 @@ pub(crate) fn parse_endpoint(ep: &str) -> Result<url::Url> {
 /// The URL for `path` (unescaped; joined under the endpoint's own path) with `query`.
 pub(crate) fn request_url(endpoint: &url::Url, path: &str, query: &[(String, String)]) -> url::Url {
     let base = endpoint.path().trim_end_matches('/');
-    let full = canonical_url_path(&format!("{base}{path}"));
+    let full = if base.is_empty() {
+        canonical_url_path(path)
+    } else {
+        canonical_url_path(&format!("{base}{path}"))
+    };
     let mut u = endpoint.clone();
     u.set_path(&escape_path(&full));
     if query.is_empty() {
@@ -143,6 +189,51 @@ mod tests {
         assert_eq!(canonical_url_path("//a//b/./c/../d"), "/a/b/d");
         assert_eq!(canonical_url_path("a/b"), "/a/b");
         assert_eq!(canonical_url_path("/../x"), "/x");
+        assert_eq!(canonical_url_path("a/"), "/a/");
+        assert_eq!(canonical_url_path("/a/."), "/a");
+        assert_eq!(canonical_url_path("/a/./"), "/a/");
+        assert_eq!(canonical_url_path("/a/b/.."), "/a");
+        assert_eq!(canonical_url_path("/a//"), "/a/");
+        assert_eq!(canonical_url_path("//"), "/");
+        assert_eq!(canonical_url_path("/.a/b.c/..d"), "/.a/b.c/..d");
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_clean() {
+        for p in [
+            "/",
+            "/a",
+            "/a/",
+            "/a/b",
+            "/v2/keys/x y",
+            "/a/.b",
+            "/a/b./",
+            "//",
+            "/a//b",
+            "/.",
+            "/..",
+            "/a/./b",
+            "/a/../b",
+            "/a/..",
+            "/a/.",
+            "",
+            "a",
+            "/a/b//",
+        ] {
+            let slow = {
+                let rooted = if p.starts_with('/') {
+                    p.to_string()
+                } else {
+                    format!("/{p}")
+                };
+                let mut out = clean(&rooted);
+                if rooted.ends_with('/') && out != "/" {
+                    out.push('/');
+                }
+                out
+            };
+            assert_eq!(canonical_url_path(p), slow, "{p:?}");
+        }
     }
 
     #[test]
@@ -163,6 +254,13 @@ mod tests {
             ("recursive".to_string(), "false".to_string()),
         ];
         assert_eq!(encode_form(&q), "quorum=true&recursive=false&sorted=false");
+        let odd = vec![
+            ("b".to_string(), "x y%20+&=".to_string()),
+            ("a".to_string(), "2".to_string()),
+            ("a".to_string(), "1".to_string()),
+        ];
+        assert_eq!(encode_form(&odd), "a=2&a=1&b=x+y%2520%2B%26%3D");
+        assert_eq!(encode_form(&[]), "");
     }
 
     #[test]

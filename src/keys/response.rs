@@ -5,16 +5,18 @@ use super::Response;
 use crate::client::Response as HttpResponse;
 use crate::error::{Error, Result};
 use crate::wire::{ErrorBody, Event};
-use http::StatusCode;
+use http::{HeaderName, StatusCode};
 
+// Header names as constants (lower case, as HTTP/1 headers are matched): a
+// lookup by `&str` would parse and lower-case the name on every response.
 /// `X-Etcd-Index`: the store index when the response was made.
-const ETCD_INDEX: &str = "X-Etcd-Index";
+const ETCD_INDEX: HeaderName = HeaderName::from_static("x-etcd-index");
 /// `X-Etcd-Cluster-Id`.
-const CLUSTER_ID: &str = "X-Etcd-Cluster-Id";
+const CLUSTER_ID: HeaderName = HeaderName::from_static("x-etcd-cluster-id");
 /// `X-Raft-Index`.
-const RAFT_INDEX: &str = "X-Raft-Index";
+const RAFT_INDEX: HeaderName = HeaderName::from_static("x-raft-index");
 /// `X-Raft-Term`.
-const RAFT_TERM: &str = "X-Raft-Term";
+const RAFT_TERM: HeaderName = HeaderName::from_static("x-raft-term");
 
 /// 200 and 201 decode as an event (an empty body is [`Error::EmptyBody`]); any
 /// other status decodes as an API error body.
@@ -33,25 +35,26 @@ pub(crate) fn decode(resp: &HttpResponse) -> Result<Response> {
     }
     let event: Event =
         serde_json::from_slice(&resp.body).map_err(|e| Error::invalid_json(e, &resp.body))?;
-    let index = match resp.headers.get(ETCD_INDEX) {
+    let index = match resp.headers.get(&ETCD_INDEX) {
         None => 0,
         Some(v) => v
             .to_str()
             .ok()
             .and_then(|s| s.parse::<u64>().ok())
             .ok_or_else(|| {
-                Error::InvalidResponse(format!("{ETCD_INDEX} is not a number: {v:?}"))
+                Error::InvalidResponse(format!("X-Etcd-Index is not a number: {v:?}"))
             })?,
     };
-    let number = |name: &str| resp.header(name).and_then(|s| s.parse::<u64>().ok());
+    let text = |name: &HeaderName| resp.headers.get(name).and_then(|v| v.to_str().ok());
+    let number = |name: &HeaderName| text(name).and_then(|s| s.parse::<u64>().ok());
     Ok(Response {
         action: event.action,
         node: event.node,
         prev_node: event.prev_node,
         index,
-        cluster_id: resp.header(CLUSTER_ID).unwrap_or_default().to_string(),
-        raft_index: number(RAFT_INDEX),
-        raft_term: number(RAFT_TERM),
+        cluster_id: text(&CLUSTER_ID).unwrap_or_default().to_string(),
+        raft_index: number(&RAFT_INDEX),
+        raft_term: number(&RAFT_TERM),
     })
 }
 
