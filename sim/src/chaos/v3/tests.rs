@@ -192,6 +192,30 @@ fn a_valid_history_passes() {
 }
 
 #[test]
+fn a_keyless_revoke_does_not_explain_away_an_expiry() {
+    // Lease 0x77 has no keys: its revoke answers with the current revision,
+    // 11, which lease 0x66's expiry took (deleting h).
+    let mut h = good();
+    h.put((200, 210), "h", "c7-1", 0x66, 10)
+        .op(
+            (211, 220),
+            V3Request::LeaseRevoke { id: 0x77 },
+            V3Outcome::Ok(V3Response::LeaseRevoke { revision: 11 }),
+        )
+        .read((221, 230), "h", 11, vec![]);
+    let r = h.check();
+    assert!(r.is_ok(), "{r}");
+    // Without a lease, nothing explains h's absence.
+    let put = h.h.ops.len() - 3;
+    h.h.ops[put].request = V3Request::Put {
+        key: "h".into(),
+        value: "c7-1".into(),
+        lease: 0,
+    };
+    assert!(!h.check().is_ok());
+}
+
+#[test]
 fn known_writes_by_revision() {
     let w = known_writes(&good().h);
     assert_eq!(w.keys().copied().collect::<Vec<_>>(), [2, 3, 4, 5, 7, 8, 9]);

@@ -40,7 +40,9 @@ pub enum V3WriteEvent {
         /// The range.
         range: V3Range,
     },
-    /// The lease was revoked: every key attached to it was deleted.
+    /// An acknowledged revoke answered with this revision and no other known
+    /// write took it: every key attached to the lease was deleted here (if it
+    /// had none, the revision may belong to another lease's expiry).
     LeaseRevoke {
         /// The lease.
         lease: i64,
@@ -98,7 +100,9 @@ pub struct Rebuilt {
     pub deletes: BTreeMap<i64, Vec<V3Range>>,
     /// Lease -> the revision its acknowledged revoke answered with.
     pub revokes: BTreeMap<i64, (i64, u64)>,
-    /// Revisions taken by a revoke (no other known writer).
+    /// Revisions an acknowledged revoke answered with and no other known
+    /// write took (the revoke's deletions, if its lease had keys; otherwise
+    /// whatever took that revision, such as another lease's expiry).
     pub revoke_slots: BTreeMap<i64, i64>,
     /// Value -> the put that wrote it.
     pub origins: BTreeMap<String, PutOrigin>,
@@ -370,9 +374,11 @@ impl Rebuilt {
     }
 
     /// Whether revision `r` has no known writer (an unknown write nobody saw,
-    /// or a lease expiry, may have taken it).
+    /// or a lease expiry, may have taken it). A revision only an acknowledged
+    /// revoke answered with stays unexplained: a revoke of a lease without keys
+    /// answers with the current revision, which may be another lease's expiry.
     pub fn unexplained(&self, r: i64) -> bool {
-        r > 1 && !self.writers.contains_key(&r) && !self.revoke_slots.contains_key(&r)
+        r > 1 && !self.writers.contains_key(&r)
     }
 
     /// Whether some revision in `(from, to]` could have deleted `key`
