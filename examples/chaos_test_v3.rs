@@ -82,7 +82,9 @@ mod sim {
                 };
                 let (n, mod_revision) = match read.kvs.first() {
                     Some(kv) => (
-                        String::from_utf8_lossy(&kv.value).parse::<u64>().unwrap_or(0),
+                        String::from_utf8_lossy(&kv.value)
+                            .parse::<u64>()
+                            .unwrap_or(0),
                         kv.mod_revision,
                     ),
                     // The first ticket: the key must not exist yet (mod revision 0).
@@ -92,7 +94,11 @@ mod sim {
                 let txn = self
                     .client
                     .txn()
-                    .when([Compare::mod_revision(COUNTER, CompareOp::Equal, mod_revision)])
+                    .when([Compare::mod_revision(
+                        COUNTER,
+                        CompareOp::Equal,
+                        mod_revision,
+                    )])
                     .and_then([Op::put(COUNTER, next, PutOptions::default())])
                     .commit()
                     .await;
