@@ -25,6 +25,10 @@ fn violation(message: String, ops: Vec<u64>) -> Violation {
     }
 }
 
+/// A lease's TTL in ns and its renewals: `(invoke, complete, op)` of the
+/// grant and of every acknowledged keepalive.
+type Renewals = (u64, Vec<(u64, u64, u64)>);
+
 /// The lease a request names, if any.
 fn lease_of(req: &V3Request) -> Option<i64> {
     match req {
@@ -58,7 +62,7 @@ pub fn check_leases(history: &V3History, b: &Rebuilt) -> Vec<Violation> {
     }
     // Lease -> (ttl in ns, [(invoke, complete, op)] of the grant and every
     // acknowledged keepalive).
-    let mut renewals: BTreeMap<i64, (u64, Vec<(u64, u64, u64)>)> = BTreeMap::new();
+    let mut renewals: BTreeMap<i64, Renewals> = BTreeMap::new();
     let mut first_revoke: BTreeMap<i64, u64> = BTreeMap::new();
     for op in &history.ops {
         match (&op.request, op.response()) {

@@ -75,7 +75,7 @@ impl V3OpGenerator {
     /// Client `client` of the run with `seed`, over `keys` keys.
     pub fn new(seed: u64, client: usize, keys: usize) -> Self {
         let stream =
-            seed ^ 0x7633_6368_616f_73 ^ (client as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            seed ^ 0x0076_3363_6861_6f73 ^ (client as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         V3OpGenerator {
             client,
             rng: StdRng::seed_from_u64(stream),
