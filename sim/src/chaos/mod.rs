@@ -22,6 +22,7 @@
 //!   schedule over it.
 //! - [`recorder`], [`stop_signal`], [`stats`], [`artifacts`]: plumbing, numbers,
 //!   and the files a failing seed leaves.
+//! - [`v3`]: the same for the v3 API (its own history, workload and checker).
 //! - sim builds: `workload` (the clients), `watchers`, `nemesis` (the executor),
 //!   `run` (`run_seed`: one seed end to end) and `verdict` (its check).
 
@@ -43,6 +44,7 @@ pub mod stats;
 pub mod stop_signal;
 pub mod synthetic;
 pub mod timeline;
+pub mod v3;
 pub mod v3_watch;
 pub mod violation;
 pub mod watch_check;

@@ -18,6 +18,8 @@ options:
   --seeds N              number of seeds to run (default 1)
   --seed-start S         first seed (default 1)
   --replay SEED          run only SEED and always write its history and timeline
+  --api API              v2, v3 or both: which client API the workload drives
+                         (default v2; v3 writes seed-<n>-v3.jsonl for a failure)
   --nodes N              members (default 5)
   --clients N            workload clients (default 8)
   --ops N                operations per seed, over all clients (default 2000)
@@ -38,6 +40,43 @@ options:
 
 Exit status: 0 when every seed passed, 1 on any violation, liveness failure or
 crashed run, 2 on a usage error.";
+
+/// Which client API a run's workload drives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Api {
+    /// The v2 keys API (the default).
+    #[default]
+    V2,
+    /// The v3 gRPC API.
+    V3,
+    /// Both, one run each per seed.
+    Both,
+}
+
+impl Api {
+    /// Whether v2 runs.
+    pub fn v2(self) -> bool {
+        matches!(self, Api::V2 | Api::Both)
+    }
+
+    /// Whether v3 runs.
+    pub fn v3(self) -> bool {
+        matches!(self, Api::V3 | Api::Both)
+    }
+}
+
+impl std::str::FromStr for Api {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "v2" => Ok(Api::V2),
+            "v3" => Ok(Api::V3),
+            "both" => Ok(Api::Both),
+            other => Err(format!("{other:?} is not v2, v3 or both")),
+        }
+    }
+}
 
 /// What the command line asks for.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,6 +105,8 @@ pub struct ChaosArgs {
     pub check_determinism: bool,
     /// Virtual time after which a run is declared stuck (it panics: a crash).
     pub time_limit: Duration,
+    /// Which API the workload drives.
+    pub api: Api,
 }
 
 impl Default for ChaosArgs {
@@ -83,6 +124,7 @@ impl Default for ChaosArgs {
             out: PathBuf::from("chaos-out"),
             check_determinism: false,
             time_limit: Duration::from_secs(3600),
+            api: Api::V2,
         }
     }
 }
@@ -177,6 +219,7 @@ pub fn parse(args: &[String]) -> Result<Command, ArgsError> {
             "--unsafe",
             "--out",
             "--time-limit",
+            "--api",
         ];
         if !known.contains(&flag) {
             return Err(ArgsError::Unknown(arg.clone()));
@@ -205,6 +248,7 @@ pub fn parse(args: &[String]) -> Result<Command, ArgsError> {
             "--unsafe" => a.unsafe_mode = Some(value.parse().map_err(|e| bad(format!("{e}")))?),
             "--out" => a.out = PathBuf::from(&value),
             "--time-limit" => a.time_limit = Duration::from_secs(number(flag, &value, 1)?),
+            "--api" => a.api = value.parse().map_err(bad)?,
             _ => return Err(ArgsError::Unknown(arg.clone())),
         }
     }
@@ -242,6 +286,15 @@ mod tests {
             panic!("parses");
         };
         assert_eq!(r.seed_list(), 42..43);
+        assert_eq!(r.api, Api::V2);
+        let Ok(Command::Run(v3)) = parse(&args("--api v3")) else {
+            panic!("parses");
+        };
+        assert!(v3.api.v3() && !v3.api.v2());
+        let Ok(Command::Run(both)) = parse(&args("--api=both")) else {
+            panic!("parses");
+        };
+        assert!(both.api.v3() && both.api.v2());
         assert_eq!(parse(&args("--ops 3 -h")), Ok(Command::Help));
     }
 
@@ -269,6 +322,10 @@ mod tests {
         ));
         assert!(matches!(
             parse(&args("--time-limit 0")),
+            Err(ArgsError::BadValue { .. })
+        ));
+        assert!(matches!(
+            parse(&args("--api v4")),
             Err(ArgsError::BadValue { .. })
         ));
         assert!(matches!(

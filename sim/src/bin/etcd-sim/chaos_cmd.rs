@@ -11,6 +11,11 @@ use etcd_sim::chaos::run::{
     ChaosConfig, NotDeterministic, RunPanicked, RunResult, check_determinism, try_run_seed,
 };
 use etcd_sim::chaos::stats::{Summary, Table, per_minute};
+use etcd_sim::chaos::v3::check::check_v3;
+use etcd_sim::chaos::v3::history::V3History;
+use etcd_sim::chaos::v3::run::{
+    V3RunResult, check_determinism_v3, replay_command as replay_v3, try_run_seed_v3,
+};
 use etcd_sim::chaos::verdict::Verdict;
 use etcd_sim::chaos::workload::WorkloadConfig;
 use std::io::Write;
@@ -99,10 +104,12 @@ fn run(a: &ChaosArgs) -> bool {
     let started = Instant::now();
     let opts = CheckOptions::default();
     let mut summary = Summary::default();
+    let mut summary_v3 = Summary::default();
     let mut undecided = 0u64;
     eprintln!(
-        "etcd-sim chaos: {total} seed(s) from {}, {} members, {} clients, {} ops, faults {}{}",
+        "etcd-sim chaos: {total} seed(s) from {}, api {:?}, {} members, {} clients, {} ops, faults {}{}",
         seeds.start,
+        a.api,
         a.nodes,
         a.clients,
         a.ops,
@@ -113,6 +120,13 @@ fn run(a: &ChaosArgs) -> bool {
     );
     for seed in seeds {
         let cfg = config(a, seed);
+        if a.api.v3() {
+            run_v3_seed(a, &cfg, &mut summary_v3);
+        }
+        if !a.api.v2() {
+            progress(&summary_v3, total, started.elapsed());
+            continue;
+        }
         match run_one(a, &cfg) {
             Ok(result) => {
                 let verdict = Verdict::of(&result, &opts);
@@ -149,19 +163,108 @@ fn run(a: &ChaosArgs) -> bool {
         progress(&summary, total, started.elapsed());
     }
     clear_progress();
-    println!(
-        "{}",
-        Table {
-            summary: &summary,
-            wall: started.elapsed(),
+    if a.api.v2() {
+        if a.api.v3() {
+            println!("v2 API:");
         }
-    );
+        println!(
+            "{}",
+            Table {
+                summary: &summary,
+                wall: started.elapsed(),
+            }
+        );
+    }
+    if a.api.v3() {
+        println!("v3 API:");
+        println!(
+            "{}",
+            Table {
+                summary: &summary_v3,
+                wall: started.elapsed(),
+            }
+        );
+    }
     if undecided > 0 {
         println!(
             "note: {undecided} seed(s) had keys the linearizability search could not decide within its budget"
         );
     }
-    summary.all_passed()
+    summary.all_passed() && summary_v3.all_passed()
+}
+
+/// Runs one seed through the v3 workload and checker, adds it to `summary`,
+/// and prints (and saves the history of) a failing or replayed seed.
+fn run_v3_seed(a: &ChaosArgs, cfg: &ChaosConfig, summary: &mut Summary) {
+    let result: Result<V3RunResult, (String, Option<Box<V3History>>)> = if a.check_determinism {
+        check_determinism_v3(cfg).map_err(|e| (e, None))
+    } else {
+        try_run_seed_v3(cfg).map_err(|mut e| {
+            let partial = e.partial.take();
+            (e.to_string(), partial)
+        })
+    };
+    match result {
+        Ok(r) => {
+            let report = check_v3(&r.history);
+            let violation = !report.is_ok();
+            let liveness = !r.liveness.is_empty();
+            summary.add(cfg.seed, &r.stats, violation, liveness);
+            if violation || liveness || a.replay.is_some() {
+                clear_progress();
+                let what = match (violation, liveness) {
+                    (true, true) => "VIOLATION and LIVENESS FAILURE",
+                    (true, false) => "VIOLATION",
+                    (false, true) => "LIVENESS FAILURE",
+                    (false, false) => "ok",
+                };
+                let s = &r.stats;
+                println!(
+                    "seed {} (v3): {what} ({} ops: {} ok, {} failed, {} unknown; {} faults; {:.1} virtual s)",
+                    cfg.seed,
+                    s.ops(),
+                    s.ok,
+                    s.failed,
+                    s.unknown,
+                    s.faults.values().sum::<u64>(),
+                    s.virtual_time.as_secs_f64()
+                );
+                println!("  replay: {}", replay_v3(cfg));
+                save_v3(a, &r.history, "history");
+                for line in report.to_string().lines() {
+                    println!("  {line}");
+                }
+                for l in &r.liveness {
+                    println!("  liveness: {l}");
+                }
+            }
+        }
+        Err((why, partial)) => {
+            summary.add_crash(cfg.seed);
+            clear_progress();
+            println!("seed {} (v3): CRASHED: {why}", cfg.seed);
+            println!("  replay: {}", replay_v3(cfg));
+            if let Some(h) = partial {
+                save_v3(a, &h, "history until the crash");
+            }
+        }
+    }
+}
+
+/// Writes `history` to `<out>/seed-<n>-v3.jsonl` and says where.
+fn save_v3(a: &ChaosArgs, history: &V3History, what: &str) {
+    let path = a.out.join(format!("seed-{}-v3.jsonl", history.info.seed));
+    let written = std::fs::create_dir_all(&a.out)
+        .and_then(|()| std::fs::File::create(&path))
+        .and_then(|f| {
+            let mut w = std::io::BufWriter::new(f);
+            history.write_jsonl(&mut w)?;
+            w.flush()
+        });
+    match written {
+        Ok(()) => println!("  {what}: {}", path.display()),
+        Err(e) => println!("  could not write {}: {e}", path.display()),
+    }
 }
 
 fn print_seed(a: &ChaosArgs, cfg: &ChaosConfig, result: &RunResult, verdict: &Verdict) {
@@ -207,10 +310,23 @@ fn progress(s: &Summary, total: u64, wall: Duration) {
     let mut err = std::io::stderr();
     let _ = write!(
         err,
-        "\r[{}/{total}] violations {}  liveness {}  crashed {}  {rate:.1} seeds/min  ETA {eta}   ",
-        s.seeds, s.violations, s.liveness_failures, s.crashes
+        "\r[{}/{total}] violations {}  liveness {}  crashed {}  {rate:.1} seeds/min  {:.1} virtual s/wall s  ETA {eta}   ",
+        s.seeds,
+        s.violations,
+        s.liveness_failures,
+        s.crashes,
+        virtual_per_wall(s, wall)
     );
     let _ = err.flush();
+}
+
+/// Virtual seconds simulated per wall second so far.
+fn virtual_per_wall(s: &Summary, wall: Duration) -> f64 {
+    if wall.is_zero() {
+        0.0
+    } else {
+        s.totals.virtual_time.as_secs_f64() / wall.as_secs_f64()
+    }
 }
 
 fn clear_progress() {
