@@ -347,19 +347,10 @@ fn resolve_zero_port(url: &str, listen: &[String], bound: &[String]) -> String {
     }
 }
 
-/// A port free for both UDP and TCP on `ip` (the peer transport needs both on one
-/// port). Another process may take it before the transport binds it.
+/// A TCP port free on `ip` for the peer transport. Another process may take it
+/// before the transport binds it.
 fn free_peer_port(ip: IpAddr) -> std::io::Result<u16> {
-    let mut last = None;
-    for _ in 0..32 {
-        let udp = std::net::UdpSocket::bind((ip, 0))?;
-        let port = udp.local_addr()?.port();
-        match std::net::TcpListener::bind((ip, port)) {
-            Ok(_) => return Ok(port),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| std::io::Error::other("no free port")))
+    Ok(std::net::TcpListener::bind((ip, 0))?.local_addr()?.port())
 }
 
 /// Logs the settings in effect, as etcd does at start.

@@ -10,8 +10,7 @@ use std::time::Duration;
 pub struct RaftConfig {
     /// This node's Raft id (never 0).
     pub id: u64,
-    /// Where to listen for peer messages (UDP and TCP on the same port; the port must
-    /// not be 0).
+    /// Where to listen for peer streams (TCP; the port must not be 0).
     pub listen: SocketAddr,
     /// Known members' peer addresses, this node's included or not.
     pub peers: BTreeMap<u64, SocketAddr>,

@@ -7,8 +7,9 @@
 //! - [`disk`]: the [`Disk`] trait, [`MemDisk`] and the crash-simulating [`SimDisk`].
 //! - `file_disk` (real builds): `FileDisk`, the WAL and snapshot files in a data dir.
 //! - [`storage`]: raft-rs's `Storage` over a disk, and log compaction.
-//! - [`transport`]: peer messages (UDP datagrams, TCP for large ones) and pings;
-//!   [`frame`]: the TCP frames, read as they arrive.
+//! - [`transport`]: peer messages over long-lived TCP streams (one per peer), pings
+//!   and removal notices; `peer_stream` dials, `peer_accept` accepts; [`frame`]: the
+//!   length-prefixed frames, read as they arrive.
 //! - [`peer_activity`]: which peers this node has heard from, and since when.
 //! - [`membership`]: membership changes and the peer address book.
 //! - [`config`]: [`RaftConfig`] with etcd's defaults.
@@ -26,7 +27,9 @@ pub mod logger;
 pub mod membership;
 pub mod node;
 pub mod panic_scope;
+mod peer_accept;
 pub mod peer_activity;
+mod peer_stream;
 mod pending;
 pub mod standalone;
 pub mod state_machine;

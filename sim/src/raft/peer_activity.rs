@@ -3,10 +3,11 @@
 //!
 //! etcd keeps a stream to every peer and knows since when each one has been up;
 //! its strict reconfiguration check refuses a membership change unless this member
-//! has been connected to every voting member for 5 s. Our transport sends datagrams,
-//! so "connected" is modelled as "heard from recently": every message received from a
-//! peer (Raft traffic, or the transport's periodic pings, which also flow between
-//! followers that Raft never makes talk) renews the contact. A gap of more than
+//! has been connected to every voting member for 5 s. Our transport keeps a stream to
+//! every peer too, and "connected" is modelled as "heard from recently": every frame
+//! received from a peer (Raft traffic, the pings the dialer sends on its stream every
+//! second and their answers, which also flow between followers that Raft never makes
+//! talk) renews the contact. A gap of more than
 //! [`INACTIVE_AFTER`] without hearing from the peer ends the contact; the next message
 //! starts a new one.
 
