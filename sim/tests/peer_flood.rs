@@ -12,6 +12,7 @@
 use etcd_sdk::keys::{KeysAPI, SetOptions, new_keys_api};
 use etcd_sdk::{Config as ClientConfig, HttpClient};
 use etcd_sim::embed::{self, Config};
+use etcd_sim::raft::PeerTransportKind;
 use etcd_sim::raft::frame::MAX_FRAME;
 use etcd_sim::raft::transport::MAX_CONNS_PER_PEER;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -83,6 +84,7 @@ fn config(dir: &std::path::Path) -> Config {
         advertise_client_urls: vec!["http://127.0.0.1:0".into()],
         listen_peer_urls: vec!["http://127.0.0.1:0".into()],
         initial_advertise_peer_urls: vec!["http://127.0.0.1:0".into()],
+        peer_transport: PeerTransportKind::Streams,
         heartbeat_ms: 10,
         election_ms: 100,
         ..Config::default()

@@ -17,6 +17,7 @@
 //! - [`panic_scope`]: which member a thread is running, and what a panic of its task does.
 
 pub mod config;
+mod datagram;
 pub mod disk;
 mod driver;
 pub mod error;
@@ -37,7 +38,7 @@ pub mod status;
 pub mod storage;
 pub mod transport;
 
-pub use config::RaftConfig;
+pub use config::{PeerTransportKind, RaftConfig};
 pub use disk::{Disk, DiskError, DiskOp, LogState, MemDisk, SimDisk, SimDiskStats};
 pub use error::RaftError;
 #[cfg(not(madsim))]

@@ -102,15 +102,22 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Largest frame accepted before the connection's first ping.
 pub const HELLO_MAX_FRAME: usize = 64;
 /// How often the dialer pings each peer on its stream.
-pub const PING_INTERVAL: Duration = Duration::from_secs(1);
+pub const PING_INTERVAL: Duration = Duration::from_millis(200);
 /// A stream whose peer has not answered for this long is dropped and dialed again.
-pub const DEAD_AFTER: Duration = Duration::from_secs(5);
+///
+/// Short on purpose: a stream whose bytes were held by a partition may stay stuck
+/// after the link heals (madsim retries held packets with a backoff of up to 10 s, a
+/// real TCP retransmits on its own timer), while a new connection works at once. The
+/// chaos runner's liveness phase gives each request 2 s after the final heal; a 5 s
+/// timeout here failed it.
+pub const DEAD_AFTER: Duration = Duration::from_secs(1);
 /// Messages queued for one peer at most; more are dropped (peer reported unreachable).
 pub const PEER_QUEUE_LEN: usize = 4096;
 /// First wait before dialing a peer again.
-pub const RECONNECT_MIN: Duration = Duration::from_millis(100);
-/// Longest wait before dialing a peer again.
-pub const RECONNECT_MAX: Duration = Duration::from_secs(1);
+pub const RECONNECT_MIN: Duration = Duration::from_millis(50);
+/// Longest wait before dialing a peer again (dialing a peer that is down costs a
+/// refused connect, or [`CONNECT_TIMEOUT`] without a reply).
+pub const RECONNECT_MAX: Duration = Duration::from_millis(200);
 
 const MAGIC: &[u8; 4] = b"ERM1";
 const PING_MAGIC: &[u8; 4] = b"ERP1";
