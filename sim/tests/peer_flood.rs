@@ -1,5 +1,6 @@
 //! The peer port in a real build, under hostile input: a member started with the embed
-//! API is sent garbage frames, a length over the maximum, and a flood of connections
+//! API is sent garbage frames, a length over the maximum, a connection naming a node
+//! that is not a member, a large first frame, and a flood of connections
 //! that each claim a maximum-size frame and send almost nothing of it. The member
 //! closes the bad connections, keeps committing writes, and its memory stays flat.
 //!
@@ -11,6 +12,7 @@
 use etcd_sdk::keys::{KeysAPI, SetOptions, new_keys_api};
 use etcd_sdk::{Config as ClientConfig, HttpClient};
 use etcd_sim::embed::{self, Config};
+use etcd_sim::raft::PeerTransportKind;
 use etcd_sim::raft::frame::MAX_FRAME;
 use etcd_sim::raft::transport::MAX_CONNS_PER_PEER;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -82,6 +84,7 @@ fn config(dir: &std::path::Path) -> Config {
         advertise_client_urls: vec!["http://127.0.0.1:0".into()],
         listen_peer_urls: vec!["http://127.0.0.1:0".into()],
         initial_advertise_peer_urls: vec!["http://127.0.0.1:0".into()],
+        peer_transport: PeerTransportKind::Streams,
         heartbeat_ms: 10,
         election_ms: 100,
         ..Config::default()
@@ -148,6 +151,26 @@ async fn garbage_and_a_flood_of_huge_lengths_leave_the_member_serving_in_flat_me
     assert!(
         closed_by_server(&mut too_long, Duration::from_secs(5)).await,
         "a length over the maximum closes the connection"
+    );
+    // A first frame that names a node that is not a member: refused.
+    let mut stranger = TcpStream::connect(peer).await.unwrap();
+    let mut hello = b"ERP1".to_vec();
+    hello.extend_from_slice(&0xdead_beef_u64.to_le_bytes());
+    stranger
+        .write_all(&u32::try_from(hello.len()).unwrap().to_be_bytes())
+        .await
+        .unwrap();
+    stranger.write_all(&hello).await.unwrap();
+    assert!(
+        closed_by_server(&mut stranger, Duration::from_secs(5)).await,
+        "a connection from a non-member is refused"
+    );
+    // Before its first ping, a connection may not claim more than a few bytes.
+    let mut big_first = TcpStream::connect(peer).await.unwrap();
+    big_first.write_all(&1024u32.to_be_bytes()).await.unwrap();
+    assert!(
+        closed_by_server(&mut big_first, Duration::from_secs(5)).await,
+        "a large first frame closes the connection"
     );
     write(1).await;
 

@@ -20,7 +20,8 @@ pub enum FaultKind {
     Isolate,
     /// Raise the latency of every message, reset later.
     Latency,
-    /// Drop datagrams with some probability, reset later.
+    /// Lose packets with some probability (on streams: retransmission delays), reset
+    /// later.
     Loss,
     /// SIGSTOP the leader, SIGCONT it later.
     PauseLeader,

@@ -148,7 +148,7 @@ pub fn latency_range(pick: u64) -> Range<Duration> {
     Duration::from_millis(10)..Duration::from_millis(high)
 }
 
-/// A datagram loss rate chosen by `pick`: 5 % to 50 %.
+/// A packet loss rate chosen by `pick`: 5 % to 50 %.
 pub fn loss_rate(pick: u64) -> f64 {
     0.05 + f64::from(u32::try_from(pick % 46).unwrap_or(0)) / 100.0
 }

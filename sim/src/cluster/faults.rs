@@ -215,7 +215,9 @@ impl SimCluster {
         self.log.record(what);
     }
 
-    /// Drops each datagram with probability `rate` (streams are unaffected).
+    /// Loses each packet with probability `rate`. On a TCP stream (the peer transport,
+    /// client connections) madsim sends a lost packet again after a backoff, so loss
+    /// shows up as latency and head-of-line blocking; see `raft::transport`.
     pub fn set_packet_loss(&self, rate: f64) {
         NetSim::current().update_config(|c| c.packet_loss_rate = rate.clamp(0.0, 1.0));
         self.log.record(format!("packet loss {rate}"));

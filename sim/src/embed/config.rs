@@ -188,6 +188,9 @@ pub struct Config {
     /// what it holds and come up as a one-member cluster, every other member
     /// removed, all data kept (ignored for a new member, as in etcd).
     pub force_new_cluster: bool,
+    /// The peer transport (not an etcd flag; default datagrams, see
+    /// [`crate::raft::PeerTransportKind`]).
+    pub peer_transport: crate::raft::PeerTransportKind,
     /// `--experimental-initial-corrupt-check` (default false): before serving, a
     /// restarted member compares its HashKV with its peers' and refuses to start
     /// on a mismatch.
@@ -282,6 +285,7 @@ impl Default for Config {
             metrics: "basic".into(),
             listen_metrics_urls: Vec::new(),
             force_new_cluster: false,
+            peer_transport: crate::raft::PeerTransportKind::default(),
             client_tls: crate::tls::ClientTls::default(),
             client_auto_tls: false,
             cipher_suites: Vec::new(),

@@ -160,6 +160,7 @@ pub async fn start(config: Config) -> Result<Etcd, EmbedError> {
         v3_restore,
         auth_token: config.token_kind()?,
         force_new_cluster: config.force_new_cluster,
+        peer_transport: config.peer_transport,
         initial_corrupt_check: config.experimental_initial_corrupt_check,
         corrupt_check_time: Some(config.experimental_corrupt_check_time).filter(|t| !t.is_zero()),
     };
@@ -347,8 +348,9 @@ fn resolve_zero_port(url: &str, listen: &[String], bound: &[String]) -> String {
     }
 }
 
-/// A port free for both UDP and TCP on `ip` (the peer transport needs both on one
-/// port). Another process may take it before the transport binds it.
+/// A port free for both UDP and TCP on `ip` (the datagram peer transport needs both
+/// on one port, the stream one TCP). Another process may take it before the
+/// transport binds it.
 fn free_peer_port(ip: IpAddr) -> std::io::Result<u16> {
     let mut last = None;
     for _ in 0..32 {

@@ -85,6 +85,9 @@ pub struct MemberConfig {
     /// commit what it holds and come up as a one-member cluster of this member,
     /// every other member removed (see [`crate::raft::standalone`]).
     pub force_new_cluster: bool,
+    /// The peer transport (not an etcd setting; see
+    /// [`crate::raft::PeerTransportKind`]).
+    pub peer_transport: crate::raft::PeerTransportKind,
     /// etcd's `--experimental-initial-corrupt-check`: before serving, compare
     /// this member's HashKV with its peers' at its revision and refuse to start
     /// on a mismatch (the member's `corrupt_check` module).
@@ -123,6 +126,7 @@ impl Default for MemberConfig {
             strict_reconfig_check: true,
             initial_election_tick_advance: false,
             force_new_cluster: false,
+            peer_transport: crate::raft::PeerTransportKind::default(),
             initial_corrupt_check: false,
             corrupt_check_time: None,
         }

@@ -202,6 +202,7 @@ impl Member {
         let metrics = Metrics::default();
         rc.disk_metrics = metrics.disk.clone();
         rc.force_new_cluster = cfg.force_new_cluster;
+        rc.peer_transport = cfg.peer_transport;
         let store = Arc::new(Mutex::new(Store::new()));
         let cluster = Arc::new(Mutex::new(Cluster::default()));
         let (peer_tx, peer_rx) = mpsc::unbounded_channel();

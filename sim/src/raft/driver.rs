@@ -13,7 +13,9 @@
 //! 7. read states are matched to read requests, which are answered once applied;
 //! 8. the log is compacted when the snapshot count is reached.
 
+use super::config::PeerTransportKind;
 use super::config::RaftConfig;
+use super::datagram::DatagramTransport;
 use super::disk::Disk;
 use super::error::RaftError;
 use super::logger::raft_logger;
@@ -147,15 +149,28 @@ pub(crate) async fn start<S: StateMachine, D: Disk>(
     let (in_tx, in_rx) = mpsc::unbounded_channel();
     let (rep_tx, rep_rx) = mpsc::unbounded_channel();
     let activity = PeerActivity::default();
-    let transport = PeerTransport::start(
-        cfg.id,
-        cfg.listen,
-        book.clone(),
-        activity.clone(),
-        in_tx,
-        rep_tx,
-    )
-    .await
+    let transport = match cfg.peer_transport {
+        PeerTransportKind::Streams => PeerTransport::start(
+            cfg.id,
+            cfg.listen,
+            book.clone(),
+            activity.clone(),
+            in_tx,
+            rep_tx,
+        )
+        .await
+        .map(Transport::Streams),
+        PeerTransportKind::Datagrams => DatagramTransport::start(
+            cfg.id,
+            cfg.listen,
+            book.clone(),
+            activity.clone(),
+            in_tx,
+            rep_tx,
+        )
+        .await
+        .map(Transport::Datagrams),
+    }
     .map_err(|e| RaftError::Transport(format!("{}: {e}", cfg.listen)))?;
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let driver = Driver {
@@ -199,11 +214,26 @@ pub(crate) async fn start<S: StateMachine, D: Disk>(
     Ok((id, cmd_tx, board, activity))
 }
 
+/// The peer transport in use ([`PeerTransportKind`]).
+enum Transport {
+    Streams(PeerTransport),
+    Datagrams(DatagramTransport),
+}
+
+impl Transport {
+    fn send(&self, msg: Message) {
+        match self {
+            Transport::Streams(t) => t.send(msg),
+            Transport::Datagrams(t) => t.send(msg),
+        }
+    }
+}
+
 struct Driver<S: StateMachine, D: Disk> {
     cfg: RaftConfig,
     raw: RawNode<DiskStorage<D>>,
     sm: S,
-    transport: PeerTransport,
+    transport: Transport,
     book: AddressBook,
     /// Membership as of `applied`.
     conf_state: ConfState,

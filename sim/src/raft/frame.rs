@@ -4,7 +4,7 @@
 //!
 //! # The maximum frame
 //!
-//! Frames carry the messages too large for one datagram. An append is bounded by
+//! Frames carry every peer message (and pings, removal notices). An append is bounded by
 //! raft's `max_size_per_msg` (32 KiB by default) except that it always carries at
 //! least one entry, and an entry is one client request (the member takes request
 //! bodies up to 32 MiB). The largest legitimate frame is a snapshot message: the whole
@@ -114,6 +114,12 @@ impl FrameDecoder {
             }
         }
         Ok(frames)
+    }
+
+    /// Changes the largest frame accepted from now on (a connection may allow small
+    /// frames only until its peer has said who it is).
+    pub fn set_max(&mut self, max: usize) {
+        self.max = max;
     }
 
     /// Whether the stream is at a frame boundary (nothing partial buffered).

@@ -7,8 +7,9 @@
 //! - [`disk`]: the [`Disk`] trait, [`MemDisk`] and the crash-simulating [`SimDisk`].
 //! - `file_disk` (real builds): `FileDisk`, the WAL and snapshot files in a data dir.
 //! - [`storage`]: raft-rs's `Storage` over a disk, and log compaction.
-//! - [`transport`]: peer messages (UDP datagrams, TCP for large ones) and pings;
-//!   [`frame`]: the TCP frames, read as they arrive.
+//! - [`transport`]: peer messages over long-lived TCP streams (one per peer), pings
+//!   and removal notices; `peer_stream` dials, `peer_accept` accepts; [`frame`]: the
+//!   length-prefixed frames, read as they arrive.
 //! - [`peer_activity`]: which peers this node has heard from, and since when.
 //! - [`membership`]: membership changes and the peer address book.
 //! - [`config`]: [`RaftConfig`] with etcd's defaults.
@@ -16,6 +17,7 @@
 //! - [`panic_scope`]: which member a thread is running, and what a panic of its task does.
 
 pub mod config;
+mod datagram;
 pub mod disk;
 mod driver;
 pub mod error;
@@ -26,7 +28,9 @@ pub mod logger;
 pub mod membership;
 pub mod node;
 pub mod panic_scope;
+mod peer_accept;
 pub mod peer_activity;
+mod peer_stream;
 mod pending;
 pub mod standalone;
 pub mod state_machine;
@@ -34,7 +38,7 @@ pub mod status;
 pub mod storage;
 pub mod transport;
 
-pub use config::RaftConfig;
+pub use config::{PeerTransportKind, RaftConfig};
 pub use disk::{Disk, DiskError, DiskOp, LogState, MemDisk, SimDisk, SimDiskStats};
 pub use error::RaftError;
 #[cfg(not(madsim))]

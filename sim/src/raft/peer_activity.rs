@@ -3,10 +3,11 @@
 //!
 //! etcd keeps a stream to every peer and knows since when each one has been up;
 //! its strict reconfiguration check refuses a membership change unless this member
-//! has been connected to every voting member for 5 s. Our transport sends datagrams,
-//! so "connected" is modelled as "heard from recently": every message received from a
-//! peer (Raft traffic, or the transport's periodic pings, which also flow between
-//! followers that Raft never makes talk) renews the contact. A gap of more than
+//! has been connected to every voting member for 5 s. Our transport keeps a stream to
+//! every peer too, and "connected" is modelled as "heard from recently": every frame
+//! received from a peer (Raft traffic, the pings the dialer sends on its stream and
+//! their answers, which also flow between followers that Raft never makes
+//! talk) renews the contact. A gap of more than
 //! [`INACTIVE_AFTER`] without hearing from the peer ends the contact; the next message
 //! starts a new one.
 
@@ -15,9 +16,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// How long a peer may stay silent before it counts as disconnected: three ping
-/// intervals ([`super::transport::PING_INTERVAL`]), so one or two lost pings do not
-/// break the contact.
+/// How long a peer may stay silent before it counts as disconnected: many ping
+/// intervals ([`super::transport::PING_INTERVAL`]), so a redialed stream or a few
+/// late pings do not break the contact.
 pub const INACTIVE_AFTER: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone, Copy)]

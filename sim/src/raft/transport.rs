@@ -1,66 +1,129 @@
-//! Peer transport: raft-rs messages between members, over `tokio::net` (real sockets in
-//! real builds, madsim's simulated ones in sim builds).
+//! Peer transport: raft-rs messages between members over long-lived TCP streams
+//! (`tokio::net`: real sockets in real builds, madsim's simulated ones in sim builds).
 //!
-//! Messages are protobuf-2 `eraftpb::Message`s behind a 4-byte magic. One that fits in
-//! [`MAX_DATAGRAM`] bytes goes as one UDP datagram: it is lost, as Raft expects of a
-//! network, when the link is clogged, partitioned or lossy, or the peer is down. A larger
-//! one (a snapshot, a big append) goes over a TCP connection opened for it, as one
-//! length-prefixed frame ([`super::frame`]). Failures are reported back to the node
-//! ([`PeerReport`]) so raft-rs can probe the peer again, and every snapshot send reports
-//! its outcome. Undecodable input is dropped with a warning.
+//! # Streams
 //!
-//! Peer connections are not authenticated, so the receiving side is bounded: a frame is
-//! buffered only as its bytes arrive (never by its claimed length), at most
-//! [`MAX_CONNS_PER_PEER`] connections from one IP address and [`MAX_CONNS`] in all are
-//! read at once (more are closed on accept), a connection idle for
-//! [`STREAM_IDLE_TIMEOUT`] is closed, and so is one that sends garbage: a length over
-//! [`MAX_FRAME`] or a frame that is not a message.
+//! As etcd's rafthttp keeps a stream to every peer, each member dials each peer in the
+//! address book once and keeps that connection open: one outbound stream per peer,
+//! owned by a sender task ([`super::peer_stream`]) fed through a bounded queue of
+//! [`PEER_QUEUE_LEN`] messages. The Raft loop never waits on the network: a message
+//! that finds the queue full is dropped and the peer reported unreachable to raft-rs,
+//! which probes it again (Raft tolerates loss). A stream that fails (connect refused,
+//! write error or timeout, no answer to pings for [`DEAD_AFTER`]) is dropped, the
+//! peer reported unreachable, and the task dials again after a backoff from
+//! [`RECONNECT_MIN`] doubling to [`RECONNECT_MAX`]; messages queued meanwhile are
+//! dropped. A snapshot goes on a connection of its own, opened for it, and its outcome
+//! is reported ([`PeerReport::Snapshot`]).
 //!
-//! Every [`PING_INTERVAL`] the transport also sends each peer in the address book a
-//! small ping datagram (magic `ERP1`, then the sender's id), and whatever arrives from
-//! a peer is recorded in the node's [`PeerActivity`]: that is how a member knows it is
-//! connected to all its peers, followers included, which Raft never makes talk.
-//! A message from a member removed from the cluster is answered with a removal
-//! notice (magic `ERX1`), as etcd answers it with 410 Gone; the removed member stops.
+//! Messages flow one way on a stream: from the member that dialed it. Replies come
+//! back on the other member's own outbound stream. The known gap: a peer reachable
+//! one way only (A can dial B, B cannot dial A) gets A's messages but A never gets
+//! B's answers, as with etcd when its streams are down one way. The connection is
+//! still read both ways for pings, their answers and removal notices, so A sees B as
+//! active.
+//!
+//! # Wire
+//!
+//! Every frame ([`super::frame`]: a 4-byte length, then the body) starts with a 4-byte
+//! magic: `ERP1` + the sender's id (u64 LE) is a ping, `ERM1` + a protobuf-2
+//! `eraftpb::Message` is a Raft message, `ERX1` + an id (u64 BE) a removal notice.
+//! The first frame on a connection must be a ping: it says which member dialed, and
+//! until it arrives frames over [`HELLO_MAX_FRAME`] bytes are refused. The accepting
+//! side answers every ping with its own, which is how the dialer knows the stream is
+//! alive; every [`PING_INTERVAL`] the dialer pings. Whatever arrives from a peer
+//! (message, ping, answer) is recorded in the node's [`PeerActivity`]: that is how a
+//! member knows it is connected to all its peers, followers included, which Raft never
+//! makes talk. A message from a member removed from the cluster is answered, on the
+//! connection it came on, with a removal notice, as etcd answers it with 410 Gone; the
+//! removed member stops.
+//!
+//! # Acceptance
+//!
+//! Peer connections are not authenticated by a certificate, so the accepting side
+//! ([`super::peer_accept`]) is bounded: a frame is buffered only as its bytes arrive
+//! (never by its claimed length), at most [`MAX_CONNS_PER_PEER`] connections from one
+//! IP address and [`MAX_CONNS`] in all are read at once (more are closed on accept), a
+//! connection that says nothing for [`STREAM_IDLE_TIMEOUT`] is closed, and so is one
+//! that sends garbage: a length over [`MAX_FRAME`] (or over [`HELLO_MAX_FRAME`] before
+//! its ping), a first frame that is not a ping, a frame that is not a message or a
+//! ping. A connection whose ping names a node that is neither in the address book nor
+//! removed, or that carries a message whose sender is not the node its ping named, is
+//! refused (closed, with a warning): members are known by id. Their addresses are not
+//! checked (a member may dial from another address than the one it listens on).
+//!
+//! # Under the simulator's faults
+//!
+//! madsim's TCP carries a connection's bytes as packets through the same link model
+//! as datagrams, so every fault still reaches Raft traffic, in the shape TCP gives it:
+//! - clog, partition, one-way cut (`clog_link`): an open stream holds its bytes (they
+//!   are retried with a backoff up to 10 s, in order) and a new connect over the cut
+//!   link fails at once. The dialer stops hearing ping answers, declares the stream
+//!   dead after [`DEAD_AFTER`], reports the peer unreachable and dials again until the
+//!   link heals; with a one-way cut the stream in the open direction keeps delivering
+//!   messages but its answers are held, so it too is redialed every [`DEAD_AFTER`].
+//! - loss: a lost packet is sent again after a backoff (1 ms, doubling), as TCP
+//!   retransmits, so loss shows up as latency and head-of-line blocking of the frames
+//!   behind it, not as missing messages; at high rates pings go unanswered and the
+//!   stream is redialed, and messages queued then are dropped.
+//! - latency: every packet (so every flushed batch of frames) is delayed.
+//! - pause (SIGSTOP): the paused member's connections stay open and bytes sent to it
+//!   wait; its peers hear no answers, redial after [`DEAD_AFTER`], and on resume it
+//!   reads the stale bytes first (harmless to Raft: old terms and indexes).
+//! - kill/restart: connections close; the peers redial after a backoff.
 
-use super::frame::{FrameDecoder, header};
+use super::frame::header;
 use super::membership::AddressBook;
+use super::peer_accept::accept_streams;
 use super::peer_activity::PeerActivity;
+use super::peer_stream::{PeerQueues, SenderCtx};
 use protobuf::Message as _;
-use raft::eraftpb::{Message, MessageType};
-use std::collections::BTreeMap;
+use raft::eraftpb::Message;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-pub use super::frame::MAX_FRAME;
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// Largest encoded message sent as a datagram; larger ones use a TCP connection.
-pub const MAX_DATAGRAM: usize = 60 * 1024;
+pub use super::frame::MAX_FRAME;
+
 /// Most peer connections read at once from one IP address.
 pub const MAX_CONNS_PER_PEER: usize = 16;
 /// Most peer connections read at once in all.
 pub const MAX_CONNS: usize = 64;
 /// A peer connection that brings no byte for this long is closed.
 pub const STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Bytes read from a peer connection at a time.
-const READ_CHUNK: usize = 64 * 1024;
-/// How long a TCP send may take (connect + write) before it counts as failed.
+/// How long a write (or a snapshot send: connect + write) may take before the
+/// connection counts as failed.
 pub const STREAM_SEND_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How often each peer is pinged.
-pub const PING_INTERVAL: Duration = Duration::from_secs(1);
+/// How long a connect may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Largest frame accepted before the connection's first ping.
+pub const HELLO_MAX_FRAME: usize = 64;
+/// How often the dialer pings each peer on its stream.
+pub const PING_INTERVAL: Duration = Duration::from_millis(200);
+/// A stream whose peer has not answered for this long is dropped and dialed again.
+///
+/// Short on purpose: a stream whose bytes were held by a partition may stay stuck
+/// after the link heals (madsim retries held packets with a backoff of up to 10 s, a
+/// real TCP retransmits on its own timer), while a new connection works at once. The
+/// chaos runner's liveness phase gives each request 2 s after the final heal; a 5 s
+/// timeout here failed it.
+pub const DEAD_AFTER: Duration = Duration::from_secs(1);
+/// Messages queued for one peer at most; more are dropped (peer reported unreachable).
+pub const PEER_QUEUE_LEN: usize = 4096;
+/// First wait before dialing a peer again.
+pub const RECONNECT_MIN: Duration = Duration::from_millis(50);
+/// Longest wait before dialing a peer again (dialing a peer that is down costs a
+/// refused connect, or [`CONNECT_TIMEOUT`] without a reply).
+pub const RECONNECT_MAX: Duration = Duration::from_millis(200);
 
 const MAGIC: &[u8; 4] = b"ERM1";
 const PING_MAGIC: &[u8; 4] = b"ERP1";
 
 /// A ping from node `from`.
-fn encode_ping(from: u64) -> [u8; 12] {
+pub(crate) fn encode_ping(from: u64) -> [u8; 12] {
     let mut out = [0u8; 12];
     out[..4].copy_from_slice(PING_MAGIC);
     out[4..].copy_from_slice(&from.to_le_bytes());
@@ -68,7 +131,7 @@ fn encode_ping(from: u64) -> [u8; 12] {
 }
 
 /// The sender of a ping; `None` if `bytes` is not one.
-fn decode_ping(bytes: &[u8]) -> Option<u64> {
+pub(crate) fn decode_ping(bytes: &[u8]) -> Option<u64> {
     let id = bytes.strip_prefix(PING_MAGIC)?;
     Some(u64::from_le_bytes(id.try_into().ok()?))
 }
@@ -77,16 +140,41 @@ fn decode_ping(bytes: &[u8]) -> Option<u64> {
 const REMOVED_MAGIC: &[u8; 4] = b"ERX1";
 
 /// The notice sent to a removed node that still sends messages.
-fn removed_notice(to: u64) -> Vec<u8> {
+pub(crate) fn removed_notice(to: u64) -> Vec<u8> {
     let mut out = REMOVED_MAGIC.to_vec();
     out.extend_from_slice(&to.to_be_bytes());
     out
 }
 
 /// The id a removal notice names, if `bytes` is one.
-fn parse_removed_notice(bytes: &[u8]) -> Option<u64> {
+pub(crate) fn parse_removed_notice(bytes: &[u8]) -> Option<u64> {
     let id = bytes.strip_prefix(REMOVED_MAGIC)?;
     Some(u64::from_be_bytes(id.try_into().ok()?))
+}
+
+/// Writes `bodies` as frames and flushes once, within [`STREAM_SEND_TIMEOUT`].
+pub(crate) async fn write_frames<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    bodies: &[&[u8]],
+) -> io::Result<()> {
+    let write = async {
+        for body in bodies {
+            let head = header(body.len()).map_err(|e| {
+                tracing::error!(len = body.len(), error = %e, "raft transport: frame not sent");
+                io::Error::new(io::ErrorKind::InvalidInput, e)
+            })?;
+            w.write_all(&head).await?;
+            w.write_all(body).await?;
+        }
+        w.flush().await
+    };
+    match tokio::time::timeout(STREAM_SEND_TIMEOUT, write).await {
+        Ok(res) => res,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "peer stream write timed out",
+        )),
+    }
 }
 
 /// What the transport tells the node about its sends.
@@ -138,18 +226,18 @@ pub fn decode(bytes: &[u8]) -> Option<Message> {
 }
 
 /// The sending half of the transport, plus the tasks that receive. Dropping it stops
-/// every task it started.
+/// every task it started (the per-peer senders and every accepted connection).
 #[derive(Debug)]
 pub struct PeerTransport {
-    out: mpsc::UnboundedSender<Message>,
+    queues: PeerQueues,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl PeerTransport {
-    /// Binds `listen` (UDP and TCP, same port) and starts the tasks: received messages
-    /// addressed to `id` go to `inbound`, send failures and snapshot outcomes to
-    /// `reports`, and every message or ping from a peer is noted in `activity`;
-    /// destinations are looked up in `book` at send time.
+    /// Binds `listen` (TCP) and starts the tasks: received messages addressed to `id`
+    /// go to `inbound`, send failures and snapshot outcomes to `reports`, and every
+    /// frame from a peer is noted in `activity`; destinations are looked up in `book`
+    /// each time a stream is dialed.
     ///
     /// # Errors
     ///
@@ -162,29 +250,29 @@ impl PeerTransport {
         inbound: mpsc::UnboundedSender<Message>,
         reports: mpsc::UnboundedSender<PeerReport>,
     ) -> io::Result<Self> {
-        let udp = Arc::new(UdpSocket::bind(listen).await?);
         let tcp = TcpListener::bind(listen).await?;
-        let (out, out_rx) = mpsc::unbounded_channel();
         let receiver = Receiver {
             id,
             book: book.clone(),
             inbound,
-            reports: reports.clone(),
-            activity,
+            activity: activity.clone(),
         };
+        let queues = PeerQueues::new(SenderCtx {
+            id,
+            book,
+            activity,
+            reports,
+        });
         let tasks = vec![
-            tokio::spawn(send_loop(udp.clone(), out_rx, book.clone(), reports)),
-            tokio::spawn(ping_loop(id, udp.clone(), book)),
-            tokio::spawn(recv_datagrams(udp, receiver.clone())),
+            tokio::spawn(queues.clone().keep_streams()),
             tokio::spawn(accept_streams(tcp, receiver)),
         ];
-        Ok(Self { out, tasks })
+        Ok(Self { queues, tasks })
     }
 
     /// Queues a message for its destination (`msg.to`); never waits.
     pub fn send(&self, msg: Message) {
-        // The send task lives as long as `self`.
-        let _ = self.out.send(msg);
+        self.queues.send(msg);
     }
 }
 
@@ -193,24 +281,27 @@ impl Drop for PeerTransport {
         for t in &self.tasks {
             t.abort();
         }
+        self.queues.stop_all();
     }
 }
 
 /// What receiving tasks need: who we are, who was removed, and where input goes.
 #[derive(Clone)]
-struct Receiver {
-    id: u64,
-    book: AddressBook,
-    inbound: mpsc::UnboundedSender<Message>,
-    reports: mpsc::UnboundedSender<PeerReport>,
-    activity: PeerActivity,
+pub(crate) struct Receiver {
+    pub(crate) id: u64,
+    pub(crate) book: AddressBook,
+    pub(crate) inbound: mpsc::UnboundedSender<Message>,
+    pub(crate) activity: PeerActivity,
 }
 
-/// What became of one received input.
-enum Received {
+/// What became of one received frame.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Received {
     /// Passed to the node, or dropped (a message for another node).
     Done,
-    /// Not a message, a ping or a removal notice.
+    /// A ping: answer it.
+    Ping,
+    /// Not a message or a ping, or a message not from the connection's member.
     Junk,
     /// From a removed node: it should be told.
     FromRemoved(u64),
@@ -219,26 +310,31 @@ enum Received {
 }
 
 impl Receiver {
-    fn deliver(&self, bytes: &[u8]) -> Received {
-        if let Some(removed) = parse_removed_notice(bytes) {
-            if removed == self.id {
-                tracing::warn!(
-                    id = self.id,
-                    "raft transport: a peer says this node was removed"
-                );
-                let _ = self.reports.send(PeerReport::Removed);
-            }
-            return Received::Done;
-        }
+    /// Handles one frame from a connection whose first ping named `peer`.
+    pub(crate) fn deliver(&self, peer: u64, bytes: &[u8]) -> Received {
         if let Some(from) = decode_ping(bytes) {
-            if from != self.id {
-                self.activity.heard_from(from, tokio::time::Instant::now());
+            if from != peer {
+                tracing::warn!(
+                    peer,
+                    from,
+                    "raft transport: ping names another member; closing"
+                );
+                return Received::Junk;
             }
-            return Received::Done;
+            self.activity.heard_from(peer, tokio::time::Instant::now());
+            return Received::Ping;
         }
         let Some(msg) = decode(bytes) else {
             return Received::Junk;
         };
+        if msg.from != peer {
+            tracing::warn!(
+                peer,
+                from = msg.from,
+                "raft transport: message from another member than the connection's; closing"
+            );
+            return Received::Junk;
+        }
         if msg.to != self.id {
             tracing::warn!(
                 to = msg.to,
@@ -258,233 +354,81 @@ impl Receiver {
             Received::Closed
         }
     }
-}
 
-/// Pings every peer in `book` every [`PING_INTERVAL`], the first time at once.
-async fn ping_loop(id: u64, udp: Arc<UdpSocket>, book: AddressBook) {
-    let ping = encode_ping(id);
-    let mut ticker = tokio::time::interval(PING_INTERVAL);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        for (peer, addr) in book.entries() {
-            if peer == id {
-                continue;
-            }
-            if let Err(e) = send_datagram(&udp, addr, &ping).await {
-                tracing::trace!(peer, %addr, error = %e, "raft transport: ping not sent");
-            }
-        }
-    }
-}
-
-async fn send_loop(
-    udp: Arc<UdpSocket>,
-    mut out: mpsc::UnboundedReceiver<Message>,
-    book: AddressBook,
-    reports: mpsc::UnboundedSender<PeerReport>,
-) {
-    while let Some(msg) = out.recv().await {
-        let to = msg.to;
-        let is_snapshot = msg.get_msg_type() == MessageType::MsgSnapshot;
-        let report = |ok: bool| {
-            if !ok {
-                let _ = reports.send(PeerReport::Unreachable(to));
-            }
-            if is_snapshot {
-                let _ = reports.send(PeerReport::Snapshot { to, ok });
-            }
-        };
-        let Some(addr) = book.get(to) else {
-            tracing::debug!(to, "raft transport: no address for peer");
-            report(false);
-            continue;
-        };
-        let bytes = match encode(&msg) {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::warn!(to, error = %e, "raft transport: cannot encode message");
-                report(false);
-                continue;
-            }
-        };
-        if bytes.len() <= MAX_DATAGRAM {
-            let res = send_datagram(&udp, addr, &bytes).await;
-            if let Err(e) = &res {
-                tracing::debug!(to, %addr, error = %e, "raft transport: datagram not sent");
-            }
-            report(res.is_ok());
-        } else {
-            let reports = reports.clone();
-            tokio::spawn(async move {
-                let res = tokio::time::timeout(STREAM_SEND_TIMEOUT, send_frame(addr, &bytes)).await;
-                let ok = matches!(res, Ok(Ok(())));
-                if !ok {
-                    tracing::debug!(to, %addr, "raft transport: stream send failed");
-                    let _ = reports.send(PeerReport::Unreachable(to));
-                }
-                if is_snapshot {
-                    let _ = reports.send(PeerReport::Snapshot { to, ok });
-                }
-            });
-        }
-    }
-}
-
-async fn send_datagram(udp: &UdpSocket, addr: SocketAddr, bytes: &[u8]) -> io::Result<()> {
-    // madsim's UdpSocket takes (destination, bytes); tokio's takes (bytes, destination).
-    #[cfg(madsim)]
-    return udp.send_to(addr, bytes).await;
-    #[cfg(not(madsim))]
-    return udp.send_to(bytes, addr).await.map(|_| ());
-}
-
-async fn send_frame(addr: SocketAddr, bytes: &[u8]) -> io::Result<()> {
-    let head = header(bytes.len()).map_err(|e| {
-        tracing::error!(len = bytes.len(), error = %e, "raft transport: frame not sent");
-        io::Error::new(io::ErrorKind::InvalidInput, e)
-    })?;
-    let mut stream = TcpStream::connect(addr).await?;
-    stream.write_all(&head).await?;
-    stream.write_all(bytes).await?;
-    stream.flush().await
-}
-
-async fn recv_datagrams(udp: Arc<UdpSocket>, rx: Receiver) {
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        match udp.recv_from(&mut buf).await {
-            Ok((n, from)) => match rx.deliver(&buf[..n]) {
-                Received::Done | Received::Junk => {}
-                Received::Closed => return,
-                Received::FromRemoved(id) => {
-                    // Peers send from their listening socket, so `from` reaches it.
-                    tracing::info!(id, %from, "raft transport: telling a removed member");
-                    if let Err(e) = send_datagram(&udp, from, &removed_notice(id)).await {
-                        tracing::debug!(id, error = %e, "raft transport: removal notice not sent");
-                    }
-                }
-            },
-            Err(e) => {
-                // Real sockets report earlier sends' ICMP errors here; keep going.
-                tracing::debug!(error = %e, "raft transport: datagram receive error");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }
-    }
-}
-
-/// Counts the peer connections being read, per IP address and in all.
-#[derive(Debug, Default)]
-struct ConnLimits {
-    per_ip: Mutex<BTreeMap<IpAddr, usize>>,
-}
-
-/// A connection's place in [`ConnLimits`], given back on drop.
-struct ConnSlot {
-    limits: Arc<ConnLimits>,
-    ip: IpAddr,
-}
-
-impl ConnLimits {
-    /// A slot for a connection from `ip`, if neither limit is reached.
-    fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<ConnSlot> {
-        let mut per_ip = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
-        let total: usize = per_ip.values().sum();
-        let from_ip = per_ip.entry(ip).or_insert(0);
-        if total >= MAX_CONNS || *from_ip >= MAX_CONNS_PER_PEER {
-            return None;
-        }
-        *from_ip += 1;
-        Some(ConnSlot {
-            limits: self.clone(),
-            ip,
-        })
-    }
-}
-
-impl Drop for ConnSlot {
-    fn drop(&mut self) {
-        let mut per_ip = self.limits.per_ip.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = per_ip.get_mut(&self.ip) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                per_ip.remove(&self.ip);
-            }
-        }
-    }
-}
-
-async fn accept_streams(tcp: TcpListener, rx: Receiver) {
-    let limits = Arc::new(ConnLimits::default());
-    loop {
-        match tcp.accept().await {
-            Ok((stream, from)) => match limits.admit(from.ip()) {
-                Some(slot) => {
-                    tokio::spawn(read_frames(stream, from, rx.clone(), slot));
-                }
-                None => {
-                    tracing::debug!(%from, "raft transport: too many peer connections; closing");
-                    drop(stream);
-                }
-            },
-            Err(e) => {
-                tracing::debug!(error = %e, "raft transport: accept error");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }
-    }
-}
-
-/// Reads frames from one connection until it ends, idles, or sends garbage; `_slot`
-/// holds its place in the connection limits meanwhile.
-async fn read_frames(mut stream: TcpStream, from: SocketAddr, rx: Receiver, _slot: ConnSlot) {
-    let mut decoder = FrameDecoder::new(MAX_FRAME);
-    let mut chunk = vec![0u8; READ_CHUNK];
-    loop {
-        let n = match tokio::time::timeout(STREAM_IDLE_TIMEOUT, stream.read(&mut chunk)).await {
-            Ok(Ok(0)) => {
-                if !decoder.is_at_boundary() {
-                    tracing::debug!(%from, "raft transport: connection closed mid-frame");
-                }
-                return;
-            }
-            Ok(Ok(n)) => n,
-            Ok(Err(e)) => {
-                tracing::debug!(%from, error = %e, "raft transport: stream read error");
-                return;
-            }
-            Err(_) => {
-                tracing::debug!(%from, "raft transport: idle peer connection; closing");
-                return;
-            }
-        };
-        let frames = match decoder.feed(&chunk[..n]) {
-            Ok(frames) => frames,
-            Err(e) => {
-                tracing::warn!(%from, error = %e, "raft transport: bad frame; closing");
-                return;
-            }
-        };
-        for body in frames {
-            // A removed member's big messages are dropped: its small ones (heartbeat
-            // answers, votes) go by datagram and get the removal notice.
-            match rx.deliver(&body) {
-                Received::Done | Received::FromRemoved(_) => {}
-                Received::Closed => return,
-                Received::Junk => {
-                    tracing::warn!(%from, "raft transport: garbage frame; closing");
-                    return;
-                }
-            }
-        }
+    /// Whether node `peer` may open a connection: a member (in the address book) or a
+    /// removed one (to be told), never this node itself.
+    pub(crate) fn admits(&self, peer: u64) -> bool {
+        peer != self.id && (self.book.get(peer).is_some() || self.book.is_removed(peer))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use raft::eraftpb::Entry;
+    use raft::eraftpb::{Entry, MessageType};
+    use std::collections::BTreeMap;
+
+    fn receiver() -> (Receiver, mpsc::UnboundedReceiver<Message>) {
+        let book = AddressBook::new(BTreeMap::from([
+            (1, "10.0.0.1:2380".parse().unwrap()),
+            (2, "10.0.0.2:2380".parse().unwrap()),
+        ]));
+        book.mark_removed(3);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let r = Receiver {
+            id: 1,
+            book,
+            inbound: tx,
+            activity: PeerActivity::default(),
+        };
+        (r, rx)
+    }
+
+    fn message(from: u64, to: u64) -> Vec<u8> {
+        let mut m = Message::default();
+        m.set_msg_type(MessageType::MsgHeartbeat);
+        m.from = from;
+        m.to = to;
+        encode(&m).unwrap()
+    }
+
+    #[tokio::test]
+    async fn only_members_and_removed_members_are_admitted() {
+        let (r, _rx) = receiver();
+        assert!(r.admits(2));
+        assert!(r.admits(3), "a removed member is let in to be told");
+        assert!(!r.admits(1), "not this node itself");
+        assert!(!r.admits(4), "not a stranger");
+    }
+
+    #[tokio::test]
+    async fn frames_are_checked_against_the_connections_member() {
+        let (r, mut rx) = receiver();
+        assert_eq!(r.deliver(2, &encode_ping(2)), Received::Ping);
+        assert!(
+            r.activity
+                .active_since(2, tokio::time::Instant::now())
+                .is_some()
+        );
+        assert_eq!(r.deliver(2, &encode_ping(4)), Received::Junk);
+        assert_eq!(r.deliver(2, &message(2, 1)), Received::Done);
+        assert_eq!(rx.try_recv().map(|m| m.from).ok(), Some(2));
+        assert_eq!(
+            r.deliver(2, &message(4, 1)),
+            Received::Junk,
+            "spoofed sender"
+        );
+        assert_eq!(
+            r.deliver(2, &message(2, 5)),
+            Received::Done,
+            "for another node"
+        );
+        assert!(rx.try_recv().is_err());
+        assert_eq!(r.deliver(3, &message(3, 1)), Received::FromRemoved(3));
+        assert_eq!(r.deliver(2, b"garbage!"), Received::Junk);
+        drop(rx);
+        assert_eq!(r.deliver(2, &message(2, 1)), Received::Closed);
+    }
 
     #[test]
     fn encode_decode_round_trip() {
@@ -522,33 +466,13 @@ mod tests {
         assert_eq!(decode_ping(&ping[..11]), None);
         assert_eq!(decode_ping(b"ERM1\x01\x02"), None);
     }
-
-    #[test]
-    fn connection_limits_per_ip_and_in_all() {
-        let limits = Arc::new(ConnLimits::default());
-        let a: IpAddr = "127.0.0.1".parse().unwrap();
-        let from_a: Vec<_> = (0..MAX_CONNS_PER_PEER)
-            .map(|_| limits.admit(a).expect("under the per-peer limit"))
-            .collect();
-        assert!(limits.admit(a).is_none(), "per-peer limit reached");
-        drop(from_a);
-        assert!(limits.admit(a).is_some(), "slots come back on drop");
-        let others: Vec<_> = (0..MAX_CONNS)
-            .filter_map(|i| limits.admit(IpAddr::from([127, 1, (i / 256) as u8, i as u8])))
-            .collect();
-        assert_eq!(others.len(), MAX_CONNS);
-        assert!(
-            limits.admit(IpAddr::from([127, 2, 0, 0])).is_none(),
-            "total limit"
-        );
-    }
 }
 
 #[cfg(test)]
 mod proptests {
     use super::*;
     use proptest::prelude::*;
-    use raft::eraftpb::Entry;
+    use raft::eraftpb::{Entry, MessageType};
 
     use crate::proptest_config::proptest_config as config;
 
