@@ -3,7 +3,9 @@
 //! compaction) through `etcd_sdk::v3::Client`, each history checked (revisions
 //! in real-time order, the rebuilt write sequence, every read and txn against
 //! it, the lease guarantees) and the liveness phase required to pass; one seed
-//! run twice for determinism; and a planted bad history that must be caught.
+//! run twice for determinism; a planted bad history that must be caught; and
+//! each planted server bug (`--unsafe`) caught within 20 seeds. The run's
+//! watchers are judged by the v3 watch checker against the committed writes.
 //!
 //! A longer sweep is a command: `scripts/chaos.sh --api v3 --seeds 200 --nodes 3`.
 #![cfg(madsim)]
@@ -12,8 +14,10 @@ use etcd_sim::chaos::run::ChaosConfig;
 use etcd_sim::chaos::v3::check::check_v3;
 use etcd_sim::chaos::v3::history::{V3History, V3Outcome, V3Response};
 use etcd_sim::chaos::v3::run::{check_determinism_v3, try_run_seed_v3};
+use etcd_sim::chaos::v3::watch_glue::check_v3_watch;
 use etcd_sim::chaos::v3::writes::known_writes;
 use etcd_sim::chaos::workload::WorkloadConfig;
+use etcd_sim::member::UnsafeMode;
 use std::time::Instant;
 
 fn config(seed: u64) -> ChaosConfig {
@@ -42,7 +46,10 @@ fn fixed_v3_seeds_have_no_violation_and_stay_live() {
             Ok(r) => r,
             Err(e) => panic!("{e}"),
         };
-        let report = check_v3(&r.history);
+        let mut report = check_v3(&r.history);
+        report
+            .violations
+            .extend(check_v3_watch(&r.history, &r.watch));
         let s = &r.stats;
         eprintln!(
             "v3 seed {seed}: {} ops ({} ok, {} failed, {} unknown), faults {:?}, {} pinned, {} unexplained revisions, {:.1} virtual s, {:.1} wall s",
@@ -60,6 +67,12 @@ fn fixed_v3_seeds_have_no_violation_and_stay_live() {
         assert!(s.ok > s.ops() / 2, "most operations got a definite answer");
         let writes = known_writes(&r.history);
         assert!(writes.len() > 20, "the run committed writes");
+        assert!(
+            r.watch.watchers.len() == cfg.workload.watchers && r.watch.event_count() > 20,
+            "the watchers ran and saw events: {} watchers, {} events",
+            r.watch.watchers.len(),
+            r.watch.event_count()
+        );
         if !report.is_ok() || !r.liveness.is_empty() {
             failures.push(format!(
                 "seed {seed}: replay with `{}`\n{report}{:?}",
@@ -148,4 +161,51 @@ fn a_planted_stale_read_in_a_real_history_is_caught() {
     let report = check_v3(&h);
     assert!(!report.is_ok(), "the planted stale read is caught");
     eprintln!("{report}");
+}
+
+/// The first seed of 1..=20 whose run under `mode` the checkers reject, with
+/// what they found (`None`: the mode went unnoticed for 20 seeds).
+fn first_caught(mode: UnsafeMode) -> Option<(u64, String)> {
+    for seed in 1..=20 {
+        let cfg = ChaosConfig {
+            unsafe_mode: Some(mode),
+            ..config(seed)
+        };
+        let r = match try_run_seed_v3(&cfg) {
+            Ok(r) => r,
+            Err(e) => return Some((seed, format!("the run panicked: {e}"))),
+        };
+        let mut report = check_v3(&r.history);
+        report
+            .violations
+            .extend(check_v3_watch(&r.history, &r.watch));
+        if !report.is_ok() {
+            return Some((seed, report.to_string()));
+        }
+    }
+    None
+}
+
+/// The checkers are not vacuous: each planted server bug (`--unsafe`) is
+/// caught within 20 seeds by the check that guards what it breaks.
+#[test]
+fn each_planted_server_bug_is_caught_within_20_seeds() {
+    let wall = Instant::now();
+    for (mode, kinds) in [
+        (
+            UnsafeMode::LocalLinearizableRanges,
+            &["stale-index", "not-linearizable"][..],
+        ),
+        (UnsafeMode::WatchResumeSkip, &["watch-"][..]),
+        (UnsafeMode::EarlyFollowerLeaseExpiry, &["lease"][..]),
+    ] {
+        let (seed, found) =
+            first_caught(mode).unwrap_or_else(|| panic!("{mode} went unnoticed for 20 seeds"));
+        eprintln!("{mode}: caught at seed {seed}\n{found}");
+        assert!(
+            kinds.iter().any(|k| found.contains(k)),
+            "{mode} was caught by an unexpected check at seed {seed}: {found}"
+        );
+    }
+    eprintln!("planted bugs in {:.1} wall s", wall.elapsed().as_secs_f64());
 }

@@ -16,6 +16,7 @@ use etcd_sim::chaos::v3::history::V3History;
 use etcd_sim::chaos::v3::run::{
     V3RunResult, check_determinism_v3, replay_command as replay_v3, try_run_seed_v3,
 };
+use etcd_sim::chaos::v3::watch_glue::check_v3_watch;
 use etcd_sim::chaos::verdict::Verdict;
 use etcd_sim::chaos::workload::WorkloadConfig;
 use std::io::Write;
@@ -206,7 +207,10 @@ fn run_v3_seed(a: &ChaosArgs, cfg: &ChaosConfig, summary: &mut Summary) {
     };
     match result {
         Ok(r) => {
-            let report = check_v3(&r.history);
+            let mut report = check_v3(&r.history);
+            report
+                .violations
+                .extend(check_v3_watch(&r.history, &r.watch));
             let violation = !report.is_ok();
             let liveness = !r.liveness.is_empty();
             summary.add(cfg.seed, &r.stats, violation, liveness);

@@ -19,6 +19,7 @@ pub mod lease_check;
 pub mod op_gen;
 pub mod order;
 pub mod outcome;
+pub mod watch_glue;
 pub mod writes;
 
 #[cfg(madsim)]

@@ -2,12 +2,13 @@
 //! a [`SimCluster`], the v3 workload with the nemesis alongside, a final heal
 //! and a liveness phase; the result is the run's [`V3History`] and numbers.
 //!
-//! Hook for watchers: [`V3RunResult::history`] is all a watch checker needs
-//! besides its own records ([`super::writes::known_writes`] gives the committed
-//! writes by revision); a watcher task is spawned next to the clients in
-//! [`run`] where `watchers` is built, and must stop on `watchers_stop`.
+//! Watchers ([`crate::chaos::v3_watch::watchers`], `workload.watchers` of them,
+//! each on a client node of its own) run beside the clients until the liveness
+//! phase ends; their log is [`V3RunResult::watch`], judged by
+//! [`super::watch_glue::check_v3_watch`] against the history's committed writes.
 
 use super::history::{V3History, V3Operation, V3Outcome};
+use super::op_gen::KEY_PREFIX;
 use super::workload::{V3ClientRun, V3Recorder};
 use crate::chaos::history::RunInfo;
 use crate::chaos::nemesis::Nemesis;
@@ -16,6 +17,8 @@ use crate::chaos::recorder::Recorder;
 use crate::chaos::run::ChaosConfig;
 use crate::chaos::stats::RunStats;
 use crate::chaos::stop_signal::StopSignal;
+use crate::chaos::v3_watch::log::WatchLog;
+use crate::chaos::v3_watch::watchers::{plan_watchers, run_watcher};
 use crate::cluster::{SimCluster, SimClusterConfig};
 use std::sync::{Arc, Mutex};
 
@@ -28,6 +31,8 @@ pub struct V3RunResult {
     pub stats: RunStats,
     /// Liveness problems (empty when live).
     pub liveness: Vec<String>,
+    /// What the run's watchers received.
+    pub watch: WatchLog,
 }
 
 /// A v3 run that panicked.
@@ -114,7 +119,7 @@ pub fn try_run_seed_v3(cfg: &ChaosConfig) -> Result<V3RunResult, V3RunPanicked> 
 pub fn check_determinism_v3(cfg: &ChaosConfig) -> Result<V3RunResult, String> {
     let a = try_run_seed_v3(cfg).map_err(|e| e.to_string())?;
     let b = try_run_seed_v3(cfg).map_err(|e| e.to_string())?;
-    if a.history == b.history {
+    if a.history == b.history && a.watch == b.watch {
         return Ok(a);
     }
     let diff = a
@@ -126,11 +131,16 @@ pub fn check_determinism_v3(cfg: &ChaosConfig) -> Result<V3RunResult, String> {
         .map(|(x, y)| format!("operation {}: {x:?} vs {y:?}", x.id))
         .unwrap_or_else(|| {
             format!(
-                "{} vs {} operations, {} vs {} faults",
+                "{} vs {} operations, {} vs {} faults, watch logs {}",
                 a.history.ops.len(),
                 b.history.ops.len(),
                 a.history.faults.len(),
-                b.history.faults.len()
+                b.history.faults.len(),
+                if a.watch == b.watch {
+                    "equal"
+                } else {
+                    "differ"
+                }
             )
         });
     Err(format!(
@@ -155,6 +165,7 @@ async fn run(cfg: ChaosConfig, slot: Slot) -> V3RunResult {
                 },
                 stats: RunStats::default(),
                 liveness: vec![format!("the cluster did not start: {e}")],
+                watch: WatchLog::default(),
             };
         }
     };
@@ -166,9 +177,18 @@ async fn run(cfg: ChaosConfig, slot: Slot) -> V3RunResult {
     let watchers_stop = Arc::new(StopSignal::new());
     let w = &cfg.workload;
 
-    // The watchers' hook: v3 watchers (another module) are spawned here and
-    // stop when `watchers_stop` is set.
-    let watchers: Vec<tokio::task::JoinHandle<()>> = Vec::new();
+    // The watchers watch the workload's keys (all under KEY_PREFIX) until the
+    // liveness phase is over.
+    let keys: Vec<String> = (0..w.keys.max(2))
+        .map(|i| format!("{KEY_PREFIX}k{i}"))
+        .collect();
+    let watchers: Vec<_> = plan_watchers(cfg.seed, w.watchers, KEY_PREFIX, &keys)
+        .into_iter()
+        .map(|plan| {
+            let (cluster, stop) = (cluster.clone(), watchers_stop.clone());
+            tokio::spawn(async move { run_watcher(&cluster, plan, start, stop).await })
+        })
+        .collect();
 
     let clients: Vec<_> = (0..w.clients)
         .map(|i| {
@@ -210,9 +230,11 @@ async fn run(cfg: ChaosConfig, slot: Slot) -> V3RunResult {
         }
     }
     watchers_stop.set();
+    let mut watch = WatchLog::default();
     for handle in watchers {
-        if let Err(e) = handle.await {
-            tracing::error!(error = %e, "v3 chaos watcher task failed");
+        match handle.await {
+            Ok(log) => watch.watchers.push(log),
+            Err(e) => liveness.push(format!("a v3 watcher task failed: {e}")),
         }
     }
 
@@ -235,6 +257,7 @@ async fn run(cfg: ChaosConfig, slot: Slot) -> V3RunResult {
         history,
         stats,
         liveness,
+        watch,
     }
 }
 
