@@ -13,7 +13,8 @@ SEED="${MADSIM_TEST_SEED:-1}"
 SCENARIO_SEEDS="${SCENARIO_SEEDS:-100}"
 DETERMINISM_SEEDS="${DETERMINISM_SEEDS:-30}"
 TESTS=(--test cluster_scenarios --test cluster_scenarios_5 --test member_cluster
-  --test sim_members --test sim_client --test v3_scenarios --test v3_learner_faults)
+  --test sim_members --test sim_client --test v3_scenarios --test v3_learner_faults
+  --test v3_client_faults)
 
 start=$(date +%s)
 echo "=== fault scenarios over $SCENARIO_SEEDS seeds from seed $SEED"
