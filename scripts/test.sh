@@ -59,8 +59,8 @@ MADSIM_TEST_SEED="$SEED" MADSIM_TEST_CHECK_DETERMINISM=1 RUSTFLAGS="--cfg madsim
 
 # The seed counts below are CI's budget (a clean CI run must stay under 30 min);
 # scripts/sweep.sh runs the same steps over many more seeds.
-SCENARIO_SEEDS="${SCENARIO_SEEDS:-10}"
-DETERMINISM_SEEDS="${DETERMINISM_SEEDS:-4}"
+SCENARIO_SEEDS="${SCENARIO_SEEDS:-20}"
+DETERMINISM_SEEDS="${DETERMINISM_SEEDS:-9}"
 
 step "fault scenarios over $SCENARIO_SEEDS seeds each from seed $SEED (simulated cluster)"
 MADSIM_TEST_SEED="$SEED" MADSIM_TEST_NUM="$SCENARIO_SEEDS" RUSTFLAGS="--cfg madsim" \
