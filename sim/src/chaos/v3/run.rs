@@ -252,6 +252,7 @@ async fn run(cfg: ChaosConfig, slot: Slot) -> V3RunResult {
         .iter()
         .map(|(k, n)| (k.name().to_string(), *n))
         .collect();
+    stats.watch_events = watch.event_count() as u64;
     stats.virtual_time = start.elapsed();
     V3RunResult {
         history,

@@ -47,7 +47,7 @@ pub fn check(log: &WatchLog, known: &KnownWrites, opts: &CheckOptions) -> Vec<Wa
     let history = build(known, log, &mut out);
     for w in &log.watchers {
         let segments = check_watcher(w, opts, &history, &mut out);
-        check_gaps(w, &segments, &history, &mut out);
+        check_gaps(w, &segments, &history, opts.compact_revision, &mut out);
     }
     out
 }

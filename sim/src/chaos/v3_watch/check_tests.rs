@@ -480,3 +480,40 @@ fn a_compaction_excuses_only_what_it_removed() {
     holed_spec.starts[0].start_revision = 1;
     assert_eq!(kinds_with(vec![holed_spec], &k, &opts), vec![K::Gap]);
 }
+
+#[test]
+fn a_delete_at_the_compaction_revision_is_not_owed_to_a_start_there() {
+    // Revision 6 deletes a; compacted at 6, the tombstone is gone: a watcher
+    // restarted at 6 sees 7 only. Owed while no compaction reached 6.
+    let w = watcher(
+        0,
+        every_key(false),
+        vec![
+            start(2, StartReason::Initial),
+            start(6, StartReason::AfterCompaction),
+        ],
+        vec![
+            resp(0, vec![ev(2, "a", false)]),
+            resp(0, vec![ev(3, "b", false)]),
+            resp(0, vec![ev(4, "a", false), ev(4, "b", false)]),
+            resp(0, vec![ev(5, "a", false)]),
+            ResponseRecord {
+                start: 0,
+                compact_revision: 6,
+                canceled: true,
+                ..Default::default()
+            },
+            resp(1, vec![ev(7, "b", false)]),
+        ],
+    );
+    let compacted = CheckOptions {
+        compact_revision: 6,
+        ..CheckOptions::default()
+    };
+    assert_eq!(kinds_with(vec![w.clone()], &known(), &compacted), vec![]);
+    let earlier = CheckOptions {
+        compact_revision: 5,
+        ..CheckOptions::default()
+    };
+    assert_eq!(kinds_with(vec![w], &known(), &earlier), vec![K::ResumeGap]);
+}

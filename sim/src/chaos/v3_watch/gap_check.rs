@@ -2,18 +2,26 @@
 //! revision it is known complete up to, a watcher received every known change
 //! in its range that its filters let through; and a watcher that resumed did so
 //! from the revision after the last one it was given.
+//!
+//! A compaction at revision C keeps each key's newest revision at or below C
+//! but drops a delete's tombstone at C itself (etcd's key index does the same),
+//! so a watch started exactly at C never receives a delete made at C: such a
+//! delete is owed to no start whose first revision is C, for C at or below the
+//! run's highest compaction.
 
-use super::log::{StartReason, WatcherLog};
+use super::log::{EventKind, StartReason, WatcherLog};
 use super::revisions::Revisions;
 use super::stream_check::Segment;
 use super::violation::{WatchViolation, WatchViolationKind};
 use std::collections::BTreeSet;
 
-/// Checks `w`'s segments (from [`super::stream_check::check_watcher`]).
+/// Checks `w`'s segments (from [`super::stream_check::check_watcher`]);
+/// `compact_revision` is the run's highest compaction (0: none).
 pub fn check_gaps(
     w: &WatcherLog,
     segments: &[Segment],
     history: &Revisions,
+    compact_revision: i64,
     out: &mut Vec<WatchViolation>,
 ) {
     let mut next_expected: Option<i64> = None;
@@ -56,9 +64,20 @@ pub fn check_gaps(
             .map(|e| (e.kv.mod_revision, e.kv.key.as_str()))
             .collect();
         let first_event = seg.revisions.first().copied();
+        // A delete at the very revision a start began from is gone if that
+        // revision may have been compacted (see the module docs).
+        let start_revision = start.start_revision;
+        let owed = |r: i64, kind: EventKind| {
+            !(kind == EventKind::Delete && r == start_revision && r <= compact_revision)
+        };
         let missing: Vec<(i64, String)> = history
             .between(first, to)
-            .filter(|(r, c)| !got.contains(r) && w.spec.covers(&c.key) && w.spec.passes(c.kind()))
+            .filter(|(r, c)| {
+                !got.contains(r)
+                    && w.spec.covers(&c.key)
+                    && w.spec.passes(c.kind())
+                    && owed(*r, c.kind())
+            })
             .map(|(r, c)| (r, c.key.clone()))
             .collect();
         // A revision delivered in part is a gap too.
