@@ -102,6 +102,12 @@ pub(crate) async fn serve<S: V2Server>(
         };
         match accepted {
             Ok((stream, _)) => {
+                // Small gRPC frames (a LeaseKeepAlive reply, a watch event) must
+                // not wait for the peer's delayed ACK (Nagle): 40 ms each.
+                #[cfg(not(madsim))]
+                if let Err(e) = stream.set_nodelay(true) {
+                    tracing::debug!(error = %e, "TCP_NODELAY on a client connection");
+                }
                 // Sim builds have no TLS: there `tls` is an `Option<Infallible>`.
                 #[cfg_attr(madsim, allow(clippy::clone_on_copy))]
                 let (backend, grpc, gateway, shutdown, connections, tls) = (
