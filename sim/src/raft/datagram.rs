@@ -6,6 +6,7 @@
 use super::frame::{FrameDecoder, header};
 use super::membership::AddressBook;
 use super::peer_activity::PeerActivity;
+use super::transport;
 use raft::eraftpb::{Message, MessageType};
 use std::collections::BTreeMap;
 use std::io;
@@ -67,11 +68,13 @@ impl DatagramTransport {
         let tcp = TcpListener::bind(listen).await?;
         let (out, out_rx) = mpsc::unbounded_channel();
         let receiver = Receiver {
-            id,
-            book: book.clone(),
-            inbound,
+            node: transport::Receiver {
+                id,
+                book: book.clone(),
+                inbound,
+                activity,
+            },
             reports: reports.clone(),
-            activity,
         };
         let tasks = vec![
             tokio::spawn(send_loop(udp.clone(), out_rx, book.clone(), reports)),
@@ -100,11 +103,10 @@ impl Drop for DatagramTransport {
 /// What receiving tasks need: who we are, who was removed, and where input goes.
 #[derive(Clone)]
 struct Receiver {
-    id: u64,
-    book: AddressBook,
-    inbound: mpsc::UnboundedSender<Message>,
+    /// Who we are, who was removed, and where messages go (shared with the
+    /// stream transport).
+    node: transport::Receiver,
     reports: mpsc::UnboundedSender<PeerReport>,
-    activity: PeerActivity,
 }
 
 /// What became of one received input.
@@ -122,9 +124,9 @@ enum Received {
 impl Receiver {
     fn deliver(&self, bytes: &[u8]) -> Received {
         if let Some(removed) = parse_removed_notice(bytes) {
-            if removed == self.id {
+            if removed == self.node.id {
                 tracing::warn!(
-                    id = self.id,
+                    id = self.node.id,
                     "raft transport: a peer says this node was removed"
                 );
                 let _ = self.reports.send(PeerReport::Removed);
@@ -132,31 +134,21 @@ impl Receiver {
             return Received::Done;
         }
         if let Some(from) = decode_ping(bytes) {
-            if from != self.id {
-                self.activity.heard_from(from, tokio::time::Instant::now());
+            if from != self.node.id {
+                self.node
+                    .activity
+                    .heard_from(from, tokio::time::Instant::now());
             }
             return Received::Done;
         }
         let Some(msg) = decode(bytes) else {
             return Received::Junk;
         };
-        if msg.to != self.id {
-            tracing::warn!(
-                to = msg.to,
-                me = self.id,
-                "raft transport: dropping message for another node"
-            );
-            return Received::Done;
-        }
-        if self.book.is_removed(msg.from) {
-            return Received::FromRemoved(msg.from);
-        }
-        self.activity
-            .heard_from(msg.from, tokio::time::Instant::now());
-        if self.inbound.send(msg).is_ok() {
-            Received::Done
-        } else {
-            Received::Closed
+        match self.node.pass_on(msg) {
+            transport::Received::Done | transport::Received::Ping => Received::Done,
+            transport::Received::Junk => Received::Junk,
+            transport::Received::FromRemoved(id) => Received::FromRemoved(id),
+            transport::Received::Closed => Received::Closed,
         }
     }
 }

@@ -335,6 +335,12 @@ impl Receiver {
             );
             return Received::Junk;
         }
+        self.pass_on(msg)
+    }
+
+    /// Hands a decoded message to the node (both transports): dropped if it is
+    /// for another node, refused if its sender was removed.
+    pub(crate) fn pass_on(&self, msg: Message) -> Received {
         if msg.to != self.id {
             tracing::warn!(
                 to = msg.to,
